@@ -1,0 +1,1 @@
+"""Runs a test: spec, generators, clients, runner, backends, simulator, store, campaigns, CLI."""

@@ -1,0 +1,69 @@
+"""The backend interface: where nodes live and how a client reaches them (DESIGN §4).
+
+A backend starts the cluster (``setup``), opens client connections to nodes (``connect``), removes
+everything it made (``teardown``, idempotent, also after a failed setup) and copies node logs into the
+run dir (``collect_logs``). Fault capabilities are the protocols of :mod:`nemesis.capabilities`; a
+backend implements those it can.
+
+The runner only ever uses ``asyncio`` and this interface, so the same runner drives real processes
+(``local``), containers (``docker``) and the virtual-time simulator (``sim``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+
+class Unreachable(Exception):
+    """The request certainly did not reach the node (connect refused / failed before sending): ``fail``."""
+
+
+class Indefinite(Exception):
+    """The request may or may not have taken effect (timeout, connection lost after sending): ``info``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSpec:
+    """What a backend needs to start a cluster of one system variant."""
+
+    system: str  # full variant name, e.g. "replication:async"
+    nodes: tuple[str, ...]  # ("n1", "n2", "n3")
+    run_dir: Path  # node data/logs go below run_dir (backend-specific layout)
+    seed: int
+    config: Mapping[str, Any] = field(default_factory=dict)  # system config overrides
+
+
+class Connection(Protocol):
+    """A client connection to one node; requests are JSON dicts with ``type`` and ``req_id``."""
+
+    node: str
+
+    async def call(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send ``req`` and await its reply; raises ``Unreachable`` or ``Indefinite``."""
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+
+
+class Backend(Protocol):
+    """A place where a cluster runs."""
+
+    name: str
+    spec: ClusterSpec
+
+    async def setup(self) -> None:
+        """Start every node and wait until each answers; raise with a clear message if one does not."""
+
+    async def teardown(self) -> None:
+        """Stop and remove everything this backend made (idempotent; safe after a failed setup)."""
+
+    async def connect(self, node: str) -> Connection:
+        """Open a client connection to ``node``; raises ``Unreachable`` if it cannot be opened."""
+
+    async def node_status(self, node: str) -> dict[str, Any]:
+        """The node's ``Core.status()`` plus host facts (e.g. its clock); raises ``Unreachable``."""
+
+    def collect_logs(self, dest: Path) -> None:
+        """Copy each node's log to ``dest/<node>.log`` (best effort)."""

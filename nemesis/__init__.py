@@ -1,0 +1,1 @@
+"""The fault vocabulary, grudges, schedules, and the capability protocols backends implement."""

@@ -1,0 +1,72 @@
+"""What a backend must offer for each kind of fault (Jepsen's optional Net / Kill / Pause protocols).
+
+Backends live in ``harness`` and implement whichever of these they can; a schedule that needs a
+capability the backend lacks is refused before the run starts (:func:`missing`). All methods are
+coroutines so that real backends can do I/O and the simulator can run them on its virtual clock.
+
+Grudge: ``{node: [nodes it drops traffic FROM]}`` — Jepsen's shape. A symmetric partition lists each
+side in the other's grudge. Nodes absent from the grudge drop nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Collection, Mapping, Protocol, runtime_checkable
+
+Grudge = Mapping[str, Collection[str]]
+
+
+@runtime_checkable
+class Net(Protocol):
+    """Network partitions between cluster nodes."""
+
+    async def partition(self, grudge: Grudge) -> None:
+        """Replace the current partition with ``grudge`` (each node drops traffic from the listed nodes)."""
+
+    async def heal(self) -> None:
+        """Remove every partition."""
+
+
+@runtime_checkable
+class Kill(Protocol):
+    """Crash and restart nodes; a restarted node keeps only what it persisted."""
+
+    async def kill(self, node: str) -> None:
+        """Crash ``node`` abruptly (SIGKILL / docker kill / drop volatile state)."""
+
+    async def start(self, node: str) -> None:
+        """Restart a killed ``node`` with its data kept; no-op if it is running."""
+
+
+@runtime_checkable
+class Pause(Protocol):
+    """Freeze and thaw nodes (SIGSTOP / docker pause / simulated freeze)."""
+
+    async def pause(self, node: str) -> None:
+        """Freeze ``node``: it processes nothing until resumed."""
+
+    async def resume(self, node: str) -> None:
+        """Thaw ``node``; no-op if it is not paused."""
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Per-node clock offsets (cooperative: the node host adds the offset to ``now``)."""
+
+    async def set_clock_offset(self, node: str, seconds: float) -> None:
+        """Make ``node``'s clock read real time + ``seconds``."""
+
+
+@runtime_checkable
+class Packet(Protocol):
+    """Per-node packet faults on traffic a node sends to its peers."""
+
+    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+        """Delay (seconds), drop (probability) or duplicate (probability) messages ``node`` sends."""
+
+
+CAPABILITIES: Mapping[str, type] = {"net": Net, "kill": Kill, "pause": Pause, "clock": Clock, "packet": Packet}
+
+
+def missing(backend: object, needed: Collection[str]) -> list[str]:
+    """The capability names in ``needed`` that ``backend`` does not implement."""
+    return [name for name in needed if not isinstance(backend, CAPABILITIES[name])]

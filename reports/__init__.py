@@ -1,0 +1,1 @@
+"""HTML reports: run report, timeline, counterexample view, plots, campaign and index pages."""
