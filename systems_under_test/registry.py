@@ -20,6 +20,7 @@ CoreFactory = Callable[[str, Sequence[str], random.Random, Mapping[str, Any]], C
 # Packages that define a DESCRIPTOR, in the order `splitbrain systems` lists them.
 _SYSTEM_MODULES: tuple[str, ...] = (
     "systems_under_test.replication",
+    "systems_under_test.paxos",
 )
 
 

@@ -1,0 +1,157 @@
+"""Linearizability checking (DESIGN §7): is there a sequential order of the operations, consistent with
+their real-time order, that the model accepts?
+
+``check(history, model)`` splits keyed histories per key (P-compositionality: a history of independent
+objects is linearizable iff each object's sub-history is), shrinks each sub-history soundly
+(``reduce``), refutes the obvious cases up front, then runs the search (``search``). The first invalid
+key stops the check unless ``all_keys``; the budget (``time_limit`` seconds over the whole check,
+``max_configs`` configurations per key) turns a hopeless search into ``unknown``.
+
+Result details (JSON-able): ``model``, ``keyed``, ``keys``, ``keys_checked``, ``invalid_keys``,
+``unknown_keys``, ``stats`` (per-key sizes, reductions, configurations, steps), and for an invalid
+history ``counterexample`` (the first failing key) and ``counterexamples`` (all found): the op that
+cannot be placed, the longest linearizable prefix in linearization order, the states it could leave,
+the ops concurrent with the stuck one and a one-paragraph ``explanation``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+from checkers.history import Op
+from checkers.linearizability.entries import Entry, detect_keyed, split_entries
+from checkers.linearizability.explain import counterexample, op_dict
+from checkers.linearizability.reduce import Reductions, drop_unknown_nil_reads, impossible_read, reduce_entries
+from checkers.linearizability.search import SearchOptions, SearchOutcome, search
+from checkers.models import Model, get_model
+from checkers.result import UNKNOWN, Result
+
+__all__ = ["DEFAULT_MAX_CONFIGS", "Reductions", "check", "check_entries"]
+
+#: configurations kept per key before giving up (bounds memory to a few hundred MB at worst)
+DEFAULT_MAX_CONFIGS = 1_000_000
+#: extra configurations granted to find a prefix after an up-front refutation
+REFUTATION_PREFIX_CONFIGS = 20_000
+
+
+def _sort_key(k: Any) -> tuple[int, Any]:
+    return (0, k) if isinstance(k, (int, float)) else (1, repr(k))
+
+
+def check_entries(
+    model: Model,
+    entries: Sequence[Entry],
+    *,
+    reductions: Reductions = Reductions(),
+    deadline: float | None = None,
+    max_configs: int | None = DEFAULT_MAX_CONFIGS,
+) -> tuple[SearchOutcome, dict[str, Any], Any]:
+    """Check one key's entries: (search outcome, stats, refutation or None)."""
+    entries, nil_reads = drop_unknown_nil_reads(model, entries)
+    refutation = impossible_read(model, entries) if reductions.precheck else None
+    rmodel, reduced, stats = reduce_entries(model, entries, reductions)
+    opts = SearchOptions(
+        classes=reductions.classes,
+        dominance=reductions.dominance,
+        forced_reads=reductions.forced_reads,
+        deadline=deadline,
+        max_configs=REFUTATION_PREFIX_CONFIGS if refutation is not None else max_configs,
+    )
+    outcome = search(rmodel, reduced, opts)
+    if refutation is not None:
+        outcome.valid = False  # the refutation is a proof; the search only supplies the prefix
+    originals = {id(e.invoke): e for e in entries}
+    outcome.prefix = [originals.get(id(e.invoke), e) for e in outcome.prefix]
+    outcome.pending = [originals.get(id(e.invoke), e) for e in outcome.pending]
+    outcome.witness = [originals.get(id(e.invoke), e) for e in outcome.witness]
+    if outcome.stuck is not None:
+        outcome.stuck = originals.get(id(outcome.stuck.invoke), outcome.stuck)
+    if refutation is not None:
+        outcome.stuck = refutation.entry
+    if nil_reads:
+        stats["unknown_nil_reads_dropped"] = nil_reads
+    stats.update(
+        ops=len(entries),
+        searched=len(reduced),
+        crashed=sum(e.crashed for e in reduced),
+        configs=outcome.configs,
+        steps=outcome.steps,
+    )
+    return outcome, stats, refutation
+
+
+def check(
+    history: Sequence[Op],
+    model: str | Model = "cas-register",
+    *,
+    initial: Any = None,
+    keyed: bool | None = None,
+    time_limit: float | None = None,
+    max_configs: int | None = None,
+    all_keys: bool = False,
+    failed_cas: str = "auto",
+    reductions: Reductions | None = None,
+) -> Result:
+    """Decide whether ``history`` is linearizable under ``model`` (see the module docstring)."""
+    started = time.monotonic()
+    m = get_model(model, initial)
+    is_keyed = detect_keyed(history, m) if keyed is None else keyed
+    per_key = split_entries(history, m, keyed=is_keyed, failed_cas=failed_cas)
+    red = reductions or Reductions()
+    deadline = None if time_limit is None else started + time_limit
+    budget = DEFAULT_MAX_CONFIGS if max_configs is None else max_configs
+
+    invalid: list[dict[str, Any]] = []
+    unknown: list[dict[str, Any]] = []
+    stats: dict[str, Any] = {}
+    checked = 0
+    for key in sorted(per_key, key=_sort_key):
+        outcome, st, refutation = check_entries(
+            m, per_key[key], reductions=red, deadline=deadline, max_configs=budget
+        )
+        checked += 1
+        stats[str(key)] = st
+        if outcome.valid is False:
+            assert outcome.stuck is not None
+            invalid.append(
+                counterexample(
+                    m, key, outcome.stuck, outcome.prefix, outcome.prefix_states, outcome.pending, refutation
+                )
+            )
+            if not all_keys:
+                break
+        elif outcome.valid is None:
+            entry: dict[str, Any] = {"key": key, "reason": outcome.reason}
+            if outcome.stuck is not None:
+                entry["deepest_prefix"] = [op_dict(m, e) for e in outcome.prefix]
+            unknown.append(entry)
+            if deadline is not None and time.monotonic() > deadline:
+                break
+
+    valid: Any = False if invalid else (UNKNOWN if unknown else True)
+    details: dict[str, Any] = {
+        "model": m.name,
+        "initial": m.initial,
+        "keyed": is_keyed,
+        "keys": len(per_key),
+        "keys_checked": checked,
+        "invalid_keys": [c["key"] for c in invalid],
+        "unknown_keys": [u["key"] for u in unknown],
+        "elapsed_s": round(time.monotonic() - started, 6),
+        "stats": stats,
+    }
+    if invalid:
+        details["counterexample"] = invalid[0]
+        details["counterexamples"] = invalid
+        explanation = invalid[0]["explanation"]
+    elif unknown:
+        details["unknown"] = unknown
+        first = unknown[0]
+        explanation = (
+            f"could not decide{' key ' + str(first['key']) if is_keyed else ''}: {first['reason']} "
+            f"({len(unknown)} key(s) undecided)"
+        )
+    else:
+        explanation = f"linearizable: {len(per_key)} key(s), every one has a valid linearization"
+    return Result(checker="linearizability", valid=valid, details=details, explanation=explanation)

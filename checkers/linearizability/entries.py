@@ -1,0 +1,171 @@
+"""From a history to per-key lists of ``Entry`` values, the input of the search.
+
+An ``Entry`` is one client operation as the search sees it: its name ``f``, its input (from the
+invocation), its output (from the completion; ``Outcome.UNKNOWN`` for crashed ops, ``Outcome.FAILED``
+for a failed compare-and-set kept as an observation) and its real-time interval given as *positions* in
+the history (the order events were recorded in), which is what real-time order means even when
+timestamps tie or are missing. Crashed ops (``info``, or never completed) end at +infinity.
+
+``fail`` ops never happened and are dropped, except that a cas whose comparison failed (error code 22,
+"precondition failed") did happen and saw a value other than ``old``: with ``failed_cas="auto"`` those
+are kept as observations (``"observe"`` keeps every failed cas, ``"drop"`` none, as Knossos does).
+
+Keyed histories (values ``[key, x]``) are split per key. ``keyed=None`` auto-detects them: the model
+must be keyable (register, cas-register, kv) and *every* client op value must be a two-item list whose
+first item is a string key, and for ``cas`` whose second item is itself an ``[old, new]`` pair. So a
+single register written with ints (Jepsen, Knossos, Porcupine etcd files: ``cas [1 2]``) is unkeyed, while
+our workload's ``["k1", 4]`` and ``["k1", [1, 2]]`` and Porcupine's kv ``["0", "x 1 y"]`` are keyed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+from checkers.history import FAIL, INFO, INVOKE, NEMESIS, OK, HistoryError, Op
+from checkers.models.base import FAILED, UNKNOWN, Model, freeze
+
+INFINITY = 1 << 62
+FAILED_CAS_MODES = ("auto", "observe", "drop")
+
+
+class Entry(NamedTuple):
+    """One client operation for the search (inputs/outputs frozen; positions define real time).
+
+    A named tuple rather than a frozen dataclass: one is built for every operation of every checked
+    history, and tuple construction is several times cheaper in the hot path of large checks.
+    """
+
+    f: str
+    inp: Any
+    out: Any
+    crashed: bool
+    inv_pos: int
+    ret_pos: int
+    invoke: Op
+    complete: Op | None
+
+    @property
+    def process(self) -> Any:
+        """The client process that ran the op."""
+        return self.invoke.process
+
+
+def is_precondition_failure(error: Any) -> bool:
+    """True for Maelstrom's error 22 in any of the shapes producers record it."""
+    if error == 22 or error == "22":
+        return True
+    if isinstance(error, dict):
+        return is_precondition_failure(error.get("code")) or is_precondition_failure(error.get("type"))
+    if isinstance(error, (list, tuple)) and error:
+        return is_precondition_failure(error[0])
+    return isinstance(error, str) and "precondition" in error
+
+
+def _is_keyed_value(f: str, v: Any) -> bool:
+    if not (isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], str)):
+        return False
+    if f == "cas":
+        return isinstance(v[1], (list, tuple)) and len(v[1]) == 2
+    return True
+
+
+def detect_keyed(history: Sequence[Op], model: Model) -> bool:
+    """Auto-detection of ``[key, value]`` histories (see the module docstring)."""
+    if not model.keyable:
+        return False
+    seen = False
+    for op in history:
+        if not op.is_client or op.type != "invoke":
+            continue
+        if not _is_keyed_value(op.f, op.value):
+            return False
+        seen = True
+    return seen
+
+
+def _where(op: Op) -> str:
+    return f"op {op.index} (process {op.process}, {op.f})"
+
+
+def split_entries(
+    history: Sequence[Op], model: Model, *, keyed: bool, failed_cas: str = "auto"
+) -> dict[Any, list[Entry]]:
+    """Group the client operations into per-key entry lists (one list under key None when unkeyed).
+
+    Pairs invocations with completions by process in one pass (the rules of ``checkers.history.pairs``:
+    a process may not invoke twice without completing, nor complete what it never invoked).
+    """
+    if failed_cas not in FAILED_CAS_MODES:
+        raise ValueError(f"failed_cas must be one of {', '.join(FAILED_CAS_MODES)}, got {failed_cas!r}")
+    open_: dict[Any, tuple[Op, int]] = {}
+    done: list[tuple[int, Op, int, Op | None]] = []
+    for pos, op in enumerate(history):
+        if op.process == NEMESIS:
+            continue
+        if op.type == INVOKE:
+            if op.process in open_:
+                raise HistoryError(f"op {op.index}: process {op.process} invoked twice without completing")
+            open_[op.process] = (op, pos)
+        else:
+            started = open_.pop(op.process, None)
+            if started is None:
+                raise HistoryError(f"op {op.index}: process {op.process} completed an op it never invoked")
+            done.append((started[1], started[0], pos, op))
+    for inv, pos in open_.values():
+        done.append((pos, inv, INFINITY, None))
+    done.sort(key=lambda d: d[0])
+
+    fs = model.fs
+    out: dict[Any, list[Entry]] = {}
+    scalar = (int, str, float, bool, type(None))
+    for inv_pos, inv, ret_pos, comp in done:
+        kind = INFO if comp is None else comp.type
+        if kind == FAIL:
+            observe = inv.f == "cas" and (
+                failed_cas == "observe"
+                or (failed_cas == "auto" and comp is not None and is_precondition_failure(comp.error))
+            )
+            if not observe:
+                continue
+        if inv.f not in fs:
+            raise HistoryError(
+                f"{_where(inv)}: model {model.name} has no operation {inv.f!r} "
+                f"(it knows {', '.join(sorted(fs))})"
+            )
+        key: Any = None
+        in_val = inv.value
+        out_val = comp.value if comp is not None else None
+        if keyed:
+            if not (isinstance(in_val, (list, tuple)) and len(in_val) == 2):
+                raise HistoryError(f"{_where(inv)}: keyed history needs [key, value], got {in_val!r}")
+            key = in_val[0] if type(in_val[0]) is str else freeze(in_val[0])
+            in_val = in_val[1]
+            if kind == OK:
+                if not (isinstance(out_val, (list, tuple)) and len(out_val) == 2):
+                    raise HistoryError(
+                        f"{_where(comp or inv)}: keyed completion needs [key, value], got {out_val!r}"
+                    )
+                out_val = out_val[1]
+        if kind == OK:
+            out_frozen: Any = out_val if type(out_val) in scalar else freeze(out_val)
+        elif kind == FAIL:
+            out_frozen = FAILED
+        else:
+            out_frozen = UNKNOWN
+        crashed = kind != OK and kind != FAIL
+        lst = out.get(key)
+        if lst is None:
+            lst = out[key] = []
+        lst.append(
+            Entry(
+                inv.f,
+                in_val if type(in_val) in scalar else freeze(in_val),
+                out_frozen,
+                crashed,
+                inv_pos,
+                INFINITY if crashed else ret_pos,
+                inv,
+                comp,
+            )
+        )
+    return out

@@ -1,0 +1,131 @@
+"""Counterexamples as data (for ``results.json`` and the report) and as one paragraph a person can follow."""
+
+from __future__ import annotations
+
+from typing import Any, Hashable, Sequence
+
+from checkers.linearizability.entries import Entry
+from checkers.linearizability.reduce import UNOBSERVED, Refutation
+from checkers.models.base import FAILED, UNKNOWN, Model, show
+
+MAX_LISTED = 4
+
+
+def seconds(ns: int | None) -> str:
+    """'1.204 s' from nanoseconds (history time)."""
+    return "?" if ns is None else f"{ns / 1e9:.3f} s"
+
+
+def _show_value(v: Any) -> str:
+    return "a value no operation observed" if v is UNOBSERVED else show(v)
+
+
+def op_desc(model: Model, e: Entry) -> str:
+    """'read 3 by process 4'."""
+    return f"{model.describe_op(e.f, e.inp, e.out)} by process {e.process}".replace(
+        repr(UNOBSERVED), "an unobserved value"
+    )
+
+
+def op_dict(model: Model, e: Entry) -> dict[str, Any]:
+    """One op of a counterexample, JSON-able."""
+    comp = e.complete
+    value = comp.value if comp is not None and comp.type == "ok" else e.invoke.value
+    return {
+        "index": e.invoke.index,
+        "complete_index": None if comp is None else comp.index,
+        "process": e.process,
+        "f": e.f,
+        "type": "info" if e.crashed else (comp.type if comp is not None else "info"),
+        "value": value,
+        "invoke_time": e.invoke.time,
+        "complete_time": None if e.crashed or comp is None else comp.time,
+        "description": op_desc(model, e),
+    }
+
+
+def _need(model: Model, e: Entry) -> str:
+    """What the op needs from the state, in words."""
+    if e.f in ("read", "get") and e.out is not UNKNOWN:
+        return f"it returned {_show_value(e.out)}"
+    if e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
+        if e.out is FAILED:
+            return f"its comparison failed, so {model.noun} did not hold {_show_value(e.inp[0])}"
+        return f"it needs {model.noun} to hold {_show_value(e.inp[0])}"
+    return "it is impossible in each of them"
+
+
+def _alternatives(model: Model, states: Sequence[Hashable]) -> str:
+    texts = [model.describe(s).replace(repr(UNOBSERVED), "an unobserved value") for s in states]
+    if not texts:
+        return "no state"
+    if len(texts) == 1:
+        return texts[0]
+    return ", ".join(texts[:-1]) + " or " + texts[-1]
+
+
+def explain(
+    model: Model,
+    key: Any,
+    stuck: Entry,
+    prefix: Sequence[Entry],
+    states: Sequence[Hashable],
+    pending: Sequence[Entry],
+    refutation: Refutation | None = None,
+) -> str:
+    """The paragraph: which op cannot be placed, what the prefix leaves, and why that is not enough."""
+    where = f" on key {show(key)}" if key is not None else ""
+    head = (
+        f"{op_desc(model, stuck)}{where} (invoked at {seconds(stuck.invoke.time)}, completed at "
+        f"{seconds(stuck.complete.time if stuck.complete else None)})"
+    )
+    if refutation is not None:
+        v = _show_value(refutation.value)
+        if refutation.writers:
+            w = refutation.writers[0]
+            why = (
+                f"observed {v}, but every operation that could write {v} was invoked after it returned "
+                f"(the first: {op_desc(model, w)} invoked at {seconds(w.invoke.time)})"
+            )
+        else:
+            why = f"observed {v}, a value no operation ever wrote and not the initial value"
+        return f"{head} cannot be linearized: it {why}."
+    done = [e for e in prefix if not e.crashed]
+    tail = ", then ".join(op_desc(model, e) for e in done[-3:])
+    crashed = [e for e in prefix if e.crashed]
+    text = f"{head} cannot be linearized. "
+    if done:
+        text += (
+            f"The longest linearizable prefix has {len(done)} completed operation(s)"
+            + (f" and {len(crashed)} crashed one(s) taking effect" if crashed else "")
+            + f", ending with {tail}; "
+        )
+    else:
+        text += "No operation can be linearized before it; "
+    text += f"after it {model.noun} can only be in state {_alternatives(model, states)}, but {_need(model, stuck)}"
+    if pending:
+        listed = ", ".join(op_desc(model, e) for e in pending[:MAX_LISTED])
+        more = f" and {len(pending) - MAX_LISTED} more" if len(pending) > MAX_LISTED else ""
+        text += f", and no order of the operations concurrent with it ({listed}{more}) makes it possible"
+    return text + "."
+
+
+def counterexample(
+    model: Model,
+    key: Any,
+    stuck: Entry,
+    prefix: Sequence[Entry],
+    states: Sequence[Hashable],
+    pending: Sequence[Entry],
+    refutation: Refutation | None = None,
+) -> dict[str, Any]:
+    """The counterexample of one key as JSON-able data (see ``checkers.linearizability.check``)."""
+    return {
+        "key": key,
+        "op": op_dict(model, stuck),
+        "prefix": [dict(op_dict(model, e), order=i) for i, e in enumerate(prefix)],
+        "prefix_states": [model.describe(s).replace(repr(UNOBSERVED), "an unobserved value") for s in states],
+        "concurrent": [op_dict(model, e) for e in pending],
+        "refuted_up_front": refutation is not None,
+        "explanation": explain(model, key, stuck, prefix, states, pending, refutation),
+    }

@@ -1,0 +1,191 @@
+"""Sound reductions applied before the search, and cheap up-front refutations.
+
+Each reduction below keeps the answer exactly: a history is linearizable iff its reduced form is. The
+property tests in ``tests/checkers/test_linearizability_props.py`` compare every switch on and off
+against a brute-force search.
+
+* **Crashed no-ops.** A crashed op that can never change the state (a read; ``Model.crash_is_noop``)
+  constrains nothing: its result is unknown, so placing it anywhere or nowhere is always allowed and
+  leaves every other op's state alone. Dropped.
+* **Late crashed ops.** A crashed op invoked after every completed op returned can only be placed after
+  all of them, where nothing observes it. Dropped.
+* **Unobserved values (register, cas-register).** These models only ever compare the state for
+  equality with *observed* values: outputs of reads and the ``old`` of a cas. Every value outside that
+  set behaves identically, so all of them (written values, cas ``new`` values, the initial value) are
+  renamed to one symbol ``UNOBSERVED``. Linearizations map one-to-one, and there are fewer distinct
+  states, so the configuration cache merges more and crashed writes fall into fewer classes.
+* **Crashed writes of an unobserved value** (write or cas ``new``), when no failed-cas observation
+  exists for the key: placed at some point, the state becomes ``UNOBSERVED``, which no read returns and
+  no cas compares against, so until the next state change only crashed ops that are no-ops there can
+  follow; removing the write (and those crashed no-ops, which may simply never happen) leaves a valid
+  linearization, and conversely any linearization without it is one with it never taking effect.
+  (A failed cas *does* distinguish ``UNOBSERVED`` from its ``old``, hence the condition.)
+
+The up-front refutation (``impossible_read``) finds a read that returned a value no operation could
+have written before the read returned: a linearization point of the read must follow the write's,
+which must follow the write's invocation. It gives a verdict in linear time and a crisp reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from checkers.linearizability.entries import Entry
+from checkers.models.base import FAILED, UNKNOWN, Model
+from checkers.models.register import CasRegister, Register
+
+
+class _Unobserved:
+    """The one symbol standing for every value no operation observed."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unobserved value>"
+
+    def __reduce__(self) -> str:
+        return "UNOBSERVED"
+
+
+UNOBSERVED = _Unobserved()
+
+
+@dataclass(frozen=True, slots=True)
+class Reductions:
+    """Switches for every reduction (all on by default; tests turn them off one by one)."""
+
+    crashed_noops: bool = True
+    late_crashed: bool = True
+    unobserved_values: bool = True
+    unobserved_crashed_writes: bool = True
+    classes: bool = True
+    dominance: bool = True
+    forced_reads: bool = True
+    precheck: bool = True
+
+    @staticmethod
+    def none() -> "Reductions":
+        """Every reduction off: the plain search."""
+        return Reductions(False, False, False, False, False, False, False, False)
+
+
+def _is_register(model: Model) -> bool:
+    return type(model) in (Register, CasRegister)
+
+
+def observed_values(entries: Sequence[Entry]) -> set[Any]:
+    """Values a register history compares the state against: read outputs and cas ``old`` values."""
+    seen: set[Any] = set()
+    for e in entries:
+        if e.f == "read" and not e.crashed and e.out is not FAILED and e.out is not UNKNOWN:
+            seen.add(e.out)
+        elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
+            seen.add(e.inp[0])
+    return seen
+
+
+def reduce_entries(
+    model: Model, entries: Sequence[Entry], red: Reductions
+) -> tuple[Model, list[Entry], dict[str, int]]:
+    """Apply the enabled pre-search reductions; returns the (possibly renamed) model, entries and counts."""
+    stats: dict[str, int] = {}
+    out = list(entries)
+    if red.crashed_noops:
+        kept = [e for e in out if not (e.crashed and model.crash_is_noop(e.f, e.inp))]
+        stats["crashed_noops_dropped"] = len(out) - len(kept)
+        out = kept
+    if red.late_crashed:
+        last_ret = max((e.ret_pos for e in out if not e.crashed), default=-1)
+        kept = [e for e in out if not (e.crashed and e.inv_pos > last_ret)]
+        stats["late_crashed_dropped"] = len(out) - len(kept)
+        out = kept
+    if red.unobserved_values and _is_register(model):
+        seen = observed_values(out)
+        renamed = 0
+
+        def rename(v: Any) -> Any:
+            nonlocal renamed
+            if v in seen:
+                return v
+            renamed += 1
+            return UNOBSERVED
+
+        new: list[Entry] = []
+        for e in out:
+            if e.f == "write":
+                e = e._replace(inp=rename(e.inp))
+            elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
+                e = e._replace(inp=(e.inp[0], rename(e.inp[1])))
+            new.append(e)
+        out = new
+        if model.initial not in seen:
+            model = type(model)(UNOBSERVED)
+        stats["unobserved_values_renamed"] = renamed
+        if red.unobserved_crashed_writes and not any(e.out is FAILED for e in out):
+            kept = [e for e in out if not (e.crashed and _writes_unobserved(e))]
+            stats["unobserved_crashed_writes_dropped"] = len(out) - len(kept)
+            out = kept
+    return model, out, stats
+
+
+def _writes_unobserved(e: Entry) -> bool:
+    if e.f == "write":
+        return e.inp is UNOBSERVED
+    return e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2 and e.inp[1] is UNOBSERVED
+
+
+def drop_unknown_nil_reads(model: Model, entries: Sequence[Entry]) -> tuple[list[Entry], int]:
+    """Knossos' convention: a read returning nil from a register that can never hold nil is a read whose
+    value is unknown (Jepsen clients record nil when they did not learn it), so it constrains nothing.
+
+    Applies only when the initial value is not nil and no write or cas ever stores nil; for our own
+    histories (registers start as null) every nil read stays a real observation.
+    """
+    if not _is_register(model) or model.initial is None:
+        return list(entries), 0
+    for e in entries:
+        if (e.f == "write" and e.inp is None) or (
+            e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2 and e.inp[1] is None
+        ):
+            return list(entries), 0
+    kept = [e for e in entries if not (e.f == "read" and not e.crashed and e.out is None)]
+    return kept, len(entries) - len(kept)
+
+
+@dataclass(frozen=True, slots=True)
+class Refutation:
+    """An op that no linearization can place, found without searching, and why."""
+
+    entry: Entry
+    value: Any
+    writers: tuple[Entry, ...]  # writes of that value, all invoked too late (may be empty)
+
+
+def impossible_read(model: Model, entries: Sequence[Entry]) -> Refutation | None:
+    """A completed read (or cas) that observed a value nothing could have written before it returned."""
+    if not _is_register(model):
+        return None
+    writers: dict[Any, list[Entry]] = {}
+    for e in entries:
+        if e.out is FAILED:
+            continue
+        if e.f == "write":
+            writers.setdefault(e.inp, []).append(e)
+        elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
+            writers.setdefault(e.inp[1], []).append(e)
+    for e in sorted(entries, key=lambda x: x.ret_pos):
+        if e.crashed or e.out is FAILED:
+            continue
+        if e.f == "read":
+            v = e.out
+        elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
+            v = e.inp[0]
+        else:
+            continue
+        if v == model.initial:
+            continue
+        ws = writers.get(v, [])
+        if not any(w.inv_pos < e.ret_pos and w is not e for w in ws):
+            return Refutation(e, v, tuple(ws))
+    return None

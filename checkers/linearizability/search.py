@@ -1,0 +1,322 @@
+"""The search: Wing & Gong's backtracking over linearization orders with Lowe's configuration cache.
+
+A *configuration* is (which completed ops are linearized, which crashed ops are, model state). Completed
+ops are ranked by return position; ``k`` is the first rank not yet linearized and ``rel`` a small bitset
+of the linearized ranks above ``k`` (bit ``d`` is rank ``k+1+d``). That pair names the linearized
+completed set canonically with small ints: everything returned before op ``k`` returned is linearized
+(otherwise it would be ``k``), and anything above ``k`` was invoked before ``k`` returned. The next op
+to linearize must be invoked before rank ``k`` returns (else ``k`` would precede it in real time), so the
+candidates are ``k``, the unlinearized ranks of the window above it, and crashed ops invoked in time.
+
+Reductions inside the search (each can be switched off, and the property tests compare both ways):
+
+* **Crashed-op classes.** Two crashed ops with the same ``(f, input)`` never return, so once both are
+  invoked they are interchangeable: any linearization using the later one can use the earlier one in
+  its place. So only the earliest-invoked unlinearized member of each class is tried, and the crashed
+  ops linearized form a prefix of each class; their bits are laid out contiguously per class.
+* **Dominance.** A crashed op may also never take effect, so a configuration whose crashed set is a
+  subset of another's (same completed set, same state) can do everything the other can: the cache keeps,
+  per (completed set, state), the crashed sets seen, and drops a configuration that is a superset of one.
+  For the same reason a crashed op that would leave the state unchanged is never tried (always on).
+* **Forced reads.** If a pending read-only op (a read, a failed cas observation) succeeds in the current
+  state, linearizing it *now* loses nothing: moving it earlier in any successful continuation keeps the
+  real-time order (it is a candidate now) and the states of every other op. So it is the only child.
+
+The search keeps the deepest configuration it reaches (most completed ops linearized) and the path that
+led there: the longest linearizable prefix for the counterexample. Time and configuration budgets turn
+a search that would hang or exhaust memory into an ``unknown`` answer.
+"""
+
+from __future__ import annotations
+
+import time
+from operator import itemgetter
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from typing import Any, Hashable, Sequence
+
+from checkers.linearizability.entries import Entry
+from checkers.models.base import INVALID, UNKNOWN, Model
+
+_CHECK_EVERY = 512
+_RET = itemgetter(5)  # Entry.ret_pos
+_INV = itemgetter(4)  # Entry.inv_pos
+MAX_BEST_STATES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """Which in-search reductions are on, and the budget (None = unlimited)."""
+
+    classes: bool = True
+    dominance: bool = True
+    forced_reads: bool = True
+    deadline: float | None = None  # time.monotonic() value
+    max_configs: int | None = None
+
+
+@dataclass(slots=True)
+class SearchOutcome:
+    """What the search found: verdict, a witness order or the deepest prefix, and statistics."""
+
+    valid: bool | None  # None = budget exhausted
+    configs: int = 0
+    steps: int = 0
+    #: linearization (entries in order, completed and crashed) when valid
+    witness: list[Entry] = field(default_factory=list)
+    #: deepest linearizable prefix (entries in order) when not valid
+    prefix: list[Entry] = field(default_factory=list)
+    #: states the deepest prefix's completed set could leave the model in (bounded)
+    prefix_states: list[Hashable] = field(default_factory=list)
+    #: completed op that could not be linearized after the deepest prefix
+    stuck: Entry | None = None
+    #: completed ops that were candidates (concurrent with ``stuck``) there but not linearized
+    pending: list[Entry] = field(default_factory=list)
+    reason: str = ""
+
+
+def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchOptions()) -> SearchOutcome:
+    """Decide whether ``entries`` (one key) have a linearization under ``model``."""
+    completed = sorted([e for e in entries if not e.crashed], key=_RET)
+    crashed = sorted([e for e in entries if e.crashed], key=_INV)
+    m = len(completed)
+    if m == 0:
+        return SearchOutcome(valid=True)
+    ret = [e.ret_pos for e in completed]
+    inv = [e.inv_pos for e in completed]
+
+    # window[k]: (rank j, bit d = j-k-1) of ops above k invoked before k returned; op j belongs to the
+    # windows of ranks lo..j-1, where lo is the first rank returning after j's invocation
+    windows: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+    for j in range(m):
+        for k in range(bisect_right(ret, inv[j]), j):
+            windows[k].append((j, j - k - 1))
+    window = windows
+
+    # crashed classes: members sorted by invocation, bits contiguous per class
+    groups: dict[Any, list[Entry]] = {}
+    for i, e in enumerate(crashed):
+        groups.setdefault((e.f, e.inp) if opts.classes else i, []).append(e)
+    classes = sorted(groups.values(), key=lambda g: g[0].inv_pos)
+    n_cls = len(classes)
+    c_base: list[int] = []
+    c_size: list[int] = []
+    c_inv: list[list[int]] = []
+    bit = 0
+    for g in classes:
+        c_base.append(bit)
+        c_size.append(len(g))
+        c_inv.append([e.inv_pos for e in g])
+        bit += len(g)
+    c_mask = [(1 << s) - 1 for s in c_size]
+    first_inv = [ci[0] for ci in c_inv]
+    n_avail = [bisect_left(first_inv, r) for r in ret] if n_cls else []
+
+    # transition tables, shared between ops with equal (f, input, output): tables[t][sid] = next sid
+    # (-1 = impossible), filled lazily so the model's step runs once per (op kind, state)
+    states: list[Hashable] = []
+    state_id: dict[Hashable, int] = {}
+    tables: list[dict[int, int]] = []
+    table_op: list[tuple[str, Any, Any]] = []
+    table_of: dict[tuple[str, Any, Any], int] = {}
+    step = model.step
+
+    def compute(t: int, sid: int) -> int:
+        f, inp, out = table_op[t]
+        ns = step(states[sid], f, inp, out)
+        if ns is INVALID:
+            r = -1
+        else:
+            r = state_id.get(ns, -1)
+            if r < 0:
+                r = state_id[ns] = len(states)
+                states.append(ns)
+        tables[t][sid] = r
+        return r
+
+    forced_ok = opts.forced_reads
+    is_read_only = model.is_read_only
+    c_tab: list[dict[int, int]] = []
+    c_tid: list[int] = []
+    read_only: list[bool] = []
+    for e in completed:
+        key = (e.f, e.inp, e.out)
+        t = table_of.get(key)
+        if t is None:
+            t = table_of[key] = len(tables)
+            tables.append({})
+            table_op.append(key)
+        c_tid.append(t)
+        c_tab.append(tables[t])
+        read_only.append(forced_ok and is_read_only(e.f, e.inp))
+    x_tid: list[int] = []
+    for g in classes:
+        key = (g[0].f, g[0].inp, UNKNOWN)
+        t = table_of.get(key)
+        if t is None:
+            t = table_of[key] = len(tables)
+            tables.append({})
+            table_op.append(key)
+        x_tid.append(t)
+    x_tab = [tables[t] for t in x_tid]
+    s0 = model.init()
+    state_id[s0] = 0
+    states.append(s0)
+    sid0 = 0
+
+    # cache: (k, rel, sid) -> crashed bitsets seen (or a plain set when nothing crashed)
+    use_lists = n_cls > 0
+    dominance = opts.dominance
+    cache: dict[tuple[int, int, int], list[int]] = {}
+    plain_seen: set[tuple[int, int, int]] = set()
+    n_configs = 0
+    max_configs = opts.max_configs
+    deadline = opts.deadline
+    Child = tuple[int, int, int, int, int]
+
+    def children(k: int, rel: int, cb: int, sid: int) -> tuple[list[Child], bool]:
+        """Child configurations not seen before, and whether one of them linearizes everything."""
+        nonlocal n_configs
+        raw: list[Child] = []
+        forced = False
+        # rank k itself: linearizing it moves k past every linearized rank just above it
+        ns = c_tab[k].get(sid)
+        if ns is None:
+            ns = compute(c_tid[k], sid)
+        if ns >= 0:
+            tz = (~rel & (rel + 1)).bit_length() - 1
+            nk = k + 1 + tz
+            if nk == m:
+                return [(nk, 0, cb, ns, k)], True
+            raw.append((nk, rel >> (tz + 1), cb, ns, k))
+            forced = read_only[k] and ns == sid
+        if not forced:
+            for j, d in window[k]:
+                if (rel >> d) & 1:
+                    continue
+                ns = c_tab[j].get(sid)
+                if ns is None:
+                    ns = compute(c_tid[j], sid)
+                if ns < 0:
+                    continue
+                if read_only[j] and ns == sid:
+                    raw = [(k, rel | (1 << d), cb, ns, j)]
+                    forced = True
+                    break
+                raw.append((k, rel | (1 << d), cb, ns, j))
+        if not forced and n_cls:
+            rk = ret[k]
+            for c in range(n_avail[k]):
+                cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
+                if cnt == c_size[c] or c_inv[c][cnt] >= rk:
+                    continue
+                ns = x_tab[c].get(sid)
+                if ns is None:
+                    ns = compute(x_tid[c], sid)
+                if ns < 0 or ns == sid:
+                    continue
+                raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), ns, -1 - c))
+        elif forced:
+            raw = raw[-1:]
+        out: list[Child] = []
+        for ch in raw:
+            key = (ch[0], ch[1], ch[3])
+            if use_lists:
+                ncb = ch[2]
+                seen = cache.get(key)
+                if seen is None:
+                    cache[key] = [ncb]
+                else:
+                    if dominance:
+                        if any(old & ~ncb == 0 for old in seen):
+                            continue
+                    elif ncb in seen:
+                        continue
+                    seen.append(ncb)
+            else:
+                if key in plain_seen:
+                    continue
+                plain_seen.add(key)
+            n_configs += 1
+            out.append(ch)
+        return out, False
+
+    def label_entry(label: int, cb_before: int) -> Entry:
+        if label >= 0:
+            return completed[label]
+        c = -1 - label
+        cnt = ((cb_before >> c_base[c]) & c_mask[c]).bit_length()
+        return classes[c][cnt]
+
+    # The deepest configuration's path is copied lazily: only when the search is about to backtrack
+    # past it (an improvement followed by more progress costs nothing).
+    best_depth = 0
+    best_len = 0
+    best_path: list[tuple[int, int]] = []
+    dirty = False
+    best_cfg = (0, 0)
+    best_sids: set[int] = {sid0}
+    path: list[tuple[int, int]] = []  # (label, crashed bits before the step)
+    kids, done = children(0, 0, 0, sid0)
+    if done:
+        return SearchOutcome(True, n_configs, 1, witness=[completed[kids[0][4]]])
+    stack: list[list[Any]] = [[kids, 0, 0]]
+    steps = 0
+    timed_out = ""
+    while stack:
+        frame = stack[-1]
+        kids = frame[0]
+        i = frame[1]
+        if i == len(kids):
+            stack.pop()
+            if path:
+                if dirty and len(path) == best_len:
+                    best_path = list(path)
+                    dirty = False
+                path.pop()
+            continue
+        frame[1] = i + 1
+        k, rel, cb, sid, label = kids[i]
+        path.append((label, frame[2]))
+        depth = k + rel.bit_count()
+        if depth > best_depth:
+            best_depth, best_cfg, best_len, dirty = depth, (k, rel), len(path), True
+            best_sids = {sid}
+        elif depth == best_depth and len(best_sids) < MAX_BEST_STATES and (k, rel) == best_cfg:
+            best_sids.add(sid)
+        steps += 1
+        if steps % _CHECK_EVERY == 0:
+            if deadline is not None and time.monotonic() > deadline:
+                timed_out = "time limit reached"
+                break
+            if max_configs is not None and n_configs > max_configs:
+                timed_out = f"configuration budget ({max_configs}) exhausted"
+                break
+        kids, done = children(k, rel, cb, sid)
+        if done:
+            path.append((kids[0][4], cb))
+            witness = [label_entry(lb, before) for lb, before in path]
+            return SearchOutcome(True, n_configs, steps, witness=witness)
+        if kids:
+            stack.append([kids, 0, cb])
+        else:
+            if dirty and len(path) == best_len:
+                best_path = list(path)
+                dirty = False
+            path.pop()
+    if dirty:
+        best_path = path[:best_len]
+
+    k, rel = best_cfg
+    prefix = [label_entry(lb, before) for lb, before in best_path]
+    pending = [completed[j] for j, d in window[k] if not (rel >> d) & 1]
+    return SearchOutcome(
+        valid=None if timed_out else False,
+        configs=n_configs,
+        steps=steps,
+        prefix=prefix,
+        prefix_states=[states[s] for s in sorted(best_sids)],
+        stuck=completed[k],
+        pending=pending,
+        reason=timed_out,
+    )

@@ -1,0 +1,114 @@
+"""The model contract: a small pure state machine the linearizability search replays operations against.
+
+A model never mutates anything: ``step(state, f, inp, out)`` returns the state after the operation, or
+``INVALID`` when the operation could not have returned ``out`` in ``state`` (``None`` is a real state:
+registers start as ``null``). States must be hashable and
+compare by value, because the search caches (linearized ops, state) configurations (Lowe's cache).
+
+Inputs and outputs reach models *frozen* (lists -> tuples, dicts -> sorted item tuples, see ``freeze``)
+so they can be hashed. ``out`` is one of the two ``Outcome`` markers when the operation's result is not
+a plain value:
+
+* ``Outcome.UNKNOWN``: the op crashed (``info``); if it took effect it did so with any result its input
+  allows, so the step accepts and applies the op's effect.
+* ``Outcome.FAILED``: a definite failure that still observed the state (a compare-and-set whose
+  comparison failed, error 22): the step accepts only states in which that failure could happen.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, ClassVar, Hashable
+
+
+class Outcome(Enum):
+    """Markers for results that are not plain values."""
+
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+    INVALID = "invalid"
+
+    def __repr__(self) -> str:
+        return self.value
+
+
+UNKNOWN = Outcome.UNKNOWN
+FAILED = Outcome.FAILED
+#: what ``step`` returns when the operation could not have happened (None is a legitimate state)
+INVALID = Outcome.INVALID
+
+
+def freeze(v: Any) -> Hashable:
+    """A hashable, value-equal version of a JSON-ish value (lists -> tuples, dicts -> item tuples)."""
+    if isinstance(v, list | tuple):
+        return tuple(freeze(x) for x in v)
+    if isinstance(v, dict):
+        return tuple(sorted(((freeze(k), freeze(x)) for k, x in v.items()), key=repr))
+    if isinstance(v, set | frozenset):
+        return frozenset(freeze(x) for x in v)
+    return v  # type: ignore[no-any-return]
+
+
+def show(v: Any) -> str:
+    """A short human rendering of a value (None as nil, tuples as lists)."""
+    if v is None:
+        return "nil"
+    if isinstance(v, tuple):
+        return "[" + " ".join(show(x) for x in v) + "]"
+    if isinstance(v, frozenset):
+        return "#{" + " ".join(sorted(show(x) for x in v)) + "}"
+    if isinstance(v, str):
+        return repr(v)
+    return str(v)
+
+
+class Model:
+    """Base class of every model; subclasses set ``name``, ``fs`` and implement ``init`` / ``step``."""
+
+    name: ClassVar[str] = "model"
+    #: the operation names this model understands
+    fs: ClassVar[frozenset[str]] = frozenset()
+    #: True if per-key histories (values ``[key, x]``) may be split and checked independently
+    keyable: ClassVar[bool] = False
+    #: what a state is called in explanations ("the register holds ...")
+    noun: ClassVar[str] = "the object"
+
+    def __init__(self, initial: Any = None) -> None:
+        self.initial = freeze(initial)
+
+    def init(self) -> Hashable:
+        """The state before any operation."""
+        return self.initial
+
+    def step(self, state: Any, f: str, inp: Any, out: Any) -> Any:
+        """The state after ``f(inp) -> out`` in ``state``, or ``INVALID`` if that result is impossible there."""
+        raise NotImplementedError
+
+    def is_read_only(self, f: str, inp: Any) -> bool:
+        """True if the op never changes the state, whatever it returns (a crashed one constrains nothing)."""
+        return False
+
+    def crash_is_noop(self, f: str, inp: Any) -> bool:
+        """True if a crashed (``info``) op of this kind can be dropped: taking effect or not is the same."""
+        return self.is_read_only(f, inp)
+
+    def describe(self, state: Any) -> str:
+        """A short human rendering of a state."""
+        return show(state)
+
+    def describe_op(self, f: str, inp: Any, out: Any) -> str:
+        """A short human rendering of an operation ("read 3", "cas 1->2")."""
+        if out is UNKNOWN or out is None:
+            return f"{f} {show(inp)}" if inp is not None else f
+        if out is FAILED:
+            return f"{f} {show(inp)} (failed)"
+        return f"{f} {show(inp) if inp is not None else ''} -> {show(out)}".replace("  ", " ")
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.initial == other.initial  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.initial))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(initial={self.initial!r})"

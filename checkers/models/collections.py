@@ -1,0 +1,67 @@
+"""Collection models: a grow-only set (add / read-all) and a FIFO queue (enqueue / dequeue)."""
+
+from __future__ import annotations
+
+from typing import Any, Hashable
+
+from checkers.models.base import FAILED, INVALID, UNKNOWN, Model, show
+
+
+class SetModel(Model):
+    """A set: ``add e`` inserts, ``read -> [..]`` returns every element added so far (order ignored).
+
+    The state is a frozenset; ``initial`` (default empty) may be any collection.
+    """
+
+    name = "set"
+    fs = frozenset({"add", "read"})
+    noun = "the set"
+
+    def init(self) -> Hashable:
+        """The initial elements."""
+        return frozenset(self.initial or ())
+
+    def step(self, state: Any, f: str, inp: Any, out: Any) -> Any:
+        """Apply add/read."""
+        if f == "add":
+            return state | {inp}  # type: ignore[no-any-return]
+        if f == "read":
+            if out is UNKNOWN:
+                return state  # type: ignore[no-any-return]
+            return state if frozenset(out or ()) == state else INVALID  # type: ignore[no-any-return]
+        raise ValueError(f"{self.name} has no operation {f!r}")
+
+    def is_read_only(self, f: str, inp: Any) -> bool:
+        """Reads never change the set."""
+        return f == "read"
+
+
+class FifoQueue(Model):
+    """A FIFO queue: ``enqueue v`` appends; ``dequeue -> v`` removes the head (``-> nil`` when empty).
+
+    The state is a tuple, head first. A crashed dequeue may have removed the head.
+    """
+
+    name = "queue"
+    fs = frozenset({"enqueue", "dequeue"})
+    noun = "the queue"
+
+    def init(self) -> Hashable:
+        """The initial contents (default empty)."""
+        return tuple(self.initial or ())
+
+    def step(self, state: Any, f: str, inp: Any, out: Any) -> Any:
+        """Apply enqueue/dequeue."""
+        if f == "enqueue":
+            return state + (inp,)  # type: ignore[no-any-return]
+        if f == "dequeue":
+            if out is UNKNOWN:
+                return state[1:]  # type: ignore[no-any-return]
+            if out is FAILED or out is None:
+                return state if not state else INVALID  # type: ignore[no-any-return]
+            return state[1:] if state and state[0] == out else INVALID  # type: ignore[no-any-return]
+        raise ValueError(f"{self.name} has no operation {f!r}")
+
+    def describe(self, state: Any) -> str:
+        """'[1 2 3] (head first)'."""
+        return f"{show(state)} (head first)" if state else "empty"

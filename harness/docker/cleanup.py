@@ -1,0 +1,108 @@
+"""Removing what runs leave in Docker: one run's objects, orphans of dead runs, or everything of ours.
+
+Objects are found only by label (``splitbrain.run``), never by name pattern, so nothing that merely
+looks like ours is touched. Order matters: containers first (they hold the network endpoints and the
+volumes), then networks, then volumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.docker import labels as L
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """What a cleanup removed (names)."""
+
+    containers: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    runs: tuple[str, ...] = field(default=())
+
+    def total(self) -> int:
+        """How many objects were removed."""
+        return len(self.containers) + len(self.networks) + len(self.volumes)
+
+
+def leftovers(client: Any, run_id: str | None = None) -> dict[str, list[str]]:
+    """Names of labelled containers, networks and volumes (of ``run_id``, or of any run)."""
+    flt = {"label": f"{L.RUN}={run_id}" if run_id else L.RUN}
+    return {
+        "containers": sorted(c.name for c in client.containers.list(all=True, filters=flt)),
+        "networks": sorted(n.name for n in client.networks.list(filters=flt)),
+        "volumes": sorted(v.name for v in client.volumes.list(filters=flt)),
+    }
+
+
+def _objects(client: Any, flt: dict[str, str]) -> tuple[list[Any], list[Any], list[Any]]:
+    """Labelled containers, networks and volumes matching ``flt``."""
+    return (
+        client.containers.list(all=True, filters=flt),
+        client.networks.list(filters=flt),
+        client.volumes.list(filters=flt),
+    )
+
+
+def _remove(containers: Iterable[Any], networks: Iterable[Any], volumes: Iterable[Any]) -> Removed:
+    """Remove the given objects, ignoring ones that vanished meanwhile (another cleanup raced us)."""
+    import docker.errors
+
+    gone: tuple[list[str], list[str], list[str]] = ([], [], [])
+    runs: set[str] = set()
+    for kind, (bucket, objs) in enumerate(zip(gone, (containers, networks, volumes))):
+        for obj in objs:
+            name = obj.name
+            run = _labels(obj).get(L.RUN)
+            try:
+                if kind == 1:
+                    obj.remove()  # networks take no force flag
+                else:
+                    obj.remove(force=True)
+            except docker.errors.NotFound:
+                continue
+            bucket.append(name)
+            if run:
+                runs.add(run)
+    return Removed(tuple(gone[0]), tuple(gone[1]), tuple(gone[2]), tuple(sorted(runs)))
+
+
+def remove_run(client: Any, run_id: str) -> Removed:
+    """Remove every container, network and volume of run ``run_id``."""
+    return _remove(*_objects(client, {"label": f"{L.RUN}={run_id}"}))
+
+
+def remove_all(client: Any) -> Removed:
+    """Remove everything labelled by splitbrain, whoever owns it (``splitbrain cleanup``)."""
+    return _remove(*_objects(client, {"label": L.RUN}))
+
+
+def sweep_orphans(client: Any) -> Removed:
+    """Remove the objects of runs whose owning harness process has exited (on this host).
+
+    A run's objects are judged together: if any of them names a live owner, the run is left alone.
+    """
+    containers, networks, volumes = _objects(client, {"label": L.RUN})
+    alive: dict[str, bool] = {}
+    for obj in [*containers, *networks, *volumes]:
+        lab = _labels(obj)
+        run = lab.get(L.RUN, "")
+        alive[run] = alive.get(run, False) or L.owner_alive(lab)
+    dead = {run for run, ok in alive.items() if not ok}
+    if not dead:
+        return Removed()
+
+    def pick(objs: list[Any]) -> list[Any]:
+        return [o for o in objs if _labels(o).get(L.RUN) in dead]
+
+    return _remove(pick(containers), pick(networks), pick(volumes))
+
+
+def _labels(obj: Any) -> dict[str, str]:
+    """Labels of a container, network or volume (they live in different places of ``attrs``)."""
+    attrs = obj.attrs
+    lab = (attrs.get("Config") or {}).get("Labels") or attrs.get("Labels") or {}
+    return dict(lab)

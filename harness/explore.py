@@ -1,0 +1,465 @@
+"""``splitbrain explore``: search fault schedules in the simulator and shrink a failure to its essence.
+
+Why Hypothesis: a random fault schedule that breaks a system is usually long and mostly noise. If every
+choice of a run — the seed, the network's latency/loss/duplication, the workload's shape and the list
+of timed faults — is *drawn from Hypothesis*, then on a failure Hypothesis can shrink all of them
+together: drop faults, shorten them, move them earlier, simplify the network, until no smaller run
+still fails. Because the simulator is deterministic, every candidate run is a pure function of its
+choices, which is exactly what shrinking needs.
+
+Swarm testing (Groce et al.): each run first draws *which* fault kinds it may use, then draws its
+faults only from those. Across runs the fault mix varies — some runs only partition, some only pause
+and bump clocks — which finds bugs that a fixed uniform mix drowns out (e.g. a bug that needs a long
+quiet partition is unlikely while crashes keep interrupting it).
+
+The outcome of a search is a :class:`Finding`: the shrunk scenario as a ``RunSpec`` (explicit schedule
+in ``spec.schedule``, network parameters in ``spec.config["sim"]``) that replays from one command, the
+checker's verdict, and whether a fresh replay reproduced the very same history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from checkers.history import Op, dumps
+from checkers.result import Result
+from harness.runner import build_workload, default_workload_name
+from harness.sim.backend import SIM_CONFIG_KEY
+from harness.sim.network import LinkParams
+from harness.sim.simrun import run_spec
+from harness.spec import RunSpec
+from nemesis import schedule as schedules
+from nemesis.faults import FaultKind, FaultOp, TimedFault
+
+FAULT_KINDS: tuple[str, ...] = ("partition", "kill", "pause", "clock", "packet")
+MAX_FAULTS = 8
+DEFAULT_BUDGET = 60
+DEFAULT_TIME_LIMIT = 10.0
+DEFAULT_SHRINK_TIME = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class ExploreOptions:
+    """What to search: the system variant, how long, and the shape of each run."""
+
+    system: str
+    budget: int = DEFAULT_BUDGET  # runs to generate (shrinking comes on top)
+    time_budget: float | None = None  # wall seconds for generating; None = only the run budget
+    shrink_time: float = DEFAULT_SHRINK_TIME  # wall seconds for shrinking a failure
+    seed: int = 0  # seeds Hypothesis itself, so a search is repeatable
+    nodes: int | None = None  # None = the system's default
+    time_limit: float = DEFAULT_TIME_LIMIT  # virtual seconds of the main phase of each run
+    quiesce: float = 2.0
+    kinds: tuple[str, ...] = FAULT_KINDS
+    check_time_limit: float = 20.0  # checker budget per run (past it the verdict is unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A failing run, shrunk: replay ``spec`` with the simulator to see the same violation again."""
+
+    spec: RunSpec
+    result: Result
+    reason: str  # "invalid" or "crashed"
+    error: str | None
+    history_sha256: str
+    replayed: bool  # a fresh replay gave the same verdict and the same history bytes
+    faults_before_shrinking: int
+
+    @property
+    def schedule(self) -> list[dict[str, Any]]:
+        """The shrunk fault schedule, JSON form."""
+        return [dict(s) for s in self.spec.schedule or ()]
+
+
+@dataclass(slots=True)
+class ExploreReport:
+    """What a search did and found."""
+
+    system: str
+    runs: int = 0
+    shrink_runs: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: {"true": 0, "false": 0, "unknown": 0, "crashed": 0})
+    wall_seconds: float = 0.0
+    finding: Finding | None = None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hypothesis strategies
+
+
+def _scaled(st: Any, lo: float, hi: float, unit: float = 0.001) -> Any:
+    """Numbers in ``[lo, hi]`` in steps of ``unit``, drawn as integers so they shrink towards ``lo``."""
+    return st.integers(round(lo / unit), round(hi / unit)).map(lambda i: round(i * unit, 6))
+
+
+def _r(x: float) -> float:
+    return round(x, 3)
+
+
+def _fault_pair(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: float) -> list[TimedFault]:
+    """Draw one fault of ``kind`` and its undo: a start time, a duration and the fault's targets."""
+    at = draw(_scaled(st, 0.0, time_limit))
+    length = draw(_scaled(st, 0.05, time_limit))
+    targets = sorted(draw(st.lists(st.sampled_from(list(nodes)), min_size=1, max_size=len(nodes), unique=True)))
+    if kind == "partition":
+        side = targets if len(targets) < len(nodes) else targets[:-1]
+        rest = [n for n in nodes if n not in side]
+        one_way = draw(st.booleans())
+        grudge: dict[str, list[str]] = {n: list(rest) for n in side}
+        if not one_way:
+            grudge.update({n: list(side) for n in rest})
+        start, undo = FaultOp(FaultKind.START_PARTITION, grudge), FaultOp(FaultKind.STOP_PARTITION, None)
+    elif kind == "kill":
+        start, undo = FaultOp(FaultKind.KILL, targets), FaultOp(FaultKind.START, targets)
+    elif kind == "pause":
+        start, undo = FaultOp(FaultKind.PAUSE, targets), FaultOp(FaultKind.RESUME, targets)
+    elif kind == "clock":
+        offsets = {n: draw(_scaled(st, 0.0, 30.0)) * (-1 if draw(st.booleans()) else 1) for n in targets}
+        start, undo = FaultOp(FaultKind.BUMP_CLOCK, offsets), FaultOp(FaultKind.RESET_CLOCK, targets)
+    elif kind == "packet":
+        value = {
+            "nodes": targets,
+            "delay": draw(_scaled(st, 0.0, 0.3)),
+            "loss": draw(_scaled(st, 0.0, 0.5)),
+            "dup": draw(_scaled(st, 0.0, 0.3)),
+        }
+        start, undo = FaultOp(FaultKind.START_PACKET, value), FaultOp(FaultKind.STOP_PACKET, targets)
+    else:
+        raise ValueError(f"unknown fault kind {kind!r}; valid: {', '.join(FAULT_KINDS)}")
+    return [TimedFault(at, start), TimedFault(_r(at + length), undo)]
+
+
+def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
+    """A Hypothesis strategy of ``RunSpec``s for the simulator (schedule and network included)."""
+    from hypothesis import strategies as st
+
+    node_ids = tuple(f"n{i}" for i in range(1, nodes + 1))
+    kinds = tuple(k for k in FAULT_KINDS if k in opts.kinds)
+
+    @st.composite
+    def fault(draw: Any, enabled: Sequence[str]) -> list[TimedFault]:
+        return _fault_pair(draw, st, draw(st.sampled_from(list(enabled))), node_ids, opts.time_limit)
+
+    @st.composite
+    def scenario(draw: Any) -> RunSpec:
+        seed = draw(st.integers(0, 2**31 - 1))
+        # Swarm testing: this run's fault mix.
+        enabled = sorted(draw(st.lists(st.sampled_from(kinds), min_size=1, unique=True)), key=kinds.index)
+        # Drawn as a list so that shrinking can delete any fault, not only the last ones.
+        pairs = draw(st.lists(fault(enabled), max_size=MAX_FAULTS))
+        faults: list[TimedFault] = [tf for pair in pairs for tf in pair]
+        peer = LinkParams(
+            base=draw(_scaled(st, 0.0002, 0.005, 0.0001)),
+            jitter=draw(_scaled(st, 0.0, 0.01, 0.0001)),
+            max_jitter=0.05,
+            loss=draw(_scaled(st, 0.0, 0.1)),
+            dup=draw(_scaled(st, 0.0, 0.05)),
+            reorder=draw(st.booleans()),
+        )
+        concurrency = draw(st.integers(2, 10))
+        rate = float(draw(st.integers(10, 100)))
+        options: dict[str, Any] = {}
+        if workload == "register":
+            options = {"keys": draw(st.integers(1, 5))}
+        return RunSpec(
+            system=opts.system,
+            workload=workload,
+            backend="sim",
+            nodes=nodes,
+            concurrency=concurrency,
+            time_limit=opts.time_limit,
+            rate=rate,
+            nemesis=tuple(k for k in enabled if any(_kind_of(tf) == k for tf in faults)) or ("none",),
+            seed=seed,
+            quiesce=opts.quiesce,
+            check_time_limit=opts.check_time_limit,
+            workload_options=options,
+            config={SIM_CONFIG_KEY: {"peer_link": peer.to_dict()}},
+            schedule=tuple(schedules.to_json(sorted(faults, key=lambda tf: tf.at))),
+        )
+
+    return scenario()
+
+
+_PACKAGE_OF = {
+    FaultKind.START_PARTITION: "partition", FaultKind.STOP_PARTITION: "partition",
+    FaultKind.KILL: "kill", FaultKind.START: "kill", FaultKind.PAUSE: "pause", FaultKind.RESUME: "pause",
+    FaultKind.BUMP_CLOCK: "clock", FaultKind.RESET_CLOCK: "clock",
+    FaultKind.START_PACKET: "packet", FaultKind.STOP_PACKET: "packet",
+}
+
+
+def _kind_of(tf: TimedFault) -> str:
+    return _PACKAGE_OF[tf.op.kind]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running and judging one scenario
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One simulated and checked run."""
+
+    result: Result
+    error: str | None
+    history_sha256: str
+    ops: tuple[Op, ...]
+
+    @property
+    def failed(self) -> bool:
+        """A violation or a crash (of the run itself)."""
+        return self.result.valid is False or self.error is not None
+
+
+Checker = Callable[[RunSpec, Sequence[Op]], Result]
+
+
+def workload_check(spec: RunSpec, ops: Sequence[Op]) -> Result:
+    """Judge ``ops`` with the checker(s) of the spec's workload."""
+    return build_workload(spec).check(list(ops), time_limit=spec.check_time_limit)
+
+
+def simulate_and_check(spec: RunSpec, check: Checker = workload_check) -> Verdict:
+    """Run ``spec`` in the simulator and judge its history (by default with the workload's checker)."""
+    run = run_spec(spec)
+    ops = run.outcome.ops
+    digest = hashlib.sha256("".join(dumps(op) + "\n" for op in ops).encode()).hexdigest()
+    return Verdict(check(spec, ops), run.outcome.error, digest, ops)
+
+
+def spec_key(spec: RunSpec) -> str:
+    """A canonical text of ``spec`` (identical scenarios share it)."""
+    return json.dumps(spec.to_dict(), sort_keys=True)
+
+
+class _Failure(Exception):
+    """Raised inside the Hypothesis test to mark a failing scenario."""
+
+
+def explore(
+    opts: ExploreOptions,
+    progress: Callable[[str], None] | None = None,
+    check: Checker = workload_check,
+) -> ExploreReport:
+    """Search for a failing scenario; on one, shrink it, replay it, and return it in the report."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as hyp_seed
+
+    from systems_under_test.registry import resolve
+
+    desc, _variant = resolve(opts.system)
+    nodes = opts.nodes or desc.default_nodes
+    workload = default_workload_name(RunSpec(system=opts.system))
+    report = ExploreReport(opts.system)
+    cache: dict[str, Verdict] = {}
+    failures: list[RunSpec] = []
+    t0 = time.perf_counter()
+    shrink_started: list[float] = []
+
+    def say(text: str) -> None:
+        if progress is not None:
+            progress(text)
+
+    def judge(spec: RunSpec) -> Verdict:
+        key = spec_key(spec)
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = simulate_and_check(spec, check)
+            if shrink_started:
+                report.shrink_runs += 1
+            else:
+                report.runs += 1
+                label = "crashed" if hit.error else str(hit.result.valid).lower()
+                report.verdicts[label] = report.verdicts.get(label, 0) + 1
+                say(f"run {report.runs}: seed {spec.seed}, {len(spec.schedule or ())} fault ops "
+                    f"({','.join(spec.nemesis)}): {label}")
+        return hit
+
+    @hyp_seed(opts.seed)
+    @settings(
+        max_examples=max(1, opts.budget),
+        deadline=None,
+        database=None,
+        derandomize=False,
+        report_multiple_bugs=False,
+        print_blob=False,
+        verbosity=Verbosity.quiet,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(scenario_strategy(opts, nodes, workload))
+    def probe(spec: RunSpec) -> None:
+        now = time.perf_counter()
+        key = spec_key(spec)
+        if failures and not shrink_started:
+            shrink_started.append(now)
+            say(f"violation found after {report.runs} runs; shrinking")
+        if not failures and opts.time_budget is not None and now - t0 > opts.time_budget and key not in cache:
+            return  # generation time is up: let the remaining examples pass without running
+        if shrink_started and now - shrink_started[0] > opts.shrink_time and key not in cache:
+            return  # shrinking time is up: only already-known failures still fail
+        verdict = judge(spec)
+        if verdict.failed:
+            failures.append(spec)
+            raise _Failure(verdict.result.explanation or "invalid")
+
+    try:
+        probe()
+    except _Failure:
+        pass
+    report.wall_seconds = time.perf_counter() - t0
+    if not failures:
+        return report
+    minimal = failures[-1]
+    verdict = cache[spec_key(minimal)]
+    say("replaying the shrunk scenario")
+    again = simulate_and_check(minimal, check)
+    replayed = again.history_sha256 == verdict.history_sha256 and again.result.valid == verdict.result.valid
+    report.finding = Finding(
+        spec=minimal,
+        result=verdict.result,
+        reason="crashed" if verdict.error else "invalid",
+        error=verdict.error,
+        history_sha256=verdict.history_sha256,
+        replayed=replayed,
+        faults_before_shrinking=len(failures[0].schedule or ()),
+    )
+    report.wall_seconds = time.perf_counter() - t0
+    return report
+
+
+def sweep_spec(system: str, seed: int, *, kinds: Sequence[str] = FAULT_KINDS, time_limit: float = 10.0,
+               nodes: int | None = None) -> RunSpec:
+    """A plain seeded run with every fault kind in ``kinds`` and seed-drawn network and fault rates.
+
+    Swarm testing without Hypothesis: the nemesis interval, the link's loss/duplication/jitter and the
+    subset of fault kinds are drawn from the seed, so a sweep over seeds varies the fault mix too.
+    """
+    from harness.seeds import child_rng
+    from systems_under_test.registry import resolve
+
+    rng = child_rng(seed, "sweep")
+    mix = tuple(k for k in kinds if rng.random() < 0.7) or tuple(kinds)
+    peer = LinkParams(base=round(rng.uniform(0.0002, 0.003), 4), jitter=round(rng.uniform(0.0, 0.01), 4),
+                      loss=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.1)]), 3),
+                      dup=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.05)]), 3), reorder=rng.random() < 0.7)
+    desc, _ = resolve(system)
+    return RunSpec(system=system, backend="sim", nodes=nodes or desc.default_nodes, concurrency=rng.randint(2, 8),
+                   time_limit=time_limit, rate=float(rng.randint(20, 80)), nemesis=mix,
+                   nemesis_interval=round(rng.uniform(0.5, 3.0), 3), seed=seed, quiesce=2.0,
+                   config={SIM_CONFIG_KEY: {"peer_link": peer.to_dict()}})
+
+
+def sweep(system: str, seeds: Sequence[int], **kw: Any) -> dict[int, Verdict]:
+    """Run and check :func:`sweep_spec` for every seed; the verdict of each."""
+    return {seed: simulate_and_check(sweep_spec(system, seed, **kw)) for seed in seeds}
+
+
+def save_scenario(spec: RunSpec, path: Path) -> Path:
+    """Write a scenario (a full ``RunSpec``) as JSON so that ``--replay`` can run it again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"spec": spec.to_dict()}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def load_scenario(path: Path) -> RunSpec:
+    """Read a scenario written by :func:`save_scenario` (or any ``spec.json`` of a run)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return RunSpec.from_dict(doc.get("spec", doc))
+
+
+def describe_schedule(spec: RunSpec) -> list[str]:
+    """The schedule as short human lines: ``t=1.200s start-partition {...}``."""
+    return [f"t={tf.at:.3f}s {tf.op.kind.value} {json.dumps(tf.op.value)}"
+            for tf in schedules.from_json(spec.schedule or ())]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The command line: ``splitbrain explore``
+
+
+def _variant_name(system: str, variant: str | None) -> str:
+    if not variant:
+        return system
+    if ":" in variant:
+        return variant
+    base = system.split(":", 1)[0]
+    return base if variant == base else f"{base}:{variant}"
+
+
+def _fault_kinds(text: str) -> tuple[str, ...]:
+    from systems_under_test.registry import UnknownName
+
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    if kinds == ("all",):
+        return FAULT_KINDS
+    bad = [k for k in kinds if k not in FAULT_KINDS]
+    if bad or not kinds:
+        raise UnknownName(f"unknown fault kind(s) {', '.join(bad) or '(none given)'}", [*FAULT_KINDS, "all"])
+    return kinds
+
+
+@click.command("explore")
+@click.option("--system", required=True, help="system (or system:variant) to explore")
+@click.option("--variant", default=None, help="variant of --system, e.g. 'async' or 'replication:async'")
+@click.option("--budget", type=click.IntRange(min=1), default=DEFAULT_BUDGET, show_default=True,
+              help="simulated runs to try before giving up (shrinking comes on top)")
+@click.option("--time", "time_budget", type=click.FloatRange(min=0), default=None,
+              help="wall-clock seconds to search (default: only --budget bounds it)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the search itself")
+@click.option("--nodes", type=click.IntRange(min=1), default=None, help="cluster size (default: the system's)")
+@click.option("--time-limit", type=click.FloatRange(min=0.1), default=DEFAULT_TIME_LIMIT, show_default=True,
+              help="virtual seconds of each run's main phase")
+@click.option("--faults", default="all", show_default=True,
+              help=f"fault kinds to draw from: {','.join(FAULT_KINDS)} (each run uses a random subset)")
+@click.option("--shrink-time", type=click.FloatRange(min=0), default=DEFAULT_SHRINK_TIME, show_default=True,
+              help="wall-clock seconds allowed for shrinking a failure")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
+@click.option("--quiet", is_flag=True, help="no line per run")
+def explore_command(system: str, variant: str | None, budget: int, time_budget: float | None, seed: int,
+                    nodes: int | None, time_limit: float, faults: str, shrink_time: float, store: Path,
+                    quiet: bool) -> int:
+    """Search fault schedules in the simulator; shrink a violation and store a replayable run of it."""
+    from harness.session import run_test
+    from systems_under_test.registry import resolve
+
+    name = _variant_name(system, variant)
+    resolve(name)
+    opts = ExploreOptions(name, budget=budget, time_budget=time_budget, shrink_time=shrink_time, seed=seed,
+                          nodes=nodes, time_limit=time_limit, kinds=_fault_kinds(faults))
+    err = click.get_text_stream("stderr")
+    click.echo(f"splitbrain explore: {name}, budget {budget} runs"
+               f"{f' or {time_budget:g}s' if time_budget is not None else ''}, faults {','.join(opts.kinds)}, "
+               f"{time_limit:g} virtual s per run", file=err)
+    report = explore(opts, progress=None if quiet else (lambda line: click.echo("  " + line, file=err)))
+    v = report.verdicts
+    click.echo(f"{report.runs} runs in {report.wall_seconds:.1f}s (+{report.shrink_runs} while shrinking): "
+               f"{v['true']} valid, {v['false']} invalid, {v['unknown']} unknown, {v['crashed']} crashed")
+    f = report.finding
+    if f is None:
+        click.echo("no violation found")
+        return 2 if v["unknown"] else 0
+    click.echo(f"VIOLATION ({f.reason}): {(f.result.explanation or f.error or '').splitlines()[0]}")
+    lines = describe_schedule(f.spec)
+    click.echo(f"shrunk schedule: {len(lines)} fault ops (from {f.faults_before_shrinking})")
+    for line in lines or ["(no faults needed)"]:
+        click.echo(f"  {line}")
+    click.echo(f"seed {f.spec.seed}, {f.spec.nodes} nodes, {f.spec.concurrency} clients, rate {f.spec.rate:g}/s, "
+               f"network {json.dumps(f.spec.config.get(SIM_CONFIG_KEY, {}))}")
+    click.echo(f"replays identically: {'yes' if f.replayed else 'NO'}")
+    res = run_test(f.spec.with_(test_name=f.spec.test_name or f"explore-{name.replace(':', '-')}"), store=store)
+    verdict = {True: "VALID", False: "INVALID"}.get(res.result.valid, "UNKNOWN")  # type: ignore[arg-type]
+    click.echo(f"stored run: {verdict}")
+    click.echo(f"report: {res.report_path}")
+    click.echo(f"replay: {res.replay_command}")
+    return 1

@@ -1,0 +1,30 @@
+"""Workloads by name. Adding one means adding its module and a line to ``WORKLOADS``."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from harness.workloads.base import Completion, Invocation, Workload
+from harness.workloads.register import OptionError, RegisterWorkload
+from systems_under_test.registry import UnknownName
+
+WORKLOADS: Mapping[str, type[Workload]] = {
+    RegisterWorkload.name: RegisterWorkload,
+}
+
+__all__ = ["WORKLOADS", "Completion", "Invocation", "OptionError", "Workload", "make_workload", "workload_class"]
+
+
+def workload_class(name: str) -> type[Workload]:
+    """The workload class called ``name``; raises ``UnknownName`` with the valid choices."""
+    try:
+        return WORKLOADS[name]
+    except KeyError:
+        raise UnknownName(f"unknown workload {name!r}", list(WORKLOADS)) from None
+
+
+def make_workload(name: str, rng: random.Random, options: Mapping[str, Any] | None = None) -> Workload:
+    """Build the workload ``name`` for one run, drawing its choices from ``rng``."""
+    return workload_class(name)(rng, options)

@@ -1,0 +1,88 @@
+"""Fault operations as data: what the nemesis does, in a form that can be journaled, stored and replayed.
+
+A fault op is a plain value (kind + JSON-able argument), not a callback, so a schedule can be written
+to ``spec.json``, printed as a counterexample, shrunk by the explorer and replayed from a file, and so
+the history records exactly what was done (``process: "nemesis"``, ``f`` = the kind).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class FaultKind(str, Enum):
+    """Every fault (and undo) the nemesis knows; the value is the history ``f``."""
+
+    START_PARTITION = "start-partition"
+    STOP_PARTITION = "stop-partition"
+    KILL = "kill"
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    BUMP_CLOCK = "bump-clock"
+    RESET_CLOCK = "reset-clock"
+    START_PACKET = "start-packet"
+    STOP_PACKET = "stop-packet"
+
+
+# The backend capability (nemesis.capabilities.CAPABILITIES key) each kind needs.
+CAPABILITY_OF: Mapping[FaultKind, str] = {
+    FaultKind.START_PARTITION: "net",
+    FaultKind.STOP_PARTITION: "net",
+    FaultKind.KILL: "kill",
+    FaultKind.START: "kill",
+    FaultKind.PAUSE: "pause",
+    FaultKind.RESUME: "pause",
+    FaultKind.BUMP_CLOCK: "clock",
+    FaultKind.RESET_CLOCK: "clock",
+    FaultKind.START_PACKET: "packet",
+    FaultKind.STOP_PACKET: "packet",
+}
+
+
+class ScheduleError(ValueError):
+    """A schedule entry that cannot be understood."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultOp:
+    """One nemesis action.
+
+    ``value`` by kind: start-partition a grudge ``{node: [nodes it drops from]}``; stop-partition
+    ``None``; kill/start/pause/resume a list of nodes; bump-clock ``{node: offset_seconds}``;
+    reset-clock a list of nodes; start-packet ``{"nodes": [...], "delay": s, "loss": p, "dup": p}``;
+    stop-packet a list of nodes.
+    """
+
+    kind: FaultKind
+    value: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"f": kind, "value": value}``."""
+        return {"f": self.kind.value, "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class TimedFault:
+    """A fault op due ``at`` seconds after the main phase starts."""
+
+    at: float
+    op: FaultOp
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"at": s, "f": kind, "value": value}``."""
+        return {"at": self.at, **self.op.to_dict()}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> TimedFault:
+        """Parse :meth:`to_dict` output; raises ``ScheduleError``."""
+        try:
+            kind = FaultKind(d["f"])
+            at = float(d["at"])
+        except (KeyError, ValueError, TypeError) as e:
+            valid = ", ".join(k.value for k in FaultKind)
+            raise ScheduleError(f"bad schedule entry {dict(d)!r} ({e}); f must be one of {valid}") from None
+        return TimedFault(at, FaultOp(kind, d.get("value")))

@@ -1,0 +1,115 @@
+"""The runner's phases, process model, nemesis journaling and cleanup, on an in-process fake cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+import pytest
+from fake_cluster import FakeCluster, NetOnlyCluster
+
+from checkers.history import INFO, INVOKE, NEMESIS, pairs
+from harness.backend import ClusterSpec
+from harness.history_log import HistoryLog
+from harness.runner import RunOutcome, execute
+from harness.spec import RunSpec
+from nemesis.executor import CapabilityError
+from nemesis.faults import FaultKind
+
+SPEC = RunSpec(
+    system="replication", workload="register", nodes=3, concurrency=4, time_limit=0.8, rate=150.0,
+    nemesis=("partition", "kill"), nemesis_interval=0.12, quiesce=0.05, op_timeout=0.05, seed=7,
+)
+
+
+def _cluster(tmp_path: Path, cls: type[FakeCluster] = FakeCluster) -> FakeCluster:
+    return cls(ClusterSpec("replication", SPEC.node_ids, tmp_path, 1))
+
+
+def _run(backend: FakeCluster, spec: RunSpec = SPEC, path: Path | None = None) -> RunOutcome:
+    return asyncio.run(execute(backend, spec, HistoryLog(path)))
+
+
+def test_phases_history_and_process_retirement(tmp_path: Path) -> None:
+    backend = _cluster(tmp_path)
+    outcome = _run(backend, path=tmp_path / "h.jsonl")
+    assert outcome.phase == "done" and not outcome.interrupted and outcome.error is None
+    assert backend.events[0] == "setup" and backend.events[-1] == "teardown"
+    ops = list(outcome.ops)
+    assert [op.index for op in ops] == list(range(len(ops)))
+    assert all(a.time <= b.time for a, b in itertools.pairwise(ops))
+    ps = pairs(ops)
+    assert len(ps) > 30
+    assert all(p.complete is not None for p in ps), "every invocation completes (ok/fail/info)"
+    # the nemesis acted and journaled what it did
+    kinds = {op.f for op in ops if op.process == NEMESIS}
+    assert kinds & {FaultKind.START_PARTITION.value, FaultKind.KILL.value}
+    assert all(op.type == INFO for op in ops if op.process == NEMESIS)
+    # a process that saw "info" never invokes again; its worker continues as process + concurrency
+    retired = {op.process for op in ops if op.is_client and op.type == INFO}
+    assert retired, "partitioned writes time out, so some ops end in info"
+    successors = 0
+    for p in retired:
+        info_at = max(op.index for op in ops if op.process == p)
+        assert ops[info_at].type == INFO
+        later = [op.index for op in ops if op.process == p + SPEC.concurrency]
+        assert all(i > info_at for i in later)
+        successors += bool(later)
+    assert successors > 0
+    # worker i talks to node n(i % nodes + 1)
+    assert {op.node for op in ops if op.is_client and op.process == 1} == {"n2"}
+    # after the heal phase nothing is left broken, and the final reads come last
+    assert not backend.down and not backend.grudge
+    last_nemesis = max(op.index for op in ops if op.process == NEMESIS)
+    finals = [op for op in ops[last_nemesis:] if op.is_client and op.type == INVOKE]
+    assert finals and all(op.f == "read" for op in finals)
+
+
+def test_history_file_mirrors_memory(tmp_path: Path) -> None:
+    from checkers.history import read_jsonl
+
+    outcome = _run(_cluster(tmp_path), path=tmp_path / "h.jsonl")
+    assert read_jsonl(tmp_path / "h.jsonl") == list(outcome.ops)
+
+
+def test_missing_capability_is_refused_before_setup(tmp_path: Path) -> None:
+    backend = _cluster(tmp_path, NetOnlyCluster)
+    with pytest.raises(CapabilityError, match="kill"):
+        _run(backend)
+    assert backend.events == []
+    # without the kill package the same backend runs
+    assert _run(backend, SPEC.with_(nemesis=("partition",), time_limit=0.2)).phase == "done"
+
+
+def test_cancel_heals_and_tears_down(tmp_path: Path) -> None:
+    backend = _cluster(tmp_path)
+    spec = SPEC.with_(time_limit=30.0, nemesis=("kill",), nemesis_interval=0.05)
+
+    async def go() -> RunOutcome:
+        task = asyncio.ensure_future(execute(backend, spec, HistoryLog(None)))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        return await task
+
+    outcome = asyncio.run(go())
+    assert outcome.interrupted and outcome.phase == "main"
+    assert backend.events[-1] == "teardown"
+    assert not backend.down, "heal restarted every killed node"
+
+
+def test_crash_is_reported_and_torn_down(tmp_path: Path) -> None:
+    backend = _cluster(tmp_path)
+    backend.crash_on_call = True
+    outcome = _run(backend, SPEC.with_(time_limit=0.3))
+    assert outcome.error is not None and "boom" in outcome.error
+    assert backend.events[-1] == "teardown"
+
+
+def test_rate_limit_and_time_limit(tmp_path: Path) -> None:
+    spec = SPEC.with_(nemesis=(), rate=50.0, time_limit=1.0, concurrency=8)
+    outcome = _run(_cluster(tmp_path), spec)
+    main_invokes = [op for op in outcome.ops if op.type == INVOKE and op.time <= 1.0e9]
+    # stagger gives 50/s on average: far fewer than 8 unthrottled clients would do
+    assert 20 <= len(main_invokes) <= 90
+    assert max(op.time for op in outcome.ops if op.type == INVOKE) < 1.5e9

@@ -1,0 +1,90 @@
+"""The explorer: Hypothesis-drawn scenarios, swarm fault mixes, shrinking, and replay of a finding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checkers.history import Op
+from checkers.result import Result
+from harness.explore import (
+    ExploreOptions,
+    explore,
+    load_scenario,
+    save_scenario,
+    scenario_strategy,
+    simulate_and_check,
+)
+from harness.spec import RunSpec
+from nemesis import schedule as schedules
+
+
+def _paused_is_bad(spec: RunSpec, ops: Sequence[Op]) -> Result:
+    """A stand-in checker: a run in which any node was paused counts as a violation."""
+    bad = any(op.process == "nemesis" and op.f == "pause" and op.value for op in ops)
+    return Result("paused-is-bad", not bad)
+
+
+def _never_bad(spec: RunSpec, ops: Sequence[Op]) -> Result:
+    return Result("never-bad", True)
+
+
+def test_finding_is_shrunk_to_one_fault_and_replays(tmp_path: Path) -> None:
+    opts = ExploreOptions("replication", budget=40, seed=3, time_limit=4.0, quiesce=1.0)
+    report = explore(opts, check=_paused_is_bad)
+    f = report.finding
+    assert f is not None and f.reason == "invalid" and f.result.valid is False
+    assert f.replayed
+    sched = schedules.from_json(f.spec.schedule or ())
+    assert [tf.op.kind.value for tf in sched] == ["pause", "resume"]
+    assert f.faults_before_shrinking >= 2
+    assert f.spec.nemesis == ("pause",)
+    # the scenario file alone reproduces the same history, byte for byte
+    path = save_scenario(f.spec, tmp_path / "scenario.json")
+    again = simulate_and_check(load_scenario(path), _paused_is_bad)
+    assert again.history_sha256 == f.history_sha256
+    assert again.result.valid is False
+
+
+def test_budget_bounds_the_search_when_nothing_fails() -> None:
+    report = explore(ExploreOptions("replication", budget=4, seed=1, time_limit=2.0, quiesce=0.5), check=_never_bad)
+    assert report.finding is None
+    assert 1 <= report.runs <= 4
+    assert report.verdicts["true"] == report.runs
+    report = explore(ExploreOptions("replication", budget=50, time_budget=0.0, time_limit=2.0), check=_never_bad)
+    assert report.runs == 0
+
+
+KINDS: set[tuple[str, ...]] = set()
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(scenario_strategy(ExploreOptions("replication", time_limit=10.0), 3, "register"))
+def test_drawn_scenarios_are_well_formed(spec: RunSpec) -> None:
+    sched = schedules.from_json(spec.schedule or ())
+    assert [tf.at for tf in sched] == sorted(tf.at for tf in sched)
+    assert all(0.0 <= tf.at <= 20.0 for tf in sched)
+    for tf in sched:
+        if tf.op.kind.value in ("kill", "start", "pause", "resume"):
+            assert set(tf.op.value) <= {"n1", "n2", "n3"} and tf.op.value
+        if tf.op.kind.value == "start-partition":
+            cut = set(tf.op.value)
+            assert cut and cut <= {"n1", "n2", "n3"}
+            assert all(n not in drops for n, drops in tf.op.value.items())
+    assert spec.backend == "sim" and "peer_link" in spec.config["sim"]
+    KINDS.add(spec.nemesis)
+
+
+def test_swarm_varies_the_fault_mix() -> None:
+    # runs after the property test above (same module, definition order)
+    assert len(KINDS) >= 5, KINDS
+
+
+@given(st.data())
+@settings(max_examples=5, deadline=None, database=None)
+def test_scenarios_respect_the_allowed_fault_kinds(data: st.DataObject) -> None:
+    spec = data.draw(scenario_strategy(ExploreOptions("replication", kinds=("kill",)), 3, "register"))
+    assert {tf.op.kind.value for tf in schedules.from_json(spec.schedule or ())} <= {"kill", "start"}

@@ -1,0 +1,85 @@
+"""The CLI's contract: exit codes, clear one-line errors with valid choices, and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import run_cli
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = run_cli(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in ([], ["run"], ["check"], ["systems"]):
+        code, out, _ = _run(capsys, *argv, "--help")
+        assert code == 0 and "Usage:" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expect"),
+    [
+        (["run", "--system", "nosuch"], "valid choices: replication"),
+        (["run", "--system", "replication:nosuch"], "replication:async"),
+        (["run", "--workload", "nosuch"], "valid choices: register"),
+        (["run", "--nemesis", "partiton"], "partition"),
+        (["run", "--backend", "nosuch"], "local"),
+        (["run", "--nodes", "zero"], "--nodes"),
+        (["run", "--rate", "0"], "--rate"),
+        (["run", "--bogus"], "--bogus"),
+        (["run", "--workload-options", "{nope"], "not valid JSON"),
+        (["run", "--workload-options", '{"kees": 1}'], "valid: keys"),
+        (["nosuchcommand"], "nosuchcommand"),
+        (["check"], "PATHS"),
+        (["check", "/no/such/file.jsonl"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_254_with_a_clear_message(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], expect: str
+) -> None:
+    code, _, err = _run(capsys, *argv, *(["--store", str(tmp_path)] if argv[0] == "run" else []))
+    assert code == 254, err
+    assert expect in err
+    assert "Traceback" not in err
+    assert not any(tmp_path.iterdir()), "a refused run leaves nothing in the store"
+
+
+def test_bad_history_line_names_file_and_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "h.jsonl"
+    bad.write_text('{"index":0,"time":0,"type":"invoke","process":0,"f":"read","value":["k",null]}\n'
+                   '{"index":1,"time":1,"type":"okay","process":0,"f":"read","value":["k",1]}\n'
+                   '{"index":2,"time":2,"type":"ok","process":0,"f":"read","value":["k",1]}\n')
+    code, _, err = _run(capsys, "check", str(bad))
+    assert code == 254
+    assert f"{bad}:2" in err and "Traceback" not in err
+
+
+def test_systems_lists_variants_bugs_and_workloads(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "systems")
+    assert code == 0
+    assert "replication:async" in out and "planted bug" in out and "register" in out and "partition" in out
+    code, out, _ = _run(capsys, "systems", "--json")
+    doc = json.loads(out)
+    assert any(v["planted_bug"] for s in doc["systems"] for v in s["variants"])
+    assert "local" in doc["backends"]
+
+
+def test_check_history_files_one_line_each(capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
+    from conftest import corpus_manifest
+
+    rows = [r for r in corpus_manifest() if r["check"] == "linearizable:cas-register(initial=nil)"
+            and r["format"] == "porcupine-etcd-log"]
+    valid = next(r for r in rows if r["expected"] == "valid")
+    invalid = next(r for r in rows if r["expected"] == "invalid")
+    code, out, _ = _run(capsys, "check", str(corpus / valid["path"]), "--time-limit", "30")
+    assert code == 0 and "\tvalid\t" in out
+    code, out, _ = _run(capsys, "check", str(corpus / valid["path"]), str(corpus / invalid["path"]), "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [d["valid"] for d in lines] == [True, False]
+    assert all(d["ops"] > 0 and d["path"].endswith(".log") for d in lines)
