@@ -39,7 +39,7 @@ UNKNOWN_TYPES = frozenset({"empty-transaction-graph", "cycle-search-timeout", "d
                            "duplicate-writes"})
 WORKLOADS = ("list-append", "rw-register")
 
-__all__ = ["check", "check_list_append", "check_rw_register", "WORKLOADS", "DEFAULT_BUDGET"]
+__all__ = ["DEFAULT_BUDGET", "WORKLOADS", "check", "check_list_append", "check_rw_register"]
 
 
 def check_list_append(history: Sequence[Op], **opts: Any) -> Result:

@@ -128,8 +128,7 @@ def sccs(g: DepGraph, vertices: Iterable[int] | None = None, mask: int = ALL_REL
             work.pop()
             if work:
                 u = work[-1][0]
-                if lv < low[u]:
-                    low[u] = lv
+                low[u] = min(low[u], lv)
             if lv == index[v]:
                 w = stack.pop()
                 on_stack[w] = 0
@@ -145,8 +144,9 @@ def sccs(g: DepGraph, vertices: Iterable[int] | None = None, mask: int = ALL_REL
 
 
 def _cyclic_core(g: DepGraph) -> set[int]:
-    """Vertices left after repeatedly removing those with no incoming edges: every cycle, plus what the
-    cycles reach. Two cheap passes over the edges, which lets Tarjan run only where cycles may be."""
+    """Vertices left after repeatedly removing those with no incoming edges, then those with no outgoing
+    ones: every cycle, plus the paths between cycles. Cheap passes over the edges which let Tarjan run
+    only where cycles may be (nowhere, in a valid history)."""
     succ = g.succ
     indeg = [0] * g.n
     for d in succ:
@@ -163,7 +163,24 @@ def _cyclic_core(g: DepGraph) -> set[int]:
                 stack.append(w)
     if removed == g.n:
         return set()
-    return {v for v in range(g.n) if indeg[v] > 0}
+    core = {v for v in range(g.n) if indeg[v] > 0}
+    # Same from the other side: drop what reaches no cycle (sinks, repeatedly), within what is left.
+    preds: dict[int, list[int]] = {v: [] for v in core}
+    outdeg = dict.fromkeys(core, 0)
+    for v in core:
+        for w in succ[v]:
+            if w in core:
+                outdeg[v] += 1
+                preds[w].append(v)
+    stack = [v for v, d in outdeg.items() if d == 0]
+    while stack:
+        v = stack.pop()
+        core.discard(v)
+        for u in preds[v]:
+            outdeg[u] -= 1
+            if outdeg[u] == 0:
+                stack.append(u)
+    return core
 
 
 def add_process_edges(g: DepGraph, txns: Sequence[Txn]) -> None:

@@ -180,7 +180,7 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn]) -> Analysis:
     # Pass 2: edges.
     link = g.link
     prev = idx.prev
-    empty: dict[Any, list[int]] = {}
+    empty: dict[Any, Any] = {}
     for t, mops in zip(txns, idx.mops):
         tid = t.id
         for f, k, v in mops:

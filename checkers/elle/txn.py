@@ -92,7 +92,7 @@ def extract(history: Sequence[Op], f: str = "txn") -> tuple[list[Txn], list[Txn]
         possible.append(Txn(len(possible), cop, OK if typ == OK else INFO, inv_op.process,
                             value if isinstance(value, list | tuple) else (), start, end if typ == OK else None))
     n = len(possible)
-    fails = []
+    fails: list[Txn] = []
     for start, inv_op, comp in failed:
         cop, end = comp  # type: ignore[misc]
         value = cop.value if cop.value is not None else inv_op.value

@@ -61,12 +61,14 @@ def check_entries(
     outcome = search(rmodel, reduced, opts)
     if refutation is not None:
         outcome.valid = False  # the refutation is a proof; the search only supplies the prefix
-    originals = {id(e.invoke): e for e in entries}
-    outcome.prefix = [originals.get(id(e.invoke), e) for e in outcome.prefix]
-    outcome.pending = [originals.get(id(e.invoke), e) for e in outcome.pending]
-    outcome.witness = [originals.get(id(e.invoke), e) for e in outcome.witness]
-    if outcome.stuck is not None:
-        outcome.stuck = originals.get(id(outcome.stuck.invoke), outcome.stuck)
+    if stats.get("unobserved_values_renamed"):
+        # report the ops as recorded, not as renamed for the search
+        originals = {id(e.invoke): e for e in entries}
+        outcome.prefix = [originals.get(id(e.invoke), e) for e in outcome.prefix]
+        outcome.pending = [originals.get(id(e.invoke), e) for e in outcome.pending]
+        outcome.witness = [originals.get(id(e.invoke), e) for e in outcome.witness]
+        if outcome.stuck is not None:
+            outcome.stuck = originals.get(id(outcome.stuck.invoke), outcome.stuck)
     if refutation is not None:
         outcome.stuck = refutation.entry
     if nil_reads:

@@ -61,23 +61,18 @@ def is_precondition_failure(error: Any) -> bool:
     return isinstance(error, str) and "precondition" in error
 
 
-def _is_keyed_value(f: str, v: Any) -> bool:
-    if not (isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], str)):
-        return False
-    if f == "cas":
-        return isinstance(v[1], (list, tuple)) and len(v[1]) == 2
-    return True
-
-
 def detect_keyed(history: Sequence[Op], model: Model) -> bool:
     """Auto-detection of ``[key, value]`` histories (see the module docstring)."""
     if not model.keyable:
         return False
     seen = False
     for op in history:
-        if not op.is_client or op.type != "invoke":
+        if op.type != INVOKE or op.process == NEMESIS:
             continue
-        if not _is_keyed_value(op.f, op.value):
+        v = op.value
+        if not (type(v) in (list, tuple) and len(v) == 2 and type(v[0]) is str):
+            return False
+        if op.f == "cas" and not (isinstance(v[1], (list, tuple)) and len(v[1]) == 2):
             return False
         seen = True
     return seen

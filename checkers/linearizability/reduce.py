@@ -113,9 +113,9 @@ def reduce_entries(
 
         new: list[Entry] = []
         for e in out:
-            if e.f == "write":
+            if e.f == "write" and e.inp not in seen:
                 e = e._replace(inp=rename(e.inp))
-            elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
+            elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2 and e.inp[1] not in seen:
                 e = e._replace(inp=(e.inp[0], rename(e.inp[1])))
             new.append(e)
         out = new

@@ -18,6 +18,8 @@ Reductions inside the search (each can be switched off, and the property tests c
   subset of another's (same completed set, same state) can do everything the other can: the cache keeps,
   per (completed set, state), the crashed sets seen, and drops a configuration that is a superset of one.
   For the same reason a crashed op that would leave the state unchanged is never tried (always on).
+  Only the first ``DOMINANCE_LIST`` crashed sets per (completed set, state) are compared against, so
+  one configuration costs bounded work; exact repeats are always pruned.
 * **Forced reads.** If a pending read-only op (a read, a failed cas observation) succeeds in the current
   state, linearizing it *now* loses nothing: moving it earlier in any successful continuation keeps the
   real-time order (it is a candidate now) and the states of every other op. So it is the only child.
@@ -38,7 +40,10 @@ from typing import Any, Hashable, Sequence
 from checkers.linearizability.entries import Entry
 from checkers.models.base import INVALID, UNKNOWN, Model
 
-_CHECK_EVERY = 512
+_CHECK_EVERY = 64
+#: crashed sets kept per (completed set, state) for the dominance test; beyond that only exact repeats
+#: are pruned, which keeps the cost of one configuration bounded (dominance is an optional pruning)
+DOMINANCE_LIST = 1024
 _RET = itemgetter(5)  # Entry.ret_pos
 _INV = itemgetter(4)  # Entry.inv_pos
 MAX_BEST_STATES = 16
@@ -169,6 +174,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     dominance = opts.dominance
     cache: dict[tuple[int, int, int], list[int]] = {}
     plain_seen: set[tuple[int, int, int]] = set()
+    exact: set[tuple[int, int, int, int]] = set()
     n_configs = 0
     max_configs = opts.max_configs
     deadline = opts.deadline
@@ -223,16 +229,20 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             key = (ch[0], ch[1], ch[3])
             if use_lists:
                 ncb = ch[2]
+                full = (ch[0], ch[1], ch[3], ncb)
+                if full in exact:
+                    continue
                 seen = cache.get(key)
                 if seen is None:
                     cache[key] = [ncb]
-                else:
-                    if dominance:
-                        if any(old & ~ncb == 0 for old in seen):
-                            continue
-                    elif ncb in seen:
+                elif dominance:
+                    if any(old & ~ncb == 0 for old in seen):
                         continue
-                    seen.append(ncb)
+                    if len(seen) < DOMINANCE_LIST:
+                        # keep an antichain: sets that ncb dominates are redundant from now on
+                        seen[:] = [old for old in seen if ncb & ~old != 0]
+                        seen.append(ncb)
+                exact.add(full)
             else:
                 if key in plain_seen:
                     continue

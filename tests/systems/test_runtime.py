@@ -165,3 +165,40 @@ def test_fault_state_is_validated() -> None:
     for bad in ({"type": "packet", "loss": 2}, {"type": "partition", "drop_from": ["n9"]}, {"type": "clock"}):
         with pytest.raises(ValueError):
             apply_control(Faults(), bad, nodes)
+
+
+def test_failover_elects_a_new_primary_after_the_old_one_is_killed(tmp_path: Path) -> None:
+    c = Cluster("replication:failover", tmp_path)
+    try:
+        c.start()
+
+        def primary() -> str | None:
+            roles = {n: c[n].status()["core"] for n in c.procs if c[n].popen and c[n].popen.poll() is None}
+            leaders = [n for n, s in roles.items() if s["role"] == "primary"]
+            return leaders[0] if len(leaders) == 1 else None
+
+        old = wait_until(primary, timeout=5)
+        assert call(c[old].port, [{"type": "write", "key": "f", "value": 1, "req_id": 1}])[0]["type"] == "write_ok"
+        c[old].kill()
+        new = wait_until(primary, timeout=5)
+        assert new != old and c[new].status()["core"]["term"] > 1
+        other = next(n for n in c.procs if n not in (old, new))
+        replies = call(c[other].port, [{"type": "cas", "key": "f", "from": 1, "to": 2, "req_id": 2}])
+        assert replies == [{"type": "cas_ok", "req_id": 2}]
+        c[old].start()
+        assert wait_until(lambda: c[old].status()["core"]["commit"] >= 3, timeout=5)
+        assert call(c[old].port, [{"type": "read", "key": "f", "req_id": 3}]) == [
+            {"type": "read_ok", "value": 2, "req_id": 3}]
+    finally:
+        c.stop()
+
+
+def test_unknown_system_exits_2_with_the_choices(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "systems_under_test.runtime", "--system", "replication:nope", "--node", "n1",
+         "--listen", "127.0.0.1:0", "--peers", "n1=127.0.0.1:0", "--control", "127.0.0.1:0",
+         "--data-dir", str(tmp_path)],
+        check=False, capture_output=True, text=True, timeout=20,
+    )
+    assert proc.returncode == 2
+    assert "replication:async" in proc.stderr and "valid choices" in proc.stderr

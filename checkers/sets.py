@@ -1,0 +1,99 @@
+"""Set-full checker (Jepsen's ``set-full``): what became of every element added to a set.
+
+History shape: ``f="add"`` with the element as value (ok / fail / info), and ``f="read"`` whose ok
+completion's value is the list of elements present. Elements may be any JSON value.
+
+An element becomes *known* at the earlier of its add's ok completion and the completion of the first read
+that shows it. Every ok read *invoked after* that moment ought to contain it. Per element:
+
+* ``stable``: present in every such read;
+* ``stale``: missing from some of them, but present from some read on until the end — with the latency
+  from becoming known to the start of the first read of that final all-present run;
+* ``lost``: missing from the last such read (it vanished, or an acknowledged add never showed up);
+* ``never-read``: known, but no read was invoked afterwards, so nothing can be said;
+* ``unobserved``: never seen and never acknowledged (a failed or indeterminate add) — not an error.
+
+A read containing an element more than once reports it as ``duplicated``. The history is invalid if any
+element is lost or duplicated, or — with ``linearizable=True`` — stale; ``unknown`` when there was no ok
+read at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from checkers.history import OK, Op, pairs
+from checkers.result import UNKNOWN, Result, Validity
+
+
+def _h(x: Any) -> Any:
+    if isinstance(x, list):
+        return tuple(_h(e) for e in x)
+    if isinstance(x, dict):
+        return tuple(sorted((str(k), _h(v)) for k, v in x.items()))
+    return x
+
+
+def check(history: Sequence[Op], *, linearizable: bool = False, max_listed: int = 32) -> Result:
+    """Classify every added element; see the module docstring."""
+    adds: dict[Any, tuple[Op, Op | None]] = {}
+    reads: list[tuple[int, int, set[Any]]] = []  # (invoke time, complete time, elements)
+    duplicated: dict[Any, int] = {}
+    for p in pairs(history):
+        if p.invoke.f == "add":
+            e = _h(p.invoke.value)
+            if e not in adds or (p.complete is not None and p.complete.type == OK):
+                adds[e] = (p.invoke, p.complete)
+        elif p.invoke.f == "read" and p.complete is not None and p.complete.type == OK:
+            vals = [_h(e) for e in (p.complete.value or [])]
+            s = set(vals)
+            if len(s) != len(vals):
+                for e in s:
+                    if vals.count(e) > 1:
+                        duplicated[e] = max(duplicated.get(e, 0), vals.count(e))
+            reads.append((p.invoke.time, p.complete.time, s))
+    if not reads:
+        return Result("set-full", UNKNOWN, {"reads": 0, "adds": len(adds)}, "no successful read: nothing to check")
+    reads.sort(key=lambda r: r[0])
+    outcome: dict[str, list[Any]] = {k: [] for k in ("stable", "stale", "lost", "never-read", "unobserved")}
+    latencies: dict[Any, int] = {}
+    seen_only = {e for _, _, s in reads for e in s} - set(adds)
+    for e in list(adds) + sorted(seen_only, key=repr):
+        inv, comp = adds.get(e, (None, None))
+        known = comp.time if comp is not None and comp.type == OK else None
+        first_seen = min((c for _, c, s in reads if e in s), default=None)
+        if first_seen is not None and (known is None or first_seen < known):
+            known = first_seen
+        if known is None:
+            outcome["unobserved"].append(e)
+            continue
+        after = [(i, s) for i, _, s in reads if i > known]
+        if not after:
+            outcome["never-read"].append(e)
+            continue
+        present = [e in s for _, s in after]
+        if not present[-1]:
+            outcome["lost"].append(e)
+        elif all(present):
+            outcome["stable"].append(e)
+        else:
+            j = len(present) - 1
+            while j > 0 and present[j - 1]:
+                j -= 1
+            outcome["stale"].append(e)
+            latencies[e] = after[j][0] - known
+    valid: Validity = not (outcome["lost"] or duplicated or (linearizable and outcome["stale"]))
+    lat = sorted(latencies.values())
+    details: dict[str, Any] = {
+        "reads": len(reads),
+        "adds": len(adds),
+        "counts": {k: len(v) for k, v in outcome.items()} | {"duplicated": len(duplicated)},
+        **{k: v[:max_listed] for k, v in outcome.items() if k in ("lost", "stale", "never-read")},
+        "duplicated": [[e, n] for e, n in list(duplicated.items())[:max_listed]],
+        "stale-latency-ns": {"max": lat[-1], "median": lat[len(lat) // 2]} if lat else None,
+    }
+    c = details["counts"]
+    text = (f"{c['stable']} stable, {c['stale']} stale, {c['lost']} lost, {c['never-read']} never read, "
+            f"{c['duplicated']} duplicated of {len(adds)} added elements")
+    return Result("set-full", valid, details, text)
