@@ -20,6 +20,7 @@ read at all.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,33 +57,46 @@ def check(history: Sequence[Op], *, linearizable: bool = False, max_listed: int 
     if not reads:
         return Result("set-full", UNKNOWN, {"reads": 0, "adds": len(adds)}, "no successful read: nothing to check")
     reads.sort(key=lambda r: r[0])
+    invoked = [r[0] for r in reads]
+    # One pass over the reads: for each element, the (sorted) positions of the reads showing it and the
+    # earliest completion among them.
+    present_at: dict[Any, list[int]] = {}
+    first_seen: dict[Any, int] = {}
+    for j, (_, done, elems) in enumerate(reads):
+        for e in elems:
+            present_at.setdefault(e, []).append(j)
+            if e not in first_seen or done < first_seen[e]:
+                first_seen[e] = done
     outcome: dict[str, list[Any]] = {k: [] for k in ("stable", "stale", "lost", "never-read", "unobserved")}
     latencies: dict[Any, int] = {}
-    seen_only = {e for _, _, s in reads for e in s} - set(adds)
+    seen_only = set(present_at) - set(adds)
+    n = len(reads)
     for e in list(adds) + sorted(seen_only, key=repr):
-        inv, comp = adds.get(e, (None, None))
+        _, comp = adds.get(e, (None, None))
         known = comp.time if comp is not None and comp.type == OK else None
-        first_seen = min((c for _, c, s in reads if e in s), default=None)
-        if first_seen is not None and (known is None or first_seen < known):
-            known = first_seen
+        if e in first_seen and (known is None or first_seen[e] < known):
+            known = first_seen[e]
         if known is None:
             outcome["unobserved"].append(e)
             continue
-        after = [(i, s) for i, _, s in reads if i > known]
-        if not after:
+        k0 = bisect.bisect_right(invoked, known)  # reads invoked after the element became known
+        if k0 == n:
             outcome["never-read"].append(e)
             continue
-        present = [e in s for _, s in after]
-        if not present[-1]:
+        pos = present_at.get(e, [])
+        if not pos or pos[-1] != n - 1:
             outcome["lost"].append(e)
-        elif all(present):
+            continue
+        # Start of the final run of consecutive reads that all show the element.
+        i = len(pos) - 1
+        while i > 0 and pos[i - 1] == pos[i] - 1 and pos[i - 1] >= k0:
+            i -= 1
+        start = max(pos[i], k0)
+        if start == k0:
             outcome["stable"].append(e)
         else:
-            j = len(present) - 1
-            while j > 0 and present[j - 1]:
-                j -= 1
             outcome["stale"].append(e)
-            latencies[e] = after[j][0] - known
+            latencies[e] = reads[start][0] - known
     valid: Validity = not (outcome["lost"] or duplicated or (linearizable and outcome["stale"]))
     lat = sorted(latencies.values())
     details: dict[str, Any] = {

@@ -111,15 +111,22 @@ class _Worker:
                 await conn.close()
 
     async def run(self, source: Pacer | FinalOps) -> None:
-        """Invoke ops from ``source`` one at a time until it runs dry."""
+        """Invoke ops from ``source`` one at a time until it runs dry.
+
+        After an op fails because the node was unreachable (refused instantly), the client waits its
+        fair share of the rate (``concurrency / rate``) before asking for another op: otherwise the
+        clients of a dead node, never waiting for replies, would grab most of the shared op slots and
+        starve the clients of live nodes, which are the ones that can expose a bug.
+        """
         try:
             while (inv := await source.next()) is not None:
-                await self.invoke(inv)
+                if not await self.invoke(inv):
+                    await asyncio.sleep(self.spec.concurrency / self.spec.rate)
         finally:
             await self._retire_connection()
 
-    async def invoke(self, inv: Invocation) -> None:
-        """Perform one op and record its invocation and completion."""
+    async def invoke(self, inv: Invocation) -> bool:
+        """Perform one op and record its invocation and completion; False if the node was unreachable."""
         h, process, node = self.history, self.process, self.node
         h.append(INVOKE, process, inv.f, inv.value, node=node)
         if self.conn is None:
@@ -127,7 +134,7 @@ class _Worker:
                 self.conn = await self.backend.connect(node)
             except (Unreachable, OSError) as e:
                 h.append(FAIL, process, inv.f, inv.value, node=node, error=["unreachable", str(e)])
-                return
+                return False
         self.req_id += 1
         req = {**self.workload.request(inv), "req_id": self.req_id}
         try:
@@ -135,15 +142,16 @@ class _Worker:
         except Unreachable as e:
             h.append(FAIL, process, inv.f, inv.value, node=node, error=["unreachable", str(e)])
             await self._retire_connection()
-            return
+            return False
         except Indefinite as e:
             h.append(INFO, process, inv.f, inv.value, node=node, error=["indefinite", str(e)])
             await self._retire_process()
-            return
+            return True
         done = self.workload.complete(inv, reply)
         h.append(done.type, process, inv.f, done.value, node=node, error=done.error)
         if done.type == INFO:
             await self._retire_process()
+        return True
 
     async def _retire_process(self) -> None:
         self.process += self.spec.concurrency

@@ -21,6 +21,8 @@ CoreFactory = Callable[[str, Sequence[str], random.Random, Mapping[str, Any]], C
 _SYSTEM_MODULES: tuple[str, ...] = (
     "systems_under_test.replication",
     "systems_under_test.paxos",
+    "systems_under_test.twopc",
+    "systems_under_test.lock",
 )
 
 

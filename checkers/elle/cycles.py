@@ -170,6 +170,52 @@ def _rebuild(parent: dict[tuple[int, int], tuple[tuple[int, int], int] | None], 
     return tuple(verts), tuple(labels)
 
 
+def _simple_piece(g: DepGraph, walk: Cycle, spec: CycleSpec) -> Cycle | None:
+    """A closed walk that revisits a vertex splits into simple cycles; return one that still satisfies
+    ``spec`` (explanations should never loop), or None."""
+    verts = walk[0]
+    pieces: list[list[int]] = []
+    stack: list[int] = []
+    where: dict[int, int] = {}
+    for v in (*verts, verts[0]):
+        if v in where:
+            i = where[v]
+            pieces.append(stack[i:])
+            for u in stack[i + 1:]:
+                del where[u]
+            del stack[i + 1:]
+        else:
+            where[v] = len(stack)
+            stack.append(v)
+    for piece in sorted(pieces, key=len):
+        if len(piece) < 2:
+            continue
+        labs = tuple(label(g.rels(piece[i], piece[(i + 1) % len(piece)]), spec.usable) for i in range(len(piece)))
+        if accepts_labels(labs, spec):
+            return tuple(piece), labs
+    return None
+
+
+def accepts_labels(labels: Sequence[int], spec: CycleSpec) -> bool:
+    """Whether a cycle whose edges carry ``labels`` (in order) belongs to ``spec``'s class."""
+    if any(lab == 0 or not lab & spec.usable for lab in labels):
+        return False
+    rw = sum(1 for x in labels if x == RW)
+    seen = 0
+    for x in labels:
+        seen |= x & spec.required
+    if seen != spec.required:
+        return False
+    n = len(labels)
+    if spec.rw_mode == _NONE:
+        return rw == 0
+    if spec.rw_mode == _SINGLE:
+        return rw == 1
+    if spec.rw_mode == _NONADJACENT and any(labels[i] == RW and labels[(i + 1) % n] == RW for i in range(n)):
+        return False
+    return rw >= 2
+
+
 def _candidate_starts(g: DepGraph, members: set[int], spec: CycleSpec) -> list[int]:
     """Vertices every matching cycle must pass through one of: sources of its rarest mandatory edge."""
     need = RW if spec.rw_mode != _NONE else (spec.required & (REALTIME | PROCESS)) or spec.required
@@ -198,6 +244,8 @@ def find_cycle(g: DepGraph, members: Iterable[int], spec: CycleSpec, budget: int
                 c = _search_from(g, sub_set, spec, s, limit, spent, budget)
             except _Budget:
                 return best, best is None
+            if c is not None and len(set(c[0])) < len(c[0]):
+                c = _simple_piece(g, c, spec)
             if c is not None and (best is None or len(c[0]) < len(best[0])):
                 best = c
     return best, False

@@ -60,10 +60,16 @@ PLANTED: dict[str, tuple[list[tuple[str, list[list[Any]]]], frozenset[str]]] = {
 
 def list_append_history(n_txns: int, *, seed: int, concurrency: int = 5, active_keys: int = 8,
                         max_txn_len: int = 4, max_writes_per_key: int = 32, fail_p: float = 0.0,
-                        info_p: float = 0.0) -> list[Op]:
-    """A strictly serializable list-append history of ``n_txns`` transactions (see the module doc)."""
+                        info_p: float = 0.0, stale_p: float = 0.0) -> list[Op]:
+    """A strictly serializable list-append history of ``n_txns`` transactions (see the module doc).
+
+    ``stale_p > 0`` breaks the store on purpose: that fraction of reads is served from a snapshot up to
+    a few dozen transactions old, which yields many anomalies in large components (a worst case for the
+    cycle search).
+    """
     rng = random.Random(seed)
     store: dict[int, list[int]] = {}
+    snapshots: list[dict[int, list[int]]] = [{}]
     writes: dict[int, int] = {}
     keys = list(range(active_keys))
     next_key = active_keys
@@ -111,9 +117,13 @@ def list_append_history(n_txns: int, *, seed: int, concurrency: int = 5, active_
             if t["outcome"] == "fail" or (t["outcome"] == "info" and rng.random() < 0.5):
                 continue
             result = []
+            if stale_p and rng.random() < 0.2:
+                snapshots.append({k: list(v) for k, v in store.items()})
+                del snapshots[:-8]
             for f, k, v in t["txn"]:
                 if f == "r":
-                    result.append(["r", k, list(store.get(k, []))])
+                    src = rng.choice(snapshots) if stale_p and rng.random() < stale_p else store
+                    result.append(["r", k, list(src.get(k, []))])
                 else:
                     store.setdefault(k, []).append(v)
                     result.append(["append", k, v])

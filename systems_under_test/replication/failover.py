@@ -322,8 +322,8 @@ class FailoverCore(Core):
         effects.append(self._election_timer(now))
         prev, prev_term = int(msg["prev_index"]), int(msg["prev_term"])
         if prev > len(self.log) or (prev > 0 and self.log[prev - 1].term != prev_term):
-            hint = min(len(self.log), prev - 1)
-            return [*effects, Send(src, {"type": "append_ack", "term": self.term, "success": False, "match": hint})]
+            return [*effects, Send(src, {"type": "append_ack", "term": self.term, "success": False,
+                                         "match": self._mismatch_hint(prev)})]
         entries = [TermEntry.from_json(raw) for raw in msg["entries"]]
         for entry in entries:
             if entry.index <= len(self.log):
@@ -337,6 +337,16 @@ class FailoverCore(Core):
             self.commit = max(self.commit, min(int(msg["commit"]), last_new))
             effects += self._apply()
         return [*effects, Send(src, {"type": "append_ack", "term": self.term, "success": True, "match": last_new})]
+
+    def _mismatch_hint(self, prev: int) -> int:
+        """Where the primary should resume: skip this node's whole conflicting term, never below commit."""
+        if prev > len(self.log):
+            return len(self.log)
+        conflicting = self.log[prev - 1].term
+        i = prev - 1
+        while i > self.commit and self.log[i - 1].term == conflicting:
+            i -= 1
+        return i
 
     def _truncate(self, keep: int) -> list[Effect]:
         """Drop the log after ``keep`` entries (a deposed primary's uncommitted tail)."""

@@ -23,7 +23,7 @@ DESCRIPTOR = SystemDescriptor(
         Variant("twopc:no-decision-log", "the coordinator does not log its COMMIT decisions, so after a crash "
                 "it presumes ABORT for transactions it had committed", True, NoDecisionLogCore),
     ),
-    workloads=("bank", "txn-append"),
+    workloads=("bank", "list-append"),
     default_nodes=3,
     min_nodes=1,
 )
