@@ -10,7 +10,9 @@ History shape (what a 2PC system and workload must record):
   strings.
 * After the nemesis healed and the cluster quiesced, one ok ``f="final-read"`` per participant with value
   ``{"participant": p, "values": {k: list-or-value}}``; a bare ``{k: ...}`` map with the participant in
-  the op's ``node`` field also works. The last final read of a participant counts.
+  the op's ``node`` field also works, and so does ``{"values": {...}}`` naming no participant at all (each
+  key then counts for the participant ``shard_of`` assigns it). The last final read of a participant
+  counts.
 
 Per transaction, every write is *visible* if the final read of its participant shows it (the element is in
 the list, or the register holds the value). The outcome must match: ok => all writes visible; fail =>
@@ -41,7 +43,7 @@ def _participant(shard_of: ShardOf, key: Any) -> str:
     return str(shard_of.get(str(key), key))
 
 
-def _final_reads(history: Sequence[Op]) -> dict[str, dict[str, Any]]:
+def _final_reads(history: Sequence[Op], shard_of: ShardOf) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for op in history:
         if op.f != "final-read" or op.type != OK or not isinstance(op.value, Mapping):
@@ -51,9 +53,12 @@ def _final_reads(history: Sequence[Op]) -> dict[str, dict[str, Any]]:
             part, values = v.get("participant", op.node), v["values"]
         else:
             part, values = op.node, v
-        if part is None:
+        if part is not None:
+            out[str(part)] = {str(k): val for k, val in values.items()}
             continue
-        out[str(part)] = {str(k): val for k, val in values.items()}
+        # No participant named: each key's value is the final state of the participant owning it.
+        for k, val in values.items():
+            out.setdefault(_participant(shard_of, k), {})[str(k)] = val
     return out
 
 
@@ -65,7 +70,7 @@ def _visible(f: str, value: Any, state: Any) -> bool:
 
 def check(history: Sequence[Op], *, shard_of: ShardOf = None, max_listed: int = 32) -> Result:
     """Classify every transaction's writes as all / none / partially visible; see the module docstring."""
-    finals = _final_reads(history)
+    finals = _final_reads(history, shard_of)
     errors: dict[str, list[dict[str, Any]]] = {}
     counts = {"all": 0, "none": 0, "partial": 0, "unchecked": 0, "read-only": 0}
     for p in pairs(history):

@@ -202,6 +202,34 @@ def systems(as_json: bool) -> int:
     return 0
 
 
+@cli.command()
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (keep it local)")
+def serve(store: Path, port: int, host: str) -> int:
+    """Serve the run store (reports, histories, the index) over HTTP; nothing outside the store."""
+    from harness.serve import make_server, refresh_index
+
+    if not store.is_dir():
+        raise click.BadParameter(f"no store at {store}", param_hint="--store")
+    refresh_index(store)
+    server = make_server(store, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"serving {store.resolve()} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+from harness.campaign.cli import campaign as _campaign  # the command group lives with campaigns
+
+cli.add_command(_campaign)
+
+
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (errors mapped to Jepsen's codes)."""
     err = sys.stderr

@@ -41,7 +41,7 @@ from nemesis.faults import FaultKind, FaultOp, TimedFault
 
 FAULT_KINDS: tuple[str, ...] = ("partition", "kill", "pause", "clock", "packet")
 MAX_FAULTS = 8
-DEFAULT_BUDGET = 60
+DEFAULT_BUDGET = 100
 DEFAULT_TIME_LIMIT = 10.0
 DEFAULT_SHRINK_TIME = 120.0
 
@@ -110,37 +110,55 @@ def _r(x: float) -> float:
     return round(x, 3)
 
 
-def _fault_pair(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: float) -> list[TimedFault]:
-    """Draw one fault of ``kind`` and its undo: a start time, a duration and the fault's targets."""
-    at = draw(_grid(st, 0.0, time_limit))
-    length = draw(_grid(st, 0.05, time_limit))
+def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: float) -> tuple[float, float, FaultOp, FaultOp]:
+    """Draw one fault of ``kind``: the quiet gap before it, how long it lasts, the op and its undo."""
+    gap = draw(_grid(st, 0.0, time_limit / 4, 20))
+    length = draw(_grid(st, 0.1, time_limit / 2, 40))
     targets = sorted(draw(st.lists(st.sampled_from(list(nodes)), min_size=1, max_size=len(nodes), unique=True)))
     if kind == "partition":
-        side = targets if len(targets) < len(nodes) else targets[:-1]
+        # Symmetric in who is on which side, so the smaller side is enough; one-way cuts drop only
+        # what the smaller side receives.
+        side = sorted(draw(st.lists(st.sampled_from(list(nodes)), min_size=1, max_size=max(1, len(nodes) // 2),
+                                    unique=True)))
         rest = [n for n in nodes if n not in side]
         one_way = draw(st.booleans())
         grudge: dict[str, list[str]] = {n: list(rest) for n in side}
         if not one_way:
             grudge.update({n: list(side) for n in rest})
-        start, undo = FaultOp(FaultKind.START_PARTITION, grudge), FaultOp(FaultKind.STOP_PARTITION, None)
-    elif kind == "kill":
-        start, undo = FaultOp(FaultKind.KILL, targets), FaultOp(FaultKind.START, targets)
-    elif kind == "pause":
-        start, undo = FaultOp(FaultKind.PAUSE, targets), FaultOp(FaultKind.RESUME, targets)
-    elif kind == "clock":
+        return gap, length, FaultOp(FaultKind.START_PARTITION, grudge), FaultOp(FaultKind.STOP_PARTITION, None)
+    if kind == "kill":
+        return gap, length, FaultOp(FaultKind.KILL, targets), FaultOp(FaultKind.START, targets)
+    if kind == "pause":
+        return gap, length, FaultOp(FaultKind.PAUSE, targets), FaultOp(FaultKind.RESUME, targets)
+    if kind == "clock":
         offsets = {n: draw(_grid(st, 0.0, 30.0, 30)) * (-1 if draw(st.booleans()) else 1) for n in targets}
-        start, undo = FaultOp(FaultKind.BUMP_CLOCK, offsets), FaultOp(FaultKind.RESET_CLOCK, targets)
-    elif kind == "packet":
+        return gap, length, FaultOp(FaultKind.BUMP_CLOCK, offsets), FaultOp(FaultKind.RESET_CLOCK, targets)
+    if kind == "packet":
         value = {
             "nodes": targets,
             "delay": draw(_grid(st, 0.0, 0.3, 30)),
             "loss": draw(_grid(st, 0.0, 0.5, 50)),
             "dup": draw(_grid(st, 0.0, 0.3, 30)),
         }
-        start, undo = FaultOp(FaultKind.START_PACKET, value), FaultOp(FaultKind.STOP_PACKET, targets)
-    else:
-        raise ValueError(f"unknown fault kind {kind!r}; valid: {', '.join(FAULT_KINDS)}")
-    return [TimedFault(at, start), TimedFault(_r(at + length), undo)]
+        return gap, length, FaultOp(FaultKind.START_PACKET, value), FaultOp(FaultKind.STOP_PACKET, targets)
+    raise ValueError(f"unknown fault kind {kind!r}; valid: {', '.join(FAULT_KINDS)}")
+
+
+def _layout(faults: Sequence[tuple[float, float, FaultOp, FaultOp]]) -> list[TimedFault]:
+    """Lay faults out one after another (quiet gap, fault, undo, next gap, ...), Jepsen-style.
+
+    Sequential on purpose: overlapping faults mostly undo each other (a second partition replaces the
+    first, a kill ends a pause), which wastes runs; and a deleted fault simply lets the later ones
+    happen earlier, which is what shrinking wants.
+    """
+    out: list[TimedFault] = []
+    t = 0.0
+    for gap, length, start, undo in faults:
+        t = _r(t + gap)
+        out.append(TimedFault(t, start))
+        t = _r(t + length)
+        out.append(TimedFault(t, undo))
+    return out
 
 
 def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
@@ -151,8 +169,8 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
     kinds = tuple(k for k in FAULT_KINDS if k in opts.kinds)
 
     @st.composite
-    def fault(draw: Any, enabled: Sequence[str]) -> list[TimedFault]:
-        return _fault_pair(draw, st, draw(st.sampled_from(list(enabled))), node_ids, opts.time_limit)
+    def fault(draw: Any, enabled: Sequence[str]) -> tuple[float, float, FaultOp, FaultOp]:
+        return _fault(draw, st, draw(st.sampled_from(list(enabled))), node_ids, opts.time_limit)
 
     @st.composite
     def scenario(draw: Any) -> RunSpec:
@@ -160,8 +178,7 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
         # Swarm testing: this run's fault mix.
         enabled = sorted(draw(st.lists(st.sampled_from(kinds), min_size=1, unique=True)), key=kinds.index)
         # Drawn as a list so that shrinking can delete any fault, not only the last ones.
-        pairs = draw(st.lists(fault(enabled), max_size=MAX_FAULTS))
-        faults: list[TimedFault] = [tf for pair in pairs for tf in pair]
+        faults = _layout(draw(st.lists(fault(enabled), max_size=MAX_FAULTS)))
         peer = LinkParams(
             base=draw(_grid(st, 0.0002, 0.005, 24)),
             jitter=draw(_grid(st, 0.0, 0.01, 20)),
@@ -170,7 +187,7 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
             dup=draw(_grid(st, 0.0, 0.05, 10)),
             reorder=draw(st.booleans()),
         )
-        concurrency = draw(st.integers(2, 10))
+        concurrency = nodes + draw(st.integers(0, nodes))  # every node gets a client
         rate = float(draw(_grid(st, 10.0, 100.0, 18)))
         options: dict[str, Any] = {}
         if workload == "register":
@@ -189,7 +206,7 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
             check_time_limit=opts.check_time_limit,
             workload_options=options,
             config={SIM_CONFIG_KEY: {"peer_link": peer.to_dict()}},
-            schedule=tuple(schedules.to_json(sorted(faults, key=lambda tf: tf.at))),
+            schedule=tuple(schedules.to_json(faults)),
         )
 
     return scenario()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import sys
@@ -38,13 +39,35 @@ class NodeStartError(RuntimeError):
     """A node process did not come up (its log tail is in the message)."""
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports that were free on 127.0.0.1 a moment ago."""
-    socks = []
+def _ephemeral_range() -> tuple[int, int]:
     try:
-        for _ in range(count):
+        lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports that were free on 127.0.0.1 a moment ago.
+
+    They are taken from below the kernel's ephemeral range when possible: a killed node restarts on
+    the same port, and a port inside the ephemeral range may meanwhile have become the source port of
+    some outgoing connection, which would make the restart fail.
+    """
+    lo, _hi = _ephemeral_range()
+    rng = random.SystemRandom()
+    socks: list[socket.socket] = []
+    try:
+        attempts = 0
+        while len(socks) < count:
+            attempts += 1
+            port = rng.randrange(10000, lo) if lo > 10100 and attempts < 50 * count else 0
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
             socks.append(s)
         return [s.getsockname()[1] for s in socks]
     finally:
@@ -129,6 +152,7 @@ class _Node:
 
     @property
     def alive(self) -> bool:
+        """The process exists and has not exited (it may be paused)."""
         return self.proc is not None and self.proc.returncode is None
 
     @property

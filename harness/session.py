@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from checkers.history import INVOKE, Op
+from checkers.history import Op
 from checkers.result import UNKNOWN, Result, exit_code
 from harness.backend import ClusterSpec
 from harness.backends import backend_entry
@@ -171,13 +171,8 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
         result, code = Result("harness", UNKNOWN, explanation="the run crashed; see error"), EXIT_CRASHED
     elif outcome.interrupted:
         name = signal.Signals(caught.get("signal", signal.SIGINT)).name
-        result, code = Result("harness", UNKNOWN, explanation=f"interrupted by {name}; not checked"), EXIT_INTERRUPTED
+        result, code = Result("harness", UNKNOWN, explanation=f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"), EXIT_INTERRUPTED
     else:
         result, code = judge(spec, outcome.ops)
     report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
     return RunResult(run_dir, result, code, outcome, replay, report)
-
-
-def client_ops(ops: list[Op]) -> int:
-    """How many client ops were invoked."""
-    return sum(1 for op in ops if op.is_client and op.type == INVOKE)

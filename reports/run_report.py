@@ -9,6 +9,7 @@ Jinja's autoescaping.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_KEY_OPS = 400
 
 
+@functools.lru_cache(maxsize=1)  # compiled templates are reused by every report of the process
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
@@ -90,8 +92,12 @@ def render_run_report(
     *,
     replay_command: str = "",
     meta: Mapping[str, Any] | None = None,
+    run_dir: Path | None = None,
+    assets: str = "auto",
 ) -> str:
-    """The report HTML for one run."""
+    """The report HTML for one run (``run_dir``/``assets``: where plotly.js comes from, see reports.assets)."""
+    from reports.sections import report_sections
+
     result = results.get("result", {}) or {}
     details = result.get("details", {})
     valid = results.get("valid")
@@ -111,12 +117,15 @@ def render_run_report(
         key_ops=key_ops(ops, key) if key is not None else [],
         highlight=named_indices(details),
         replay_command=replay_command,
+        **report_sections(spec, results, ops, highlight=named_indices(details), run_dir=run_dir, assets=assets),
     )
 
 
 def write_run_report(run_dir: Path, spec: Mapping[str, Any], results: Mapping[str, Any], ops: Sequence[Op],
-                     *, replay_command: str = "", meta: Mapping[str, Any] | None = None) -> Path:
-    """Render and write ``run_dir/report.html``."""
+                     *, replay_command: str = "", meta: Mapping[str, Any] | None = None,
+                     assets: str = "auto") -> Path:
+    """Render and write ``run_dir/report.html`` (plotly.js shared in the store when the run dir is in one)."""
     path = run_dir / "report.html"
-    path.write_text(render_run_report(spec, results, ops, replay_command=replay_command, meta=meta), encoding="utf-8")
+    path.write_text(render_run_report(spec, results, ops, replay_command=replay_command, meta=meta,
+                                      run_dir=run_dir, assets=assets), encoding="utf-8")
     return path

@@ -23,6 +23,7 @@ _SYSTEM_MODULES: tuple[str, ...] = (
     "systems_under_test.paxos",
     "systems_under_test.twopc",
     "systems_under_test.lock",
+    "systems_under_test.hashring",
 )
 
 

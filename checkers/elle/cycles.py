@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from checkers.elle.graph import PROCESS, REALTIME, RW, WR, WW, DepGraph, label, sccs
+from checkers.elle.graph import ALL_RELS, PROCESS, REALTIME, RW, WR, WW, DepGraph, label, sccs
 
 Cycle = tuple[tuple[int, ...], tuple[int, ...]]  # vertices v0..vk-1, and the relation on vi -> vi+1
 
@@ -94,40 +94,39 @@ class _Budget(Exception):
     pass
 
 
-def _search_from(g: DepGraph, members: set[int], spec: CycleSpec, s: int, limit: int,
+def _search_from(adj: dict[int, list[tuple[int, int]]], spec: CycleSpec, s: int, limit: int,
                  spent: list[int], budget: int) -> Cycle | None:
-    """Shortest closed walk through ``s`` inside ``members`` satisfying ``spec`` with <= ``limit`` edges."""
-    usable, required, mode = spec.usable, spec.required, spec.rw_mode
+    """Shortest closed walk through ``s`` satisfying ``spec`` with <= ``limit`` edges; ``adj`` holds the
+    component's edges already labelled for ``spec``."""
+    required, mode = spec.required, spec.rw_mode
     # state bits: 0-1 rw count (capped at 2), 2 last edge rw, 3 first edge rw, 4.. required bits seen
     start = (s, 0)
     parent: dict[tuple[int, int], tuple[tuple[int, int], int] | None] = {start: None}
     frontier = [start]
     depth = 0
-    succ = g.succ
     while frontier and depth < limit:
         depth += 1
+        first = depth == 1
         nxt: list[tuple[int, int]] = []
         for node in frontier:
             v, st = node
             cnt = st & 3
-            for w, bits in succ[v].items():
-                if w not in members:
-                    continue
-                spent[0] += 1
-                if spent[0] > budget:
-                    raise _Budget
-                lab = label(bits, usable)
-                if not lab:
-                    continue
+            keep = st & ~7 if not first else 0  # required bits and the first-edge-rw bit
+            edges = adj[v]
+            spent[0] += len(edges)
+            if spent[0] > budget:
+                raise _Budget
+            for w, lab in edges:
                 if lab == RW:
-                    if mode == _SINGLE and cnt >= 1:
+                    if mode == _SINGLE and cnt:
                         continue
                     if mode == _NONADJACENT and st & 4:
                         continue
-                    nst = (min(cnt + 1, 2)) | 4 | ((st & 8) if depth > 1 else 8)
+                    nst = (cnt + 1 if cnt < 2 else 2) | 4 | keep | (8 if first else 0)
                 else:
-                    nst = cnt | ((st & 8) if depth > 1 else 0)
-                nst |= (st & ~15) | ((lab & required) << 4)
+                    nst = cnt | keep
+                if lab & required:
+                    nst |= (lab & required) << 4
                 if w == s:
                     if _accepts(nst, mode, required):
                         return _rebuild(parent, node, (w, nst), lab)
@@ -230,24 +229,46 @@ def _candidate_starts(g: DepGraph, members: set[int], spec: CycleSpec) -> list[i
     return out
 
 
-def find_cycle(g: DepGraph, members: Iterable[int], spec: CycleSpec, budget: int) -> tuple[Cycle | None, bool]:
-    """The shortest cycle of class ``spec`` among ``members`` (one SCC); ``(cycle, timed_out)``."""
+def find_cycle(g: DepGraph, members: Iterable[int], spec: CycleSpec, budget: int,
+               extra_starts: int = 8) -> tuple[Cycle | None, bool]:
+    """A short cycle of class ``spec`` among ``members`` (one SCC); ``(cycle, timed_out)``.
+
+    Searches from candidate starts in turn, each search bounded by the best length so far; after the
+    first hit only ``extra_starts`` more starts are tried, which keeps big tangled components cheap while
+    still usually finding the shortest cycle.
+    """
     spent = [0]
     best: Cycle | None = None
-    for sub in sccs(g, members, spec.usable):
+    usable = spec.usable
+    table = [label(bits, usable) for bits in range(ALL_RELS + 1)]
+    for sub in sccs(g, members, usable):
         sub_set = set(sub)
+        succ = g.succ
+        adj = {v: [(w, table[bits]) for w, bits in succ[v].items() if w in sub_set and table[bits]] for v in sub}
+        present = 0
+        for edges in adj.values():
+            for _, lab in edges:
+                present |= lab
+        mandatory = spec.required | (RW if spec.rw_mode != _NONE else 0)
+        if present & mandatory != mandatory:
+            continue  # some relation every such cycle needs does not occur here at all
+        tries_left = None
         for s in _candidate_starts(g, sub_set, spec):
             limit = len(best[0]) - 1 if best else len(sub_set)
-            if limit < 2:
+            if limit < 2 or tries_left == 0:
                 break
+            if tries_left is not None:
+                tries_left -= 1
             try:
-                c = _search_from(g, sub_set, spec, s, limit, spent, budget)
+                c = _search_from(adj, spec, s, limit, spent, budget)
             except _Budget:
                 return best, best is None
             if c is not None and len(set(c[0])) < len(c[0]):
                 c = _simple_piece(g, c, spec)
             if c is not None and (best is None or len(c[0]) < len(best[0])):
                 best = c
+                if tries_left is None:
+                    tries_left = extra_starts
     return best, False
 
 

@@ -86,6 +86,7 @@ class _Index:
         self.duplicate_appends: list[dict[str, Any]] = []
         self.reads: dict[Any, dict[tuple[Any, ...], None]] = {}
         self.longest: dict[Any, tuple[Any, ...]] = {}
+        self.mixed: set[int] = set()  # ok transactions that both read and appended
 
     def prev(self, k: Any, e: Any) -> Any:
         """The element appended just before ``e`` to ``k`` (``INIT`` for the first one)."""
@@ -129,11 +130,14 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn]) -> Analysis:
     reads = idx.reads  # per key, distinct lists read, insertion-ordered (deterministic choices)
     append_count: dict[Any, int] = {}
     last_append: dict[Any, Any] = {}
+    mixed = idx.mixed
     # Pass 1: who appended what; which lists were read, and who read a list ending in what.
     for t, mops in zip(txns, idx.mops):
         tid = t.id
+        did_read = did_append = False
         for f, k, v in mops:
             if f == "append":
+                did_append = True
                 wk = writer.get(k)
                 if wk is None:
                     wk = writer[k] = {}
@@ -143,6 +147,7 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn]) -> Analysis:
                 append_count[k] = append_count.get(k, 0) + 1
                 last_append[k] = v
             elif v is not None:
+                did_read = True
                 if v:
                     rs = reads.get(k)
                     if rs is None:
@@ -159,6 +164,8 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn]) -> Analysis:
                     rk[last] = [tid]
                 elif lst[-1] != tid:
                     lst.append(tid)
+        if did_read and did_append:
+            mixed.add(tid)
     for ft in failed:
         for m in ft.mops:
             if isinstance(m, list | tuple) and len(m) == 3 and m[0] == "append":
@@ -178,24 +185,37 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn]) -> Analysis:
             idx.order[k] = [last_append[k]]
             idx.pos[k] = {last_append[k]: 0}
     # Pass 2: edges.
-    link = g.link
-    prev = idx.prev
+    succ = g.succ
+    orders, positions = idx.order, idx.pos
     empty: dict[Any, Any] = {}
     for t, mops in zip(txns, idx.mops):
         tid = t.id
         for f, k, v in mops:
             if f == "append":
-                p = prev(k, v)
+                # The element appended just before v (see _Index.prev, inlined: this is the hot loop).
+                korder = orders.get(k)
+                if korder is None:
+                    p: Any = INIT
+                else:
+                    i = positions[k].get(v)
+                    if i is None:
+                        p = korder[-1]
+                    else:
+                        p = korder[i - 1] if i > 0 else INIT
                 if p is not INIT:
                     w = writer[k].get(p)
-                    if w is not None:
-                        link(w, tid, WW)
+                    if w is not None and w != tid:
+                        d = succ[w]
+                        d[tid] = d.get(tid, 0) | WW
                 for r in readers.get(k, empty).get(p, ()):
-                    link(r, tid, RW)
+                    if r != tid:
+                        d = succ[r]
+                        d[tid] = d.get(tid, 0) | RW
             elif v:
                 w = writer.get(k, empty).get(v[-1])
-                if w is not None:
-                    link(w, tid, WR)
+                if w is not None and w != tid:
+                    d = succ[w]
+                    d[tid] = d.get(tid, 0) | WR
     _non_cyclic(an, idx)
     return an
 
@@ -226,8 +246,12 @@ def _non_cyclic(an: Analysis, idx: _Index) -> None:
     failed_writer = idx.failed_writer
     lost: dict[tuple[Any, Any], list[int]] = {}
     no_writes: dict[Any, Any] = {}
+    # Most transactions only read or only append; those need a closer look only if some read could
+    # have seen an aborted, intermediate or duplicated element at all.
+    every_read = bool(failed_writer or intermediate or any(dup_reads.values()))
+    mixed = idx.mixed
     for t, mops in zip(txns, idx.mops):
-        if t.type != "ok":
+        if t.type != "ok" or not (every_read or t.id in mixed):
             continue
         state: dict[Any, tuple[bool, tuple[Any, ...]]] = {}
         ext_read: dict[Any, Any] = {}

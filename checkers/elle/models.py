@@ -121,6 +121,7 @@ _MODEL_IMPLIES_RAW: Mapping[str, tuple[str, ...]] = {
     "PRAM": ("monotonic-reads", "monotonic-writes", "read-your-writes"),
 }
 
+# "<model>-cycle-exists": a cycle was proven in the projection that model needs acyclic (exists.py).
 _FORBIDS_RAW: Mapping[str, tuple[str, ...]] = {
     "causal-cerone": ("internal", "G1a"),
     "cursor-stability": ("G1", "G-cursor", "lost-update"),
@@ -129,22 +130,24 @@ _FORBIDS_RAW: Mapping[str, tuple[str, ...]] = {
     "consistent-view": ("G1", "G-single"),
     "forward-consistent-view": ("G1", "G-SIb"),
     "parallel-snapshot-isolation": ("internal", "G1a"),
-    "serializable": ("G1", "G2", "internal"),
-    "read-committed": ("G1",),
-    "read-uncommitted": ("G0", "duplicate-elements", "cyclic-versions"),
+    "serializable": ("G1", "G2", "internal", "PL-3-cycle-exists"),
+    "read-committed": ("G1", "PL-2-cycle-exists"),
+    "read-uncommitted": ("G0", "duplicate-elements", "cyclic-versions", "PL-1-cycle-exists"),
     "prefix": ("internal", "G1a"),
-    "snapshot-isolation": ("internal", "G1", "G-SI", "G-nonadjacent"),
+    "snapshot-isolation": ("internal", "G1", "G-SI", "G-nonadjacent", "PL-SI-cycle-exists"),
     "read-atomic": ("internal", "G1a", "future-read"),
-    "repeatable-read": ("G1", "G2-item", "lost-update"),
+    "repeatable-read": ("G1", "G2-item", "lost-update", "PL-2.99-cycle-exists"),
     "update-atomic": ("lost-update",),
-    "strict-serializable": ("G1", "G1c-realtime", "G2-realtime"),
-    "strong-session-read-uncommitted": ("G0-process",),
-    "strong-session-read-committed": ("G1c-process",),
-    "strong-read-uncommitted": ("G0-realtime",),
-    "strong-read-committed": ("G1c-realtime",),
-    "strong-session-snapshot-isolation": ("internal", "G1-process", "G-nonadjacent-process"),
-    "strong-snapshot-isolation": ("internal", "G1-realtime", "G-nonadjacent-realtime"),
-    "strong-session-serializable": ("G1-process", "G2-process"),
+    "strict-serializable": ("G1", "G1c-realtime", "G2-realtime", "PL-SS-cycle-exists"),
+    "strong-session-read-uncommitted": ("G0-process", "strong-session-PL-1-cycle-exists"),
+    "strong-session-read-committed": ("G1c-process", "strong-session-PL-2-cycle-exists"),
+    "strong-read-uncommitted": ("G0-realtime", "strong-PL-1-cycle-exists"),
+    "strong-read-committed": ("G1c-realtime", "strong-PL-2-cycle-exists"),
+    "strong-session-snapshot-isolation": ("internal", "G1-process", "G-nonadjacent-process",
+                                          "strong-session-snapshot-isolation-cycle-exists"),
+    "strong-snapshot-isolation": ("internal", "G1-realtime", "G-nonadjacent-realtime",
+                                  "strong-snapshot-isolation-cycle-exists"),
+    "strong-session-serializable": ("G1-process", "G2-process", "strong-session-serializable-cycle-exists"),
     "update-serializable": ("G1", "G-update"),
 }
 
@@ -231,6 +234,11 @@ def impossible_models(anomalies: Iterable[str]) -> set[str]:
     """Canonical models ruled out by the presence of ``anomalies``."""
     direct = {m for a in implied_anomalies(anomalies) for m in _FORBIDDEN_BY.get(a, ())}
     return _closure(direct, _MODEL_IMPLIED_BY)
+
+
+def impossible_models_of(model: str) -> set[str]:
+    """A violated model and every model implying it (all of them are violated too)."""
+    return _closure([canonical(model)], _MODEL_IMPLIED_BY)
 
 
 def weakest(models: Iterable[str]) -> set[str]:

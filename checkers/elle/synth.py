@@ -1,6 +1,6 @@
 """Synthetic transactional histories: a simulated strictly serializable store, plus planted anomalies.
 
-Used by the benchmark and the property tests. ``list_append_history`` runs ``concurrency`` clients against
+Used by the benchmark and the property tests. ``simulate`` runs ``concurrency`` clients against
 an in-memory store in which every transaction takes effect atomically at one random moment between its
 invocation and its completion, so the history is strictly serializable by construction — whatever the
 interleaving, failures (never applied) or indeterminate outcomes (applied or not, recorded ``info``).
@@ -58,18 +58,31 @@ PLANTED: dict[str, tuple[list[tuple[str, list[list[Any]]]], frozenset[str]]] = {
 }
 
 
-def list_append_history(n_txns: int, *, seed: int, concurrency: int = 5, active_keys: int = 8,
-                        max_txn_len: int = 4, max_writes_per_key: int = 32, fail_p: float = 0.0,
-                        info_p: float = 0.0, stale_p: float = 0.0) -> list[Op]:
-    """A strictly serializable list-append history of ``n_txns`` transactions (see the module doc).
+def list_append_history(n_txns: int, *, seed: int, **opts: Any) -> list[Op]:
+    """A strictly serializable list-append history of ``n_txns`` transactions (see :func:`simulate`)."""
+    return simulate(n_txns, seed=seed, workload="list-append", **opts)
 
-    ``stale_p > 0`` breaks the store on purpose: that fraction of reads is served from a snapshot up to
-    a few dozen transactions old, which yields many anomalies in large components (a worst case for the
-    cycle search).
+
+def rw_register_history(n_txns: int, *, seed: int, **opts: Any) -> list[Op]:
+    """A strictly serializable rw-register history of ``n_txns`` transactions (see :func:`simulate`)."""
+    return simulate(n_txns, seed=seed, workload="rw-register", **opts)
+
+
+def simulate(n_txns: int, *, seed: int, workload: str = "list-append", concurrency: int = 5,
+             active_keys: int = 8, max_txn_len: int = 4, max_writes_per_key: int = 32, fail_p: float = 0.0,
+             info_p: float = 0.0, stale_p: float = 0.0) -> list[Op]:
+    """Run ``concurrency`` clients against the in-memory store (see the module docstring).
+
+    Writes are unique per key (``append`` of 1, 2, 3 ... or ``w`` of them); after ``max_writes_per_key``
+    a key is retired for a fresh one, as Jepsen's generators do. ``stale_p > 0`` breaks the store on
+    purpose: that fraction of reads is served from a snapshot up to a few dozen transactions old, which
+    yields many anomalies in large components (a worst case for the cycle search).
     """
+    registers = workload == "rw-register"
+    wf = "w" if registers else "append"
     rng = random.Random(seed)
-    store: dict[int, list[int]] = {}
-    snapshots: list[dict[int, list[int]]] = [{}]
+    store: dict[int, Any] = {}
+    snapshots: list[dict[int, Any]] = [{}]
     writes: dict[int, int] = {}
     keys = list(range(active_keys))
     next_key = active_keys
@@ -102,7 +115,7 @@ def list_append_history(n_txns: int, *, seed: int, concurrency: int = 5, active_
                 else:
                     n = writes.get(k, 0) + 1
                     writes[k] = n
-                    txn.append(["append", k, n])
+                    txn.append([wf, k, n])
                     if n >= max_writes_per_key:
                         keys[keys.index(k)] = next_key
                         next_key += 1
@@ -118,12 +131,15 @@ def list_append_history(n_txns: int, *, seed: int, concurrency: int = 5, active_
                 continue
             result = []
             if stale_p and rng.random() < 0.2:
-                snapshots.append({k: list(v) for k, v in store.items()})
+                snapshots.append({k: v if registers else list(v) for k, v in store.items()})
                 del snapshots[:-8]
             for f, k, v in t["txn"]:
                 if f == "r":
                     src = rng.choice(snapshots) if stale_p and rng.random() < stale_p else store
-                    result.append(["r", k, list(src.get(k, []))])
+                    result.append(["r", k, src.get(k) if registers else list(src.get(k, []))])
+                elif registers:
+                    store[k] = v
+                    result.append(["w", k, v])
                 else:
                     store.setdefault(k, []).append(v)
                     result.append(["append", k, v])

@@ -114,7 +114,7 @@ def _atom(text: str, line: int) -> Any:
 
 
 class _Frame:
-    __slots__ = ("opener", "items", "lines", "line")
+    __slots__ = ("items", "line", "lines", "opener")
 
     def __init__(self, opener: str, line: int) -> None:
         self.opener = opener

@@ -13,7 +13,8 @@ splits them per key without being told.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from checkers.history import TYPES, HistoryError, Op
 from checkers.importers.edn import EdnError, Form, read_all

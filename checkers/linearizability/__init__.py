@@ -17,18 +17,26 @@ the ops concurrent with the stuck one and a one-paragraph ``explanation``.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from checkers.history import Op
 from checkers.linearizability.entries import Entry, detect_keyed, split_entries
 from checkers.linearizability.explain import counterexample, op_dict
-from checkers.linearizability.reduce import Reductions, drop_unknown_nil_reads, impossible_read, reduce_entries
+from checkers.linearizability.reduce import (
+    Reductions,
+    drop_unknown_nil_reads,
+    impossible_read,
+    reduce_entries,
+)
 from checkers.linearizability.search import SearchOptions, SearchOutcome, search
 from checkers.models import Model, get_model
 from checkers.result import UNKNOWN, Result
 
 __all__ = ["DEFAULT_MAX_CONFIGS", "Reductions", "check", "check_entries"]
 
+#: every reduction on (the default)
+ALL_ON = Reductions()
 #: configurations kept per key before giving up (bounds memory to a few hundred MB at worst)
 DEFAULT_MAX_CONFIGS = 1_000_000
 #: extra configurations granted to find a prefix after an up-front refutation
@@ -39,11 +47,16 @@ def _sort_key(k: Any) -> tuple[int, Any]:
     return (0, k) if isinstance(k, (int, float)) else (1, repr(k))
 
 
+def _untimed(history: Sequence[Op]) -> bool:
+    """True for formats without timestamps, whose importers set each op's time to its position."""
+    return all(op.time == op.index for op in history)
+
+
 def check_entries(
     model: Model,
     entries: Sequence[Entry],
     *,
-    reductions: Reductions = Reductions(),
+    reductions: Reductions = ALL_ON,
     deadline: float | None = None,
     max_configs: int | None = DEFAULT_MAX_CONFIGS,
 ) -> tuple[SearchOutcome, dict[str, Any], Any]:
@@ -55,6 +68,7 @@ def check_entries(
         classes=reductions.classes,
         dominance=reductions.dominance,
         forced_reads=reductions.forced_reads,
+        guided=reductions.guided,
         deadline=deadline,
         max_configs=REFUTATION_PREFIX_CONFIGS if refutation is not None else max_configs,
     )
@@ -108,7 +122,12 @@ def check(
     unknown: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
     checked = 0
-    for key in sorted(per_key, key=_sort_key):
+    order = sorted(per_key, key=_sort_key)
+    if red.precheck and len(order) > 1:
+        # keys refuted up front go first: a cheap certain verdict beats a budget spent elsewhere
+        refuted = {k for k in order if impossible_read(m, per_key[k]) is not None}
+        order = [k for k in order if k in refuted] + [k for k in order if k not in refuted]
+    for key in order:
         outcome, st, refutation = check_entries(
             m, per_key[key], reductions=red, deadline=deadline, max_configs=budget
         )
@@ -118,7 +137,8 @@ def check(
             assert outcome.stuck is not None
             invalid.append(
                 counterexample(
-                    m, key, outcome.stuck, outcome.prefix, outcome.prefix_states, outcome.pending, refutation
+                    m, key, outcome.stuck, outcome.prefix, outcome.prefix_states, outcome.pending, refutation,
+                    positions=_untimed(history),
                 )
             )
             if not all_keys:

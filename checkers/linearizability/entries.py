@@ -19,12 +19,16 @@ our workload's ``["k1", 4]`` and ``["k1", [1, 2]]`` and Porcupine's kv ``["0", "
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from checkers.history import FAIL, INFO, INVOKE, NEMESIS, OK, HistoryError, Op
 from checkers.models.base import FAILED, UNKNOWN, Model, freeze
 
 INFINITY = 1 << 62
+_SCALAR = frozenset({int, str, float, bool, type(None)})
+_FIRST = itemgetter(0)
 FAILED_CAS_MODES = ("auto", "observe", "drop")
 
 
@@ -95,45 +99,49 @@ def split_entries(
     open_: dict[Any, tuple[Op, int]] = {}
     done: list[tuple[int, Op, int, Op | None]] = []
     for pos, op in enumerate(history):
-        if op.process == NEMESIS:
+        proc = op.process
+        if proc == NEMESIS:
             continue
         if op.type == INVOKE:
-            if op.process in open_:
-                raise HistoryError(f"op {op.index}: process {op.process} invoked twice without completing")
-            open_[op.process] = (op, pos)
+            if proc in open_:
+                raise HistoryError(f"op {op.index}: process {proc} invoked twice without completing")
+            open_[proc] = (op, pos)
         else:
-            started = open_.pop(op.process, None)
+            started = open_.pop(proc, None)
             if started is None:
-                raise HistoryError(f"op {op.index}: process {op.process} completed an op it never invoked")
+                raise HistoryError(f"op {op.index}: process {proc} completed an op it never invoked")
             done.append((started[1], started[0], pos, op))
     for inv, pos in open_.values():
         done.append((pos, inv, INFINITY, None))
-    done.sort(key=lambda d: d[0])
+    done.sort(key=_FIRST)
 
     fs = model.fs
     out: dict[Any, list[Entry]] = {}
-    scalar = (int, str, float, bool, type(None))
+    scalar = _SCALAR
+    new_entry = tuple.__new__  # Entry(...) without the Python-level __new__ frame: this loop is hot
     for inv_pos, inv, ret_pos, comp in done:
         kind = INFO if comp is None else comp.type
+        f = inv.f
         if kind == FAIL:
-            observe = inv.f == "cas" and (
+            observe = f == "cas" and (
                 failed_cas == "observe"
                 or (failed_cas == "auto" and comp is not None and is_precondition_failure(comp.error))
             )
             if not observe:
                 continue
-        if inv.f not in fs:
+        if f not in fs:
             raise HistoryError(
-                f"{_where(inv)}: model {model.name} has no operation {inv.f!r} "
-                f"(it knows {', '.join(sorted(fs))})"
+                f"{_where(inv)}: model {model.name} has no operation {f!r} (it knows {', '.join(sorted(fs))})"
             )
         key: Any = None
         in_val = inv.value
-        out_val = comp.value if comp is not None else None
+        out_val = None if comp is None else comp.value
         if keyed:
             if not (isinstance(in_val, (list, tuple)) and len(in_val) == 2):
                 raise HistoryError(f"{_where(inv)}: keyed history needs [key, value], got {in_val!r}")
-            key = in_val[0] if type(in_val[0]) is str else freeze(in_val[0])
+            key = in_val[0]
+            if type(key) is not str:
+                key = freeze(key)
             in_val = in_val[1]
             if kind == OK:
                 if not (isinstance(out_val, (list, tuple)) and len(out_val) == 2):
@@ -142,25 +150,20 @@ def split_entries(
                     )
                 out_val = out_val[1]
         if kind == OK:
-            out_frozen: Any = out_val if type(out_val) in scalar else freeze(out_val)
+            crashed = False
+            if type(out_val) not in scalar:
+                out_val = freeze(out_val)
         elif kind == FAIL:
-            out_frozen = FAILED
+            crashed = False
+            out_val = FAILED
         else:
-            out_frozen = UNKNOWN
-        crashed = kind != OK and kind != FAIL
+            crashed = True
+            out_val = UNKNOWN
+            ret_pos = INFINITY
+        if type(in_val) not in scalar:
+            in_val = freeze(in_val)
         lst = out.get(key)
         if lst is None:
             lst = out[key] = []
-        lst.append(
-            Entry(
-                inv.f,
-                in_val if type(in_val) in scalar else freeze(in_val),
-                out_frozen,
-                crashed,
-                inv_pos,
-                INFINITY if crashed else ret_pos,
-                inv,
-                comp,
-            )
-        )
+        lst.append(new_entry(Entry, (f, in_val, out_val, crashed, inv_pos, ret_pos, inv, comp)))
     return out

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Hashable, Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
+from checkers.history import Op
 from checkers.linearizability.entries import Entry
 from checkers.linearizability.reduce import UNOBSERVED, Refutation
 from checkers.models.base import FAILED, UNKNOWN, Model, show
@@ -14,6 +16,13 @@ MAX_LISTED = 4
 def seconds(ns: int | None) -> str:
     """'1.204 s' from nanoseconds (history time)."""
     return "?" if ns is None else f"{ns / 1e9:.3f} s"
+
+
+def when(op: Op | None, positions: bool) -> str:
+    """When an event happened: seconds, or its position for formats without timestamps."""
+    if op is None:
+        return "never"
+    return f"event {op.index}" if positions else seconds(op.time)
 
 
 def _show_value(v: Any) -> str:
@@ -72,12 +81,13 @@ def explain(
     states: Sequence[Hashable],
     pending: Sequence[Entry],
     refutation: Refutation | None = None,
+    positions: bool = False,
 ) -> str:
     """The paragraph: which op cannot be placed, what the prefix leaves, and why that is not enough."""
     where = f" on key {show(key)}" if key is not None else ""
     head = (
-        f"{op_desc(model, stuck)}{where} (invoked at {seconds(stuck.invoke.time)}, completed at "
-        f"{seconds(stuck.complete.time if stuck.complete else None)})"
+        f"{op_desc(model, stuck)}{where} (invoked at {when(stuck.invoke, positions)}, completed at "
+        f"{when(stuck.complete, positions)})"
     )
     if refutation is not None:
         v = _show_value(refutation.value)
@@ -85,7 +95,7 @@ def explain(
             w = refutation.writers[0]
             why = (
                 f"observed {v}, but every operation that could write {v} was invoked after it returned "
-                f"(the first: {op_desc(model, w)} invoked at {seconds(w.invoke.time)})"
+                f"(the first: {op_desc(model, w)} invoked at {when(w.invoke, positions)})"
             )
         else:
             why = f"observed {v}, a value no operation ever wrote and not the initial value"
@@ -118,6 +128,7 @@ def counterexample(
     states: Sequence[Hashable],
     pending: Sequence[Entry],
     refutation: Refutation | None = None,
+    positions: bool = False,
 ) -> dict[str, Any]:
     """The counterexample of one key as JSON-able data (see ``checkers.linearizability.check``)."""
     return {
@@ -127,5 +138,5 @@ def counterexample(
         "prefix_states": [model.describe(s).replace(repr(UNOBSERVED), "an unobserved value") for s in states],
         "concurrent": [op_dict(model, e) for e in pending],
         "refuted_up_front": refutation is not None,
-        "explanation": explain(model, key, stuck, prefix, states, pending, refutation),
+        "explanation": explain(model, key, stuck, prefix, states, pending, refutation, positions),
     }

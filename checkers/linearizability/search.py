@@ -32,10 +32,11 @@ a search that would hang or exhaust memory into an ``unknown`` answer.
 from __future__ import annotations
 
 import time
-from operator import itemgetter
 from bisect import bisect_left, bisect_right
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Sequence
+from operator import itemgetter
+from typing import Any
 
 from checkers.linearizability.entries import Entry
 from checkers.models.base import INVALID, UNKNOWN, Model
@@ -56,6 +57,7 @@ class SearchOptions:
     classes: bool = True
     dominance: bool = True
     forced_reads: bool = True
+    guided: bool = True
     deadline: float | None = None  # time.monotonic() value
     max_configs: int | None = None
 
@@ -140,6 +142,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         return r
 
     forced_ok = opts.forced_reads
+    guided = opts.guided
     is_read_only = model.is_read_only
     c_tab: list[dict[int, int]] = []
     c_tid: list[int] = []
@@ -194,7 +197,16 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             nk = k + 1 + tz
             if nk == m:
                 return [(nk, 0, cb, ns, k)], True
-            raw.append((nk, rel >> (tz + 1), cb, ns, k))
+            nrel = rel >> (tz + 1)
+            if read_only[k] and ns == sid and not use_lists:
+                # fast path of the most common step: the oldest pending op is a read that fits
+                key = (nk, nrel, ns)
+                if key in plain_seen:
+                    return [], False
+                plain_seen.add(key)
+                n_configs += 1
+                return [(nk, nrel, cb, ns, k)], False
+            raw.append((nk, nrel, cb, ns, k))
             forced = read_only[k] and ns == sid
         if not forced:
             for j, d in window[k]:
@@ -224,6 +236,19 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), ns, -1 - c))
         elif forced:
             raw = raw[-1:]
+        if guided and not forced and len(raw) > 1 and read_only[k]:
+            # rank k is a read that the current state cannot satisfy (else it was forced): try first
+            # the moves after which it can be placed (a valid history's order is then usually found
+            # without backtracking; an invalid one is explored all the same)
+            tk = c_tab[k]
+            good: list[Child] = []
+            rest: list[Child] = []
+            for ch in raw:
+                r = tk.get(ch[3])
+                if r is None:
+                    r = compute(c_tid[k], ch[3])
+                (good if r >= 0 else rest).append(ch)
+            raw = good + rest
         out: list[Child] = []
         for ch in raw:
             key = (ch[0], ch[1], ch[3])
@@ -270,7 +295,10 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     kids, done = children(0, 0, 0, sid0)
     if done:
         return SearchOutcome(True, n_configs, 1, witness=[completed[kids[0][4]]])
-    stack: list[list[Any]] = [[kids, 0, 0]]
+    # A frame is pushed only where the search branches: [children, next index, crashed bits before,
+    # path length at the frame]. Chains of single children are followed without frames, and on a dead
+    # end the path is cut back to the last branching frame.
+    stack: list[list[Any]] = [[kids, 0, 0, 0]]
     steps = 0
     timed_out = ""
     while stack:
@@ -279,41 +307,46 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         i = frame[1]
         if i == len(kids):
             stack.pop()
-            if path:
-                if dirty and len(path) == best_len:
-                    best_path = list(path)
-                    dirty = False
-                path.pop()
             continue
         frame[1] = i + 1
-        k, rel, cb, sid, label = kids[i]
-        path.append((label, frame[2]))
-        depth = k + rel.bit_count()
-        if depth > best_depth:
-            best_depth, best_cfg, best_len, dirty = depth, (k, rel), len(path), True
-            best_sids = {sid}
-        elif depth == best_depth and len(best_sids) < MAX_BEST_STATES and (k, rel) == best_cfg:
-            best_sids.add(sid)
-        steps += 1
-        if steps % _CHECK_EVERY == 0:
-            if deadline is not None and time.monotonic() > deadline:
-                timed_out = "time limit reached"
-                break
-            if max_configs is not None and n_configs > max_configs:
-                timed_out = f"configuration budget ({max_configs}) exhausted"
-                break
-        kids, done = children(k, rel, cb, sid)
-        if done:
-            path.append((kids[0][4], cb))
-            witness = [label_entry(lb, before) for lb, before in path]
-            return SearchOutcome(True, n_configs, steps, witness=witness)
-        if kids:
-            stack.append([kids, 0, cb])
-        else:
-            if dirty and len(path) == best_len:
-                best_path = list(path)
+        plen = frame[3]
+        if len(path) > plen:
+            if dirty and len(path) >= best_len > plen:
+                best_path = path[:best_len]
                 dirty = False
-            path.pop()
+            del path[plen:]
+        k, rel, cb, sid, label = kids[i]
+        before = frame[2]
+        while True:
+            path.append((label, before))
+            depth = k + rel.bit_count()
+            if depth > best_depth:
+                best_depth, best_cfg, best_len, dirty = depth, (k, rel), len(path), True
+                best_sids = {sid}
+            elif depth == best_depth and len(best_sids) < MAX_BEST_STATES and (k, rel) == best_cfg:
+                best_sids.add(sid)
+            steps += 1
+            if steps % _CHECK_EVERY == 0:
+                if deadline is not None and time.monotonic() > deadline:
+                    timed_out = "time limit reached"
+                    break
+                if max_configs is not None and n_configs > max_configs:
+                    timed_out = f"configuration budget ({max_configs}) exhausted"
+                    break
+            kids, done = children(k, rel, cb, sid)
+            if done:
+                path.append((kids[0][4], cb))
+                witness = [label_entry(lb, bf) for lb, bf in path]
+                return SearchOutcome(True, n_configs, steps, witness=witness)
+            if len(kids) == 1:
+                before = cb
+                k, rel, cb, sid, label = kids[0]
+                continue
+            if kids:
+                stack.append([kids, 0, cb, len(path)])
+            break
+        if timed_out:
+            break
     if dirty:
         best_path = path[:best_len]
 

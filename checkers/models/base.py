@@ -17,8 +17,9 @@ a plain value:
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from enum import Enum
-from typing import Any, ClassVar, Hashable
+from typing import Any, ClassVar
 
 
 class Outcome(Enum):
@@ -105,7 +106,7 @@ class Model:
         return f"{f} {show(inp) if inp is not None else ''} -> {show(out)}".replace("  ", " ")
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.initial == other.initial  # type: ignore[attr-defined]
+        return isinstance(other, Model) and type(self) is type(other) and self.initial == other.initial
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.initial))

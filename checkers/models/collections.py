@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from checkers.models.base import FAILED, INVALID, UNKNOWN, Model, show
 
@@ -19,16 +20,17 @@ class SetModel(Model):
 
     def init(self) -> Hashable:
         """The initial elements."""
-        return frozenset(self.initial or ())
+        initial: Any = self.initial
+        return frozenset(initial or ())
 
     def step(self, state: Any, f: str, inp: Any, out: Any) -> Any:
         """Apply add/read."""
         if f == "add":
-            return state | {inp}  # type: ignore[no-any-return]
+            return state | {inp}
         if f == "read":
             if out is UNKNOWN:
-                return state  # type: ignore[no-any-return]
-            return state if frozenset(out or ()) == state else INVALID  # type: ignore[no-any-return]
+                return state
+            return state if frozenset(out or ()) == state else INVALID
         raise ValueError(f"{self.name} has no operation {f!r}")
 
     def is_read_only(self, f: str, inp: Any) -> bool:
@@ -48,18 +50,19 @@ class FifoQueue(Model):
 
     def init(self) -> Hashable:
         """The initial contents (default empty)."""
-        return tuple(self.initial or ())
+        initial: Any = self.initial
+        return tuple(initial or ())
 
     def step(self, state: Any, f: str, inp: Any, out: Any) -> Any:
         """Apply enqueue/dequeue."""
         if f == "enqueue":
-            return state + (inp,)  # type: ignore[no-any-return]
+            return state + (inp,)
         if f == "dequeue":
             if out is UNKNOWN:
-                return state[1:]  # type: ignore[no-any-return]
+                return state[1:]
             if out is FAILED or out is None:
-                return state if not state else INVALID  # type: ignore[no-any-return]
-            return state[1:] if state and state[0] == out else INVALID  # type: ignore[no-any-return]
+                return state if not state else INVALID
+            return state[1:] if state and state[0] == out else INVALID
         raise ValueError(f"{self.name} has no operation {f!r}")
 
     def describe(self, state: Any) -> str:

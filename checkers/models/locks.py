@@ -7,7 +7,8 @@ or ``{"owner": .., "token": ..}``); guarded ``write`` ops carry ``[token, value]
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from checkers.models.base import FAILED, INVALID, UNKNOWN, Model, show
 
@@ -50,11 +51,11 @@ class Mutex(Model):
         if f == "acquire":
             if not state:
                 return (owner,)
-            return state if out is UNKNOWN else INVALID  # type: ignore[no-any-return]
+            return state if out is UNKNOWN else INVALID
         if f == "release":
             if state and (inp is None or state[0] in (owner, _HELD_ANON)):
                 return ()
-            return state if out is UNKNOWN else INVALID  # type: ignore[no-any-return]
+            return state if out is UNKNOWN else INVALID
         raise ValueError(f"{self.name} has no operation {f!r}")
 
     def describe(self, state: Any) -> str:
@@ -87,13 +88,13 @@ class FencingLock(Model):
         last, wtok, value = state
         if f == "acquire":
             if out is UNKNOWN or out is FAILED:
-                return state  # type: ignore[no-any-return]
+                return state
             t = _token(out)
             if t is None:
                 raise ValueError(f"acquire result carries no fencing token: {out!r}")
             return (t, wtok, value) if t > last else INVALID
         if f == "release":
-            return state  # type: ignore[no-any-return]
+            return state
         if f == "write":
             try:
                 t, v = inp
@@ -101,7 +102,7 @@ class FencingLock(Model):
                 raise ValueError(f"guarded write expects [token, value], got {inp!r}") from None
             return (last, t, v) if wtok <= t <= last else (state if out is UNKNOWN else INVALID)
         if f == "read":
-            return state if out is UNKNOWN or out == value else INVALID  # type: ignore[no-any-return]
+            return state if out is UNKNOWN or out == value else INVALID
         raise ValueError(f"{self.name} has no operation {f!r}")
 
     def is_read_only(self, f: str, inp: Any) -> bool:

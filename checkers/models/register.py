@@ -7,7 +7,8 @@ model per key.
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from checkers.models.base import FAILED, INVALID, UNKNOWN, Model, show
 
@@ -24,10 +25,10 @@ class Register(Model):
         """Apply read/write."""
         if f == "read":
             if out is UNKNOWN or out == state:
-                return state  # type: ignore[no-any-return]
+                return state
             return INVALID
         if f == "write":
-            return inp  # type: ignore[no-any-return]
+            return inp
         raise ValueError(f"{self.name} has no operation {f!r}")
 
     def is_read_only(self, f: str, inp: Any) -> bool:
@@ -63,10 +64,10 @@ class CasRegister(Register):
         except (TypeError, ValueError):
             raise ValueError(f"cas expects [old, new], got {inp!r}") from None
         if out is FAILED:
-            return state if state != old else INVALID  # type: ignore[no-any-return]
+            return state if state != old else INVALID
         if state == old:
-            return new  # type: ignore[no-any-return]
-        return state if out is UNKNOWN else INVALID  # type: ignore[no-any-return]
+            return new
+        return state if out is UNKNOWN else INVALID
 
 
 class KeyValue(Model):
@@ -87,12 +88,12 @@ class KeyValue(Model):
         """Apply get/put/append."""
         if f == "get":
             if out is UNKNOWN or out == state or (out is None and state == ""):
-                return state  # type: ignore[no-any-return]
+                return state
             return INVALID
         if f == "put":
-            return "" if inp is None else inp  # type: ignore[no-any-return]
+            return "" if inp is None else inp
         if f == "append":
-            return state + ("" if inp is None else inp)  # type: ignore[no-any-return]
+            return state + ("" if inp is None else inp)
         raise ValueError(f"{self.name} has no operation {f!r}")
 
     def is_read_only(self, f: str, inp: Any) -> bool:

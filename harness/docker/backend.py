@@ -33,7 +33,7 @@ from harness.backend import ClusterSpec, Unreachable
 from harness.docker import cleanup, cluster
 from harness.docker import labels as L
 from harness.docker.firewall import NodeFaults, grudge_faults, restore_command, restore_script
-from harness.docker.image import ImageRecipe, Progress, ensure_image
+from harness.docker.image import BuildCancel, ImageRecipe, Progress, ensure_image
 from harness.docker.wire import TcpConnection, control_request
 
 
@@ -81,7 +81,7 @@ class DockerBackend:
     def client(self) -> Any:
         """The Docker SDK client (created on first use)."""
         if self._client is None:
-            import docker
+            import docker  # type: ignore[import-untyped]
 
             self._client = docker.from_env(timeout=120)
         return self._client
@@ -93,7 +93,12 @@ class DockerBackend:
         swept = await asyncio.to_thread(cleanup.sweep_orphans, self.client)
         if swept.total():
             self.progress(f"removed {swept.total()} leftovers of dead runs {', '.join(swept.runs)}")
-        info = await asyncio.to_thread(ensure_image, self.client, self.recipe, self.progress)
+        cancel = BuildCancel()
+        try:
+            info = await asyncio.to_thread(ensure_image, self.client, self.recipe, self.progress, cancel)
+        except asyncio.CancelledError:
+            cancel.cancel()  # do not keep the process alive for a build nobody waits for
+            raise
         self.image = info.tag
         t1 = loop.time()
         self.timings["image_s"] = t1 - t0
@@ -142,6 +147,8 @@ class DockerBackend:
         if self._torn_down:
             return
         self._torn_down = True
+        if self._client is None:  # setup never reached the engine: nothing can exist
+            return
         try:
             if self._containers:
                 with contextlib.suppress(Exception):
@@ -257,12 +264,10 @@ class DockerBackend:
         container = self._containers[self._plan(node).node]
         if node in self._down:
             return
-        if node in self._paused:  # a frozen container cannot take the signal until thawed
-            await asyncio.to_thread(container.unpause)
-            self._paused.discard(node)
         self._down.add(node)
-        await asyncio.to_thread(container.kill)
+        await asyncio.to_thread(container.kill)  # the engine kills a frozen container too, without thawing it
         await asyncio.to_thread(container.wait)
+        self._paused.discard(node)
 
     async def start(self, node: str) -> None:
         """Start a killed node's container again (same volume), wait until it answers, re-apply its faults."""

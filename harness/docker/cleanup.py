@@ -8,6 +8,7 @@ volumes), then networks, then volumes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,26 +49,35 @@ def _objects(client: Any, flt: dict[str, str]) -> tuple[list[Any], list[Any], li
 
 
 def _remove(containers: Iterable[Any], networks: Iterable[Any], volumes: Iterable[Any]) -> Removed:
-    """Remove the given objects, ignoring ones that vanished meanwhile (another cleanup raced us)."""
-    import docker.errors
+    """Remove the given objects, ignoring ones that vanished meanwhile (another cleanup raced us).
 
-    gone: tuple[list[str], list[str], list[str]] = ([], [], [])
+    Objects of one kind are removed in parallel (a forced container removal waits for the kill), the
+    kinds one after the other: a network or volume cannot go while a container still uses it.
+    """
     runs: set[str] = set()
-    for kind, (bucket, objs) in enumerate(zip(gone, (containers, networks, volumes))):
-        for obj in objs:
-            name = obj.name
-            run = _labels(obj).get(L.RUN)
-            try:
-                if kind == 1:
-                    obj.remove()  # networks take no force flag
-                else:
-                    obj.remove(force=True)
-            except docker.errors.NotFound:
-                continue
-            bucket.append(name)
-            if run:
-                runs.add(run)
+    gone: list[list[str]] = []
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for kind, objs in enumerate((list(containers), list(networks), list(volumes))):
+            runs.update(r for r in (_labels(o).get(L.RUN) for o in objs) if r)
+            names = pool.map(lambda obj, k=kind: _remove_one(obj, force=k != 1), objs)
+            gone.append([n for n in names if n is not None])
     return Removed(tuple(gone[0]), tuple(gone[1]), tuple(gone[2]), tuple(sorted(runs)))
+
+
+def _remove_one(obj: Any, *, force: bool) -> str | None:
+    """Remove one object; its name, or None if it was already gone (or being removed by someone else)."""
+    import docker.errors  # type: ignore[import-untyped]
+
+    name: str = obj.name
+    try:
+        obj.remove(force=True) if force else obj.remove()  # networks take no force flag
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.APIError as e:
+        if e.status_code == 409 and "in progress" in str(e):
+            return None
+        raise
+    return name
 
 
 def remove_run(client: Any, run_id: str) -> Removed:

@@ -2,8 +2,9 @@
 
 Layout of a node container:
 
-* image ``splitbrain-node:<hash>`` (Debian python3 + iptables); the project's source tree bind-mounted
-  read-only at ``/opt/splitbrain`` with ``PYTHONPATH`` pointing there — nothing of ours is in the image;
+* image ``splitbrain-node:<hash>`` (Debian python3 + iptables); the project's ``systems_under_test``
+  package bind-mounted read-only below ``/opt/splitbrain`` with ``PYTHONPATH`` pointing there —
+  nothing of ours is in the image;
 * a named volume at ``/var/lib/splitbrain`` holding ``durable.jsonl`` and ``node.log``: it outlives
   ``docker kill`` + start, which is what makes a kill a crash and not a wipe;
 * hostname ``nK`` and a fixed address on the run's internal bridge network (no egress), so peers and
@@ -30,7 +31,7 @@ STATE_DIR = "/var/lib/splitbrain"
 NODE_LOG = f"{STATE_DIR}/node.log"
 CLIENT_PORT = 7001
 CONTROL_PORT = 7101
-SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
+SUBNET_POOL = ipaddress.IPv4Network("10.213.0.0/16")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +44,15 @@ class NodePlan:
     volume: str
 
 
-def source_root() -> Path:
-    """The directory holding the ``systems_under_test`` package (mounted read-only into containers)."""
+def package_dir() -> Path:
+    """The ``systems_under_test`` package directory: all a node runs (stdlib only), mounted read-only.
+
+    Only this package is mounted, not the whole checkout: nodes have no business seeing the harness,
+    the store or the virtualenv, and it works the same for an editable and an installed project.
+    """
     import systems_under_test
 
-    return Path(systems_under_test.__file__).resolve().parent.parent
+    return Path(systems_under_test.__file__).resolve().parent
 
 
 def plan_nodes(run_id: str, nodes: Sequence[str], subnet: ipaddress.IPv4Network) -> list[NodePlan]:
@@ -83,7 +88,7 @@ def node_command(
 
 def _host_networks() -> list[ipaddress.IPv4Network]:
     """Destinations of the host's IPv4 routes (so a new subnet does not shadow one of them)."""
-    out = []
+    out: list[ipaddress.IPv4Network] = []
     try:
         lines = Path("/proc/net/route").read_text().splitlines()[1:]
     except OSError:
@@ -94,29 +99,29 @@ def _host_networks() -> list[ipaddress.IPv4Network]:
             continue
         dest = ipaddress.IPv4Address(bytes.fromhex(f[1])[::-1])
         mask = ipaddress.IPv4Address(bytes.fromhex(f[7])[::-1])
-        out.append(ipaddress.ip_network(f"{dest}/{mask}", strict=False))
+        out.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
     return out
 
 
 def candidate_subnets(start: int, taken: Iterable[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
     """The /24s of the pool, rotated to begin at index ``start``, minus any overlapping ``taken``."""
-    taken = list(taken)
+    avoid = list(taken)
     subnets = list(SUBNET_POOL.subnets(new_prefix=24))
     start %= len(subnets)
     rotated = subnets[start:] + subnets[:start]
-    return [s for s in rotated if not any(s.overlaps(t) for t in taken)]
+    return [s for s in rotated if not any(s.overlaps(t) for t in avoid)]
 
 
 def create_network(client: Any, run_id: str, labels: Mapping[str, str], start: int) -> tuple[Any, Any]:
     """Create the run's internal bridge network on a free /24; returns (network, subnet)."""
-    import docker.errors
-    from docker.types import IPAMConfig, IPAMPool
+    import docker.errors  # type: ignore[import-untyped]
+    from docker.types import IPAMConfig, IPAMPool  # type: ignore[import-untyped]
 
     taken = _host_networks()
     for net in client.networks.list():
         for cfg in (net.attrs.get("IPAM") or {}).get("Config") or []:
             if cfg.get("Subnet") and ":" not in cfg["Subnet"]:
-                taken.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
+                taken.append(ipaddress.IPv4Network(cfg["Subnet"], strict=False))
     last: Exception | None = None
     for subnet in candidate_subnets(start, taken)[:20]:
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))])
@@ -138,7 +143,7 @@ def create_node(
     api = client.api
     host_config = api.create_host_config(
         binds={
-            str(source_root()): {"bind": SRC_MOUNT, "mode": "ro"},
+            str(package_dir()): {"bind": f"{SRC_MOUNT}/systems_under_test", "mode": "ro"},
             plan.volume: {"bind": STATE_DIR, "mode": "rw"},
         },
         cap_add=["NET_ADMIN"],

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from harness.docker.image import (
     THIRD_PARTY_PACKAGES,
@@ -35,7 +34,7 @@ class EngineUnavailable(RuntimeError):
 def engine() -> Any:
     """A Docker SDK client for the local engine; raises ``EngineUnavailable`` with the reason."""
     try:
-        import docker
+        import docker  # type: ignore[import-untyped]
     except ImportError as e:
         raise EngineUnavailable("the docker Python package is not installed (pip install 'docker>=7')") from e
     try:
@@ -83,12 +82,10 @@ def image_ls(console: Console | None = None) -> int:
         con.print("no splitbrain node images (splitbrain image build makes one)")
         return EXIT_OK
     current = ImageRecipe().tag
-    table = Table("tag", "id", "size", "created", "packages", box=None)
     for i in images:
-        mark = " (current)" if i.tag == current else ""
-        table.add_row(i.tag + mark, i.id.replace("sha256:", "")[:12], f"{i.size / 1e6:.0f} MB", i.created[:19],
-                      ",".join(i.packages))
-    con.print(table)
+        mark = "  (current)" if i.tag == current else ""
+        con.print(f"{i.tag}  {i.id.replace('sha256:', '')[:12]}  {i.size / 1e6:4.0f} MB  "
+                  f"{i.created[:19].replace('T', ' ')}  {','.join(i.packages)}{mark}", markup=False, soft_wrap=True)
     return EXIT_OK
 
 

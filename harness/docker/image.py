@@ -17,9 +17,11 @@ import fcntl
 import hashlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -120,7 +122,7 @@ def _info(image: Any) -> ImageInfo:
 
 def find_image(client: Any, recipe: ImageRecipe) -> ImageInfo | None:
     """The image built from ``recipe``, if the engine has it."""
-    import docker.errors
+    import docker.errors  # type: ignore[import-untyped]
 
     try:
         return _info(client.images.get(recipe.tag))
@@ -184,17 +186,18 @@ def ensure_mmdebstrap(progress: Progress = _quiet) -> str:
     return found
 
 
-def ensure_image(client: Any, recipe: ImageRecipe | None = None, progress: Progress = _quiet) -> ImageInfo:
+def ensure_image(client: Any, recipe: ImageRecipe | None = None, progress: Progress = _quiet,
+                 cancel: BuildCancel | None = None) -> ImageInfo:
     """The image for ``recipe`` (default: the base node image), building it first when absent."""
     recipe = recipe or ImageRecipe()
     have = find_image(client, recipe)
     if have is not None:
         return have
-    return build_image(client, recipe, progress)
+    return build_image(client, recipe, progress, cancel=cancel)
 
 
 def build_image(client: Any, recipe: ImageRecipe | None = None, progress: Progress = _quiet,
-                *, force: bool = False) -> ImageInfo:
+                *, force: bool = False, cancel: BuildCancel | None = None) -> ImageInfo:
     """Build the node image with mmdebstrap and ``docker import`` it under ``recipe.tag``.
 
     Builds are serialised with a lock file so two runs starting together build once; the second one
@@ -214,7 +217,7 @@ def build_image(client: Any, recipe: ImageRecipe | None = None, progress: Progre
                  + (f" (mirror from host apt config: {len(mirrors)} entries)" if mirrors else ""))
         with tempfile.TemporaryDirectory(prefix="splitbrain-image-") as tmp:
             tarball = os.path.join(tmp, "rootfs.tar")
-            for line in _run_streaming(recipe.mmdebstrap_argv(tarball, mirrors)):
+            for line in _run_streaming(recipe.mmdebstrap_argv(tarball, mirrors), cancel or BuildCancel()):
                 progress(f"[{time.monotonic() - started:5.1f}s] {line}")
             size = os.path.getsize(tarball)
             progress(f"[{time.monotonic() - started:5.1f}s] importing {size / 1e6:.0f} MB into the engine")
@@ -225,6 +228,8 @@ def build_image(client: Any, recipe: ImageRecipe | None = None, progress: Progre
                 'CMD ["python3"]',
             ]
             repo, tag = recipe.tag.split(":", 1)
+            if cancel is not None and cancel.cancelled:
+                raise ImageError("image build cancelled")
             client.api.import_image_from_file(tarball, repository=repo, tag=tag, changes=changes)
         progress(f"[{time.monotonic() - started:5.1f}s] built {recipe.tag}")
     info = find_image(client, recipe)
@@ -233,15 +238,62 @@ def build_image(client: Any, recipe: ImageRecipe | None = None, progress: Progre
     return info
 
 
-def _run_streaming(argv: list[str]) -> Iterator[str]:
-    """Run ``argv``, yielding its stderr lines as they come; raise ImageError on failure."""
+class BuildCancel:
+    """Lets another thread stop a running build (Ctrl-C while the runner waits for the image).
+
+    The build runs in a worker thread; without this, an interrupted run would wait for mmdebstrap to
+    finish before the process could exit.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[str] | None = None
+        self.cancelled = False
+
+    def attach(self, proc: subprocess.Popen[str]) -> None:
+        """Remember the running bootstrap process (killed at once if cancel came first)."""
+        with self._lock:
+            self._proc = proc
+            if self.cancelled:
+                proc.kill()
+
+    def cancel(self) -> None:
+        """Stop the build: kill the bootstrap process if one runs."""
+        with self._lock:
+            self.cancelled = True
+            if self._proc is not None and self._proc.poll() is None:
+                self._proc.kill()
+
+
+def _run_streaming(argv: list[str], cancel: BuildCancel, heartbeat: float = 10.0) -> Iterator[str]:
+    """Run ``argv``, yielding its stderr lines as they come; raise ImageError on failure or cancel.
+
+    When the process is quiet for ``heartbeat`` seconds (unpacking takes a while on a busy machine)
+    the last line is yielded again marked "still running", so a watcher can tell slow from stuck.
+    """
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "LC_ALL": "C.UTF-8"})
-    assert proc.stderr is not None
+    cancel.attach(proc)
+    stderr = proc.stderr
+    assert stderr is not None
     lines: list[str] = []
+    inbox: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for raw in stderr:
+            inbox.put(raw.rstrip())
+        inbox.put(None)
+
+    threading.Thread(target=pump, name="mmdebstrap-stderr", daemon=True).start()
     try:
-        for raw in proc.stderr:
-            line = raw.rstrip()
+        while True:
+            try:
+                line = inbox.get(timeout=heartbeat)
+            except queue.Empty:
+                yield f"{lines[-1] if lines else argv[0]} (still running)"
+                continue
+            if line is None:
+                break
             if line:
                 lines.append(line)
                 yield line
@@ -249,6 +301,8 @@ def _run_streaming(argv: list[str]) -> Iterator[str]:
         if proc.poll() is None:
             proc.kill()
         rc = proc.wait()
+    if cancel.cancelled:
+        raise ImageError("image build cancelled")
     if rc != 0:
         tail = "\n".join(lines[-8:])
         raise ImageError(f"mmdebstrap failed with exit code {rc}:\n{tail}")

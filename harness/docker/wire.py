@@ -76,10 +76,12 @@ class TcpConnection:
             self._pending.pop(req["req_id"], None)
             raise Unreachable(f"{self.node}: send failed: {e!r}") from e
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+            return await asyncio.wait_for(fut, timeout)
         except TimeoutError as e:
-            self._pending.pop(req["req_id"], None)
             raise Indefinite(f"{self.node}: no reply within {timeout}s") from e
+        finally:
+            # timed out or cancelled (Ctrl-C): forget the request so a late reply or EOF finds no waiter
+            self._pending.pop(req["req_id"], None)
 
     async def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -8,10 +8,11 @@ storage requests to the resource node.
 Client requests:
 
 * ``{"type": "acquire", "owner": o, "ttl": s}`` -> ``{"type": "acquire_ok", "owner": o, "token": t,
-  "lease": s, "expires": e}``; busy -> definite error 1001
+  "lease": s, "expires": e}`` once the grant is chosen *and* the resource has raised its fence to ``t``;
+  busy -> definite error 1001
 * ``{"type": "release", "owner": o, "token": t}`` -> ``release_ok``; not the holder -> definite 22
-* ``{"type": "write", "owner": o, "token": t, "value": v, "expires": e}`` -> ``write_ok``; a stale token
-  -> definite 22 (``expires`` is only looked at by the ``lock:clock-lease`` variant)
+* ``{"type": "write", "owner": o, "token": t, "value": v, "expires": e}`` -> ``{"type": "write_ok",
+  "seq": n}`` (n: the write's place in the resource's acceptance order); a stale token -> definite 22 (``expires`` is only looked at by the ``lock:clock-lease`` variant)
 * ``{"type": "read"}`` -> ``{"type": "read_ok", "value": v, "fence": highest accepted token}``
 
 Config: ``resource``, ``ttl`` (default lease, s), ``phase_timeout``, ``max_attempts``, ``backoff``.
@@ -29,6 +30,7 @@ from systems_under_test.core import (
     NOT_SUPPORTED,
     TEMPORARILY_UNAVAILABLE,
     TIMEOUT,
+    CancelTimer,
     Core,
     Effect,
     Log,
@@ -106,6 +108,8 @@ class LockCore(Core):
         a = self.current
         if name != ROUND_TIMER or a is None:
             return []
+        if a.phase is Phase.FENCE:
+            return self._route(now, self._send_fence(now, a))
         if a.phase is Phase.BACKOFF:
             return self._route(now, self._start_round(now, a))
         return self._route(now, self._retry(now, a, "round timed out"))
@@ -146,7 +150,7 @@ class LockCore(Core):
         a = self.current
         assert a is not None
         self.current = None
-        return [Reply(a.rid, body), *self._next(now)]
+        return [CancelTimer(ROUND_TIMER), Reply(a.rid, body), *self._next(now)]
 
     def _on_promise(self, now: float, src: str, msg: dict[str, Any]) -> list[Effect]:
         a = self.current
@@ -179,9 +183,28 @@ class LockCore(Core):
                 return self._retry(now, a, "accept pre-empted")
             return []
         a.accepts.add(src)
-        if len(a.accepts) >= self.majority and a.body is not None:
-            return [Log(f"{a.op['type']} {a.op['owner']} -> {a.body}"), *self._finish(now, a.body)]
-        return []
+        if len(a.accepts) < self.majority or a.body is None:
+            return []
+        if a.op["type"] == "acquire":
+            a.phase = Phase.FENCE
+            return self._send_fence(now, a)
+        return [Log(f"{a.op['type']} {a.op['owner']} -> {a.body}"), *self._finish(now, a.body)]
+
+    def _send_fence(self, now: float, a: Attempt) -> list[Effect]:
+        """Ask the resource to refuse tokens below the new grant's before the acquirer hears of it."""
+        if a.fence_tries >= self.max_attempts:
+            return self._finish(now, error_body(TIMEOUT, "granted, but the resource did not confirm the fence",
+                                                definite=False))
+        a.fence_tries += 1
+        assert a.body is not None
+        msg = {"type": "fence", "op": a.op["id"], "token": a.body["token"]}
+        return [Send(self.resource_id, msg), SetTimer(ROUND_TIMER, now + self.phase_timeout)]
+
+    def _on_fenced(self, now: float, msg: dict[str, Any]) -> list[Effect]:
+        a = self.current
+        if a is None or a.phase is not Phase.FENCE or msg.get("op") != a.op["id"] or a.body is None:
+            return []
+        return [Log(f"acquire {a.op['owner']} -> {a.body}"), *self._finish(now, a.body)]
 
     # ------------------------------------------------------------------ acceptor and resource
 
@@ -202,6 +225,12 @@ class LockCore(Core):
             return self._on_accepted(now, src, msg)
         if kind == "res_req" and self.resource is not None:
             return self._on_storage(now, src, msg)
+        if kind == "fence" and self.resource is not None:
+            record = self.resource.raise_fence(int(msg["token"]))
+            persisted: list[Effect] = [] if record is None else [Persist(record)]
+            return [*persisted, Send(src, {"type": "fenced", "op": msg["op"], "token": msg["token"]})]
+        if kind == "fenced":
+            return self._on_fenced(now, msg)
         if kind == "res_reply":
             return [Reply(str(msg["rid"]), dict(msg["body"]))]
         return []

@@ -4,11 +4,12 @@ A node runs its lock operations one at a time (a FIFO queue), so it never duels 
 that loses to a higher ballot, or times out, is retried with a higher ballot after a random back-off
 (drawn from the core's rng). The client's answer follows from how far the operation got:
 
-* success once a majority accepted the new state (or a retry finds the operation already applied);
+* success once a majority accepted the new state (or a retry finds the operation already applied) --
+  for an acquire, only after the resource has also raised its fence to the new token;
 * a *definite* error when the transition itself refuses (lock busy, not the holder), or when every
   attempt failed before any ACCEPT was sent -- nothing can have changed;
-* an *indefinite* error when attempts ran out after an ACCEPT was sent: a minority may hold the new
-  state and a later round could still adopt it.
+* an *indefinite* error when attempts ran out after an ACCEPT was sent (a minority may hold the new
+  state and a later round could still adopt it), or when the resource never confirmed the fence.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ class Phase(Enum):
 
     PREPARE = 1
     ACCEPT = 2
-    BACKOFF = 3
+    FENCE = 3  # an acquire was chosen; waiting for the resource to raise its fence to the new token
+    BACKOFF = 4
 
 
 @dataclass(slots=True)
@@ -38,6 +40,7 @@ class Attempt:
     phase: Phase = Phase.BACKOFF
     attempts: int = 0
     sent_accept: bool = False
+    fence_tries: int = 0
     promises: dict[str, tuple[Ballot, dict[str, Any] | None]] = field(default_factory=dict)
     accepts: set[str] = field(default_factory=set)
     refusals: set[str] = field(default_factory=set)

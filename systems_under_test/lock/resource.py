@@ -7,9 +7,13 @@ storage itself must refuse: every write carries the writer's fencing token, and 
 token lower than the highest it has accepted. Tokens strictly increase with every grant, so a stale
 holder's write is rejected however late it arrives, with no reliance on anybody's clock.
 
-The highest accepted token and the value are persisted with each accepted write; applied write ids are
-remembered so a duplicated or retried message cannot re-apply an old write (with the same token it would
-otherwise pass the fence and roll the value back).
+The lock service also *announces* every new token to the resource before the acquirer hears of its
+grant (``raise_fence``): from the moment a holder knows it holds the lock, the previous holder's writes
+are refused, even if the new holder has not written yet -- so accepted writes of two holders never
+interleave. The fence, the value and a count of accepted writes (``seq``, the acceptance order the
+lock checker reads) are persisted; applied write ids are remembered so a duplicated or retried
+message cannot re-apply an old write (with the same token it would otherwise pass the fence and roll
+the value back).
 """
 
 from __future__ import annotations
@@ -38,15 +42,25 @@ class Resource:
     def __init__(self, guard: Guard = Guard.FENCE) -> None:
         self.guard = guard
         self.value: JSON = None
-        self.fence = 0  # highest token accepted so far
+        self.fence = 0  # highest token accepted or announced so far
+        self.seq = 0  # accepted writes so far
         self.applied: dict[str, dict[str, JSON]] = {}  # write id -> the answer it got
 
     def recover(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Rebuild the value, the fence and the applied write ids."""
         for rec in records:
             if rec.get("t") == "resource":
-                self.value, self.fence = rec["value"], int(rec["fence"])
-                self.applied[str(rec["id"])] = {"type": "write_ok"}
+                self.value, self.fence, self.seq = rec["value"], int(rec["fence"]), int(rec["seq"])
+                self.applied[str(rec["id"])] = {"type": "write_ok", "seq": self.seq}
+            elif rec.get("t") == "fence":
+                self.fence = max(self.fence, int(rec["fence"]))
+
+    def raise_fence(self, token: int) -> dict[str, JSON] | None:
+        """A new grant was made: refuse lower tokens from now on. Returns the record to persist, if any."""
+        if self.guard is not Guard.FENCE or token <= self.fence:
+            return None
+        self.fence = token
+        return {"t": "fence", "fence": token}
 
     def read(self) -> dict[str, JSON]:
         """The guarded value."""
@@ -60,10 +74,10 @@ class Resource:
         refusal = self._refusal(token, expires, now)
         if refusal is not None:
             return refusal, None
-        self.value, self.fence = value, max(self.fence, token)
-        body: dict[str, JSON] = {"type": "write_ok"}
+        self.value, self.fence, self.seq = value, max(self.fence, token), self.seq + 1
+        body: dict[str, JSON] = {"type": "write_ok", "seq": self.seq}
         self.applied[write_id] = body
-        return body, {"t": "resource", "id": write_id, "value": value, "fence": self.fence}
+        return body, {"t": "resource", "id": write_id, "value": value, "fence": self.fence, "seq": self.seq}
 
     def _refusal(self, token: int, expires: float | None, now: float) -> dict[str, JSON] | None:
         if self.guard is Guard.FENCE and token < self.fence:

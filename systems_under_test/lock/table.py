@@ -27,10 +27,16 @@ def is_free(state: dict[str, Any] | None, now: float) -> bool:
 
 def transition(state: dict[str, Any] | None, op: dict[str, Any], now: float) -> tuple[dict[str, Any] | None,
                                                                                   dict[str, JSON]]:
-    """Apply a lock op to the current state: ``(new state or None for no change, client reply body)``."""
+    """Apply a lock op to the current state: ``(state to propose, or None to refuse; client reply body)``.
+
+    A refusal is answered at once (a definite failure changes nothing); any success -- even one that
+    leaves the state as it is -- must first be accepted by a majority.
+    """
     kind, owner, op_id = op["type"], op["owner"], op["id"]
-    if state is not None and state.get("op") == op_id:  # our own earlier attempt already took effect
-        return None, success(op, state)
+    if state is not None and state.get("op") == op_id:
+        # Our own earlier attempt is the newest state a majority reported -- but maybe only a minority
+        # accepted it, so it is not necessarily chosen: propose it again unchanged, never just claim it.
+        return dict(state), success(op, state)
     if kind == "acquire":
         if not is_free(state, now):
             assert state is not None

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkers.elle import check
-from checkers.elle.synth import PLANTED, list_append_history, plant
+from checkers.elle.synth import PLANTED, list_append_history, plant, rw_register_history
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -24,6 +24,25 @@ def test_serial_executions_are_strict_serializable(seed: int, n: int, concurrenc
     assert r.valid in (True, "unknown")
     if r.valid == "unknown":  # only when nothing at all relates the transactions
         assert sum(r.details["stats"]["edges"].values()) == 0
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 120), concurrency=st.integers(1, 6),
+       keys=st.integers(1, 5), wfr=st.booleans(), sequential=st.booleans())
+def test_serial_rw_register_executions_are_strict_serializable(seed: int, n: int, concurrency: int, keys: int,
+                                                               wfr: bool, sequential: bool) -> None:
+    h = rw_register_history(n, seed=seed, concurrency=concurrency, active_keys=keys, fail_p=0.2, info_p=0.2,
+                            max_writes_per_key=4)
+    r = check(h, "rw-register", wfr_keys=wfr, sequential_keys=sequential)
+    assert r.details["anomaly-types"] in ([], ["empty-transaction-graph"]), r.explanation
+
+
+def test_a_broken_store_is_caught_by_both_workloads() -> None:
+    la = check(list_append_history(400, seed=1, concurrency=6, stale_p=0.3))
+    rw = check(rw_register_history(400, seed=1, concurrency=6, stale_p=0.3), "rw-register", wfr_keys=True)
+    assert la.valid is False and rw.valid is False
+    assert any(t.startswith("G-single") for t in la.details["anomaly-types"])
+    assert any(t.startswith(("G-single", "G2", "G-nonadjacent")) for t in rw.details["anomaly-types"])
 
 
 @SETTINGS

@@ -204,3 +204,13 @@ def test_reductions_never_cost_more_on_the_etcd_corpus(corpus: Path) -> None:
         plain = check(ops, "cas-register", reductions=Reductions.none(), time_limit=30)
         assert fast.valid is plain.valid
         assert fast.details["stats"]["None"]["configs"] <= plain.details["stats"]["None"]["configs"]
+
+
+@pytest.mark.parametrize("red", [Reductions(), Reductions.none()], ids=["reduced", "plain"])
+def test_failed_cas_observation_keeps_an_unobserved_crashed_write(red: Reductions) -> None:
+    """Only the crashed write of 7 (a value nobody reads) can explain why cas 0->1 found something other
+    than 0: dropping unobserved crashed writes is unsound when failed-cas observations exist."""
+    crashed = [Op(0, 0, "invoke", 0, "write", 7), Op(1, 1, "info", 0, "write", 7)]
+    failed = [Op(2, 2, "invoke", 1, "cas", [0, 1]), Op(3, 3, "fail", 1, "cas", [0, 1], error=22)]
+    assert check(crashed + failed, "cas-register", initial=0, reductions=red).valid is True
+    assert check(failed, "cas-register", initial=0, reductions=red).valid is False

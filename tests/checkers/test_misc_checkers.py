@@ -170,6 +170,14 @@ def test_two_pc_partial_and_mismatched_outcomes() -> None:
     assert r.details["errors"]["partial"][0]["visible"] == {"n1": [True], "n2": [False]}
 
 
+def test_two_pc_final_read_without_participant_uses_shard_of() -> None:
+    h = H().both(0, 0, "txn", [["append", "a", 1], ["append", "b", 1]])
+    h.both(10, 9, "final-read", None, {"values": {"a": [1], "b": []}})
+    r = twopc.check(h.ops, shard_of=SHARDS)
+    assert r.details["participants"] == ["n1", "n2"]
+    assert r.details["error-counts"] == {"partial": 1}
+
+
 def test_two_pc_register_writes_and_missing_final_read() -> None:
     ops = two_pc({"n1": {"a": 7}}, [("ok", [["w", "a", 7]]), ("ok", [["w", "a", 7], ["w", "b", 1]])])
     r = twopc.check(ops, shard_of=lambda k: SHARDS[k])

@@ -29,6 +29,33 @@ async def cluster(run_dir: Path, system: str = "replication") -> AsyncIterator[D
         await backend.teardown()
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, node_image: Any) -> Any:
+    """One cluster for the fault tests (each test uses its own keys); torn down after the module."""
+    backend = DockerBackend(ClusterSpec("replication", NODES, tmp_path_factory.mktemp("shared"), 3),
+                            progress=lambda _: None)
+    asyncio.run(backend.setup())
+    try:
+        yield backend
+    finally:
+        asyncio.run(backend.teardown())
+
+
+@pytest.fixture
+def b(shared: DockerBackend) -> Any:
+    """The shared cluster, put back to health after the test: no faults, every node running, clocks true."""
+    yield shared
+
+    async def restore() -> None:
+        await shared.heal()
+        for node in NODES:
+            await shared.resume(node)
+            await shared.start(node)
+            await shared.set_clock_offset(node, 0.0)
+
+    asyncio.run(restore())
+
+
 class Client:
     """A tiny request helper with its own req_id counter."""
 
@@ -83,7 +110,8 @@ def test_cluster_serves_clients_is_confined_and_leaves_nothing(tmp_path: Path, n
                 assert host["Privileged"] is False and host["CapAdd"] == ["NET_ADMIN"]
                 assert attrs["Config"]["Hostname"] == node
                 mounts = {m["Destination"]: m for m in attrs["Mounts"]}
-                assert mounts["/opt/splitbrain"]["RW"] is False and mounts["/var/lib/splitbrain"]["Type"] == "volume"
+                assert mounts["/opt/splitbrain/systems_under_test"]["RW"] is False
+                assert mounts["/var/lib/splitbrain"]["Type"] == "volume"
             net = docker_client.networks.get(f"splitbrain-{b.run_id}")
             assert net.attrs["Internal"] is True
             return b.run_id
@@ -95,78 +123,80 @@ def test_cluster_serves_clients_is_confined_and_leaves_nothing(tmp_path: Path, n
         assert "READY" in log and node in log
 
 
-def test_partition_is_enforced_by_iptables_and_heal_flushes_it(tmp_path: Path, node_image: Any) -> None:
+def test_partition_is_enforced_by_iptables_and_heal_flushes_it(b: DockerBackend) -> None:
     async def body() -> None:
-        async with cluster(tmp_path) as b:
-            c = Client(b)
-            await eventually_ok(c, "n2", {"type": "write", "key": "k", "value": 1})
-            await b.partition({"n1": ["n3"], "n3": ["n1"]})
-            n3_ip = b._plans["n3"].ip
-            assert f"-A INPUT -s {n3_ip}/32 -j DROP" in rules(b, "n1")
-            assert "-A INPUT" not in rules(b, "n2")
-            # the correct variant needs every replica's ack: with n3 cut off from the primary, writes block
-            with pytest.raises(Indefinite):
-                await c.call("n2", {"type": "write", "key": "k", "value": 2}, timeout=1.5)
-            await b.heal()
-            assert "-A " not in rules(b, "n1") and "-A " not in rules(b, "n3")
-            await eventually_ok(c, "n2", {"type": "write", "key": "k", "value": 3})
-            assert (await c.call("n1", {"type": "read", "key": "k"}))["value"] == 3
+        c = Client(b)
+        await eventually_ok(c, "n2", {"type": "write", "key": "k", "value": 1})
+        await b.partition({"n1": ["n3"], "n3": ["n1"]})
+        n3_ip = b._plans["n3"].ip
+        assert f"-A INPUT -s {n3_ip}/32 -j DROP" in rules(b, "n1")
+        assert "-A INPUT" not in rules(b, "n2")
+        # the correct variant needs every replica's ack: with n3 cut off from the primary, writes block
+        with pytest.raises(Indefinite):
+            await c.call("n2", {"type": "write", "key": "k", "value": 2}, timeout=1.5)
+        await b.heal()
+        assert "-A " not in rules(b, "n1") and "-A " not in rules(b, "n3")
+        await eventually_ok(c, "n2", {"type": "write", "key": "k", "value": 3})
+        assert (await c.call("n1", {"type": "read", "key": "k"}))["value"] == 3
 
     asyncio.run(body())
 
 
-def test_kill_keeps_the_volume_and_restart_reinstalls_the_partition(tmp_path: Path, node_image: Any) -> None:
+def test_kill_keeps_the_volume_and_restart_reinstalls_the_partition(b: DockerBackend) -> None:
     async def body() -> None:
-        async with cluster(tmp_path) as b:
-            c = Client(b)
-            await eventually_ok(c, "n1", {"type": "write", "key": "x", "value": 41})
-            await b.partition({"n2": ["n3"]})
-            await b.kill("n1")
-            with pytest.raises((Unreachable, Indefinite)):
-                await c.call("n1", {"type": "read", "key": "x"}, timeout=1.0)
-            await b.kill("n2")
-            await b.start("n2")
-            assert f"-A INPUT -s {b._plans['n3'].ip}/32 -j DROP" in rules(b, "n2")
-            await b.start("n1")
-            await b.start("n1")  # no-op when running
-            reply = await eventually_ok(c, "n1", {"type": "read", "key": "x"})
-            assert reply["value"] == 41
+        c = Client(b)
+        await eventually_ok(c, "n1", {"type": "write", "key": "x", "value": 41})
+        await b.partition({"n2": ["n3"]})
+        await b.kill("n1")
+        with pytest.raises((Unreachable, Indefinite)):
+            await c.call("n1", {"type": "read", "key": "x"}, timeout=1.0)
+        await b.kill("n2")
+        await b.start("n2")
+        assert f"-A INPUT -s {b._plans['n3'].ip}/32 -j DROP" in rules(b, "n2")
+        await b.start("n1")
+        await b.start("n1")  # no-op when running
+        reply = await eventually_ok(c, "n1", {"type": "read", "key": "x"})
+        assert reply["value"] == 41
 
     asyncio.run(body())
 
 
-def test_pause_freezes_and_resume_thaws(tmp_path: Path, node_image: Any, docker_client: Any) -> None:
+def test_pause_freezes_and_resume_thaws(b: DockerBackend, docker_client: Any) -> None:
     async def body() -> None:
-        async with cluster(tmp_path) as b:
-            c = Client(b)
-            await eventually_ok(c, "n3", {"type": "read", "key": "p"})
-            await b.pause("n3")
-            assert docker_client.containers.get(b._plans["n3"].container).status == "paused"
-            with pytest.raises(Indefinite):
-                await c.call("n3", {"type": "read", "key": "p"}, timeout=1.0)
-            await b.resume("n3")
-            await b.resume("n3")  # no-op when not paused
-            assert (await c.call("n3", {"type": "read", "key": "p"}))["type"] == "read_ok"
+        c = Client(b)
+        await eventually_ok(c, "n3", {"type": "read", "key": "p"})
+        await b.pause("n3")
+        assert docker_client.containers.get(b._plans["n3"].container).status == "paused"
+        with pytest.raises(Indefinite):
+            await c.call("n3", {"type": "read", "key": "p"}, timeout=1.0)
+        await b.resume("n3")
+        await b.resume("n3")  # no-op when not paused
+        assert (await c.call("n3", {"type": "read", "key": "p"}))["type"] == "read_ok"
+        # a paused node can be killed outright, and comes back running (not paused) on start
+        await b.pause("n2")
+        await b.kill("n2")
+        await b.start("n2")
+        assert docker_client.containers.get(b._plans["n2"].container).status == "running"
+        await eventually_ok(c, "n2", {"type": "read", "key": "p"})
 
     asyncio.run(body())
 
 
-def test_clock_and_packet_faults(tmp_path: Path, node_image: Any) -> None:
+def test_clock_and_packet_faults(b: DockerBackend) -> None:
     async def body() -> None:
-        async with cluster(tmp_path) as b:
-            before = (await b.node_status("n1"))["time"]
-            await b.set_clock_offset("n1", 100.0)
-            after = await b.node_status("n1")
-            assert after["time"] >= before + 99.0
-            await b.set_packet_faults("n1", delay=0.02, loss=0.3, dup=0.1)
-            text = rules(b, "n1")
-            assert text.count("-m statistic --mode random --probability") == 2
-            faults = (await b.node_status("n1"))["faults"]
-            assert faults["delay"] == pytest.approx(0.02) and faults["dup"] == pytest.approx(0.1)
-            assert faults["loss"] == 0.0  # loss is the kernel's job here, not the runtime's
-            await b.heal()
-            assert "statistic" not in rules(b, "n1")
-            faults = (await b.node_status("n1"))["faults"]
-            assert faults["delay"] == 0.0 and faults["dup"] == 0.0
+        before = (await b.node_status("n1"))["time"]
+        await b.set_clock_offset("n1", 100.0)
+        after = await b.node_status("n1")
+        assert after["time"] >= before + 99.0
+        await b.set_packet_faults("n1", delay=0.02, loss=0.3, dup=0.1)
+        text = rules(b, "n1")
+        assert text.count("-m statistic --mode random --probability") == 2
+        faults = (await b.node_status("n1"))["faults"]
+        assert faults["delay"] == pytest.approx(0.02) and faults["dup"] == pytest.approx(0.1)
+        assert faults["loss"] == 0.0  # loss is the kernel's job here, not the runtime's
+        await b.heal()
+        assert "statistic" not in rules(b, "n1")
+        faults = (await b.node_status("n1"))["faults"]
+        assert faults["delay"] == 0.0 and faults["dup"] == 0.0
 
     asyncio.run(body())

@@ -6,11 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.backends import BACKENDS
+from harness.cli import cli
 from harness.docker import commands
 from harness.docker.cleanup import leftovers, sweep_orphans
 
@@ -67,3 +70,56 @@ def test_sweep_spares_live_runs_and_cleanup_removes_everything(tmp_path: Path, n
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from harness.cli import main; main()", *args]
+
+
+def start_run(tmp_path: Path, docker_client: Any) -> subprocess.Popen[str]:
+    """Start ``splitbrain run --backend docker`` and return once its three containers are up."""
+    proc = subprocess.Popen(
+        _cli("run", "--backend", "docker", "--system", "replication", "--time-limit", "60", "--quiet",
+             "--nemesis", "partition,kill", "--nemesis-interval", "1", "--store", str(tmp_path / "store")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    mine = {"label": f"splitbrain.owner-pid={proc.pid}", "status": "running"}
+    deadline = time.monotonic() + 120  # includes an image build on a machine that has none yet
+    while len(docker_client.containers.list(filters=mine)) < 3:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, err = proc.communicate()
+            raise AssertionError(f"run did not start its cluster (exit {proc.returncode}):\n{err[-2000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+needs_cli = pytest.mark.skipif("docker" not in BACKENDS or "cleanup" not in cli.commands,
+                               reason="docker backend / cleanup command not yet wired into harness")
+
+
+@needs_cli
+def test_ctrl_c_on_splitbrain_run_leaves_nothing(tmp_path: Path, node_image: Any, docker_client: Any) -> None:
+    proc = start_run(tmp_path, docker_client)
+    time.sleep(2.0)  # let clients and the nemesis get going: Ctrl-C lands mid-run, faults in flight
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 2, err[-2000:]
+    assert leftovers(docker_client) == EMPTY
+    run_dirs = [p for p in (tmp_path / "store").glob("*/*") if p.is_dir() and not p.is_symlink()]
+    assert len(run_dirs) == 1 and (run_dirs[0] / "nodes" / "n1.log").is_file()
+
+
+@needs_cli
+def test_sigkill_of_splitbrain_run_then_cleanup_leaves_nothing(tmp_path: Path, node_image: Any,
+                                                               docker_client: Any) -> None:
+    proc = start_run(tmp_path, docker_client)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert len(leftovers(docker_client)["containers"]) == 3  # nothing could clean up after a SIGKILL
+    done = subprocess.run(_cli("cleanup"), capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert "removed 3 containers, 1 networks, 3 volumes" in done.stderr
+    assert leftovers(docker_client) == EMPTY

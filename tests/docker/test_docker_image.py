@@ -44,5 +44,8 @@ def test_remove_only_touches_the_named_splitbrain_image(docker_client: Any, node
     assert remove_images(docker_client, ["splitbrain-node:rm-test"]) == ["splitbrain-node:rm-test"]
     assert "splitbrain-node:rm-test" not in docker_client.images.get(node_image.tag).tags
     assert docker_client.images.get(node_image.tag).id == image.id  # the real tag is still there
+    image.tag("splitbrain-node", "0123456789ab")  # a bare recipe hash names a tag of our repository
+    assert remove_images(docker_client, ["0123456789ab"]) == ["splitbrain-node:0123456789ab"]
+    assert docker_client.images.get(node_image.tag).tags == [node_image.tag]
     with pytest.raises(ImageError, match="not a splitbrain node image"):
         remove_images(docker_client, ["debian:nothing-here"])

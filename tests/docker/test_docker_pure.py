@@ -202,3 +202,35 @@ def test_docker_backend_offers_every_fault_capability_without_touching_the_engin
     assert backend.name == "docker" and len(backend.run_id) == 8
     with pytest.raises(ValueError, match="unknown node"):
         backend.address("n9")
+
+
+def test_a_cancelled_build_stops_its_bootstrap_process_at_once() -> None:
+    import threading
+    import time
+
+    from harness.docker.image import BuildCancel, ImageError, _run_streaming
+
+    cancel = BuildCancel()
+    lines = _run_streaming(["sh", "-c", "echo 'I: started' >&2; exec sleep 60"], cancel)
+    assert next(lines) == "I: started"
+    threading.Thread(target=cancel.cancel).start()
+    t0 = time.monotonic()
+    with pytest.raises(ImageError, match="cancelled"):
+        list(lines)
+    assert time.monotonic() - t0 < 10
+
+
+def test_a_failing_bootstrap_reports_its_last_lines() -> None:
+    from harness.docker.image import BuildCancel, ImageError, _run_streaming
+
+    with pytest.raises(ImageError, match="exit code 3(.|\n)*E: no such suite"):
+        list(_run_streaming(["sh", "-c", "echo 'E: no such suite' >&2; exit 3"], BuildCancel()))
+
+
+def test_a_quiet_bootstrap_still_shows_signs_of_life() -> None:
+    from harness.docker.image import BuildCancel, _run_streaming
+
+    lines = list(_run_streaming(["sh", "-c", "echo 'I: unpacking' >&2; sleep 0.5; echo 'I: done' >&2"],
+                                BuildCancel(), heartbeat=0.1))
+    assert lines[0] == "I: unpacking" and lines[-1] == "I: done"
+    assert "I: unpacking (still running)" in lines[1:-1]

@@ -25,7 +25,7 @@ class FakeConnection:
         c = self.cluster
         if self.closed:
             raise Unreachable("closed")
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(c.latency)
         if self.node in c.down:
             raise Indefinite(f"{self.node} is down")
         if c.grudge.get(self.node) and req["type"] != "read":
@@ -50,6 +50,7 @@ class FakeCluster:
         self.grudge: dict[str, list[str]] = {}
         self.events: list[Any] = []
         self.crash_on_call = False
+        self.latency = 0.001
 
     async def setup(self) -> None:
         self.events.append("setup")

@@ -91,3 +91,18 @@ def test_failed_start_names_the_node_and_cleans_up(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="n1 did not become ready"):
         asyncio.run(go())
     assert not any(_alive(p) for p in backend.pids())
+
+
+def test_free_ports_are_distinct_bindable_and_outside_the_ephemeral_range() -> None:
+    import socket
+
+    from harness.local import _ephemeral_range, free_ports
+
+    ports = free_ports(8)
+    assert len(set(ports)) == 8
+    lo, _ = _ephemeral_range()
+    if lo > 10100:
+        assert all(10000 <= p < lo for p in ports)
+    for p in ports:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", p))

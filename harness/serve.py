@@ -1,0 +1,119 @@
+"""``splitbrain serve``: the run store over HTTP, on 127.0.0.1 by default, and nothing outside it.
+
+Reports open fine from ``file://``; serving them is for a browser on another machine (through an SSH
+tunnel) or for tools that want URLs. The store holds histories and node logs, so the server must not
+become a way to read the rest of the disk: a request whose path — decoded once, twice or three times,
+so ``%2e%2e%2f`` and ``%252e%252e`` are caught too — has a ``..`` segment, a backslash or a NUL is
+refused outright, and any path that resolves (through symlinks) outside the store is refused as well.
+The ``latest`` link lives inside the store and points inside it, so it keeps working.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+_DECODE_ROUNDS = 3
+
+
+def unsafe_path(raw: str) -> bool:
+    """True when a request path tries to leave the served directory (in any of several encodings)."""
+    path = urlsplit(raw).path
+    for _ in range(_DECODE_ROUNDS + 1):
+        if "\\" in path or "\x00" in path or any(seg == ".." for seg in path.split("/")):
+            return True
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    return False
+
+
+def inside(root: Path, candidate: str | Path) -> bool:
+    """Whether ``candidate`` resolves (following symlinks) to ``root`` or below it."""
+    try:
+        return Path(candidate).resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+class StoreHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files of the store only; listings allowed inside it, everything else 403."""
+
+    quiet = False
+
+    def send_head(self) -> Any:
+        """Refuse escaping paths before the file system is touched, then serve as usual."""
+        root = Path(self.directory)
+        if unsafe_path(self.path) or not inside(root, self.translate_path(self.path)):
+            self.send_error(403, "outside the store")
+            return None
+        return super().send_head()
+
+    def end_headers(self) -> None:
+        """No caching (reports are rewritten) and no sniffing of history files as HTML."""
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """Access log on stderr unless quiet."""
+        if not self.quiet:
+            super().log_message(format, *args)
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A running server: its URL and how to stop it."""
+
+    server: http.server.ThreadingHTTPServer
+    thread: threading.Thread | None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port/``."""
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def stop(self) -> None:
+        """Shut the server down and release the port."""
+        self.server.shutdown()
+        self.server.server_close()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+
+def make_server(store: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                *, quiet: bool = False) -> http.server.ThreadingHTTPServer:
+    """An HTTP server for ``store`` (not yet serving); port 0 picks a free port."""
+    if not store.is_dir():
+        raise FileNotFoundError(f"no store at {store}")
+    handler = type("Handler", (StoreHandler,), {"quiet": quiet})
+    server = http.server.ThreadingHTTPServer((host, port), partial(handler, directory=str(store.resolve())))
+    server.daemon_threads = True
+    return server
+
+
+def serve_in_thread(store: Path, host: str = DEFAULT_HOST, port: int = 0, *, quiet: bool = True) -> Served:
+    """Serve ``store`` from a background thread (for tests and embedding); call ``stop()`` when done."""
+    server = make_server(store, host, port, quiet=quiet)
+    thread = threading.Thread(target=server.serve_forever, name="splitbrain-serve", daemon=True)
+    thread.start()
+    return Served(server, thread)
+
+
+def refresh_index(store: Path) -> Path | None:
+    """Regenerate ``store/index.html`` with every column (None when the store cannot be written)."""
+    from reports.index_page import write_store_index
+
+    try:
+        return write_store_index(store)
+    except OSError:
+        return None

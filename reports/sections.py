@@ -1,0 +1,66 @@
+"""The interactive sections of the run report (timeline, counterexample, checkers, plots) as template context.
+
+``run_report.render_run_report`` merges this into its context; the partials ``_timeline.html``,
+``_counterexample.html``, ``_checkers.html`` and ``_plots.html`` draw it. Kept apart from the page
+itself so each piece is testable without rendering HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from checkers.history import HistoryError, Op, pairs
+from reports.assets import PlotlyRef, plotly_for, static_js
+from reports.checker_view import checker_sections
+from reports.counterexample import counterexample_view, find_counterexample
+from reports.embed import script_json
+from reports.faults import COLORS, fault_bands
+from reports.plots import figures, latency_table
+from reports.timeline import timeline_data
+
+
+def _concurrency(spec: Mapping[str, Any]) -> int | None:
+    inner = spec.get("spec") if isinstance(spec.get("spec"), Mapping) else spec
+    c = inner.get("concurrency") if isinstance(inner, Mapping) else None
+    return c if isinstance(c, int) and not isinstance(c, bool) and c > 0 else None
+
+
+def report_sections(spec: Mapping[str, Any], results: Mapping[str, Any], ops: Sequence[Op], *,
+                    highlight: Iterable[int] = (), run_dir: Path | None = None,
+                    assets: str = "auto") -> dict[str, Any]:
+    """Template context for the report's sections (``assets``: how plotly.js is loaded, see ``plotly_for``)."""
+    result = results.get("result") or {}
+    ce_raw = find_counterexample(result) if results.get("valid") is False else None
+    ce = counterexample_view(ce_raw) if ce_raw is not None else None
+    marked = set(highlight)
+    focus = None
+    if ce is not None and isinstance(ce["stuck"]["index"], int):
+        focus = ce["stuck"]["index"]
+        marked |= {i for i in (ce["stuck"]["index"], ce["stuck"]["complete_index"]) if isinstance(i, int)}
+    elif marked:
+        focus = min(marked)
+    try:
+        ps = pairs(ops)
+        timeline = timeline_data(ops, concurrency=_concurrency(spec), highlight=marked, focus=focus,
+                                 paired=ps)
+        timeline_error = ""
+    except HistoryError as e:  # a malformed history still gets a report, without the op-level views
+        ps, timeline, timeline_error = [], None, str(e)
+    bands = fault_bands(ops)
+    plotly = plotly_for(run_dir, assets) if ps else PlotlyRef()
+    return {
+        "ce": ce,
+        "checkers": checker_sections(result) if result else [],
+        "timeline_json": script_json(timeline) if timeline is not None else "",
+        "timeline_error": timeline_error,
+        "timeline_has_error": bool(timeline and timeline["highlight"]),
+        "timeline_js": static_js("timeline.js"),
+        "report_js": static_js("report.js"),
+        "band_colors": sorted({(b.kind, COLORS.get(b.kind, COLORS["other"])) for b in bands}),
+        "latency_rows": latency_table(ps),
+        "plots": [{"id": p["id"], "json": script_json(p["figure"])} for p in figures(ps, ops, bands, result)]
+        if ps else [],
+        "plotly": plotly,
+    }

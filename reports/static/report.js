@@ -1,0 +1,46 @@
+/* splitbrain report helpers: draw the plotly figures embedded as JSON, and filter the store index.
+ * Figures and rows carry values from histories and specs; they are only ever handed to plotly as data
+ * or compared as text, never inserted as HTML.
+ */
+(function () {
+  "use strict";
+
+  function drawPlots() {
+    var sources = document.querySelectorAll("script[type='application/json'][data-plot]");
+    for (var i = 0; i < sources.length; i++) {
+      var target = document.getElementById(sources[i].getAttribute("data-plot"));
+      if (!target) { continue; }
+      if (typeof window.Plotly === "undefined") {
+        target.textContent = "plotly.js is not available, so this plot is not drawn.";
+        target.className += " missing";
+        continue;
+      }
+      var fig = JSON.parse(sources[i].textContent);
+      window.Plotly.newPlot(target, fig.data, fig.layout, { responsive: true, displaylogo: false });
+    }
+  }
+
+  function filterIndex() {
+    var box = document.getElementById("run-filter"), verdict = document.getElementById("verdict-filter");
+    var table = document.getElementById("runs");
+    if (!box || !verdict || !table) { return; }
+    var count = document.getElementById("run-count");
+    function apply() {
+      var words = box.value.toLowerCase().split(/\s+/).filter(Boolean), want = verdict.value, shown = 0;
+      var rows = table.tBodies[0].rows;
+      for (var r = 0; r < rows.length; r++) {
+        var text = rows[r].textContent.toLowerCase(), ok = !want || rows[r].getAttribute("data-verdict") === want;
+        for (var w = 0; ok && w < words.length; w++) { ok = text.indexOf(words[w]) >= 0; }
+        rows[r].hidden = !ok;
+        if (ok) { shown++; }
+      }
+      if (count) { count.textContent = shown + " of " + rows.length + " runs"; }
+    }
+    box.addEventListener("input", apply);
+    verdict.addEventListener("change", apply);
+    apply();
+  }
+
+  function init() { drawPlots(); filterIndex(); }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();

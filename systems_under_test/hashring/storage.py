@@ -1,0 +1,45 @@
+"""A replica's versioned key-value store.
+
+Each key holds ``(version, value)``; a version is ``[counter, writer]`` where the writer string is
+unique per write (node, boot nonce, sequence number) so two writes never share a version. A replica
+keeps the higher version of what it has and what it is sent -- the order of arrival does not matter,
+which is what makes quorum reads, read repair and handoff safe to repeat. Every accepted version is
+persisted before the replica acknowledges it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+Version = tuple[int, str]
+NO_VERSION: Version = (0, "")
+
+
+def version_of(raw: Any) -> Version:
+    """Decode ``[counter, writer]`` (or None) into a comparable version."""
+    return NO_VERSION if raw is None else (int(raw[0]), str(raw[1]))
+
+
+class Store:
+    """Key -> (version, value)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[Version, Any]] = {}
+
+    def recover(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Replay durable ``kv`` records, keeping the highest version per key."""
+        for rec in records:
+            if rec.get("t") == "kv":
+                self.put(str(rec["key"]), version_of(rec["version"]), rec["value"])
+
+    def get(self, key: str) -> tuple[Version, Any]:
+        """The stored version and value (``NO_VERSION, None`` if absent)."""
+        return self.items.get(key, (NO_VERSION, None))
+
+    def put(self, key: str, version: Version, value: Any) -> dict[str, Any] | None:
+        """Keep ``(version, value)`` if newer; returns the record to persist, or None if nothing changed."""
+        if version <= self.get(key)[0]:
+            return None
+        self.items[key] = (version, value)
+        return {"t": "kv", "key": key, "version": list(version), "value": value}

@@ -1,0 +1,50 @@
+"""The comparison report renders every section, colours verdicts, links runs and escapes every value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.campaign import summary
+from harness.campaign.loader import build_campaign
+from harness.campaign.model import CellRecord, Status
+from reports.campaign_report import campaign_links, render_campaign_report, write_campaign_report
+
+
+def _doc() -> dict:
+    camp = build_campaign({"campaign": {"name": "r<1>", "description": "<script>alert(1)</script>"},
+                           "matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"],
+                                       "seeds": 2}]})
+    recs = {}
+    for i, cell in enumerate(camp.cells):
+        status = Status.INVALID if cell.planted_bug else Status.VALID
+        if i == 0:
+            status = Status.CRASHED
+        recs[cell.id] = CellRecord(cell.id, status, 0, f"runs/{cell.id}/x", 1.5,
+                                   {"throughput": 12.0, "latency_p50_ms": 3.0, "latency_p99_ms": 9.0,
+                                    "availability_faults": 0.5, "first_violation_s": 1.25},
+                                   error="boom <b>bold</b>" if i == 0 else None)
+    return summary.report_doc(camp, recs)
+
+
+def test_report_has_matrix_implementations_and_zoo_and_escapes() -> None:
+    doc = _doc()
+    html = render_campaign_report(doc)
+    for section in ('id="matrix"', 'id="implementations"', 'id="zoo"', 'id="controls"'):
+        assert section in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert "<b>bold</b>" not in html and "r&lt;1&gt;" in html
+    matrix = html.split('id="matrix"')[1].split('id="implementations"')[0]
+    assert matrix.count('class="cell s-invalid"') == 2 and matrix.count('class="cell s-crashed"') == 1
+    assert "runs/" in html and "/report.html" in html
+    assert "2 of 2" in html  # replication:async caught in both seeds
+    assert "crashed cells" in html  # exit code 255 in words
+
+
+def test_links_for_the_store_index(tmp_path: Path) -> None:
+    assert campaign_links(tmp_path) == []
+    directory = tmp_path / "campaigns" / "r" / "20260101T000000"
+    directory.mkdir(parents=True)
+    write_campaign_report(directory, _doc())
+    (links,) = campaign_links(tmp_path)
+    assert links["path"] == "campaigns/r/20260101T000000/report.html"
+    assert links["exit_code"] == 255 and links["outcome"] == "crashed cells" and links["totals"]["cells"] == 4

@@ -1,0 +1,193 @@
+"""The reports in a real headless browser: no console errors, the verdict, the counterexample, hovering an
+op, nothing from a history ever runs as script, the index filter, and a 100k-op report's load time.
+
+Needs Debian's ``chromium`` and Playwright for Python (no browser download: Playwright drives the system
+binary). Screenshots go to the test's tmp dir and, when ``$SPLITBRAIN_ARTIFACTS`` is set, are copied there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.serve import serve_in_thread
+from report_runs import EVIL, register_history, write_run
+from reports.index_page import write_store_index
+
+CHROMIUM = os.environ.get("SPLITBRAIN_CHROMIUM", "/usr/bin/chromium")
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the environment
+    sync_playwright = None
+
+pytestmark = [
+    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+class Page:
+    """A page plus everything it reported: console errors, uncaught exceptions, dialogs."""
+
+    def __init__(self, browser: Any, shots: Path) -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.shots = shots
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        self.page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def open(self, url: str) -> float:
+        """Load ``url`` until the timeline (if any) is drawn; seconds it took."""
+        started = time.perf_counter()
+        self.page.goto(url, wait_until="load", timeout=120_000)
+        self.page.wait_for_function("!document.querySelector('.timeline') || "
+                                    "(window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0)",
+                                    timeout=60_000)
+        return time.perf_counter() - started
+
+    def shot(self, name: str, *, full: bool = False) -> Path:
+        """Screenshot into the test dir (and ``$SPLITBRAIN_ARTIFACTS``)."""
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full)
+        if os.environ.get("SPLITBRAIN_ARTIFACTS"):
+            dest = Path(os.environ["SPLITBRAIN_ARTIFACTS"])
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest / path.name)
+        return path
+
+    def hover_op(self, index: int) -> str:
+        """Move the pointer onto the timeline bar of history op ``index``; the tooltip's text."""
+        self.page.evaluate("document.getElementById('tl').scrollIntoView()")
+        point = self.page.evaluate(f"window.SplitbrainTimeline.instances[0].opPoint({index})")
+        assert point is not None, f"op {index} is not drawn"
+        self.page.mouse.move(point["x"], point["y"])
+        tip = self.page.locator(".tl-tip")
+        tip.wait_for(state="visible", timeout=5_000)
+        return tip.inner_text()
+
+    def clean(self) -> None:
+        """No console errors, no exceptions, no failed loads, and no dialog ever opened."""
+        assert self.dialogs == [], f"a dialog opened: {self.dialogs}"
+        assert self.errors == [], self.errors
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    assert sync_playwright is not None
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _first_client_index(report_dir: Path, f: str) -> int:
+    from checkers.history import read_jsonl
+
+    return next(op.index for op in read_jsonl(report_dir / "history.jsonl") if op.is_client and op.f == f)
+
+
+def test_valid_and_invalid_reports_and_the_index(browser: Any, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    valid_dir, invalid_dir = store / "valid" / "20260101T000001", store / "invalid" / "20260101T000002"
+    write_run(valid_dir, register_history(800, seed=5))
+    write_run(invalid_dir, register_history(800, seed=3, stale_at=300))
+    write_store_index(store)
+
+    pg = Page(browser, tmp_path)
+    pg.open((valid_dir / "report.html").as_uri())
+    assert pg.page.get_attribute("#verdict", "data-verdict") == "valid"
+    assert pg.page.locator("#counterexample").count() == 0
+    index = _first_client_index(valid_dir, "write")
+    text = pg.hover_op(index)
+    assert "write" in text and f"history index {index}" in text and "process" in text
+    assert pg.page.locator(".plot .main-svg").count() >= 3, "plotly drew the plots"
+    pg.shot("report-valid")
+    pg.clean()
+
+    pg = Page(browser, tmp_path)
+    pg.open((invalid_dir / "report.html").as_uri())
+    assert pg.page.get_attribute("#verdict", "data-verdict") == "INVALID"
+    assert pg.page.locator("#counterexample svg rect.bar-stuck").count() == 1
+    stuck = pg.page.locator("#stuck-op")
+    assert stuck.is_visible() and "Cannot be placed" in stuck.inner_text()
+    pg.shot("report-invalid-top")
+    span = "(function(t){return t.view[1]-t.view[0];})(window.SplitbrainTimeline.instances[0])"
+    before = pg.page.evaluate(span)
+    pg.page.click("#counterexample [data-jump-error]")
+    assert pg.page.evaluate(span) < before / 10, "jump to first error zooms in on the stuck op"
+    stuck_index = int(pg.page.locator("#counterexample rect.bar-stuck").get_attribute("data-index") or -1)
+    text = pg.hover_op(stuck_index)
+    assert f"history index {stuck_index}" in text and "named by the checker" in text
+    pg.shot("report-invalid-timeline")
+    pg.clean()
+
+    with_server = serve_in_thread(store)
+    try:
+        pg = Page(browser, tmp_path)
+        pg.open(with_server.url)
+        rows = pg.page.locator("#runs tbody tr")
+        assert rows.count() == 2
+        pg.page.select_option("#verdict-filter", "INVALID")
+        assert pg.page.locator("#runs tbody tr:not([hidden])").count() == 1
+        pg.shot("index")
+        pg.page.click("#runs tbody tr:not([hidden]) a")
+        pg.page.wait_for_function("window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0")
+        assert pg.page.locator(".plot .main-svg").count() >= 3, "plotly.js loads from the store over HTTP too"
+        pg.clean()
+    finally:
+        with_server.stop()
+
+
+def test_history_values_are_text_and_never_run(browser: Any, tmp_path: Path) -> None:
+    run_dir = tmp_path / "store" / EVIL.replace("/", "") / "20260101T000003"
+    write_run(run_dir, register_history(400, seed=3, stale_at=100, evil=True), test_name=EVIL, system=EVIL)
+    pg = Page(browser, tmp_path)
+    pg.page.add_init_script("window.__ran = 0; window.alert = function () { window.__ran += 1; };")
+    pg.open(run_dir.as_uri() + "/report.html")
+    body = pg.page.locator("body").inner_text()
+    assert EVIL in body, "the value is shown, as text"
+    evil_op = next(op.index for op in __import__("checkers.history", fromlist=["read_jsonl"]).read_jsonl(
+        run_dir / "history.jsonl") if op.is_client and op.value and op.value[0] == EVIL)
+    assert EVIL in pg.hover_op(evil_op)
+    assert pg.page.evaluate("window.__ran") == 0
+    assert pg.page.evaluate("document.querySelectorAll('script:not([type]), script[type=\"text/javascript\"]')"
+                            ".length") <= 4, "no script element came from the history"
+    pg.shot("report-escaping")
+    pg.clean()
+
+
+@pytest.mark.slow
+def test_a_100k_op_report_opens_and_responds(browser: Any, tmp_path: Path) -> None:
+    run_dir = tmp_path / "store" / "big" / "20260101T000004"
+    ops = register_history(100_000, seed=9)
+    started = time.perf_counter()
+    report = write_run(run_dir, ops, check_time_limit=5.0)
+    written = time.perf_counter() - started
+    pg = Page(browser, tmp_path)
+    load = pg.open(report.as_uri())
+    init_ms = pg.page.evaluate("window.SplitbrainTimeline.instances[0].initMs")
+    draw_ms = pg.page.evaluate("(function(t){t.act('in'); t.act('out'); return t.lastDrawMs;})"
+                               "(window.SplitbrainTimeline.instances[0])")
+    text = pg.hover_op(_first_client_index(run_dir, "read"))
+    print(f"\n100k ops: report (incl. check) written in {written:.1f} s, {report.stat().st_size / 1e6:.1f} MB; "
+          f"browser load {load:.2f} s, timeline init {init_ms:.0f} ms, redraw {draw_ms:.0f} ms")
+    assert "read" in text
+    assert load < 60 and draw_ms < 1000
+    pg.shot("report-100k")
+    pg.clean()

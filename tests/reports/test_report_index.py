@@ -1,0 +1,44 @@
+"""The store index: every column read from the run dirs, escaped, with the filter controls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reports.index_page import index_rows, write_store_index
+
+
+def _run(store: Path, test: str, stamp: str, spec: dict, results: dict | None) -> None:
+    d = store / test / stamp
+    d.mkdir(parents=True)
+    (d / "spec.json").write_text(json.dumps({"spec": spec, "started": 1767225600.0 + int(stamp[-2:])}))
+    if results is not None:
+        (d / "results.json").write_text(json.dumps(results))
+
+
+def test_rows_have_every_column_newest_first(tmp_path: Path) -> None:
+    _run(tmp_path, "paxos", "20260101T000001", {"system": "paxos", "backend": "sim", "nemesis": ["kill", "pause"],
+                                                 "workload": "register", "seed": 5},
+         {"valid": False, "ops": 12, "duration": 3.25})
+    _run(tmp_path, "repl", "20260101T000002", {"system": "replication"}, None)
+    (tmp_path / "_assets").mkdir()
+    rows = index_rows(tmp_path)
+    assert [r["test"] for r in rows] == ["repl", "paxos"]
+    p = rows[1]
+    assert (p["backend"], p["nemesis"], p["seed"], p["ops"], p["duration"], p["valid"]) == (
+        "sim", "kill,pause", 5, 12, "3.2 s", False)
+    assert p["started"] == "2026-01-01 00:00:01" and p["path"] == "paxos/20260101T000001"
+    assert rows[0]["valid"] is None and rows[0]["ops"] is None
+
+
+def test_index_escapes_and_filters(tmp_path: Path) -> None:
+    _run(tmp_path, "t", "20260101T000001", {"system": "<script>alert(1)</script>", "nemesis": ["<b>x</b>"]},
+         {"valid": True, "ops": 1})
+    _run(tmp_path, "t", "20260101T000002", {"system": "paxos"}, {"valid": "unknown", "ops": 2})
+    html = write_store_index(tmp_path).read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>x</b>" not in html
+    assert 'id="run-filter"' in html and 'id="verdict-filter"' in html
+    assert 'data-verdict="valid"' in html and 'data-verdict="unknown"' in html
+    assert 'href="t/20260101T000002/report.html"' in html
+    assert html.index("20260101T000002") < html.index("20260101T000001")
