@@ -54,12 +54,12 @@ def main() -> None:
     print(f"planted anomalies in a {n}-transaction history:")
     for i, (name, (_, expected)) in enumerate(sorted(PLANTED.items())):
         planted = plant(h, name, seed=args.seed + i)
-        t0 = time.perf_counter()
+        c0 = time.process_time()
         r = check(planted)
-        dt = time.perf_counter() - t0
+        dt = time.process_time() - c0
         found = set(r.details["anomaly-types"])
         status = "ok" if found == expected else f"MISMATCH (expected {sorted(expected)})"
-        print(f"  {name:<20} {dt:>6.3f}s  valid={r.valid!s:<5} found={sorted(found)} {status}")
+        print(f"  {name:<20} {dt:>6.3f} cpu s  valid={r.valid!s:<5} found={sorted(found)} {status}")
 
 
 if __name__ == "__main__":

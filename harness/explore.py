@@ -22,15 +22,16 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from checkers.history import Op, dumps
-from checkers.result import Result
+from checkers.result import UNKNOWN, Result
 from harness.runner import build_workload, default_workload_name
 from harness.sim.backend import SIM_CONFIG_KEY
 from harness.sim.network import LinkParams
@@ -256,7 +257,11 @@ def simulate_and_check(spec: RunSpec, check: Checker = workload_check) -> Verdic
     run = run_spec(spec)
     ops = run.outcome.ops
     digest = hashlib.sha256("".join(dumps(op) + "\n" for op in ops).encode()).hexdigest()
-    return Verdict(check(spec, ops), run.outcome.error, digest, ops)
+    try:
+        result = check(spec, ops)
+    except Exception:  # noqa: BLE001 - a checker bug must not end the search; it is reported
+        result = Result("checker", UNKNOWN, explanation="the checker crashed:\n" + traceback.format_exc())
+    return Verdict(result, run.outcome.error, digest, ops)
 
 
 def spec_key(spec: RunSpec) -> str:
@@ -296,7 +301,9 @@ def explore(
         key = spec_key(spec)
         hit = cache.get(key)
         if hit is None:
-            hit = cache[key] = simulate_and_check(spec, check)
+            hit = simulate_and_check(spec, check)
+            # keep histories only of failures: a search holds hundreds of runs
+            cache[key] = hit if hit.failed else replace(hit, ops=())
             if shrink_started:
                 report.shrink_runs += 1
             else:
@@ -339,6 +346,9 @@ def explore(
         probe()
     except _Failure:
         pass
+    except Exception:  # e.g. Hypothesis' Flaky: keep what was found, if anything
+        if not failures:
+            raise
     report.wall_seconds = time.perf_counter() - t0
     if not failures:
         return report
@@ -459,11 +469,10 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
     resolve(name)
     opts = ExploreOptions(name, budget=budget, time_budget=time_budget, shrink_time=shrink_time, seed=seed,
                           nodes=nodes, time_limit=time_limit, kinds=_fault_kinds(faults))
-    err = click.get_text_stream("stderr")
     click.echo(f"splitbrain explore: {name}, budget {budget} runs"
                f"{f' or {time_budget:g}s' if time_budget is not None else ''}, faults {','.join(opts.kinds)}, "
-               f"{time_limit:g} virtual s per run", file=err)
-    report = explore(opts, progress=None if quiet else (lambda line: click.echo("  " + line, file=err)))
+               f"{time_limit:g} virtual s per run", err=True)
+    report = explore(opts, progress=None if quiet else (lambda line: click.echo("  " + line, err=True)))
     v = report.verdicts
     click.echo(f"{report.runs} runs in {report.wall_seconds:.1f}s (+{report.shrink_runs} while shrinking): "
                f"{v['true']} valid, {v['false']} invalid, {v['unknown']} unknown, {v['crashed']} crashed")

@@ -136,9 +136,9 @@ def splitbrain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Split
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[Any]:
     """Attach the run dirs a failing test produced to its report."""
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     runs = item.stash.get(_RUNS_KEY, None)
     if runs and report.failed:

@@ -63,7 +63,7 @@ class StoreHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         super().end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Access log on stderr unless quiet."""
         if not self.quiet:
             super().log_message(format, *args)
@@ -80,7 +80,7 @@ class Served:
     def url(self) -> str:
         """``http://host:port/``."""
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def stop(self) -> None:
         """Shut the server down and release the port."""

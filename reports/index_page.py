@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reports.assets import static_js
+from reports.campaign_report import campaign_links
 from reports.run_report import _env, verdict_word
 
 COLUMNS = ("started", "test", "system", "workload", "backend", "nemesis", "ops", "duration", "verdict")
@@ -44,7 +45,7 @@ def index_rows(store: Path) -> list[dict[str, Any]]:
     for spec_path in store.glob("*/*/spec.json") if store.is_dir() else []:
         run_dir = spec_path.parent
         doc = _read_json(spec_path)
-        spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+        spec: dict[str, Any] = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
         results = _read_json(run_dir / "results.json") if (run_dir / "results.json").is_file() else None
         nemesis = spec.get("nemesis")
         duration = results.get("duration") if results else None
@@ -67,19 +68,20 @@ def index_rows(store: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def render_index(runs: Sequence[Mapping[str, Any]]) -> str:
+def render_index(runs: Sequence[Mapping[str, Any]], campaigns: Sequence[Mapping[str, Any]] = ()) -> str:
     """HTML listing ``runs`` (dicts with test, stamp, path, valid, system, ops; optionally the rest of
-    ``COLUMNS``), in the order given."""
+    ``COLUMNS``) in the order given, then ``campaigns`` (``reports.campaign_report.campaign_links``)."""
     rows = [{**r, "verdict": verdict_word(r.get("valid")) if r.get("valid") is not None else "no result"}
             for r in runs]
     verdicts = sorted({r["verdict"] for r in rows})
-    return _env().get_template("index.html").render(runs=rows, verdicts=verdicts, report_js=static_js("report.js"))
+    return _env().get_template("index.html").render(runs=rows, verdicts=verdicts, campaigns=list(campaigns),
+                                                    report_js=static_js("report.js"))
 
 
 def write_store_index(store: Path) -> Path:
     """Regenerate ``store/index.html`` from the run dirs (written via a temp file: readers never see half)."""
     path = store / "index.html"
     tmp = store / ".index.html.tmp"
-    tmp.write_text(render_index(index_rows(store)), encoding="utf-8")
+    tmp.write_text(render_index(index_rows(store), campaign_links(store)), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -17,7 +17,7 @@ from typing import Any
 from checkers.history import Op, Pair
 from reports.faults import Band
 
-MAX_POINTS = 4000
+MAX_POINTS = 6000  # latency points over all series: SVG scatter stays quick to draw and hover
 TYPE_COLORS = {"ok": "#43a047", "fail": "#e53935", "info": "#fb8c00"}
 SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "hexagon"]
 QUANTILES = (0.5, 0.9, 0.99)
@@ -27,7 +27,7 @@ def quantile(sorted_values: Sequence[float], q: float) -> float:
     """The ``q`` quantile of already-sorted values (nearest rank)."""
     if not sorted_values:
         return math.nan
-    return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))]
+    return float(sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))])
 
 
 def _latencies(ps: Sequence[Pair]) -> list[tuple[Pair, float]]:
@@ -55,15 +55,15 @@ def _shapes(bands: Sequence[Band]) -> list[dict[str, Any]]:
 
 def _layout(title: str, ytitle: str, bands: Sequence[Band], **extra: Any) -> dict[str, Any]:
     return {"title": {"text": title, "font": {"size": 14}}, "height": 340,
-            "margin": {"l": 60, "r": 20, "t": 40, "b": 45}, "xaxis": {"title": {"text": "time (s)"}},
+            "margin": {"l": 60, "r": 20, "t": 40, "b": 60}, "xaxis": {"title": {"text": "time (s)"}},
             "yaxis": {"title": {"text": ytitle}}, "shapes": _shapes(bands), "hovermode": "closest",
-            "legend": {"orientation": "h", "y": -0.2}, **extra}
+            "legend": {"orientation": "h", "y": -0.3}, **extra}
 
 
-def _thin(points: list[Any]) -> tuple[list[Any], bool]:
-    if len(points) <= MAX_POINTS:
+def _thin(points: list[Any], budget: int) -> tuple[list[Any], bool]:
+    if len(points) <= budget:
         return points, False
-    stride = math.ceil(len(points) / MAX_POINTS)
+    stride = math.ceil(len(points) / max(budget, 1))
     return points[::stride], True
 
 
@@ -73,9 +73,11 @@ def latency_figure(ps: Sequence[Pair], bands: Sequence[Band]) -> dict[str, Any]:
     for p, ms in _latencies(ps):
         series[(p.invoke.f, p.type)].append((p.invoke.time / 1e9, max(ms, 1e-3), p.invoke.index))
     fs = sorted({f for f, _ in series})
+    total = sum(len(pts) for pts in series.values())
     data = []
     for (f, ty), pts in sorted(series.items()):
-        pts, thinned = _thin(pts)
+        # each series keeps its share of the budget, but a rare outcome (fail, info) is never thinned away
+        pts, thinned = _thin(pts, max(MAX_POINTS * len(pts) // max(total, 1), 500))
         data.append({"type": "scatter", "mode": "markers", "name": f"{f} {ty}" + (" (thinned)" if thinned else ""),
                      "x": [round(a, 6) for a, _, _ in pts], "y": [round(b, 3) for _, b, _ in pts],
                      "customdata": [i for _, _, i in pts],
@@ -88,8 +90,8 @@ def latency_figure(ps: Sequence[Pair], bands: Sequence[Band]) -> dict[str, Any]:
 
 def _bucket(duration_s: float, target: int) -> float:
     raw = max(duration_s / target, 1e-3)
-    mag = 10 ** math.floor(math.log10(raw))
-    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return float(next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw))
 
 
 def throughput_figure(ps: Sequence[Pair], bands: Sequence[Band], duration_s: float) -> dict[str, Any]:

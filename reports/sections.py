@@ -34,7 +34,7 @@ def report_sections(spec: Mapping[str, Any], results: Mapping[str, Any], ops: Se
     result = results.get("result") or {}
     ce_raw = find_counterexample(result) if results.get("valid") is False else None
     ce = counterexample_view(ce_raw) if ce_raw is not None else None
-    marked = set(highlight)
+    marked = set(highlight) if results.get("valid") is False else set()  # only an invalid run blames ops
     focus = None
     if ce is not None and isinstance(ce["stuck"]["index"], int):
         focus = ce["stuck"]["index"]

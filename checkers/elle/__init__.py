@@ -19,7 +19,10 @@ a cycle search that ran out of budget, duplicate appends that break the analysis
 and a text explanation), ``not`` (the weakest models violated), ``also-not`` and ``stats``, plus
 ``implied-anomalies``. Anomaly names are Elle's: since every rw edge here concerns one key, cycles are
 reported as ``G-single-item`` / ``G-nonadjacent-item`` / ``G2-item`` (with ``-process`` / ``-realtime``
-variants), and ``G-single`` / ``G-nonadjacent`` / ``G2`` appear among the implied ones.
+variants), and ``G-single`` / ``G-nonadjacent`` / ``G2`` appear among the implied ones. Where no named
+cycle already rules a model out, a cycle proven in the projection that model needs acyclic is reported as
+``<model>-cycle-exists`` (exists.py) — e.g. two sequential transactions that each miss the other's write
+are a G2-item, and also break strong snapshot isolation through the real-time edge between them.
 """
 
 from __future__ import annotations

@@ -61,6 +61,8 @@ def op_from_map(d: Mapping[Any, Any], position: int, where: str) -> Op:
         value = [plain(d["key"]), value]
     extra = {str(k): plain(v) for k, v in d.items() if k not in _CORE and k != "key"}
     f = d.get("f")
+    if f is None and isinstance(value, list) and value and all(isinstance(m, list) for m in value):
+        f = "txn"  # Elle's EDN histories may leave out :f on transactions
     return Op(
         index=index,
         time=int(time),

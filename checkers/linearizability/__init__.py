@@ -7,6 +7,14 @@ objects is linearizable iff each object's sub-history is), shrinks each sub-hist
 key stops the check unless ``all_keys``; the budget (``time_limit`` seconds over the whole check,
 ``max_configs`` configurations per key) turns a hopeless search into ``unknown``.
 
+Conventions: ``fail`` ops never happened, except a cas whose comparison failed (error 22), which is
+kept as an observation (``failed_cas="auto"``; ``"observe"`` keeps every failed cas, ``"drop"`` none).
+``info`` ops and invocations that never completed may take effect at any time after their invocation,
+or never. With a non-nil initial register value and no op storing nil, a read that returned nil is a
+read whose value is unknown (Knossos' convention for Jepsen histories); our own registers start as nil,
+so there every nil read is an observation. ``keyed=None`` detects ``[key, value]`` histories (see
+``entries``). Without ``time_limit`` the search is bounded only by ``max_configs``.
+
 Result details (JSON-able): ``model``, ``keyed``, ``keys``, ``keys_checked``, ``invalid_keys``,
 ``unknown_keys``, ``stats`` (per-key sizes, reductions, configurations, steps), and for an invalid
 history ``counterexample`` (the first failing key) and ``counterexamples`` (all found): the op that
@@ -69,6 +77,7 @@ def check_entries(
         dominance=reductions.dominance,
         forced_reads=reductions.forced_reads,
         guided=reductions.guided,
+        dead_ends=reductions.dead_ends,
         deadline=deadline,
         max_configs=REFUTATION_PREFIX_CONFIGS if refutation is not None else max_configs,
     )

@@ -20,6 +20,10 @@ Reductions inside the search (each can be switched off, and the property tests c
   For the same reason a crashed op that would leave the state unchanged is never tried (always on).
   Only the first ``DOMINANCE_LIST`` crashed sets per (completed set, state) are compared against, so
   one configuration costs bounded work; exact repeats are always pruned.
+* **Dead ends.** When the oldest pending op ``k`` needs an exact value (``Model.needs``: a read's
+  result) the state does not hold, some op placed before it must write that value; only the current
+  candidates can be placed before ``k`` (anything else was invoked after ``k`` returned). If none of
+  them writes it (``Model.writes``), no continuation exists: the configuration has no children.
 * **Forced reads.** If a pending read-only op (a read, a failed cas observation) succeeds in the current
   state, linearizing it *now* loses nothing: moving it earlier in any successful continuation keeps the
   real-time order (it is a candidate now) and the states of every other op. So it is the only child.
@@ -39,7 +43,7 @@ from operator import itemgetter
 from typing import Any
 
 from checkers.linearizability.entries import Entry
-from checkers.models.base import INVALID, UNKNOWN, Model
+from checkers.models.base import INVALID, NO_VALUE, UNKNOWN, Model
 
 _CHECK_EVERY = 64
 #: crashed sets kept per (completed set, state) for the dominance test; beyond that only exact repeats
@@ -58,6 +62,7 @@ class SearchOptions:
     dominance: bool = True
     forced_reads: bool = True
     guided: bool = True
+    dead_ends: bool = True
     deadline: float | None = None  # time.monotonic() value
     max_configs: int | None = None
 
@@ -167,6 +172,11 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             table_op.append(key)
         x_tid.append(t)
     x_tab = [tables[t] for t in x_tid]
+    dead_ends = opts.dead_ends
+    c_need = [model.needs(e.f, e.inp, e.out) for e in completed] if dead_ends else []
+    c_write = [model.writes(e.f, e.inp, e.out) for e in completed] if dead_ends else []
+    x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes] if dead_ends else []
+    dead_ends = dead_ends and any(v is not NO_VALUE for v in c_need)
     s0 = model.init()
     state_id[s0] = 0
     states.append(s0)
@@ -192,6 +202,20 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         ns = c_tab[k].get(sid)
         if ns is None:
             ns = compute(c_tid[k], sid)
+        if ns < 0 and dead_ends and c_need[k] is not NO_VALUE:
+            v = c_need[k]
+            for j, d in window[k]:
+                if c_write[j] == v and not (rel >> d) & 1:
+                    break
+            else:
+                rk = ret[k]
+                for c in range(n_avail[k]) if n_cls else ():
+                    if x_write[c] == v:
+                        cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
+                        if cnt < c_size[c] and c_inv[c][cnt] < rk:
+                            break
+                else:
+                    return [], False
         if ns >= 0:
             tz = (~rel & (rel + 1)).bit_length() - 1
             nk = k + 1 + tz

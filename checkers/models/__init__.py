@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from checkers.models.base import FAILED, INVALID, UNKNOWN, Model, Outcome, freeze, show
+from checkers.models.base import FAILED, INVALID, NO_VALUE, UNKNOWN, Model, Outcome, freeze, show
 from checkers.models.collections import FifoQueue, SetModel
 from checkers.models.locks import FencingLock, Mutex
 from checkers.models.register import CasRegister, KeyValue, MultiRegister, Register
@@ -19,6 +19,7 @@ __all__ = [
     "FAILED",
     "INVALID",
     "MODELS",
+    "NO_VALUE",
     "UNKNOWN",
     "CasRegister",
     "FencingLock",

@@ -28,6 +28,7 @@ class Outcome(Enum):
     UNKNOWN = "unknown"
     FAILED = "failed"
     INVALID = "invalid"
+    NO_VALUE = "no value"
 
     def __repr__(self) -> str:
         return self.value
@@ -37,6 +38,8 @@ UNKNOWN = Outcome.UNKNOWN
 FAILED = Outcome.FAILED
 #: what ``step`` returns when the operation could not have happened (None is a legitimate state)
 INVALID = Outcome.INVALID
+#: what ``Model.writes`` / ``Model.needs`` return when they cannot say
+NO_VALUE = Outcome.NO_VALUE
 
 
 def freeze(v: Any) -> Hashable:
@@ -88,6 +91,18 @@ class Model:
     def is_read_only(self, f: str, inp: Any) -> bool:
         """True if the op never changes the state, whatever it returns (a crashed one constrains nothing)."""
         return False
+
+    def needs(self, f: str, inp: Any, out: Any) -> Any:
+        """The exact state this completed op requires (a read's result), or ``NO_VALUE`` if not that simple.
+
+        With ``writes`` this lets the search abandon a configuration at once when the oldest pending op
+        needs a value that no op still placeable before it can produce.
+        """
+        return NO_VALUE
+
+    def writes(self, f: str, inp: Any, out: Any) -> Any:
+        """The state this op leaves when it changes the state, or ``NO_VALUE`` (never, or not that simple)."""
+        return NO_VALUE
 
     def crash_is_noop(self, f: str, inp: Any) -> bool:
         """True if a crashed (``info``) op of this kind can be dropped: taking effect or not is the same."""

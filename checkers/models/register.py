@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from checkers.models.base import FAILED, INVALID, UNKNOWN, Model, show
+from checkers.models.base import FAILED, INVALID, NO_VALUE, UNKNOWN, Model, show
 
 
 class Register(Model):
@@ -34,6 +34,22 @@ class Register(Model):
     def is_read_only(self, f: str, inp: Any) -> bool:
         """Reads never change a register."""
         return f == "read"
+
+    def needs(self, f: str, inp: Any, out: Any) -> Any:
+        """A read needs the value it returned; a successful cas needs its ``old``."""
+        if f == "read" and out is not UNKNOWN and out is not FAILED:
+            return out
+        if f == "cas" and out is not UNKNOWN and out is not FAILED and isinstance(inp, tuple) and len(inp) == 2:
+            return inp[0]
+        return NO_VALUE
+
+    def writes(self, f: str, inp: Any, out: Any) -> Any:
+        """A write stores its input, a cas (if it succeeds) its ``new``."""
+        if f == "write":
+            return inp
+        if f == "cas" and out is not FAILED and isinstance(inp, tuple) and len(inp) == 2:
+            return inp[1]
+        return NO_VALUE
 
     def describe_op(self, f: str, inp: Any, out: Any) -> str:
         """'read 3', 'write 4', 'cas 1->2'."""

@@ -37,6 +37,7 @@ class LiveDisplay:
         total = len(campaign.cells)
         self.surprises = 0
         self.crashed = 0
+        self.running = 0
         self.progress: Progress | None = None
         if self.console.is_terminal:
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -50,8 +51,8 @@ class LiveDisplay:
                 f"crashed {self.crashed}")
 
     def __call__(self, kind: str, cell: Cell, record: CellRecord | None) -> None:
-        running = getattr(self, "_running", 0) + (1 if kind == "start" else -1)
-        self._running = running
+        self.running += 1 if kind == "start" else -1
+        running = self.running
         if kind == "done" and record is not None:
             self.records[cell.id] = record
             if record.status is Status.CRASHED:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from harness.campaign.backends import ensure_backends
 from harness.campaign.cellrun import EXIT_CRASHED, child_main, read_record, write_record
@@ -60,7 +61,8 @@ def validate(campaign: Campaign) -> None:
         prepare(cell.spec)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> Any:
+    """Fork where available (the harness is already imported: cheap cells), else spawn."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 

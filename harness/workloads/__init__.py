@@ -6,12 +6,14 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from harness.workloads.base import Completion, Invocation, Workload
-from harness.workloads.register import OptionError, RegisterWorkload
+from harness.workloads.base import Completion, Invocation, OptionError, Workload
+from harness.workloads.register import RegisterWorkload
+from harness.workloads.set import SetWorkload
 from systems_under_test.registry import UnknownName
 
 WORKLOADS: Mapping[str, type[Workload]] = {
     RegisterWorkload.name: RegisterWorkload,
+    SetWorkload.name: SetWorkload,
 }
 
 __all__ = ["WORKLOADS", "Completion", "Invocation", "OptionError", "Workload", "make_workload", "workload_class"]

@@ -19,6 +19,10 @@ from checkers.history import FAIL, INFO, OK, Op
 from checkers.result import Result
 
 
+class OptionError(ValueError):
+    """A workload option that does not exist or has a bad value."""
+
+
 @dataclass(frozen=True, slots=True)
 class Invocation:
     """An op a client is about to perform: history ``f`` and invoke ``value``."""

@@ -2,8 +2,8 @@
 
 Clients do not own the lock sequentially here -- ops are dealt to whichever client is free -- so the
 workload keeps the grants it has seen and plays the holders itself: a write usually carries the newest
-grant's token, but sometimes an *older* grant's, exactly what a holder paused past its lease would send
-when it wakes up. A correct service must refuse those writes (its resource fences stale tokens); a
+grant's token, but sometimes an *older* (never released) grant's, exactly what a holder paused past its
+lease would send when it wakes up. A correct service must refuse those writes (its resource fences stale tokens); a
 resource that ignores tokens, or trusts a wall-clock lease deadline under clock skew, lets them through.
 
 History (``checkers.locks`` shapes): ``acquire`` ``{"owner", "lock"}`` -> ok ``{..., "token"}``;
@@ -47,20 +47,23 @@ class LockWorkload(Workload):
         self._values = 0
         self._grants: list[dict[str, Any]] = []  # ok acquires in completion order
         self._expires: dict[int, float] = {}
+        self._released: set[int] = set()
 
     def next_op(self) -> Invocation:
         """Acquire as a fresh owner, or act as the newest (sometimes an older) holder, or read."""
         r = self.rng.random()
-        if not self._grants or r < 0.3:
+        holders = [g for g in self._grants if g["token"] not in self._released]
+        if not holders or r < 0.3:
             self._owners += 1
             return Invocation("acquire", {"owner": f"o{self._owners}", "lock": LOCK})
         if r < 0.85:
-            stale = self.rng.random() < self.stale and len(self._grants) > 1
-            g = self.rng.choice(self._grants[:-1]) if stale else self._grants[-1]
+            stale = self.rng.random() < self.stale and len(holders) > 1
+            g = self.rng.choice(holders[:-1]) if stale else holders[-1]
             self._values += 1
             return Invocation("write", {"owner": g["owner"], "lock": LOCK, "token": g["token"], "value": self._values})
         if r < 0.95:
-            g = self._grants[-1]
+            g = holders[-1]
+            self._released.add(g["token"])  # a holder that lets go never writes again
             return Invocation("release", {"owner": g["owner"], "lock": LOCK, "token": g["token"]})
         return Invocation("read", None)
 

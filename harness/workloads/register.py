@@ -18,13 +18,9 @@ from typing import Any
 
 from checkers.history import Op
 from checkers.result import UNKNOWN, Result
-from harness.workloads.base import Invocation, Workload
+from harness.workloads.base import Invocation, OptionError, Workload
 
 DEFAULT_MIX: Mapping[str, float] = {"read": 1.0, "write": 1.0, "cas": 1.0}
-
-
-class OptionError(ValueError):
-    """A workload option with a bad value."""
 
 
 class RegisterWorkload(Workload):

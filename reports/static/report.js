@@ -5,19 +5,24 @@
 (function () {
   "use strict";
 
+  // One plot per task, after the page (and its timeline) is up, so a large run stays responsive.
   function drawPlots() {
-    var sources = document.querySelectorAll("script[type='application/json'][data-plot]");
-    for (var i = 0; i < sources.length; i++) {
-      var target = document.getElementById(sources[i].getAttribute("data-plot"));
-      if (!target) { continue; }
-      if (typeof window.Plotly === "undefined") {
+    var sources = document.querySelectorAll("script[type='application/json'][data-plot]"), i = 0;
+    window.SplitbrainPlots = { drawn: 0, total: sources.length };
+    function next() {
+      if (i >= sources.length) { return; }
+      var src = sources[i++], target = document.getElementById(src.getAttribute("data-plot"));
+      if (target && typeof window.Plotly === "undefined") {
         target.textContent = "plotly.js is not available, so this plot is not drawn.";
         target.className += " missing";
-        continue;
+      } else if (target) {
+        var fig = JSON.parse(src.textContent);
+        window.Plotly.newPlot(target, fig.data, fig.layout, { responsive: true, displaylogo: false });
       }
-      var fig = JSON.parse(sources[i].textContent);
-      window.Plotly.newPlot(target, fig.data, fig.layout, { responsive: true, displaylogo: false });
+      window.SplitbrainPlots.drawn = i;
+      setTimeout(next, 0);
     }
+    setTimeout(next, 0);
   }
 
   function filterIndex() {

@@ -15,7 +15,10 @@
     return (n < 1.5 ? 1 : n < 3.5 ? 2 : n < 7.5 ? 5 : 10) * mag;
   }
 
-  function fmtSeconds(us) { return (us / 1e6).toFixed(us < 1e7 ? 3 : 2) + " s"; }
+  function fmtSeconds(us, step) {
+    var digits = step ? Math.max(0, Math.min(6, Math.ceil(-Math.log10(step / 1e6)))) : 3;
+    return (us / 1e6).toFixed(digits) + " s";
+  }
 
   function show(v) { return v === undefined ? "" : JSON.stringify(v); }
 
@@ -120,8 +123,11 @@
   };
 
   Timeline.prototype.setView = function (a, b) {
-    var minSpan = 50;
+    var minSpan = 50, lo = this.full[0], hi = this.full[1];
     if (b - a < minSpan) { var m = (a + b) / 2; a = m - minSpan / 2; b = m + minSpan / 2; }
+    if (b - a >= hi - lo) { a = lo; b = hi; }  // never wider than the whole run, never before its start
+    if (a < lo) { b += lo - a; a = lo; }
+    if (b > hi) { a -= b - hi; b = hi; }
     this.view = [a, b];
     this.draw();
   };
@@ -168,7 +174,7 @@
     for (var t = Math.ceil(this.view[0] / step) * step; t <= this.view[1]; t += step) {
       var tx = Math.round(this.x(t)) + 0.5;
       ctx.beginPath(); ctx.moveTo(tx, TOP - 4); ctx.lineTo(tx, bottom); ctx.stroke();
-      ctx.fillText(fmtSeconds(t), tx + 3, TOP - 12);
+      ctx.fillText(fmtSeconds(t, step), tx + 3, TOP - 12);
     }
     // lane labels
     ctx.textAlign = "right";

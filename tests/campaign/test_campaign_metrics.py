@@ -6,7 +6,7 @@ from checkers.history import Op
 from harness.campaign import summary
 from harness.campaign.loader import build_campaign
 from harness.campaign.metrics import fault_intervals, first_violation_ns, percentile, run_metrics
-from harness.campaign.model import CellRecord, Status
+from harness.campaign.model import Campaign, CellRecord, Status
 
 S = 1_000_000_000
 
@@ -51,13 +51,13 @@ def test_first_violation_falls_back_to_the_invocation_and_none() -> None:
     assert percentile([], 0.5) is None and percentile([5.0, 1.0, 3.0], 0.5) == 3.0
 
 
-def _campaign(min_detection: float = 1.0):  # noqa: ANN202 - test helper
+def _campaign(min_detection: float = 1.0) -> Campaign:
     return build_campaign({"campaign": {"min_detection": min_detection},
                            "matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"],
                                        "seeds": 4}]})
 
 
-def _records(camp, statuses: dict[str, list[Status]]) -> dict[str, CellRecord]:  # noqa: ANN001
+def _records(camp: Campaign, statuses: dict[str, list[Status]]) -> dict[str, CellRecord]:
     out = {}
     for variant, sts in statuses.items():
         cells = [c for c in camp.cells if c.variant == variant]

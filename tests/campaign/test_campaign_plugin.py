@@ -39,7 +39,7 @@ def test_a_failing_user_test_reports_its_run_dirs(tmp_path: Path) -> None:
     store = tmp_path / "kept"
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
                            "-q", str(user_test), "--splitbrain-store", str(store)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (spec_file,) = store.glob("*/*/spec.json")

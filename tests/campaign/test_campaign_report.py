@@ -48,3 +48,26 @@ def test_links_for_the_store_index(tmp_path: Path) -> None:
     (links,) = campaign_links(tmp_path)
     assert links["path"] == "campaigns/r/20260101T000000/report.html"
     assert links["exit_code"] == 255 and links["outcome"] == "crashed cells" and links["totals"]["cells"] == 4
+
+
+def test_terminal_display_and_summary_tables() -> None:
+    import io
+
+    from rich.console import Console
+
+    from harness.campaign.display import LiveDisplay, print_summary
+
+    camp = build_campaign({"matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"]}]})
+    good, bug = camp.cells
+    buf = io.StringIO()
+    live = LiveDisplay(camp, {}, Console(file=buf, force_terminal=True, width=120))
+    for cell, status in ((good, Status.INVALID), (bug, Status.INVALID)):
+        live("start", cell, None)
+        live("done", cell, CellRecord(cell.id, status, 1, None, 1.0, {}))
+    live.close()
+    assert live.surprises == 1 and live.crashed == 0 and live.running == 0
+    assert "unexpected 1" in buf.getvalue()
+    out = io.StringIO()
+    print_summary(camp, live.records, Console(file=out, width=160))
+    text = out.getvalue()
+    assert "replication:async *" in text and "broken" in text and "caught" in text

@@ -12,7 +12,7 @@ import pytest
 
 from harness.campaign import api, executor
 from harness.campaign.loader import build_campaign
-from harness.campaign.model import Campaign, CampaignError, Status
+from harness.campaign.model import Campaign, CampaignError, Cell, Status
 from harness.cli import run_cli
 from reports.campaign_report import campaign_links
 
@@ -73,7 +73,7 @@ def test_a_crashing_or_hanging_cell_does_not_take_the_campaign_down(tmp_path: Pa
     die, hang = camp.cells[0].id, camp.cells[1].id
     real = executor.child_main
 
-    def child(cell, directory):  # noqa: ANN001, ANN202 - runs in the forked cell process
+    def child(cell: Cell, directory: Path) -> None:  # runs in the forked cell process
         if cell.id == die:
             os._exit(7)
         if cell.id == hang:
@@ -106,3 +106,31 @@ def test_cli_campaign_run_and_report(tmp_path: Path) -> None:
     bad.write_text('[[matrix]]\nsystems = ["nosuch"]\n')
     assert run_cli(["campaign", "run", str(bad), "--store", str(store)]) == 254
     assert run_cli(["campaign", "report", str(tmp_path)]) == 254
+
+
+def test_ctrl_c_stops_the_campaign_and_resume_finishes_it(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        '[campaign]\nname = "int"\nparallel = 1\n[defaults]\ntime_limit = 3\nquiesce = 0.5\n'
+        '[[matrix]]\nsystems = ["replication"]\nfaults = ["partition"]\nseeds = 4\n')
+    store = tmp_path / "store"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "campaign", "run", str(toml), "--store", str(store),
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(store.glob("campaigns/int/*/cells/*.json")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2, out
+    (directory,) = (store / "campaigns" / "int").iterdir()
+    finished = {p.stem for p in (directory / "cells").glob("*.json")
+                if json.loads(p.read_text())["status"] in ("valid", "invalid")}
+    assert 1 <= len(finished) < 4
+    res = api.run(toml, store=store, resume=True)
+    assert set(res.outcome.kept) == finished
+    assert not set(res.outcome.ran) & finished and len(res.outcome.ran) == 4 - len(finished)
+    assert res.exit_code == 0

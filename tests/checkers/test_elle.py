@@ -163,6 +163,19 @@ def test_incompatible_order_between_concurrent_readers() -> None:
     assert r.details["anomalies"]["incompatible-order"][0]["values"] == [[2, 1], [1, 2]]
 
 
+def test_incompatible_orders_still_yield_realtime_cycles() -> None:
+    # [1 3] then [1 2 3]: 2 was slipped in before 3 after a reader had seen [1 3].
+    h = serial([["append", "x", 1]], [["append", "x", 3]], [["r", "x", [1, 3]]], [["append", "x", 2]],
+               [["r", "x", [1, 2, 3]]])
+    r = check_list_append(h)
+    assert set(r.details["anomaly-types"]) == {"G1c-realtime", "incompatible-order", "strong-PL-1-cycle-exists"}
+    assert r.details["not"] == ["read-committed", "strong-read-uncommitted"]
+    assert r.details["anomalies"]["incompatible-order"][0]["values"] == [[1, 3], [1, 2, 3]]
+    assert r.details["anomalies"]["strong-PL-1-cycle-exists"][0]["scc"] == [3, 5, 7]
+    text = r.details["anomalies"]["G1c-realtime"][0]["explanation"]
+    assert "completed (op 5) before" in text and "appended 3 after" in text
+
+
 def test_only_failed_and_empty_graph_is_unknown() -> None:
     r = check_list_append(serial([["append", "x", 1]]))
     assert r.valid == "unknown"

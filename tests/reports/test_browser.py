@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_runs import EVIL, register_history, write_run
 
 from harness.serve import serve_in_thread
-from report_runs import EVIL, register_history, write_run
 from reports.index_page import write_store_index
 
 CHROMIUM = os.environ.get("SPLITBRAIN_CHROMIUM", "/usr/bin/chromium")
@@ -51,13 +51,20 @@ class Page:
         dialog.dismiss()
 
     def open(self, url: str) -> float:
-        """Load ``url`` until the timeline (if any) is drawn; seconds it took."""
+        """Load ``url``; seconds until the timeline (if any) is drawn and responds (plots come after)."""
         started = time.perf_counter()
         self.page.goto(url, wait_until="load", timeout=120_000)
         self.page.wait_for_function("!document.querySelector('.timeline') || "
                                     "(window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0)",
                                     timeout=60_000)
-        return time.perf_counter() - started
+        interactive = time.perf_counter() - started
+        self.wait_for_plots()
+        return interactive
+
+    def wait_for_plots(self) -> None:
+        """Plots are drawn one per task after the page is up; wait until all are."""
+        self.page.wait_for_function("window.SplitbrainPlots && window.SplitbrainPlots.drawn >= "
+                                    "window.SplitbrainPlots.total", timeout=60_000)
 
     def shot(self, name: str, *, full: bool = False) -> Path:
         """Screenshot into the test dir (and ``$SPLITBRAIN_ARTIFACTS``)."""
@@ -72,6 +79,7 @@ class Page:
     def hover_op(self, index: int) -> str:
         """Move the pointer onto the timeline bar of history op ``index``; the tooltip's text."""
         self.page.evaluate("document.getElementById('tl').scrollIntoView()")
+        assert self.page.evaluate(f"window.SplitbrainTimeline.instances[0].show({index})"), f"no op {index}"
         point = self.page.evaluate(f"window.SplitbrainTimeline.instances[0].opPoint({index})")
         assert point is not None, f"op {index} is not drawn"
         self.page.mouse.move(point["x"], point["y"])
@@ -148,6 +156,7 @@ def test_valid_and_invalid_reports_and_the_index(browser: Any, tmp_path: Path) -
         pg.shot("index")
         pg.page.click("#runs tbody tr:not([hidden]) a")
         pg.page.wait_for_function("window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0")
+        pg.wait_for_plots()
         assert pg.page.locator(".plot .main-svg").count() >= 3, "plotly.js loads from the store over HTTP too"
         pg.clean()
     finally:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from report_runs import register_history, write_run
+
 from checkers.history import Op
 from checkers.linearizability import check
 from reports.counterexample import counterexample_view, find_counterexample, linearization_points
 from reports.run_report import render_run_report
-from report_runs import register_history, write_run
 
 
 def _stale_run() -> tuple[list[Op], dict]:

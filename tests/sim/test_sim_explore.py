@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from checkers.history import Op
 from checkers.result import Result
 from harness.explore import (
+    MAX_FAULTS,
     ExploreOptions,
     explore,
     load_scenario,
@@ -66,14 +67,19 @@ KINDS: set[tuple[str, ...]] = set()
 def test_drawn_scenarios_are_well_formed(spec: RunSpec) -> None:
     sched = schedules.from_json(spec.schedule or ())
     assert [tf.at for tf in sched] == sorted(tf.at for tf in sched)
-    assert all(0.0 <= tf.at <= 20.0 for tf in sched)
+    assert all(0.0 <= tf.at <= MAX_FAULTS * 0.75 * 10.0 for tf in sched)
+    # laid out one after another: start, its undo, next start, ...
+    starts = {"start-partition": "stop-partition", "kill": "start", "pause": "resume", "bump-clock": "reset-clock",
+              "start-packet": "stop-packet"}
+    kinds = [tf.op.kind.value for tf in sched]
+    assert all(starts[a] == b for a, b in zip(kinds[::2], kinds[1::2], strict=True))
     for tf in sched:
         if tf.op.kind.value in ("kill", "start", "pause", "resume"):
             assert set(tf.op.value) <= {"n1", "n2", "n3"} and tf.op.value
         if tf.op.kind.value == "start-partition":
             cut = set(tf.op.value)
             assert cut and cut <= {"n1", "n2", "n3"}
-            assert all(n not in drops for n, drops in tf.op.value.items())
+            assert all(n not in drops and drops for n, drops in tf.op.value.items())
     assert spec.backend == "sim" and "peer_link" in spec.config["sim"]
     KINDS.add(spec.nemesis)
 

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from test_sim_determinism import skip_without_workload
 
 from harness import backends
 from harness.explore import ExploreOptions, explore, load_scenario, save_scenario, simulate_and_check, sweep
@@ -14,7 +15,7 @@ from systems_under_test.registry import systems
 
 pytest.importorskip("checkers.linearizability", reason="the linearizability checker is not available")
 
-CORRECT = [d.variants[0].name for d in systems().values() if not d.variants[0].planted_bug]
+CORRECT = [v.name for d in systems().values() for v in d.variants if not v.planted_bug]
 PLANTED = [v.name for d in systems().values() for v in d.variants if v.planted_bug]
 
 
@@ -40,6 +41,7 @@ def test_replication_async_is_found_shrunk_and_replayed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("system", CORRECT)
 def test_correct_variants_survive_a_few_seeds(system: str) -> None:
+    skip_without_workload(system)
     for seed, v in sweep(system, range(3), time_limit=6.0).items():
         assert v.error is None, (seed, v.error)
         assert v.result.valid is not False, (seed, v.result.explanation)
@@ -63,6 +65,7 @@ def test_session_run_on_sim_matches_the_in_memory_run(tmp_path: Path, sim_regist
 @pytest.mark.slow
 @pytest.mark.parametrize("system", CORRECT)
 def test_correct_variants_survive_100_seeds_with_every_fault_kind(system: str) -> None:
+    skip_without_workload(system)
     results = sweep(system, range(100))
     bad = {s: (v.error or v.result.explanation)[:200] for s, v in results.items() if v.failed}
     assert not bad
@@ -72,6 +75,34 @@ def test_correct_variants_survive_100_seeds_with_every_fault_kind(system: str) -
 @pytest.mark.slow
 @pytest.mark.parametrize("system", PLANTED)
 def test_every_planted_bug_is_found_within_the_default_budget(system: str) -> None:
+    skip_without_workload(system)
     report = explore(ExploreOptions(system, seed=0, shrink_time=60.0))
     assert report.finding is not None, (system, report.verdicts)
     assert report.finding.replayed
+
+
+def test_explore_command_stores_a_replayable_run(tmp_path: Path, sim_registered: None) -> None:
+    import click
+    from click.testing import CliRunner
+
+    from harness import cli
+    from harness.explore import explore_command
+    from harness.session import run_test
+    from harness.spec import read_spec
+
+    args = ["--system", "replication", "--variant", "async", "--budget", "30", "--time-limit", "4",
+            "--shrink-time", "5", "--store", str(tmp_path / "store"), "--quiet"]
+    command: click.Command = cli.cli.commands.get("explore", explore_command)
+    result = CliRunner().invoke(command, args, standalone_mode=False)
+    assert result.exception is None, result.output
+    assert result.return_value == 1
+    assert "VIOLATION" in result.output and "replays identically: yes" in result.output
+    replay = next(line for line in result.output.splitlines() if line.startswith("replay: "))
+    spec_path = Path(replay.split("--spec ", 1)[1])
+    assert (spec_path.parent / "report.html").is_file()
+    spec, _ = read_spec(spec_path)
+    assert spec.backend == "sim" and spec.schedule is not None
+    again = run_test(spec, store=tmp_path / "store")
+    assert again.result.valid is False
+    stored = (spec_path.parent / "history.jsonl").read_bytes()
+    assert (again.run_dir / "history.jsonl").read_bytes() == stored
