@@ -83,6 +83,8 @@ def list_runs(store: Path) -> list[RunSummary]:
         return rows
     for spec_path in store.glob("*/*/spec.json"):
         run_dir = spec_path.parent
+        if run_dir.parent.name == "campaigns" or run_dir.parent.name.startswith("_"):
+            continue  # campaign dirs and shared assets are not single runs
         try:
             spec = json.loads(spec_path.read_text(encoding="utf-8")).get("spec", {})
         except (OSError, ValueError):
@@ -102,11 +104,15 @@ def list_runs(store: Path) -> list[RunSummary]:
 
 
 def write_index(store: Path) -> Path:
-    """Regenerate ``store/index.html`` listing every run with its verdict."""
-    from reports.index_page import render_index
+    """Regenerate ``store/index.html`` listing every run with its verdict (the reports package's page)."""
+    from reports import index_page
 
+    writer = getattr(index_page, "write_store_index", None)
+    if writer is not None:
+        path: Path = writer(store)
+        return path
     path = store / "index.html"
-    path.write_text(render_index([_row(r) for r in list_runs(store)]), encoding="utf-8")
+    path.write_text(index_page.render_index([_row(r) for r in list_runs(store)]), encoding="utf-8")
     return path
 
 

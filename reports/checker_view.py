@@ -15,6 +15,7 @@ from typing import Any
 
 MAX_CASES = 5
 MAX_TEXT = 4000
+MAX_DETAILS = 200_000
 # details keys that hold evidence, in display order, with the heading shown for them
 EVIDENCE = {
     "anomalies": "Anomalies",
@@ -67,6 +68,11 @@ def _evidence(details: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _details_text(details: Mapping[str, Any]) -> str:
+    text = json.dumps(details, indent=2, sort_keys=True, default=str)
+    return text if len(text) <= MAX_DETAILS else text[:MAX_DETAILS] + "\n… (cut here; results.json has it all)"
+
+
 def _is_result(d: Any) -> bool:
     return isinstance(d, Mapping) and "valid" in d and isinstance(d.get("details", {}), Mapping)
 
@@ -88,5 +94,5 @@ def checker_sections(result: Mapping[str, Any], name: str = "") -> list[dict[str
         "verdict": verdict_word(result.get("valid")),
         "explanation": _clip(str(result.get("explanation") or "")),
         "evidence": _evidence(details),
-        "details": json.dumps(details, indent=2, sort_keys=True, default=str)[:200_000],
+        "details": _details_text(details),
     }]

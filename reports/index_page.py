@@ -44,6 +44,8 @@ def index_rows(store: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for spec_path in store.glob("*/*/spec.json") if store.is_dir() else []:
         run_dir = spec_path.parent
+        if run_dir.parent.name == "campaigns" or run_dir.parent.name.startswith("_"):
+            continue  # campaign dirs and shared assets are listed (or not) on their own
         doc = _read_json(spec_path)
         spec: dict[str, Any] = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
         results = _read_json(run_dir / "results.json") if (run_dir / "results.json").is_file() else None

@@ -24,10 +24,19 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_KEY_OPS = 400
 
 
+MAX_PRETTY = 200_000
+
+
+def _pretty(v: Any) -> str:
+    """Indented JSON, cut at ``MAX_PRETTY`` characters (an undecided search can leave megabytes of details)."""
+    text = json.dumps(v, indent=2, sort_keys=True, default=str)
+    return text if len(text) <= MAX_PRETTY else text[:MAX_PRETTY] + "\n… (cut here; results.json has it all)"
+
+
 @functools.lru_cache(maxsize=1)  # compiled templates are reused by every report of the process
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))
-    env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
+    env.filters["tojson_pretty"] = _pretty
     env.filters["compact"] = lambda v: json.dumps(v, separators=(",", ":"), default=str)
     return env
 

@@ -78,6 +78,7 @@ def check_entries(
         forced_reads=reductions.forced_reads,
         guided=reductions.guided,
         dead_ends=reductions.dead_ends,
+        twins=reductions.twins,
         deadline=deadline,
         max_configs=REFUTATION_PREFIX_CONFIGS if refutation is not None else max_configs,
     )

@@ -65,12 +65,13 @@ class Reductions:
     forced_reads: bool = True
     precheck: bool = True
     dead_ends: bool = True
+    twins: bool = True
     guided: bool = True  # an ordering heuristic, not a reduction: it only changes which child goes first
 
     @staticmethod
     def none() -> Reductions:
         """Every reduction off: the plain search."""
-        return Reductions(False, False, False, False, False, False, False, False, False, False)
+        return Reductions(False, False, False, False, False, False, False, False, False, False, False)
 
 
 def _is_register(model: Model) -> bool:

@@ -24,9 +24,17 @@ Reductions inside the search (each can be switched off, and the property tests c
   result) the state does not hold, some op placed before it must write that value; only the current
   candidates can be placed before ``k`` (anything else was invoked after ``k`` returned). If none of
   them writes it (``Model.writes``), no continuation exists: the configuration has no children.
+* **Twins.** Of two pending completed ops with the same ``(f, input, output)``, only the one returning
+  first is tried: in any successful continuation placing the later-returning twin first, swapping the
+  two keeps every state (the ops are identical) and the real-time order (an op placed between them
+  that was invoked after either returned would already break the original order).
 * **Forced reads.** If a pending read-only op (a read, a failed cas observation) succeeds in the current
   state, linearizing it *now* loses nothing: moving it earlier in any successful continuation keeps the
   real-time order (it is a candidate now) and the states of every other op. So it is the only child.
+
+Order of the children (it changes the time to find a linearization, never the verdict): rank ``k``
+first, then the window in return order, then crashed ops (taken only when needed); when ``k`` is a read
+the state cannot satisfy, the moves after which it can be placed go first (``guided``).
 
 The search keeps the deepest configuration it reaches (most completed ops linearized) and the path that
 led there: the longest linearizable prefix for the counterexample. Time and configuration budgets turn
@@ -63,6 +71,7 @@ class SearchOptions:
     forced_reads: bool = True
     guided: bool = True
     dead_ends: bool = True
+    twins: bool = True
     deadline: float | None = None  # time.monotonic() value
     max_configs: int | None = None
 
@@ -173,6 +182,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         x_tid.append(t)
     x_tab = [tables[t] for t in x_tid]
     dead_ends = opts.dead_ends
+    twins = opts.twins
     c_need = [model.needs(e.f, e.inp, e.out) for e in completed] if dead_ends else []
     c_write = [model.writes(e.f, e.inp, e.out) for e in completed] if dead_ends else []
     x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes] if dead_ends else []
@@ -233,9 +243,21 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             raw.append((nk, nrel, cb, ns, k))
             forced = read_only[k] and ns == sid
         if not forced:
+            tk = c_tid[k]
+            twins_seen: set[int] | None = None
             for j, d in window[k]:
                 if (rel >> d) & 1:
                     continue
+                if twins:
+                    t = c_tid[j]
+                    if t == tk:
+                        continue
+                    if twins_seen is None:
+                        twins_seen = {t}
+                    elif t in twins_seen:
+                        continue
+                    else:
+                        twins_seen.add(t)
                 ns = c_tab[j].get(sid)
                 if ns is None:
                     ns = compute(c_tid[j], sid)

@@ -78,11 +78,13 @@ def write_report(campaign: Campaign, records: dict[str, CellRecord], directory: 
 
 
 def run(source: Path | Campaign, *, store: Path = Path("store"), directory: Path | None = None,
-        resume: bool = False, max_cells: int | None = None, observer: Observer | None = None) -> CampaignResult:
+        resume: bool = False, max_cells: int | None = None, observer: Observer | None = None,
+        retry_crashed: bool = False) -> CampaignResult:
     """Run a campaign file (or a built ``Campaign``) and write its report; see ``executor`` for the layout.
 
     ``resume`` continues ``directory`` (default: the newest directory of this campaign in the store),
-    keeping finished cells. ``max_cells`` stops after starting that many cells (the rest stay pending).
+    keeping finished cells (``retry_crashed``: all but crashed ones). ``max_cells`` stops after starting
+    that many cells (the rest stay pending).
     """
     campaign = source if isinstance(source, Campaign) else load_campaign(Path(source))
     if directory is None:
@@ -93,7 +95,8 @@ def run(source: Path | Campaign, *, store: Path = Path("store"), directory: Path
             directory = new_directory(store, campaign.name)
     elif resume and not (directory / "campaign.json").is_file():
         raise CampaignError(f"nothing to resume in {directory}")
-    outcome = run_campaign(campaign, directory, resume=resume, max_cells=max_cells, observer=observer)
+    outcome = run_campaign(campaign, directory, resume=resume, max_cells=max_cells, observer=observer,
+                           retry_crashed=retry_crashed)
     report, doc = write_report(campaign, outcome.records, directory,
                                incomplete=bool(outcome.pending or outcome.interrupted))
     _refresh_index(store, directory)

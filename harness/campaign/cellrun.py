@@ -65,8 +65,11 @@ def execute_cell(cell: Cell, campaign_dir: Path) -> CellRecord:
     metrics = run_metrics(res.outcome.ops, time_limit=cell.spec.time_limit, details=res.result.details)
     metrics["faults_applied"] = res.outcome.faults_applied
     status = status_of(res.exit_code, res.outcome.interrupted)
+    error = res.outcome.error
+    if error is None and status is Status.CRASHED:  # e.g. the checker crashed: its explanation has the traceback
+        error = res.result.explanation or None
     return CellRecord(cell.id, status, res.exit_code, os.path.relpath(res.run_dir, campaign_dir),
-                      round(time.monotonic() - started, 3), metrics, res.outcome.error)
+                      round(time.monotonic() - started, 3), metrics, error)
 
 
 def child_main(cell: Cell, campaign_dir: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from harness.campaign.model import CampaignError
+from harness.campaign.model import CampaignError, Status
 
 
 @click.group()
@@ -25,11 +25,12 @@ def campaign() -> None:
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="campaign directory (default: store/campaigns/<name>/<stamp>)")
 @click.option("--resume", is_flag=True, help="continue the newest (or --dir) run of this campaign: finished cells are kept")
+@click.option("--retry-crashed", is_flag=True, help="with --resume: run crashed cells again as well")
 @click.option("--max-cells", type=click.IntRange(min=0), default=None, help="start at most this many cells, then stop")
 @click.option("--parallel", type=click.IntRange(min=1), default=None, help="override the campaign's parallelism")
 @click.option("--quiet", is_flag=True, help="no progress display")
-def run_command(file: Path, store: Path, directory: Path | None, resume: bool, max_cells: int | None,
-                parallel: int | None, quiet: bool) -> int:
+def run_command(file: Path, store: Path, directory: Path | None, resume: bool, retry_crashed: bool,
+                max_cells: int | None, parallel: int | None, quiet: bool) -> int:
     """Run the campaign FILE (TOML) and write its comparison report."""
     from dataclasses import replace
 
@@ -46,13 +47,14 @@ def run_command(file: Path, store: Path, directory: Path | None, resume: bool, m
         if resume:
             target = directory or api.latest_directory(store, camp.name)
             if target is not None and (target / "campaign.json").is_file():
-                kept = {k: r for k, r in load_directory(target)[1].items() if r.status.final}
+                kept = {k: r for k, r in load_directory(target)[1].items()
+                        if r.status.final and not (retry_crashed and r.status is Status.CRASHED)}
         click.echo(f"splitbrain: campaign {camp.name}: {len(camp.cells)} cells"
                    + (f", {len(kept)} already done" if kept else ""), err=True)
         display = None if quiet else LiveDisplay(camp, kept)
         try:
             res = api.run(camp, store=store, directory=directory, resume=resume, max_cells=max_cells,
-                          observer=display)
+                          observer=display, retry_crashed=retry_crashed)
         finally:
             if display is not None:
                 display.close()

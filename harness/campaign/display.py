@@ -67,7 +67,7 @@ class LiveDisplay:
         elif kind == "done" and record is not None:
             done = sum(1 for r in self.records.values() if r.status.final)
             self.console.print(f"[{done}/{len(self.campaign.cells)}] {cell.id}: {record.status.value} "
-                               f"({record.wall_seconds:.1f}s)", markup=False, highlight=False)
+                               f"({record.wall_seconds:.1f}s)", markup=False, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         """Stop the live bar (idempotent)."""
@@ -124,4 +124,5 @@ def print_summary(campaign: Campaign, records: Mapping[str, CellRecord], console
         console.print(table)
     t = summary.totals(campaign, records)
     console.print(f"cells: {t['cells']}  valid {t['valid']}  invalid {t['invalid']}  unknown {t['unknown']}  "
-                  f"crashed {t['crashed']}  not run {t['pending'] + t['interrupted']}", markup=False, highlight=False)
+                  f"crashed {t['crashed']}  not run {t['pending'] + t['interrupted']}", markup=False, highlight=False,
+                  soft_wrap=True)

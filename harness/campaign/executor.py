@@ -67,7 +67,8 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def open_directory(campaign: Campaign, directory: Path, *, resume: bool) -> dict[str, CellRecord]:
+def open_directory(campaign: Campaign, directory: Path, *, resume: bool, retry_crashed: bool = False
+                   ) -> dict[str, CellRecord]:
     """Create (or, resuming, reopen) the campaign directory; returns the final records to keep."""
     marker = directory / "campaign.json"
     if marker.exists() and not resume:
@@ -79,7 +80,7 @@ def open_directory(campaign: Campaign, directory: Path, *, resume: bool) -> dict
     if resume:
         for cell in campaign.cells:
             rec = read_record(directory, cell.id)
-            if rec is not None and rec.status.final:
+            if rec is not None and rec.status.final and not (retry_crashed and rec.status is Status.CRASHED):
                 kept[cell.id] = rec
     return kept
 
@@ -101,10 +102,14 @@ def load_directory(directory: Path) -> tuple[Campaign, dict[str, CellRecord]]:
 
 
 def run_campaign(campaign: Campaign, directory: Path, *, resume: bool = False, max_cells: int | None = None,
-                 observer: Observer | None = None) -> Outcome:
-    """Run the campaign's unfinished cells in parallel; Ctrl-C stops it cleanly (finished cells are kept)."""
+                 observer: Observer | None = None, retry_crashed: bool = False) -> Outcome:
+    """Run the campaign's unfinished cells in parallel; Ctrl-C stops it cleanly (finished cells are kept).
+
+    Resuming keeps every finished cell; ``retry_crashed`` runs crashed ones again too (after fixing what
+    crashed them).
+    """
     validate(campaign)
-    kept = open_directory(campaign, directory, resume=resume)
+    kept = open_directory(campaign, directory, resume=resume, retry_crashed=retry_crashed)
     out = Outcome(campaign, directory, dict(kept), kept=list(kept))
     todo = [c for c in campaign.cells if c.id not in kept]
     budget = campaign.budget

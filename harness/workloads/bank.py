@@ -19,8 +19,7 @@ from typing import Any
 
 from checkers.history import INFO, OK, Op
 from checkers.result import Result
-from harness.workloads.base import Completion, Invocation, Workload, error_completion
-from harness.workloads.register import OptionError
+from harness.workloads.base import Completion, Invocation, OptionError, Workload, error_completion
 
 DEFAULT_ACCOUNTS = tuple(f"acct{i}" for i in range(5))
 DEFAULT_TOTAL = 100

@@ -21,8 +21,7 @@ from typing import Any
 
 from checkers.history import INFO, OK, Op
 from checkers.result import Result, compose
-from harness.workloads.base import Completion, Invocation, Workload, error_completion
-from harness.workloads.register import OptionError
+from harness.workloads.base import Completion, Invocation, OptionError, Workload, error_completion
 
 
 class ListAppendWorkload(Workload):

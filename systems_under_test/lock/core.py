@@ -15,7 +15,9 @@ Client requests:
   "seq": n}`` (n: the write's place in the resource's acceptance order); a stale token -> definite 22 (``expires`` is only looked at by the ``lock:clock-lease`` variant)
 * ``{"type": "read"}`` -> ``{"type": "read_ok", "value": v, "fence": highest accepted token}``
 
-Config: ``resource``, ``ttl`` (default lease, s), ``phase_timeout``, ``max_attempts``, ``backoff``.
+Config: ``resource``, ``ttl`` (default lease, s), ``phase_timeout``, ``max_attempts``, ``backoff``,
+``queue_timeout`` (a request still queued behind others after this long is refused, definitely, rather
+than granted to a client that has long given up).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class LockCore(Core):
         self.phase_timeout = float(self.config.get("phase_timeout", 0.5))
         self.max_attempts = int(self.config.get("max_attempts", 5))
         self.backoff = float(self.config.get("backoff", 0.1))
+        self.queue_timeout = float(self.config.get("queue_timeout", 1.0))
         self.acceptor = Acceptor()
         self.resource = Resource(self.guard) if node_id == self.resource_id else None
         self.queue: deque[Attempt] = deque()
@@ -96,7 +99,7 @@ class LockCore(Core):
             op["ttl"] = float(req.get("ttl") or self.ttl)
         else:
             op["token"] = req.get("token")
-        self.queue.append(Attempt(op, rid))
+        self.queue.append(Attempt(op, rid, queued_at=now))
         return self._route(now, self._next(now))
 
     def on_message(self, now: float, src: str, msg: dict[str, JSON]) -> list[Effect]:
@@ -125,10 +128,16 @@ class LockCore(Core):
     # ------------------------------------------------------------------ proposer
 
     def _next(self, now: float) -> list[Effect]:
-        if self.current is not None or not self.queue:
-            return []
-        self.current = self.queue.popleft()
-        return self._start_round(now, self.current)
+        effects: list[Effect] = []
+        while self.current is None and self.queue:
+            a = self.queue.popleft()
+            if now - a.queued_at > self.queue_timeout:  # its client has given up; nothing was done yet
+                effects.append(Reply(a.rid, error_body(TEMPORARILY_UNAVAILABLE, "lock service busy: request "
+                                                       "expired in the queue", definite=True)))
+                continue
+            self.current = a
+            effects += self._start_round(now, a)
+        return effects
 
     def _start_round(self, now: float, a: Attempt) -> list[Effect]:
         self.max_round += 1

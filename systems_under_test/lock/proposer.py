@@ -36,6 +36,7 @@ class Attempt:
 
     op: dict[str, Any]  # {"type", "owner", "id", "ttl" | "token"}
     rid: str
+    queued_at: float = 0.0
     ballot: Ballot = ZERO
     phase: Phase = Phase.BACKOFF
     attempts: int = 0

@@ -73,9 +73,9 @@ class Participant:
                 self.prepared[p.txid] = p
             elif kind in (COMMIT, ABORT):
                 txid = str(rec["txid"])
-                p = self.prepared.pop(txid, None)
-                if kind == COMMIT and p is not None:
-                    self.data.update(p.writes)
+                done = self.prepared.pop(txid, None)
+                if kind == COMMIT and done is not None:
+                    self.data.update(done.writes)
                 self.outcomes[txid] = str(kind)
         for p in self.prepared.values():
             self._lock(p.txid, p.modes)

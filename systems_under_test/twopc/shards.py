@@ -66,6 +66,7 @@ def evaluate(state: Mapping[str, Any], ops: Sequence[tuple[int, Sequence[Any]]])
     reads: dict[int, Any] = {}
 
     def current(key: str) -> Any:
+        """The key's value as this slice has left it so far."""
         return view[key] if key in view else state.get(key)
 
     for pos, (f, key, value) in ops:

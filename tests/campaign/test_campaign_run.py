@@ -88,6 +88,10 @@ def test_a_crashing_or_hanging_cell_does_not_take_the_campaign_down(tmp_path: Pa
     assert all(r.status in (Status.VALID, Status.INVALID) for r in others)
     assert res.exit_code == 255
     assert json.loads((res.directory / "summary.json").read_text())["totals"]["crashed"] == 2
+    monkeypatch.undo()
+    again = api.run(camp, store=tmp_path, resume=True, retry_crashed=True)
+    assert sorted(again.outcome.ran) == sorted([die, hang])
+    assert again.records[die].status is Status.VALID and again.exit_code in (0, 1)
 
 
 def test_cli_campaign_run_and_report(tmp_path: Path) -> None:

@@ -42,3 +42,16 @@ def test_index_escapes_and_filters(tmp_path: Path) -> None:
     assert 'data-verdict="valid"' in html and 'data-verdict="unknown"' in html
     assert 'href="t/20260101T000002/report.html"' in html
     assert html.index("20260101T000002") < html.index("20260101T000001")
+
+
+def test_campaigns_are_listed_below_the_runs(tmp_path: Path) -> None:
+    _run(tmp_path, "t", "20260101T000001", {"system": "paxos"}, {"valid": True, "ops": 1})
+    camp = tmp_path / "campaigns" / "nightly" / "20260101T000009"
+    camp.mkdir(parents=True)
+    (camp / "summary.json").write_text(json.dumps({"name": "<i>nightly</i>", "exit_code": 1,
+                                                   "totals": {"as-expected": 3, "unexpected": 1}}))
+    (tmp_path / "campaigns" / "nightly" / "spec.json").write_text("{}")
+    html = write_store_index(tmp_path).read_text()
+    assert [r["test"] for r in index_rows(tmp_path)] == ["t"]
+    assert 'id="campaigns"' in html and "&lt;i&gt;nightly&lt;/i&gt;" in html and "<i>nightly</i>" not in html
+    assert "unexpected: 1" in html

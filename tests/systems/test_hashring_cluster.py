@@ -122,3 +122,23 @@ def test_writes_during_a_join_survive_the_handoff(cls: type[HashRingCore], lost:
     else:
         assert read.value == [key, 2]
         assert check_register(c.history) is True
+
+
+def test_a_manager_crash_mid_change_resumes_the_change_after_restart() -> None:
+    c = RingCluster(HashRingCore, n=4, seed=9, config={"members": ["n1", "n2", "n3"]})
+    assert c.op("n2", {"type": "write", "key": "x", "value": 7}).type == OK
+    c.drop = lambda s, d, m: m["type"] == "handoff_done"
+    join = c.admin("n3", {"type": "join", "node": "n4"})
+    c.run_until(c.now + 0.5)
+    assert all(c.core(i).status()["joining"] == ["n1", "n2", "n3", "n4"] for i in c.ids)
+    c.crash("n1")
+    c.drop = None
+    c.run_until(c.now + 1.0)
+    assert c.core("n2").status()["joining"] is not None, "no commit without the manager"
+    c.restart("n1")
+    c.run_until(c.now + 2.0)
+    assert join not in c.replies, "the client's request died with the manager (info)"
+    assert all(c.core(i).status() | {"keys": 0} == {"epoch": 2, "members": ["n1", "n2", "n3", "n4"], "joining": None,
+                                                    "keys": 0, "ops": 0} for i in c.ids)
+    read = c.op("n4", {"type": "read", "key": "x"})
+    assert read.type == OK and read.value == ["x", 7]

@@ -136,3 +136,22 @@ def test_a_retry_that_finds_its_own_unchosen_grant_proposes_it_again() -> None:
                                            "ab": b2, "state": None})
     reply = next(e for e in effects if isinstance(e, Reply))
     assert reply.body["token"] == 2 and core.resource is not None and core.resource.fence == 2
+
+
+def test_requests_expire_in_the_queue_instead_of_granting_late() -> None:
+    core = LockCore("n1", ["n2", "n3"], random.Random(4), {"max_attempts": 2})
+    core.on_start(0.0, [])
+    replies: dict[str, dict[str, object]] = {}
+    for rid in ("a", "b"):
+        for e in core.on_request(0.0, "c", {"type": "acquire", "owner": rid, "req_id": rid}):
+            if isinstance(e, Reply):
+                replies[e.req_id] = e.body
+    assert core.status()["queued"] == 2 and not replies, "peers never answer: a waits, b queues"
+    t = 0.0
+    while len(replies) < 2 and t < 10:
+        t += 0.5
+        for e in core.on_timer(t, "round"):
+            if isinstance(e, Reply):
+                replies[e.req_id] = e.body
+    assert replies["a"]["code"] == 11 and replies["a"]["definite"] is True, "no quorum, nothing accepted"
+    assert "expired" in str(replies["b"]["text"]) and replies["b"]["definite"] is True

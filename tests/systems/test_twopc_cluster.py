@@ -175,3 +175,22 @@ def test_coordinator_crash_after_commit_with_a_decision_lost_in_flight(cls: type
     else:
         assert read["value"][dst] == 20, "the restarted coordinator presumed abort for an acknowledged commit"
         assert sum(read["value"].values()) == TOTAL - 5
+
+
+def test_a_participant_that_crashes_while_prepared_recovers_in_doubt_and_learns_the_commit() -> None:
+    c = TxCluster(TwoPCCore, n=3, seed=13)
+    src, dst = account_on("n2"), account_on("n3")
+    c.drop = lambda s, d, m: d == "n3" and m["type"] == "decision"
+    rid = c.submit("n2", {"type": "transfer", "from": src, "to": dst, "amount": 4})
+    c.run_until(0.3)
+    assert c.replies[rid] == {"type": "transfer_ok"} and c.core("n3").status()["in_doubt"]
+    c.crash("n3")
+    c.drop = None
+    c.restart("n3")
+    n3 = c.core("n3")
+    assert n3.status()["in_doubt"] and n3.participant.locked_keys() == [dst], "PREPARED survived the crash"
+    c.run_until(2.0)
+    assert n3.status()["in_doubt"] == [] and n3.participant.data[dst] == 24 and c.total() == TOTAL
+    c.crash("n3")
+    c.restart("n3")
+    assert c.core("n3").participant.data[dst] == 24, "the commit record is durable too"

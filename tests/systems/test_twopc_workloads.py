@@ -7,7 +7,7 @@ import random
 import pytest
 
 from harness.workloads.bank import BankWorkload
-from harness.workloads.register import OptionError
+from harness.workloads.base import OptionError
 from harness.workloads.txn_append import ListAppendWorkload
 
 
