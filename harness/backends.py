@@ -27,7 +27,13 @@ class BackendEntry:
     loop_factory: str | None = None  # "module:attribute" of a () -> AbstractEventLoop
 
     def make(self, *args: Any, **kwargs: Any) -> Any:
-        """Build the backend."""
+        """Build the backend (a third-party system's cluster gets its adapter for this backend)."""
+        cluster = args[0] if args else kwargs.get("cluster")
+        if getattr(cluster, "system", None) is not None:
+            from harness.external import external_module, make_backend
+
+            if external_module(cluster.system) is not None:
+                return make_backend(self.name, *args, **kwargs)
         return _load(self.factory)(*args, **kwargs)
 
     def new_loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -40,7 +40,7 @@ from harness.spec import RunSpec
 from nemesis import schedule as schedules
 from nemesis.faults import FaultKind, FaultOp, TimedFault
 
-FAULT_KINDS: tuple[str, ...] = ("partition", "kill", "pause", "clock", "packet")
+FAULT_KINDS: tuple[str, ...] = ("partition", "kill", "pause", "clock", "packet", "member")
 MAX_FAULTS = 8
 DEFAULT_BUDGET = 100
 DEFAULT_TIME_LIMIT = 10.0
@@ -116,6 +116,15 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: floa
     gap = draw(_grid(st, 0.0, time_limit / 4, 20))
     length = draw(_grid(st, 0.1, time_limit / 2, 40))
     targets = sorted(draw(st.lists(st.sampled_from(list(nodes)), min_size=1, max_size=len(nodes), unique=True)))
+    # Symbolic targets are resolved by the nemesis when it strikes: "whoever leads right now".
+    leaders = draw(st.booleans())
+    if kind == "partition" and leaders:
+        return gap, length, FaultOp(FaultKind.START_PARTITION, {"grudge": "primaries"}), \
+            FaultOp(FaultKind.STOP_PARTITION, None)
+    if kind in ("kill", "pause") and leaders:
+        start_kind, undo_kind = (FaultKind.KILL, FaultKind.START) if kind == "kill" else (FaultKind.PAUSE,
+                                                                                         FaultKind.RESUME)
+        return gap, length, FaultOp(start_kind, {"targets": "primaries"}), FaultOp(undo_kind, None)
     if kind == "partition":
         # Symmetric in who is on which side, so the smaller side is enough; one-way cuts drop only
         # what the smaller side receives.
@@ -133,7 +142,13 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: floa
         return gap, length, FaultOp(FaultKind.PAUSE, targets), FaultOp(FaultKind.RESUME, targets)
     if kind == "clock":
         offsets = {n: draw(_grid(st, 0.0, 30.0, 30)) * (-1 if draw(st.booleans()) else 1) for n in targets}
+        if leaders:  # strobe: flip between +0 and the offset every period, for the fault's length
+            value = {"nodes": offsets, "period": draw(_grid(st, 0.01, 0.2, 19)), "duration": length}
+            return gap, length, FaultOp(FaultKind.STROBE_CLOCK, value), FaultOp(FaultKind.RESET_CLOCK, targets)
         return gap, length, FaultOp(FaultKind.BUMP_CLOCK, offsets), FaultOp(FaultKind.RESET_CLOCK, targets)
+    if kind == "member":  # never the first node: systems with membership use it as the change manager
+        node = draw(st.sampled_from(list(nodes[1:]) or list(nodes)))
+        return gap, length, FaultOp(FaultKind.LEAVE, [node]), FaultOp(FaultKind.JOIN, [node])
     if kind == "packet":
         value = {
             "nodes": targets,
@@ -166,8 +181,12 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
     """A Hypothesis strategy of ``RunSpec``s for the simulator (schedule and network included)."""
     from hypothesis import strategies as st
 
+    from nemesis.membership import refusal
+
     node_ids = tuple(f"n{i}" for i in range(1, nodes + 1))
-    kinds = tuple(k for k in FAULT_KINDS if k in opts.kinds)
+    kinds = tuple(k for k in FAULT_KINDS if k in opts.kinds and (k != "member" or refusal(opts.system) is None))
+    if not kinds:
+        raise ValueError(f"none of the fault kinds {', '.join(opts.kinds)} applies to {opts.system}")
 
     @st.composite
     def fault(draw: Any, enabled: Sequence[str]) -> tuple[float, float, FaultOp, FaultOp]:
@@ -216,7 +235,8 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
 _PACKAGE_OF = {
     FaultKind.START_PARTITION: "partition", FaultKind.STOP_PARTITION: "partition",
     FaultKind.KILL: "kill", FaultKind.START: "kill", FaultKind.PAUSE: "pause", FaultKind.RESUME: "pause",
-    FaultKind.BUMP_CLOCK: "clock", FaultKind.RESET_CLOCK: "clock",
+    FaultKind.BUMP_CLOCK: "clock", FaultKind.STROBE_CLOCK: "clock", FaultKind.RESET_CLOCK: "clock",
+    FaultKind.LEAVE: "member", FaultKind.JOIN: "member",
     FaultKind.START_PACKET: "packet", FaultKind.STOP_PACKET: "packet",
 }
 
@@ -352,7 +372,8 @@ def explore(
     report.wall_seconds = time.perf_counter() - t0
     if not failures:
         return report
-    minimal = failures[-1]
+    minimal = _drop_faults(failures[-1], lambda spec: judge(spec).failed,
+                           time.perf_counter() + max(0.0, opts.shrink_time - (time.perf_counter() - t0)))
     verdict = cache[spec_key(minimal)]
     say("replaying the shrunk scenario")
     again = simulate_and_check(minimal, check)
@@ -395,6 +416,31 @@ def sweep_spec(system: str, seed: int, *, kinds: Sequence[str] = FAULT_KINDS, ti
 def sweep(system: str, seeds: Sequence[int], **kw: Any) -> dict[int, Verdict]:
     """Run and check :func:`sweep_spec` for every seed; the verdict of each."""
     return {seed: simulate_and_check(sweep_spec(system, seed, **kw)) for seed in seeds}
+
+
+def _without(spec: RunSpec, i: int) -> RunSpec:
+    """``spec`` without its ``i``-th fault (the pair of schedule entries ``2i`` and ``2i + 1``)."""
+    items = list(spec.schedule or ())
+    del items[2 * i:2 * i + 2]
+    used = {_kind_of(tf) for tf in schedules.from_json(items)}
+    return spec.with_(schedule=tuple(items), nemesis=tuple(k for k in spec.nemesis if k in used) or ("none",))
+
+
+def _drop_faults(spec: RunSpec, fails: Callable[[RunSpec], bool], deadline: float) -> RunSpec:
+    """Greedily delete whole faults that the failure does not need (a last, 1-minimal shrinking pass).
+
+    Hypothesis' shrinker can stop in a local minimum where deleting one fault would need another
+    choice to change at the same time; with the sequential layout a fault is always a (start, undo)
+    pair of schedule entries, so trying each deletion directly is cheap and closes that gap.
+    """
+    i = 0
+    while i < len(spec.schedule or ()) // 2 and time.perf_counter() < deadline:
+        candidate = _without(spec, i)
+        if fails(candidate):
+            spec = candidate
+        else:
+            i += 1
+    return spec
 
 
 def save_scenario(spec: RunSpec, path: Path) -> Path:

@@ -177,9 +177,9 @@ def build_schedule(spec: RunSpec) -> list[TimedFault]:
     """The spec's explicit schedule, or one planned from its nemesis packages and the run seed."""
     if spec.schedule is not None:
         return schedules.from_json(spec.schedule)
-    packages = resolve_packages(spec.nemesis)
     rng = child_rng(spec.seed, "nemesis")
-    return schedules.plan(packages, spec.node_ids, rng, interval=spec.nemesis_interval, time_limit=spec.time_limit)
+    return schedules.build(spec.nemesis, spec.node_ids, rng, interval=spec.nemesis_interval,
+                           time_limit=spec.time_limit)
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
@@ -205,8 +205,9 @@ async def execute(
     loop = asyncio.get_running_loop()
     wl = workload if workload is not None else build_workload(spec)
     sched = list(schedule) if schedule is not None else build_schedule(spec)
-    require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), sched), spec.backend)
-    nemesis = NemesisExecutor(backend, history, spec.node_ids)
+    require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), sched), spec.backend,
+                         system=spec.system)
+    nemesis = NemesisExecutor(backend, history, spec.node_ids, child_rng(spec.seed, "nemesis-targets"))
     phase = "setup"
 
     def report(new_phase: str | None = None) -> None:
@@ -224,6 +225,7 @@ async def execute(
     try:
         report("setup")
         await backend.setup()
+        await nemesis.sweep()  # Jepsen heals on setup: leftovers of a crashed earlier run on a reused cluster
         report("main")
         origin = loop.time()
         pacer = Pacer(wl, spec.rate, child_rng(spec.seed, "pacer"), origin, origin + spec.time_limit)

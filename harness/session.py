@@ -120,8 +120,8 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
     entry = backend_entry(spec.backend)
     run_dir = new_run_dir(store, spec.name)
     cluster = ClusterSpec(spec.system, spec.node_ids, run_dir, derive_seed(spec.seed, "nodes"), dict(spec.config))
-    backend = entry.make(cluster, run_spec=spec)
     try:
+        backend = entry.make(cluster, run_spec=spec)
         require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), build_schedule(spec)),
                              spec.backend)
     except Exception:

@@ -10,7 +10,8 @@ side in the other's grudge. Nodes absent from the grudge drop nothing.
 
 from __future__ import annotations
 
-from typing import Collection, Mapping, Protocol, runtime_checkable
+from collections.abc import Collection, Mapping
+from typing import Protocol, runtime_checkable
 
 Grudge = Mapping[str, Collection[str]]
 
@@ -64,9 +65,55 @@ class Packet(Protocol):
         """Delay (seconds), drop (probability) or duplicate (probability) messages ``node`` sends."""
 
 
+@runtime_checkable
+class Membership(Protocol):
+    """Ask the cluster to remove a node from, or add it back to, its member set.
+
+    Unlike the other faults this is a request *to the system* (e.g. the hashring's ``join``/``leave``
+    client requests), so a backend need not implement it: the nemesis sends the request through an
+    ordinary client connection (:mod:`nemesis.membership`). A backend with a native way (a system's
+    admin tool) implements this protocol instead.
+    """
+
+    async def leave(self, node: str) -> None:
+        """Remove ``node`` from the cluster's membership (its data is handed off first)."""
+
+    async def join(self, node: str) -> None:
+        """Add ``node`` back to the cluster's membership."""
+
+
+@runtime_checkable
+class Refusals(Protocol):
+    """Optional: capabilities a backend has in general but not for the cluster it runs now.
+
+    E.g. clock faults are cooperative (our node runtime adds the offset), so a backend running a
+    third-party system cannot offer them although it can for our own systems.
+    """
+
+    def unsupported(self) -> Mapping[str, str]:
+        """Capability name -> the reason it cannot be offered for this cluster."""
+
+
 CAPABILITIES: Mapping[str, type] = {"net": Net, "kill": Kill, "pause": Pause, "clock": Clock, "packet": Packet}
+
+# Capabilities carried out through client connections (``Backend.connect``), not by the backend.
+CLIENT_DRIVEN: Mapping[str, type] = {"membership": Membership}
 
 
 def missing(backend: object, needed: Collection[str]) -> list[str]:
     """The capability names in ``needed`` that ``backend`` does not implement."""
-    return [name for name in needed if not isinstance(backend, CAPABILITIES[name])]
+    return [name for name in needed if not _offers(backend, name)]
+
+
+def _offers(backend: object, name: str) -> bool:
+    if name in CLIENT_DRIVEN:
+        return isinstance(backend, CLIENT_DRIVEN[name]) or callable(getattr(backend, "connect", None))
+    return name in CAPABILITIES and isinstance(backend, CAPABILITIES[name])
+
+
+def refused(backend: object, needed: Collection[str]) -> dict[str, str]:
+    """Capabilities in ``needed`` that ``backend`` refuses for its current cluster, with the reason."""
+    if not isinstance(backend, Refusals):
+        return {}
+    reasons = backend.unsupported()
+    return {name: reasons[name] for name in needed if name in reasons}

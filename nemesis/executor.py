@@ -6,18 +6,31 @@ can show it. Each applied fault is journaled *after* it took effect as a ``proce
 ``type: "info"`` op whose value is what was actually done (e.g. only the nodes that were really
 killed). A fault that fails to apply is journaled with an ``error`` instead of crashing the run.
 
+Targets that depend on the running system (``{"targets": "primaries"}``, ``{"grudge": "primaries"}``)
+are resolved when the op strikes, by asking the nodes who leads, and the journal shows the nodes
+actually hit. Heal is a guarantee, not a courtesy: every step is retried a few times, and a step that
+still fails is journaled and does not stop the others. ``sweep`` removes faults a crashed earlier run
+may have left on a reused cluster before the first op (Jepsen's partitioner heals on setup).
+
 Time comes only from the running loop (virtual in the simulator).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+import contextlib
+import random
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
-from nemesis import capabilities
+from nemesis import capabilities, grudges, targets
 from nemesis.faults import CAPABILITY_OF, FaultKind, FaultOp, TimedFault
+from nemesis.membership import membership_of, refusal
 from nemesis.packages import Package
+from nemesis.strobe import strobe
+
+HEAL_ATTEMPTS = 3
+HEAL_RETRY_DELAY = 0.5
 
 
 class Journal(Protocol):
@@ -33,14 +46,28 @@ class CapabilityError(Exception):
     """The backend cannot inject a selected fault."""
 
 
-def require_capabilities(backend: object, needed: Collection[str], backend_name: str = "") -> None:
-    """Raise ``CapabilityError`` naming every capability in ``needed`` that ``backend`` lacks."""
-    lacking = capabilities.missing(backend, sorted(set(needed)))
+def require_capabilities(
+    backend: object, needed: Collection[str], backend_name: str = "", *, system: str | None = None
+) -> None:
+    """Raise ``CapabilityError`` naming every capability in ``needed`` that ``backend`` lacks.
+
+    Also refused: capabilities the backend declares it cannot offer for the cluster it runs
+    (:class:`nemesis.capabilities.Refusals`), and membership faults on a ``system`` without them.
+    """
+    wanted = sorted(set(needed))
+    name = backend_name or getattr(backend, "name", type(backend).__name__)
+    lacking = capabilities.missing(backend, wanted)
     if lacking:
-        name = backend_name or getattr(backend, "name", type(backend).__name__)
         raise CapabilityError(
             f"backend {name!r} cannot inject {', '.join(lacking)} faults; choose other --nemesis packages"
         )
+    reasons = dict(capabilities.refused(backend, wanted))
+    if "membership" in wanted and (why := refusal(system)) is not None:
+        reasons["membership"] = why
+    if reasons:
+        text = "; ".join(f"{cap}: {why}" for cap, why in sorted(reasons.items()))
+        raise CapabilityError(f"backend {name!r} cannot inject these faults here ({text}); "
+                              "choose other --nemesis packages")
 
 
 def capabilities_for(packages: Sequence[Package], schedule: Sequence[TimedFault] = ()) -> list[str]:
@@ -52,15 +79,18 @@ def capabilities_for(packages: Sequence[Package], schedule: Sequence[TimedFault]
 class NemesisExecutor:
     """Applies fault ops through the capability protocols and remembers what is active."""
 
-    def __init__(self, backend: Any, journal: Journal, nodes: Sequence[str]) -> None:
+    def __init__(self, backend: Any, journal: Journal, nodes: Sequence[str], rng: random.Random | None = None) -> None:
         self.backend = backend
         self.journal = journal
         self.nodes = tuple(nodes)
+        self.rng = rng if rng is not None else random.Random(0)
         self.grudge: dict[str, list[str]] | None = None
         self.killed: set[str] = set()
         self.paused: set[str] = set()
         self.clock: dict[str, float] = {}
         self.packet: list[str] = []
+        self.left: set[str] = set()
+        self.strobes: dict[str, asyncio.Task[None]] = {}
         self.applied = 0
 
     def active(self) -> list[str]:
@@ -74,8 +104,13 @@ class NemesisExecutor:
             out.append("paused " + ",".join(sorted(self.paused)))
         if any(self.clock.values()):
             out.append("clock " + ",".join(sorted(n for n, o in self.clock.items() if o)))
+        strobing = sorted(n for n, t in self.strobes.items() if not t.done())
+        if strobing:
+            out.append("strobing " + ",".join(strobing))
         if self.packet:
             out.append("packet faults")
+        if self.left:
+            out.append("left " + ",".join(sorted(self.left)))
         return out
 
     async def run(self, schedule: Sequence[TimedFault], origin: float) -> None:
@@ -103,7 +138,7 @@ class NemesisExecutor:
     async def _do(self, op: FaultOp) -> Any:
         b, kind = self.backend, op.kind
         if kind is FaultKind.START_PARTITION:
-            grudge = {str(n): sorted(str(x) for x in v) for n, v in dict(op.value).items()}
+            grudge = await self._grudge(op.value)
             await b.partition(grudge)
             self.grudge = grudge
             return grudge
@@ -112,7 +147,7 @@ class NemesisExecutor:
             self.grudge = None
             return "fully-connected"
         if kind is FaultKind.KILL:
-            targets = [n for n in self._nodes(op.value) if n not in self.killed]
+            targets = [n for n in await self._targets(op.value) if n not in self.killed]
             for n in targets:
                 await b.kill(n)
                 self.killed.add(n)
@@ -125,7 +160,7 @@ class NemesisExecutor:
                 self.killed.discard(n)
             return targets
         if kind is FaultKind.PAUSE:
-            targets = [n for n in self._nodes(op.value) if n not in self.paused and n not in self.killed]
+            targets = [n for n in await self._targets(op.value) if n not in self.paused and n not in self.killed]
             for n in targets:
                 await b.pause(n)
                 self.paused.add(n)
@@ -142,15 +177,40 @@ class NemesisExecutor:
                 await b.set_clock_offset(n, o)
                 self.clock[n] = o
             return offsets
+        if kind is FaultKind.STROBE_CLOCK:
+            v = dict(op.value)
+            offsets = {str(n): float(o) for n, o in dict(v.get("nodes", {})).items()}
+            period, duration = float(v.get("period", 0.05)), float(v.get("duration", 1.0))
+            await self._stop_strobes(offsets)
+            task = asyncio.ensure_future(strobe(b, offsets, period, duration))
+            for n in offsets:
+                self.strobes[n] = task
+                self.clock[n] = 0.0
+            return {"nodes": offsets, "period": period, "duration": duration}
         if kind is FaultKind.RESET_CLOCK:
-            targets = [n for n in self._nodes(op.value) if self.clock.get(n)]
+            targets = [n for n in self._nodes(op.value) if self.clock.get(n) or n in self.strobes]
+            await self._stop_strobes(targets)
             for n in targets:
                 await b.set_clock_offset(n, 0.0)
                 self.clock[n] = 0.0
             return targets
+        if kind is FaultKind.LEAVE:
+            targets = [n for n in await self._targets(op.value) if n not in self.left]
+            member = membership_of(b, self.nodes)
+            for n in targets:
+                await member.leave(n)
+                self.left.add(n)
+            return targets
+        if kind is FaultKind.JOIN:
+            targets = [n for n in self._nodes(op.value) if n in self.left]
+            member = membership_of(b, self.nodes)
+            for n in targets:
+                await member.join(n)
+                self.left.discard(n)
+            return targets
         if kind is FaultKind.START_PACKET:
             v = dict(op.value)
-            targets = self._nodes(v.get("nodes", self.nodes))
+            targets = await self._targets(v.get("nodes", self.nodes))
             args = {k: float(v.get(k, 0.0)) for k in ("delay", "loss", "dup")}
             for n in targets:
                 await b.set_packet_faults(n, **args)
@@ -169,17 +229,100 @@ class NemesisExecutor:
             return list(self.nodes)
         if isinstance(value, str):
             return [value]
+        if isinstance(value, Mapping):
+            raise TypeError(f"symbolic targets {dict(value)!r} are only allowed where a fault starts")
         return [str(n) for n in value]
 
-    async def heal(self) -> None:
-        """Undo every fault still in effect (journaled like any fault op)."""
+    async def _targets(self, value: Any) -> list[str]:
+        """Concrete nodes for a node list, ``None`` (all) or a symbolic ``{"targets": spec}``."""
+        if isinstance(value, Mapping) and "targets" in value:
+            spec = targets.check_spec(str(value["targets"]))
+            primaries = await targets.find_primaries(self.backend, self.nodes) if spec == "primaries" else []
+            return targets.pick(spec, self.nodes, self.rng, primaries)
+        return self._nodes(value)
+
+    async def _grudge(self, value: Any) -> dict[str, list[str]]:
+        """A concrete grudge for a grudge, ``{"grudge": builder name}`` or ``{"grudge": "primaries"}``."""
+        v = dict(value)
+        if set(v) == {"grudge"}:
+            name = str(v["grudge"])
+            if name == "primaries":
+                leaders = await targets.find_primaries(self.backend, self.nodes)
+                return grudges.isolate_group(self.nodes, leaders or [self.rng.choice(self.nodes)])
+            if name not in grudges.BUILDERS:
+                raise ValueError(f"unknown grudge {name!r}; valid: {', '.join([*grudges.BUILDERS, 'primaries'])}")
+            return grudges.BUILDERS[name](self.nodes, self.rng)
+        return {str(n): sorted(str(x) for x in xs) for n, xs in v.items()}
+
+    async def _stop_strobes(self, nodes: Collection[str]) -> None:
+        tasks = {self.strobes.pop(n) for n in list(nodes) if n in self.strobes}
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _pending_heal(self) -> list[FaultOp]:
+        """The ops that would undo everything still in effect, in a safe order."""
+        ops = []
         if self.grudge:
-            await self.apply(FaultOp(FaultKind.STOP_PARTITION))
+            ops.append(FaultOp(FaultKind.STOP_PARTITION))
         if self.packet:
-            await self.apply(FaultOp(FaultKind.STOP_PACKET, list(self.packet)))
+            ops.append(FaultOp(FaultKind.STOP_PACKET, list(self.packet)))
         if self.paused:
-            await self.apply(FaultOp(FaultKind.RESUME, sorted(self.paused)))
+            ops.append(FaultOp(FaultKind.RESUME, sorted(self.paused)))
         if self.killed:
-            await self.apply(FaultOp(FaultKind.START, sorted(self.killed)))
-        if any(self.clock.values()):
-            await self.apply(FaultOp(FaultKind.RESET_CLOCK, sorted(n for n, o in self.clock.items() if o)))
+            ops.append(FaultOp(FaultKind.START, sorted(self.killed)))
+        clocks = sorted({n for n, o in self.clock.items() if o} | set(self.strobes))
+        if clocks:
+            ops.append(FaultOp(FaultKind.RESET_CLOCK, clocks))
+        if self.left:  # last: a node must be up and reachable to take its data back
+            ops.append(FaultOp(FaultKind.JOIN, sorted(self.left)))
+        return ops
+
+    async def heal(self) -> None:
+        """Undo every fault still in effect (journaled like any fault op), retrying steps that fail.
+
+        Partitions go first so that restarted and resumed nodes come back into a connected cluster,
+        and clocks are reset after restarts so a restarted node does not come up with a stale offset.
+        """
+        for attempt in range(HEAL_ATTEMPTS):
+            pending = self._pending_heal()
+            if not pending:
+                return
+            if attempt:
+                await asyncio.sleep(HEAL_RETRY_DELAY)
+            for op in pending:
+                await self.apply(op)
+
+    async def sweep(self) -> list[str]:
+        """Remove faults left over from an earlier run (not journaled: this run injected none yet).
+
+        Partitions and packet faults are cleared wholesale where the backend can (``heal``); clock
+        offsets and packet faults that nodes still report are reset one by one. Returns what was done.
+        """
+        done: list[str] = []
+        b = self.backend
+        if isinstance(b, capabilities.Net):
+            with contextlib.suppress(Exception):  # a backend that cannot heal now will fail loudly later
+                await b.heal()
+                done.append("heal")
+        for n in self.nodes:
+            try:
+                faults = (await b.node_status(n)).get("faults") or {}
+            except Exception:  # noqa: BLE001, S112 - an unreachable node has nothing we can reset now
+                continue
+            offset = faults.get("clock_offset", 0.0)
+            if offset and isinstance(b, capabilities.Clock):
+                await b.set_clock_offset(n, 0.0)
+                done.append(f"reset clock {n}")
+            if _packet_faulty(faults) and isinstance(b, capabilities.Packet):
+                await b.set_packet_faults(n, delay=0.0, loss=0.0, dup=0.0)
+                done.append(f"clear packet faults {n}")
+        return done
+
+
+def _packet_faulty(faults: Mapping[str, Any]) -> bool:
+    """True if a node status ``faults`` object (simulator or runtime shape) shows packet faults."""
+    packet = faults.get("packet")
+    src = packet if isinstance(packet, Mapping) else faults
+    return any(float(src.get(k, 0.0) or 0.0) > 0.0 for k in ("delay", "loss", "dup"))

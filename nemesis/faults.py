@@ -23,9 +23,12 @@ class FaultKind(str, Enum):
     PAUSE = "pause"
     RESUME = "resume"
     BUMP_CLOCK = "bump-clock"
+    STROBE_CLOCK = "strobe-clock"
     RESET_CLOCK = "reset-clock"
     START_PACKET = "start-packet"
     STOP_PACKET = "stop-packet"
+    LEAVE = "leave"
+    JOIN = "join"
 
 
 # The backend capability (nemesis.capabilities.CAPABILITIES key) each kind needs.
@@ -37,9 +40,23 @@ CAPABILITY_OF: Mapping[FaultKind, str] = {
     FaultKind.PAUSE: "pause",
     FaultKind.RESUME: "pause",
     FaultKind.BUMP_CLOCK: "clock",
+    FaultKind.STROBE_CLOCK: "clock",
     FaultKind.RESET_CLOCK: "clock",
     FaultKind.START_PACKET: "packet",
     FaultKind.STOP_PACKET: "packet",
+    FaultKind.LEAVE: "membership",
+    FaultKind.JOIN: "membership",
+}
+
+# Fault starts and the kind that undoes each (the brackets a report draws as one band).
+UNDO_OF: Mapping[FaultKind, FaultKind] = {
+    FaultKind.START_PARTITION: FaultKind.STOP_PARTITION,
+    FaultKind.KILL: FaultKind.START,
+    FaultKind.PAUSE: FaultKind.RESUME,
+    FaultKind.BUMP_CLOCK: FaultKind.RESET_CLOCK,
+    FaultKind.STROBE_CLOCK: FaultKind.RESET_CLOCK,
+    FaultKind.START_PACKET: FaultKind.STOP_PACKET,
+    FaultKind.LEAVE: FaultKind.JOIN,
 }
 
 
@@ -53,8 +70,14 @@ class FaultOp:
 
     ``value`` by kind: start-partition a grudge ``{node: [nodes it drops from]}``; stop-partition
     ``None``; kill/start/pause/resume a list of nodes; bump-clock ``{node: offset_seconds}``;
-    reset-clock a list of nodes; start-packet ``{"nodes": [...], "delay": s, "loss": p, "dup": p}``;
-    stop-packet a list of nodes.
+    strobe-clock ``{"nodes": {node: delta_s}, "period": s, "duration": s}``; reset-clock a list of
+    nodes; start-packet ``{"nodes": [...], "delay": s, "loss": p, "dup": p}``; stop-packet a list of
+    nodes; leave/join a list of nodes.
+
+    Where the right target can only be known while the cluster runs (its current leader), the value
+    is *symbolic* and the executor resolves it when it strikes, journaling the concrete targets:
+    ``{"targets": spec}`` for node lists (spec: ``one``, ``minority``, ``majority``, ``all``,
+    ``primaries``, ...) and ``{"grudge": "primaries"}`` for a partition. ``None`` means every node.
     """
 
     kind: FaultKind

@@ -1,7 +1,16 @@
-"""Nemesis packages: named fault families a user selects with ``--nemesis partition,kill``.
+"""Nemesis packages: named fault families a user selects with ``--nemesis partition,kill:majority``.
 
-A package knows how to draw one fault (with a seeded rng) and how to undo it, and which backend
-capability it needs, so a schedule can be built and refused up front without touching a backend.
+A package is Jepsen's ``nemesis.combined`` package as data: a generator (how to draw one fault with a
+seeded rng), its undo, a *final* generator (the ops that leave the cluster healed whatever the package
+did), the capability it needs (so a schedule is refused up front, before any node starts) and the
+history ops it brackets (so a report can draw each fault as a band from its start to its undo).
+
+Names: ``partition``, ``kill``, ``pause``, ``clock``, ``packet``, ``member``, each optionally with a
+qualifier after a colon choosing the targets or the flavour: ``partition:ring``, ``kill:all``,
+``pause:primaries``, ``clock:strobe``, ``packet:one``; ``:any`` draws a fresh qualifier each time.
+The bare names draw exactly what the first nemesis drew, so stored seeds replay unchanged. ``all``
+means the five classic packages (``member`` is left out: only some systems support it), ``none``
+nothing; ``combined`` and ``phased`` are not packages but schedule modes (:mod:`nemesis.schedule`).
 """
 
 from __future__ import annotations
@@ -11,100 +20,238 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nemesis import grudges
-from nemesis.faults import FaultKind, FaultOp
+from nemesis import grudges, targets
+from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, FaultOp
 from systems_under_test.registry import UnknownName
 
+Draw = Callable[[Sequence[str], random.Random], FaultOp]
 
-def _minority(nodes: Sequence[str], rng: random.Random) -> list[str]:
-    """A random non-empty minority of the nodes (one node for clusters of 1 or 2), sorted."""
-    k = max(1, (len(nodes) - 1) // 2)
-    return sorted(rng.sample(list(nodes), rng.randint(1, k)))
+MODES: dict[str, str] = {
+    "combined": "packages strike independently, so faults of different kinds overlap (Jepsen's combined)",
+    "phased": "one phase per package, in the order given, each healed before the next begins",
+}
 
 
-def _start_partition(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+def _targets(kind: FaultKind, spec: str) -> Draw:
+    """Draw ``kind`` against the nodes ``spec`` selects (``primaries``: resolved when it strikes)."""
+
+    def draw(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+        if spec == "primaries":
+            return FaultOp(kind, {"targets": "primaries"})
+        return FaultOp(kind, targets.pick(spec, nodes, rng))
+
+    return draw
+
+
+def _partition(name: str) -> Draw:
+    def draw(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+        if name == "primaries":
+            return FaultOp(FaultKind.START_PARTITION, {"grudge": "primaries"})
+        return FaultOp(FaultKind.START_PARTITION, grudges.BUILDERS[name](nodes, rng))
+
+    return draw
+
+
+def _default_partition(nodes: Sequence[str], rng: random.Random) -> FaultOp:
     builder = rng.choice([grudges.random_halves, grudges.isolate_one])
     return FaultOp(FaultKind.START_PARTITION, builder(nodes, rng))
 
 
-def _bump_clock(nodes: Sequence[str], rng: random.Random) -> FaultOp:
-    targets = _minority(nodes, rng)
-    return FaultOp(FaultKind.BUMP_CLOCK, {n: round(rng.uniform(-10.0, 10.0), 3) for n in targets})
+def _bump_clock(spec: str) -> Draw:
+    def draw(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+        chosen = targets.pick(spec, nodes, rng)
+        return FaultOp(FaultKind.BUMP_CLOCK, {n: round(rng.uniform(-10.0, 10.0), 3) for n in chosen})
+
+    return draw
 
 
-def _start_packet(nodes: Sequence[str], rng: random.Random) -> FaultOp:
-    return FaultOp(
-        FaultKind.START_PACKET,
-        {
-            "nodes": sorted(nodes),
+def _strobe_clock(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+    """Flip a minority's clocks between now and now + delta every ``period`` for ``duration`` seconds."""
+    chosen = targets.pick("minority", nodes, rng)
+    return FaultOp(FaultKind.STROBE_CLOCK, {
+        "nodes": {n: round(rng.uniform(-10.0, 10.0), 3) for n in chosen},
+        "period": round(rng.uniform(0.01, 0.2), 3),
+        "duration": round(rng.uniform(0.5, 3.0), 3),
+    })
+
+
+def _packet(spec: str) -> Draw:
+    def draw(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+        chosen = sorted(nodes) if spec == "all" else targets.pick(spec, nodes, rng)
+        return FaultOp(FaultKind.START_PACKET, {
+            "nodes": chosen,
             "delay": round(rng.uniform(0.0, 0.1), 3),
             "loss": round(rng.uniform(0.0, 0.3), 3),
             "dup": round(rng.uniform(0.0, 0.1), 3),
-        },
-    )
+        })
+
+    return draw
 
 
-def _undo(op: FaultOp) -> FaultOp:
-    """The op that reverses ``op``."""
+def _leave(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+    """One node leaves; never the first node, which systems with membership use as the change manager."""
+    candidates = list(nodes[1:]) or list(nodes)
+    return FaultOp(FaultKind.LEAVE, [rng.choice(candidates)])
+
+
+def _any(options: Sequence[Draw]) -> Draw:
+    def draw(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+        return rng.choice(list(options))(nodes, rng)
+
+    return draw
+
+
+def undo(op: FaultOp) -> FaultOp:
+    """The op that reverses ``op`` (symbolic targets undo every node the executor still holds)."""
     kind = op.kind
+    if kind not in UNDO_OF:
+        raise ValueError(f"{kind.value} is not a fault start")
+    back = UNDO_OF[kind]
     if kind is FaultKind.START_PARTITION:
-        return FaultOp(FaultKind.STOP_PARTITION, None)
-    if kind is FaultKind.KILL:
-        return FaultOp(FaultKind.START, op.value)
-    if kind is FaultKind.PAUSE:
-        return FaultOp(FaultKind.RESUME, op.value)
+        return FaultOp(back, None)
+    if isinstance(op.value, Mapping) and "targets" in op.value:
+        return FaultOp(back, None)
     if kind is FaultKind.BUMP_CLOCK:
-        return FaultOp(FaultKind.RESET_CLOCK, sorted(op.value))
+        return FaultOp(back, sorted(op.value))
+    if kind is FaultKind.STROBE_CLOCK:
+        return FaultOp(back, sorted(op.value["nodes"]))
     if kind is FaultKind.START_PACKET:
-        return FaultOp(FaultKind.STOP_PACKET, op.value["nodes"])
-    raise ValueError(f"{kind.value} is not a fault start")
+        return FaultOp(back, op.value["nodes"])
+    return FaultOp(back, op.value)
+
+
+_undo = undo  # the first cut's name
 
 
 @dataclass(frozen=True, slots=True)
 class Package:
-    """A fault family: its name, required capability, and how to draw one fault."""
+    """A fault family: its name, required capability, how to draw one fault, and what it brackets."""
 
     name: str
     capability: str
     description: str
-    draw: Callable[[Sequence[str], random.Random], FaultOp]
+    draw: Draw
+    starts: tuple[FaultKind, ...] = ()
 
     def undo(self, op: FaultOp) -> FaultOp:
         """The op that heals ``op``."""
-        return _undo(op)
+        return undo(op)
+
+    def final(self) -> list[FaultOp]:
+        """Ops that leave the cluster healed of anything this package may have done (Jepsen's final gen)."""
+        return [FaultOp(k, None) for k in dict.fromkeys(UNDO_OF[s] for s in self.starts)]
+
+    def brackets(self) -> list[tuple[str, str]]:
+        """``(start f, undo f)`` pairs of the history ops this package emits (the report's fault bands)."""
+        return [(s.value, UNDO_OF[s].value) for s in self.starts]
+
+    @property
+    def family(self) -> str:
+        """The unqualified name (``kill`` for ``kill:majority``)."""
+        return self.name.split(":", 1)[0]
 
 
-PACKAGES: Mapping[str, Package] = {
-    p.name: p
-    for p in (
-        Package("partition", "net", "network partitions: random halves or one node isolated", _start_partition),
-        Package("kill", "kill", "crash a minority of nodes (SIGKILL) and restart them later",
-                lambda nodes, rng: FaultOp(FaultKind.KILL, _minority(nodes, rng))),
-        Package("pause", "pause", "freeze a minority of nodes (SIGSTOP) and resume them later",
-                lambda nodes, rng: FaultOp(FaultKind.PAUSE, _minority(nodes, rng))),
-        Package("clock", "clock", "offset a minority of node clocks by up to +-10 s", _bump_clock),
-        Package("packet", "packet", "delay, drop and duplicate peer messages", _start_packet),
-    )
-}
+def _pkg(name: str, description: str, draw: Draw, *starts: FaultKind) -> Package:
+    return Package(name, CAPABILITY_OF[starts[0]], description, draw, starts)
+
+
+def _build() -> dict[str, Package]:
+    out: list[Package] = [
+        _pkg("partition", "network partitions: random halves or one node isolated", _default_partition,
+             FaultKind.START_PARTITION),
+        _pkg("kill", "crash a minority of nodes (SIGKILL) and restart them later",
+             _targets(FaultKind.KILL, "minority"), FaultKind.KILL),
+        _pkg("pause", "freeze a minority of nodes (SIGSTOP) and resume them later",
+             _targets(FaultKind.PAUSE, "minority"), FaultKind.PAUSE),
+        _pkg("clock", "offset a minority of node clocks by up to +-10 s", _bump_clock("minority"),
+             FaultKind.BUMP_CLOCK),
+        _pkg("packet", "delay, drop and duplicate peer messages", _packet("all"), FaultKind.START_PACKET),
+        _pkg("member", "a node leaves the cluster (data handed off) and joins again later", _leave,
+             FaultKind.LEAVE),
+    ]
+    partitions = {**{n: _partition(n) for n in grudges.BUILDERS}, "primaries": _partition("primaries")}
+    partition_text = {
+        "halves": "split into two halves (sizes differ by at most one)",
+        "one": "isolate one random node",
+        "minority": "cut a random minority off from the majority",
+        "ring": "majorities ring: every node sees a majority, no two the same one",
+        "bridge": "two halves joined by one node that sees both sides",
+        "primaries": "isolate the current leaders/primaries from everyone else",
+    }
+    for q, draw in partitions.items():
+        out.append(_pkg(f"partition:{q}", f"partition: {partition_text[q]}", draw, FaultKind.START_PARTITION))
+    out.append(_pkg("partition:any", "partition: each time one of halves, one, minority, ring, bridge, primaries",
+                    _any(list(partitions.values())), FaultKind.START_PARTITION))
+    for family, kind, verb in (("kill", FaultKind.KILL, "crash and later restart"),
+                               ("pause", FaultKind.PAUSE, "freeze and later resume")):
+        draws = {spec: _targets(kind, spec) for spec in targets.SPECS}
+        for spec, draw in draws.items():
+            out.append(_pkg(f"{family}:{spec}", f"{verb} {targets.SPECS[spec]}", draw, kind))
+        out.append(_pkg(f"{family}:any", f"{verb} each time one of: {', '.join(targets.SPECS)}",
+                        _any(list(draws.values())), kind))
+    out.append(_pkg("clock:bump", "offset a minority of node clocks by up to +-10 s", _bump_clock("minority"),
+                    FaultKind.BUMP_CLOCK))
+    out.append(_pkg("clock:strobe", "strobe a minority's clocks: flip between +0 and +-10 s every few ms",
+                    _strobe_clock, FaultKind.STROBE_CLOCK))
+    out.append(_pkg("clock:any", "clock bumps or strobes", _any([_bump_clock("minority"), _strobe_clock]),
+                    FaultKind.BUMP_CLOCK, FaultKind.STROBE_CLOCK))
+    for spec in ("one", "minority", "majority", "all"):
+        out.append(_pkg(f"packet:{spec}", f"delay, drop and duplicate what {targets.SPECS[spec]} sends",
+                        _packet(spec), FaultKind.START_PACKET))
+    return {p.name: p for p in out}
+
+
+PACKAGES: Mapping[str, Package] = _build()
+CLASSIC = ("partition", "kill", "pause", "clock", "packet")
+"""What ``all`` selects: the packages every backend running our own systems supports."""
+
+
+def choices() -> list[str]:
+    """Every word ``--nemesis`` accepts."""
+    return [*PACKAGES, "all", "none", *MODES]
+
+
+def _words(names: Sequence[str]) -> list[str]:
+    return [w.strip() for name in names for w in str(name).split(",") if w.strip() and w.strip() != "none"]
 
 
 def resolve_packages(names: Sequence[str]) -> tuple[Package, ...]:
-    """The packages called ``names`` (``"none"`` or empty = no faults); raises ``UnknownName``."""
+    """The packages called ``names`` (``"none"`` or empty = no faults; modes skipped); raises ``UnknownName``."""
     out: list[Package] = []
-    for name in names:
-        name = name.strip()
-        if not name or name == "none":
+    for name in _words(names):
+        if name in MODES:
             continue
         if name == "all":
-            out.extend(p for p in PACKAGES.values() if p not in out)
+            out.extend(PACKAGES[p] for p in CLASSIC if PACKAGES[p] not in out)
             continue
         if name not in PACKAGES:
-            raise UnknownName(f"unknown nemesis {name!r}", [*PACKAGES, "all", "none"])
+            raise UnknownName(f"unknown nemesis {name!r}", choices())
         if PACKAGES[name] not in out:
             out.append(PACKAGES[name])
     return tuple(out)
 
 
+def resolve_mode(names: Sequence[str]) -> str:
+    """The schedule mode named among ``names`` (``"mix"`` when none); both at once is an error."""
+    modes = [w for w in _words(names) if w in MODES]
+    if len(set(modes)) > 1:
+        raise UnknownName(f"choose one schedule mode, not {' and '.join(sorted(set(modes)))}", list(MODES))
+    return modes[0] if modes else "mix"
+
+
 def describe() -> list[dict[str, Any]]:
     """Name, capability and description of every package (for ``splitbrain systems``)."""
     return [{"name": p.name, "capability": p.capability, "description": p.description} for p in PACKAGES.values()]
+
+
+def help_text() -> str:
+    """A compact listing of every ``--nemesis`` word and its meaning (for ``splitbrain run --help``)."""
+    families: dict[str, list[str]] = {}
+    for p in PACKAGES.values():
+        if ":" in p.name:
+            families.setdefault(p.family, []).append(p.name.split(":", 1)[1])
+    parts = [f"{p.name} ({p.description}{'; :' + '|:'.join(families[p.name]) if p.name in families else ''})"
+             for p in PACKAGES.values() if ":" not in p.name]
+    parts += ["all (= " + ",".join(CLASSIC) + ")", "none"]
+    parts += [f"{m} ({text})" for m, text in MODES.items()]
+    return "comma-separated fault packages: " + "; ".join(parts)

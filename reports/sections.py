@@ -63,4 +63,7 @@ def report_sections(spec: Mapping[str, Any], results: Mapping[str, Any], ops: Se
         "plots": [{"id": p["id"], "json": script_json(p["figure"])} for p in figures(ps, ops, bands, result)]
         if ps else [],
         "plotly": plotly,
+        "fault_intervals": [{**b.to_dict(), "start_s": f"{b.start / 1e9:.3f}", "end_s": f"{b.end / 1e9:.3f}",
+                             "duration_s": f"{(b.end - b.start) / 1e9:.3f}"} for b in bands],
+        "node_logs": sorted(p.name for p in (run_dir / "nodes").glob("*.log")) if run_dir is not None else [],
     }

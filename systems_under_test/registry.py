@@ -24,6 +24,8 @@ _SYSTEM_MODULES: tuple[str, ...] = (
     "systems_under_test.twopc",
     "systems_under_test.lock",
     "systems_under_test.hashring",
+    "systems_under_test.etcd",
+    "systems_under_test.redis",
 )
 
 
@@ -55,6 +57,9 @@ class SystemDescriptor:
     workloads: tuple[str, ...]  # first is the default
     default_nodes: int = 3
     min_nodes: int = 1
+    # A third-party system (etcd, redis) has no core: this names the ``harness`` module that installs,
+    # starts and reaches it (a string, since systems_under_test may not import harness). None = ours.
+    external: str | None = None
 
     def variant(self, name: str) -> Variant:
         """The variant called ``name`` (``"sys"`` or ``"sys:bug"``); raises ``UnknownName``."""

@@ -182,7 +182,11 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         x_tid.append(t)
     x_tab = [tables[t] for t in x_tid]
     dead_ends = opts.dead_ends
-    twins = opts.twins
+    # twin[j]: some other completed op has the same (f, input, output), so the twins rule may apply
+    uses: dict[int, int] = {}
+    for t in c_tid:
+        uses[t] = uses.get(t, 0) + 1
+    twin = [opts.twins and uses[t] > 1 for t in c_tid]
     c_need = [model.needs(e.f, e.inp, e.out) for e in completed] if dead_ends else []
     c_write = [model.writes(e.f, e.inp, e.out) for e in completed] if dead_ends else []
     x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes] if dead_ends else []
@@ -248,7 +252,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             for j, d in window[k]:
                 if (rel >> d) & 1:
                     continue
-                if twins:
+                if twin[j]:
                     t = c_tid[j]
                     if t == tk:
                         continue
@@ -286,11 +290,11 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             # rank k is a read that the current state cannot satisfy (else it was forced): try first
             # the moves after which it can be placed (a valid history's order is then usually found
             # without backtracking; an invalid one is explored all the same)
-            tk = c_tab[k]
+            table_k = c_tab[k]
             good: list[Child] = []
             rest: list[Child] = []
             for ch in raw:
-                r = tk.get(ch[3])
+                r = table_k.get(ch[3])
                 if r is None:
                     r = compute(c_tid[k], ch[3])
                 (good if r >= 0 else rest).append(ch)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from harness.campaign.model import CampaignError, Status
+from harness.campaign.model import CampaignError
 
 
 @click.group()
@@ -36,7 +36,7 @@ def run_command(file: Path, store: Path, directory: Path | None, resume: bool, r
 
     from harness.campaign import api
     from harness.campaign.display import LiveDisplay, print_summary
-    from harness.campaign.executor import load_directory
+    from harness.campaign.executor import kept_records
     from harness.campaign.loader import load_campaign
 
     try:
@@ -46,9 +46,8 @@ def run_command(file: Path, store: Path, directory: Path | None, resume: bool, r
         kept = {}
         if resume:
             target = directory or api.latest_directory(store, camp.name)
-            if target is not None and (target / "campaign.json").is_file():
-                kept = {k: r for k, r in load_directory(target)[1].items()
-                        if r.status.final and not (retry_crashed and r.status is Status.CRASHED)}
+            if target is not None:
+                kept = kept_records(camp, target, retry_crashed=retry_crashed)
         click.echo(f"splitbrain: campaign {camp.name}: {len(camp.cells)} cells"
                    + (f", {len(kept)} already done" if kept else ""), err=True)
         display = None if quiet else LiveDisplay(camp, kept)

@@ -76,12 +76,16 @@ def open_directory(campaign: Campaign, directory: Path, *, resume: bool, retry_c
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "cells").mkdir(exist_ok=True)
     write_json(marker, campaign.to_dict())
+    return kept_records(campaign, directory, retry_crashed=retry_crashed) if resume else {}
+
+
+def kept_records(campaign: Campaign, directory: Path, *, retry_crashed: bool = False) -> dict[str, CellRecord]:
+    """The records in ``directory`` that resuming ``campaign`` keeps: final ones of its current cells."""
     kept: dict[str, CellRecord] = {}
-    if resume:
-        for cell in campaign.cells:
-            rec = read_record(directory, cell.id)
-            if rec is not None and rec.status.final and not (retry_crashed and rec.status is Status.CRASHED):
-                kept[cell.id] = rec
+    for cell in campaign.cells:
+        rec = read_record(directory, cell.id)
+        if rec is not None and rec.status.final and not (retry_crashed and rec.status is Status.CRASHED):
+            kept[cell.id] = rec
     return kept
 
 

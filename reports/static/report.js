@@ -46,6 +46,17 @@
     apply();
   }
 
-  function init() { drawPlots(); filterIndex(); }
+  // plotly.js (~5 MB) is fetched after the page is up: the verdict and timeline must not wait for it
+  function loadPlotly() {
+    var ref = document.getElementById("plotly-src");
+    if (typeof window.Plotly !== "undefined" || !ref) { drawPlots(); return; }
+    var script = document.createElement("script");
+    script.src = ref.getAttribute("data-src");
+    script.onload = drawPlots;
+    script.onerror = drawPlots;  // draws the "not available" notes
+    document.head.appendChild(script);
+  }
+
+  function init() { filterIndex(); setTimeout(loadPlotly, 0); }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();

@@ -183,26 +183,41 @@
       ctx.fillText(d.lanes[L], LEFT - 6, TOP + L * this.rowH + this.rowH / 2);
     }
     ctx.textAlign = "left";
-    // ops, batched by colour; at most one bar per lane per pixel column and colour
+    // Ops, batched by colour. Where a lane has more ops in view than pixels, single bars would paint
+    // over each other (whichever colour is drawn last wins), so each pixel column instead shows the
+    // share of ok / fail / info ops overlapping it, stacked.
     var paths = [new Path2D(), new Path2D(), new Path2D()], outlined = [];
-    var h = Math.max(2, this.rowH - 2);
+    var h = Math.max(2, this.rowH - 2), W = Math.ceil(this.width);
     for (L = 0; L < this.lanes.length; L++) {
-      var lane = this.lanes[L], y = TOP + L * this.rowH + 1;
-      var from = this.lowerBound(lane.starts, this.view[0] - lane.maxDur), last = [-1, -1, -1];
-      var drawOne = function (id) {
-        var a = self.x(o.t0[id]), b = self.x(self.end(id)), ty = o.ty[id];
-        if (b < LEFT || a > self.width) { return; }
-        a = Math.max(a, LEFT);
-        var w = Math.max(1, b - a), px = Math.floor(a);
-        if (self.highlight[id] || id === self.focusOp) { outlined.push([a, y, w, h, id]); }
-        if (w <= 1.5 && px === last[ty]) { return; }
-        last[ty] = px;
-        paths[ty].rect(a, y, w, h);
-      };
+      var lane = this.lanes[L], y = TOP + L * this.rowH + 1, visible = [];
+      var from = this.lowerBound(lane.starts, this.view[0] - lane.maxDur);
       for (i = from; i < lane.ids.length && lane.starts[i] <= this.view[1]; i++) {
-        if (this.ops.t1[lane.ids[i]] >= 0) { drawOne(lane.ids[i]); }
+        if (o.t1[lane.ids[i]] >= 0) { visible.push(lane.ids[i]); }
       }
-      for (i = 0; i < lane.open.length; i++) { drawOne(lane.open[i]); }
+      for (i = 0; i < lane.open.length; i++) { visible.push(lane.open[i]); }
+      var binned = visible.length > this.plotWidth() * 0.4, counts = binned ? [new Float32Array(W), new Float32Array(W), new Float32Array(W)] : null;
+      for (i = 0; i < visible.length; i++) {
+        var id = visible[i], a = this.x(o.t0[id]), b = this.x(this.end(id)), ty = o.ty[id];
+        if (b < LEFT || a > this.width) { continue; }
+        a = Math.max(a, LEFT);
+        b = Math.min(b, this.width);
+        var w = Math.max(1, b - a);
+        if (this.highlight[id] || id === this.focusOp) { outlined.push([a, y, w, h, id]); }
+        if (!binned) { paths[ty].rect(a, y, w, h); continue; }
+        for (var px = Math.floor(a); px <= Math.min(W - 1, Math.floor(a + w - 0.01)); px++) { counts[ty][px] += 1; }
+      }
+      if (!binned) { continue; }
+      for (var col = LEFT; col < W; col++) {
+        var total = counts[0][col] + counts[1][col] + counts[2][col];
+        if (!total) { continue; }
+        var yy = y;
+        for (var t = 0; t < 3; t++) {
+          if (!counts[t][col]) { continue; }
+          var hh = h * counts[t][col] / total;
+          paths[t].rect(col, yy, 1, hh);
+          yy += hh;
+        }
+      }
     }
     for (i = 0; i < 3; i++) { ctx.fillStyle = COLORS[i]; ctx.fill(paths[i]); }
     for (i = 0; i < outlined.length; i++) {

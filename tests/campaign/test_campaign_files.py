@@ -43,6 +43,12 @@ def test_zoo_covers_every_runnable_planted_bug_and_control(name: str) -> None:
     assert {c.expect for c in camp.cells} == {Expect.VALID, Expect.INVALID}
 
 
+def test_ci_zoo_is_a_subset_of_the_zoo() -> None:
+    zoo = {c.id for c in load_campaign(CAMPAIGNS / "zoo.toml").cells}
+    ci = {c.id for c in load_campaign(CAMPAIGNS / "zoo-ci.toml").cells}
+    assert ci <= zoo  # same specs, same ids: CI checks exactly the zoo's first seeds
+
+
 def test_ci_zoo_catches_every_planted_bug_and_keeps_controls_valid(tmp_path: Path) -> None:
     started = time.monotonic()
     res = api.run(CAMPAIGNS / "zoo-ci.toml", store=tmp_path)
@@ -50,7 +56,7 @@ def test_ci_zoo_catches_every_planted_bug_and_keeps_controls_valid(tmp_path: Pat
     zoo = res.doc["zoo"]
     assert all(z["verdict"] == "caught" for z in zoo if z["planted_bug"])
     assert all(z["valid"] == z["seeds"] for z in zoo if not z["planted_bug"])
-    assert time.monotonic() - started < 120  # CI budget: the campaign's own time_budget
+    assert time.monotonic() - started < 180  # the campaign's own time_budget (about 40 s on two busy cores)
 
 
 @pytest.mark.slow

@@ -40,7 +40,7 @@ def test_a_failing_user_test_reports_its_run_dirs(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
                            "-q", str(user_test), "--splitbrain-store", str(store)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (spec_file,) = store.glob("*/*/spec.json")
     run_dir = spec_file.parent

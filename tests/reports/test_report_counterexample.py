@@ -64,3 +64,14 @@ def test_valid_report_has_no_counterexample(tmp_path: Path) -> None:
     html = write_run(tmp_path / "t" / "20260101T000000", register_history(300, seed=4)).read_text()
     assert 'data-verdict="valid"' in html and 'id="counterexample"' not in html and 'data-act="error"' not in html
     assert find_counterexample({"details": {"counterexample": {"op": 1}}}) is None
+
+
+def test_report_lists_fault_intervals_and_node_logs(tmp_path: Path) -> None:
+    run_dir = tmp_path / "t" / "20260101T000000"
+    (run_dir / "nodes").mkdir(parents=True)
+    (run_dir / "nodes" / "n1.log").write_text("node log")
+    html = write_run(run_dir, register_history(300, seed=4)).read_text()
+    faults = html.split('class="fault-intervals"')[1].split("</table>")[0]
+    assert faults.count("<tr>") == 1 + 3, "three partitions: two healed, the last never undone"
+    assert "(never undone)" in faults
+    assert 'href="nodes/n1.log"' in html

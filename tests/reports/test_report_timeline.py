@@ -75,3 +75,13 @@ def test_known_breakouts_are_neutralised() -> None:
     text = script_json(evil)
     assert "</script" not in text.lower() and json.loads(text) == evil
     assert inline_js('s = "</ScRiPt>"; t = "<!--"') == 's = "<\\/ScRiPt>"; t = "<\\!--"'
+
+
+def test_empty_and_malformed_histories_still_get_a_report() -> None:
+    from reports.run_report import render_run_report
+
+    empty = render_run_report({}, {"valid": "unknown", "result": {}}, [], assets="none")
+    assert 'data-verdict="unknown"' in empty and '"count":0' in empty
+    twice = [Op(0, 1, "invoke", 0, "read", ["k", None]), Op(1, 2, "invoke", 0, "read", ["k", None])]
+    html = render_run_report({}, {"valid": "unknown", "result": {}}, twice, assets="none")
+    assert "No timeline: op 1: process 0 invoked twice" in html and 'id="timeline-data"' not in html
