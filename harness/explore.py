@@ -305,6 +305,10 @@ def explore(
     from systems_under_test.registry import resolve
 
     desc, _variant = resolve(opts.system)
+    if desc.external is not None:
+        from harness.spec import SpecError
+
+        raise SpecError(f"{desc.name} is a third-party system: explore runs only our own systems in the simulator")
     nodes = opts.nodes or desc.default_nodes
     workload = default_workload_name(RunSpec(system=opts.system))
     report = ExploreReport(opts.system)
@@ -399,9 +403,11 @@ def sweep_spec(system: str, seed: int, *, kinds: Sequence[str] = FAULT_KINDS, ti
     subset of fault kinds are drawn from the seed, so a sweep over seeds varies the fault mix too.
     """
     from harness.seeds import child_rng
+    from nemesis.membership import refusal
     from systems_under_test.registry import resolve
 
     rng = child_rng(seed, "sweep")
+    kinds = [k for k in kinds if k != "member" or refusal(system) is None]
     mix = tuple(k for k in kinds if rng.random() < 0.7) or tuple(kinds)
     peer = LinkParams(base=round(rng.uniform(0.0002, 0.003), 4), jitter=round(rng.uniform(0.0, 0.01), 4),
                       loss=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.1)]), 3),

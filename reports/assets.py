@@ -60,6 +60,19 @@ def ensure_store_assets(store: Path) -> Path | None:
     return dest
 
 
+def shared_copy_above(store: Path, levels: int = 6) -> Path | None:
+    """A current ``_assets/plotly.min.js`` in ``store`` or a directory above it (a campaign keeps its runs
+    in a store inside the main store; one copy serves both)."""
+    src = plotly_source()
+    if src is None:
+        return None
+    for d in [store, *list(store.parents)[:levels]]:
+        cand = d / ASSETS_DIR / PLOTLY_FILE
+        if cand.is_file() and cand.stat().st_size == src.stat().st_size:
+            return cand
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class PlotlyRef:
     """How a report loads plotly.js: a relative ``src``, an inline source, or not at all."""
@@ -80,7 +93,7 @@ def plotly_for(run_dir: Path | None, mode: str = "auto") -> PlotlyRef:
         return PlotlyRef()
     store = store_of(run_dir) if run_dir is not None else None
     if mode in ("auto", "store") and store is not None and run_dir is not None:
-        asset = ensure_store_assets(store)
+        asset = shared_copy_above(store) or ensure_store_assets(store)
         if asset is not None:
             return PlotlyRef(src=Path(os.path.relpath(asset, run_dir)).as_posix())
     if mode == "store":

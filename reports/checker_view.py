@@ -42,6 +42,8 @@ def _clip(text: str) -> str:
 
 
 def _case_text(case: Any) -> str:
+    if isinstance(case, str):
+        return _clip(case)
     if isinstance(case, Mapping) and isinstance(case.get("explanation"), str):
         return _clip(case["explanation"])
     return _clip(json.dumps(case, default=str, indent=None, separators=(", ", ": ")))

@@ -85,14 +85,14 @@ def translate_results(req: Mapping[str, Any], results: list[Any], *, wait: int) 
     kind = str(req.get("type"))
     if kind == "read":
         return {"type": "read_ok", "value": decode_read(results[0])}
+    if kind == "cas" and int(results[0]) != 1:
+        return {"type": "error", "code": PRECONDITION_FAILED, "definite": True,
+                "text": f"key {req.get('key')} does not hold {req.get('from')!r}"}
     if wait > 0:
         acked = int(results[-1])
         if acked < wait:
             return {"type": "error", "code": NOT_REPLICATED, "definite": False,
                     "text": f"WAIT: only {acked} of {wait} replicas confirmed the write in time"}
-    if kind == "cas" and int(results[0]) != 1:
-        return {"type": "error", "code": PRECONDITION_FAILED, "definite": True,
-                "text": f"key {req.get('key')} does not hold {req.get('from')!r}"}
     return {"type": f"{kind}_ok"}
 
 

@@ -100,9 +100,13 @@ class SimBackend:
         self.client_link = client_link
         self.require_virtual = require_virtual
         if factory is None:
+            from harness.spec import SpecError
             from systems_under_test.registry import resolve
 
-            _desc, variant = resolve(spec.system)
+            desc, variant = resolve(spec.system)
+            if desc.external is not None:
+                raise SpecError(f"{desc.name} is a third-party system with no core in this project; the sim "
+                                "backend runs only our own systems (use --backend local or docker)")
             factory = variant.make_core
         self.factory: CoreFactory = factory
         self.nodes: dict[str, SimNode] = {}

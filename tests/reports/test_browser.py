@@ -129,6 +129,7 @@ def test_valid_and_invalid_reports_and_the_index(browser: Any, tmp_path: Path) -
     pg.open((valid_dir / "report.html").as_uri())
     assert pg.page.get_attribute("#verdict", "data-verdict") == "valid"
     assert pg.page.locator("#counterexample").count() == 0
+    pg.shot("report-valid-full", full=True)
     index = _first_client_index(valid_dir, "write")
     text = pg.hover_op(index)
     assert "write" in text and f"history index {index}" in text and "process" in text

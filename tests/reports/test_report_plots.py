@@ -70,12 +70,14 @@ def test_checker_sections_expand_compose_and_list_evidence() -> None:
     result = {"checker": "compose", "valid": False, "details": {
         "set": {"checker": "set-full", "valid": False, "explanation": "1 lost", "details": {"lost": [4, 7]}},
         "elle": {"checker": "elle", "valid": False, "explanation": "G1c",
-                 "details": {"anomalies": {"G1c": [{"explanation": "T1 < T2 < T1"}]}}},
+                 "details": {"anomalies": {"G1c": [{"explanation": "T1 < T2 < T1"}]}, "not": ["read-committed"]}},
         "bank": {"checker": "bank", "valid": True, "details": {"errors": {}}}}}
     secs = {s["name"]: s for s in checker_sections(result)}
     assert set(secs) == {"set", "elle", "bank"}
     assert secs["set"]["evidence"] == [{"title": "Lost elements", "count": 2, "cases": ["4", "7"]}]
     assert secs["elle"]["evidence"][0]["cases"] == ["T1 < T2 < T1"] and secs["elle"]["verdict"] == "INVALID"
+    assert secs["elle"]["evidence"][1] == {"title": "Consistency models ruled out", "count": 1,
+                                           "cases": ["read-committed"]}
     assert secs["bank"]["evidence"] == [] and secs["bank"]["verdict"] == "valid"
 
 
@@ -92,3 +94,6 @@ def test_plotly_is_written_once_per_store_and_referenced_relatively(tmp_path: Pa
     loose = assets.plotly_for(tmp_path / "somewhere")
     assert loose.inline and not loose.src and "</script" not in loose.inline.lower()
     assert not assets.plotly_for(run_dir, "none").available
+    nested = tmp_path / "store" / "campaigns" / "c" / "20260101T000000" / "runs" / "t" / "20260101T000001"
+    nested.mkdir(parents=True)
+    assert assets.plotly_for(nested).src == "../../../../../../_assets/plotly.min.js", "one copy for the store"

@@ -64,3 +64,10 @@ def test_refuses_paths_outside_the_store(served: tuple[Served, Path], path: str)
 def test_unsafe_path_detection() -> None:
     assert unsafe_path("/a/../b") and unsafe_path("/%2e%2e/x") and unsafe_path("/%25252e%25252e/x")
     assert not unsafe_path("/t/20260101T000000/report.html") and not unsafe_path("/a..b/c..d?x=..")
+
+
+def test_cli_refuses_a_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import run_cli
+
+    assert run_cli(["serve", "--store", str(tmp_path / "nope"), "--port", "0"]) == 254
+    assert "no store at" in capsys.readouterr().err

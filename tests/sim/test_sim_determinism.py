@@ -14,7 +14,7 @@ from harness.sim.simrun import run_spec
 from harness.spec import RunSpec
 from systems_under_test.registry import systems
 
-VARIANTS = [v.name for d in systems().values() for v in d.variants]
+VARIANTS = [v.name for d in systems().values() if d.external is None for v in d.variants]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -60,7 +60,7 @@ from harness.spec import RunSpec
 from harness.workloads import WORKLOADS
 from systems_under_test.registry import systems
 for d in systems().values():
-    for v in d.variants:
+    for v in d.variants if d.external is None else ():
         if default_workload_name(RunSpec(system=v.name)) not in WORKLOADS:
             continue
         spec = RunSpec(system=v.name, backend="sim", seed=3, time_limit=3.0, rate=50.0, quiesce=1.0,

@@ -15,8 +15,10 @@ from systems_under_test.registry import systems
 
 pytest.importorskip("checkers.linearizability", reason="the linearizability checker is not available")
 
-CORRECT = [v.name for d in systems().values() for v in d.variants if not v.planted_bug]
-PLANTED = [v.name for d in systems().values() for v in d.variants if v.planted_bug]
+OURS = [d for d in systems().values() if d.external is None]
+CORRECT = [v.name for d in OURS for v in d.variants if not v.planted_bug]
+PLANTED = [v.name for d in OURS for v in d.variants if v.planted_bug]
+EXTERNAL = [d.name for d in systems().values() if d.external is not None]
 
 
 @pytest.fixture
@@ -106,3 +108,15 @@ def test_explore_command_stores_a_replayable_run(tmp_path: Path, sim_registered:
     assert again.result.valid is False
     stored = (spec_path.parent / "history.jsonl").read_bytes()
     assert (again.run_dir / "history.jsonl").read_bytes() == stored
+
+
+@pytest.mark.parametrize("system", EXTERNAL)
+def test_third_party_systems_are_refused_clearly(system: str) -> None:
+    from harness.backend import ClusterSpec
+    from harness.sim import SimBackend
+    from harness.spec import SpecError
+
+    with pytest.raises(SpecError, match="third-party"):
+        SimBackend(ClusterSpec(system, ("n1", "n2", "n3"), Path("."), 1))
+    with pytest.raises(SpecError, match="third-party"):
+        explore(ExploreOptions(system))
