@@ -4,7 +4,7 @@ Enable with ``-p harness.pytest_plugin`` (or the ``pytest11`` entry point ``spli
 
     def test_my_store_survives_partitions(splitbrain):
         run = splitbrain.run(system="replication", backend="sim", nemesis=("partition",), seed=7)
-        run.assert_valid()                      # fails with the run dir, the explanation and the replay command
+        run.assert_valid()  # fails with the run dir, the explanation and the replay command
 
     def test_the_zoo(splitbrain):
         splitbrain.campaign("campaigns/zoo-ci.toml").assert_ok()
@@ -55,9 +55,11 @@ class SplitbrainRun:
     def describe(self) -> str:
         """Verdict, first explanation line, run dir and replay command: what a failure message needs."""
         first = (self.result.explanation or "").strip().splitlines()[:1]
-        return (f"splitbrain verdict: {self.valid!r} (exit {self.exit_code})"
-                + (f"\n  {first[0]}" if first else "")
-                + f"\n  run dir: {self.run_dir}\n  report: {self.report}\n  replay: {self.replay_command}")
+        return (
+            f"splitbrain verdict: {self.valid!r} (exit {self.exit_code})"
+            + (f"\n  {first[0]}" if first else "")
+            + f"\n  run dir: {self.run_dir}\n  report: {self.report}\n  replay: {self.replay_command}"
+        )
 
     def assert_valid(self) -> None:
         """Fail the test unless the run was valid."""
@@ -76,7 +78,7 @@ class Splitbrain:
     runs: list[str] = field(default_factory=list)
 
     def run(self, spec: Any = None, **fields: Any) -> SplitbrainRun:
-        """Run one test (a ``RunSpec`` and/or its fields; unset fields take RunSpec defaults) and return it."""
+        """Run one test (a ``RunSpec`` and/or its fields; unset fields take RunSpec defaults)."""
         from harness.campaign.backends import ensure_backends
         from harness.session import run_test
         from harness.spec import RunSpec
@@ -116,9 +118,13 @@ class CampaignOutcome:
 
     def assert_ok(self) -> None:
         """Fail unless every variant showed what it should (bugs caught, correct variants valid)."""
-        problems = "\n  ".join(self.result.failures()) or "(no failing group; cells unknown, crashed or not run)"
-        assert self.exit_code == 0, (f"campaign exit code {self.exit_code}\n  {problems}\n"
-                                     f"  campaign dir: {self.directory}\n  report: {self.result.report}")
+        problems = (
+            "\n  ".join(self.result.failures()) or "(no failing group; cells unknown, crashed or not run)"
+        )
+        assert self.exit_code == 0, (
+            f"campaign exit code {self.exit_code}\n  {problems}\n"
+            f"  campaign dir: {self.directory}\n  report: {self.result.report}"
+        )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

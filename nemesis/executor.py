@@ -55,6 +55,8 @@ def require_capabilities(
     (:class:`nemesis.capabilities.Refusals`), and membership faults on a ``system`` without them.
     """
     wanted = sorted(set(needed))
+    if system is None:  # a backend knows which system it runs (``Backend.spec.system``)
+        system = getattr(getattr(backend, "spec", None), "system", None)
     name = backend_name or getattr(backend, "name", type(backend).__name__)
     lacking = capabilities.missing(backend, wanted)
     if lacking:
@@ -136,11 +138,18 @@ class NemesisExecutor:
         return done
 
     async def _do(self, op: FaultOp) -> Any:
+        """Carry out one op.
+
+        A fault is marked in effect *before* the backend is asked, and an undo clears its mark only
+        after the backend did it: an op cut short (cancelled at the end of the main phase, or failing
+        halfway through its nodes) is then still undone by the heal, and undoing a fault that never
+        took is a no-op on every backend (start a running node, resume one that is not paused).
+        """
         b, kind = self.backend, op.kind
         if kind is FaultKind.START_PARTITION:
             grudge = await self._grudge(op.value)
-            await b.partition(grudge)
             self.grudge = grudge
+            await b.partition(grudge)
             return grudge
         if kind is FaultKind.STOP_PARTITION:
             await b.heal()
@@ -149,21 +158,27 @@ class NemesisExecutor:
         if kind is FaultKind.KILL:
             targets = [n for n in await self._targets(op.value) if n not in self.killed]
             for n in targets:
-                await b.kill(n)
                 self.killed.add(n)
+                await b.kill(n)
                 self.paused.discard(n)
             return targets
         if kind is FaultKind.START:
+            # Restarts run side by side (a real node takes a while to come up, and Jepsen restarts
+            # together); a node that fails to start stays marked killed so the heal retries it.
             targets = [n for n in self._nodes(op.value) if n in self.killed]
-            for n in targets:
-                await b.start(n)
-                self.killed.discard(n)
+            results = await asyncio.gather(*(b.start(n) for n in targets), return_exceptions=True)
+            for n, r in zip(targets, results, strict=True):
+                if not isinstance(r, BaseException):
+                    self.killed.discard(n)
+            for r in results:
+                if isinstance(r, BaseException):
+                    raise r
             return targets
         if kind is FaultKind.PAUSE:
             targets = [n for n in await self._targets(op.value) if n not in self.paused and n not in self.killed]
             for n in targets:
-                await b.pause(n)
                 self.paused.add(n)
+                await b.pause(n)
             return targets
         if kind is FaultKind.RESUME:
             targets = [n for n in self._nodes(op.value) if n in self.paused]
@@ -174,8 +189,8 @@ class NemesisExecutor:
         if kind is FaultKind.BUMP_CLOCK:
             offsets = {str(n): float(o) for n, o in dict(op.value).items()}
             for n, o in sorted(offsets.items()):
-                await b.set_clock_offset(n, o)
                 self.clock[n] = o
+                await b.set_clock_offset(n, o)
             return offsets
         if kind is FaultKind.STROBE_CLOCK:
             v = dict(op.value)
@@ -198,8 +213,8 @@ class NemesisExecutor:
             targets = [n for n in await self._targets(op.value) if n not in self.left]
             member = membership_of(b, self.nodes)
             for n in targets:
-                await member.leave(n)
                 self.left.add(n)
+                await member.leave(n)
             return targets
         if kind is FaultKind.JOIN:
             targets = [n for n in self._nodes(op.value) if n in self.left]
@@ -212,9 +227,9 @@ class NemesisExecutor:
             v = dict(op.value)
             targets = await self._targets(v.get("nodes", self.nodes))
             args = {k: float(v.get(k, 0.0)) for k in ("delay", "loss", "dup")}
+            self.packet = sorted(set(self.packet) | set(targets))
             for n in targets:
                 await b.set_packet_faults(n, **args)
-            self.packet = targets
             return {"nodes": targets, **args}
         if kind is FaultKind.STOP_PACKET:
             targets = [n for n in self._nodes(op.value) if n in self.packet]

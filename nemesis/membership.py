@@ -8,6 +8,7 @@ implement the requests can take these faults; any other is refused before the ru
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,9 @@ MEMBERSHIP_SYSTEMS = frozenset({"hashring"})
 
 TIMEOUT = 10.0
 """Seconds to wait for a change: the reply comes only once the data handoff is done."""
+TEMPORARILY_UNAVAILABLE = 11
+BUSY_RETRY = 0.2
+"""A system runs one change at a time and answers 11 meanwhile; ask again this often."""
 
 
 def refusal(system: str | None) -> str | None:
@@ -48,6 +52,18 @@ class ClientMembership:
         """Ask the cluster to add ``node`` back."""
         await self._change("join", node)
 
+    async def _call_until_idle(self, conn: Any, kind: str, node: str) -> dict[str, Any]:
+        """Send the change; while the system answers "busy" (another change runs), ask again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            self._req += 1
+            req = {"type": kind, "node": node, "req_id": self._req}
+            reply: dict[str, Any] = await conn.call(req, max(0.001, deadline - loop.time()))
+            if reply.get("code") != TEMPORARILY_UNAVAILABLE or loop.time() + BUSY_RETRY >= deadline:
+                return reply
+            await asyncio.sleep(BUSY_RETRY)
+
     async def _change(self, kind: str, node: str) -> None:
         # Ask a node other than the one changing (it may be on its way out), first node first: systems
         # with a membership manager default it to the first node, which saves a forwarding hop.
@@ -59,8 +75,7 @@ class ClientMembership:
                 errors.append(f"{via}: {e}")
                 continue
             try:
-                self._req += 1
-                reply = await conn.call({"type": kind, "node": node, "req_id": self._req}, self.timeout)
+                reply = await self._call_until_idle(conn, kind, node)
             finally:
                 await conn.close()
             if reply.get("type") == f"{kind}_ok":

@@ -241,7 +241,8 @@ def resolve_mode(names: Sequence[str]) -> str:
 
 def describe() -> list[dict[str, Any]]:
     """Name, capability and description of every package (for ``splitbrain systems``)."""
-    return [{"name": p.name, "capability": p.capability, "description": p.description} for p in PACKAGES.values()]
+    return [{"name": p.name, "capability": p.capability, "description": p.description,
+             "brackets": [list(b) for b in p.brackets()]} for p in PACKAGES.values()]
 
 
 def help_text() -> str:

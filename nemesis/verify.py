@@ -19,9 +19,15 @@ def faults_in_status(node: str, status: Mapping[str, Any]) -> list[str]:
     state = status.get("state")
     if state not in (None, "running"):
         out.append(f"{node} is {state}")
-    faults = status.get("faults") or {}
-    if not isinstance(faults, Mapping):
-        return out
+    for section in ("faults", "docker"):  # the runtime's own state; a container backend's firewall state
+        faults = status.get(section) or {}
+        if isinstance(faults, Mapping):
+            out.extend(_faults_in(node, faults))
+    return out
+
+
+def _faults_in(node: str, faults: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
     if faults.get("drop_from"):
         out.append(f"{node} drops traffic from {', '.join(map(str, faults['drop_from']))}")
     offset = faults.get("clock_offset") or 0.0

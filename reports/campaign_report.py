@@ -25,7 +25,9 @@ OUTCOME_WORD = {0: "as expected", 1: "UNEXPECTED", 2: "incomplete", 255: "crashe
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * float(v):.0f}%"
-    env.filters["num"] = lambda v, d=3: "–" if v is None else (f"{v:.{d}g}" if isinstance(v, float) else str(v))
+    env.filters["num"] = lambda v, d=3: (
+        "–" if v is None else (f"{v:.{d}g}" if isinstance(v, float) else str(v))
+    )
     return env
 
 
@@ -37,12 +39,18 @@ def outcome_word(code: Any) -> str:
 def render_campaign_report(doc: Mapping[str, Any]) -> str:
     """The comparison report HTML for a ``summary.json`` document."""
     seeds = sorted({c["seed"] for g in doc.get("groups", []) for c in g.get("cells", [])})
-    return _env().get_template("campaign.html").render(doc=doc, seeds=seeds, outcome=outcome_word(doc.get("exit_code")))
+    return (
+        _env()
+        .get_template("campaign.html")
+        .render(doc=doc, seeds=seeds, outcome=outcome_word(doc.get("exit_code")))
+    )
 
 
 def write_campaign_report(directory: Path, doc: Mapping[str, Any]) -> Path:
     """Write ``summary.json`` and ``report.html`` into the campaign directory; returns the report path."""
-    (directory / SUMMARY).write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    (directory / SUMMARY).write_text(
+        json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+    )
     path = directory / REPORT
     tmp = path.with_name(REPORT + ".tmp")
     tmp.write_text(render_campaign_report(doc), encoding="utf-8")
@@ -65,9 +73,15 @@ def campaign_links(store: Path) -> list[dict[str, Any]]:
             doc = json.loads(summary.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        out.append({"name": doc.get("name", summary.parent.parent.name), "stamp": summary.parent.name,
-                    "path": str((summary.parent / REPORT).relative_to(store)),
-                    "exit_code": doc.get("exit_code"), "outcome": outcome_word(doc.get("exit_code")),
-                    "totals": doc.get("totals", {})})
+        out.append(
+            {
+                "name": doc.get("name", summary.parent.parent.name),
+                "stamp": summary.parent.name,
+                "path": str((summary.parent / REPORT).relative_to(store)),
+                "exit_code": doc.get("exit_code"),
+                "outcome": outcome_word(doc.get("exit_code")),
+                "totals": doc.get("totals", {}),
+            }
+        )
     out.sort(key=lambda d: (d["stamp"], d["name"]), reverse=True)
     return out

@@ -37,9 +37,12 @@ class CampaignResult:
 
     def failures(self) -> list[str]:
         """One line per group that did not show what it should (missed bug, broken control, ...)."""
-        return [f"{g['variant']} under {g['fault']} on {g['backend']}: {g['verdict']} "
-                f"(invalid in {g['caught']} of {g['seeds']} seeds)"
-                for g in self.doc["groups"] if g["verdict"] not in ("caught", "safe")]
+        return [
+            f"{g['variant']} under {g['fault']} on {g['backend']}: {g['verdict']} "
+            f"(invalid in {g['caught']} of {g['seeds']} seeds)"
+            for g in self.doc["groups"]
+            if g["verdict"] not in ("caught", "safe", "observed")
+        ]
 
 
 def campaigns_root(store: Path, name: str) -> Path:
@@ -66,8 +69,9 @@ def new_directory(store: Path, name: str) -> Path:
     return candidate
 
 
-def write_report(campaign: Campaign, records: dict[str, CellRecord], directory: Path, *,
-                 incomplete: bool = False) -> tuple[Path, dict[str, Any]]:
+def write_report(
+    campaign: Campaign, records: dict[str, CellRecord], directory: Path, *, incomplete: bool = False
+) -> tuple[Path, dict[str, Any]]:
     """Summarise and render the comparison report into ``directory`` (``incomplete``: cells left to run)."""
     from reports.campaign_report import write_campaign_report
 
@@ -77,9 +81,16 @@ def write_report(campaign: Campaign, records: dict[str, CellRecord], directory: 
     return write_campaign_report(directory, doc), doc
 
 
-def run(source: Path | Campaign, *, store: Path = Path("store"), directory: Path | None = None,
-        resume: bool = False, max_cells: int | None = None, observer: Observer | None = None,
-        retry_crashed: bool = False) -> CampaignResult:
+def run(
+    source: Path | Campaign,
+    *,
+    store: Path = Path("store"),
+    directory: Path | None = None,
+    resume: bool = False,
+    max_cells: int | None = None,
+    observer: Observer | None = None,
+    retry_crashed: bool = False,
+) -> CampaignResult:
     """Run a campaign file (or a built ``Campaign``) and write its report; see ``executor`` for the layout.
 
     ``resume`` continues ``directory`` (default: the newest directory of this campaign in the store),
@@ -91,14 +102,23 @@ def run(source: Path | Campaign, *, store: Path = Path("store"), directory: Path
         directory = latest_directory(store, campaign.name) if resume else None
         if directory is None:
             if resume:
-                raise CampaignError(f"nothing to resume: no earlier run of campaign {campaign.name!r} in {store}")
+                raise CampaignError(
+                    f"nothing to resume: no earlier run of campaign {campaign.name!r} in {store}"
+                )
             directory = new_directory(store, campaign.name)
     elif resume and not (directory / "campaign.json").is_file():
         raise CampaignError(f"nothing to resume in {directory}")
-    outcome = run_campaign(campaign, directory, resume=resume, max_cells=max_cells, observer=observer,
-                           retry_crashed=retry_crashed)
-    report, doc = write_report(campaign, outcome.records, directory,
-                               incomplete=bool(outcome.pending or outcome.interrupted))
+    outcome = run_campaign(
+        campaign,
+        directory,
+        resume=resume,
+        max_cells=max_cells,
+        observer=observer,
+        retry_crashed=retry_crashed,
+    )
+    report, doc = write_report(
+        campaign, outcome.records, directory, incomplete=bool(outcome.pending or outcome.interrupted)
+    )
     _refresh_index(store, directory)
     return CampaignResult(directory, int(doc["exit_code"]), report, doc, outcome)
 

@@ -14,5 +14,8 @@ def ensure_backends() -> None:
     """Register ``sim`` in the backend registry if it is not there yet."""
     if "sim" not in backends.BACKENDS:
         backends.BACKENDS["sim"] = backends.BackendEntry(
-            "sim", "every node in one process on a virtual-time loop (deterministic)",
-            "harness.sim.backend:make_sim_backend", "harness.sim.loop:new_loop")
+            "sim",
+            "every node in one process on a virtual-time loop (deterministic)",
+            "harness.sim.backend:make_sim_backend",
+            "harness.sim.loop:new_loop",
+        )

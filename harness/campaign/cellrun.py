@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -51,7 +52,7 @@ def status_of(exit_code: int, interrupted: bool) -> Status:
 
 
 def execute_cell(cell: Cell, campaign_dir: Path) -> CellRecord:
-    """Run the cell's spec into ``<campaign_dir>/runs`` and measure it; any failure becomes a crashed record."""
+    """Run the cell's spec into ``<campaign_dir>/runs`` and measure it; a failure is a crashed record."""
     from harness.campaign.backends import ensure_backends
     from harness.session import run_test
 
@@ -60,20 +61,37 @@ def execute_cell(cell: Cell, campaign_dir: Path) -> CellRecord:
     try:
         res = run_test(cell.spec, store=campaign_dir / "runs")
     except Exception:  # noqa: BLE001 - a crashing cell is recorded, never raised into the campaign
-        return CellRecord(cell.id, Status.CRASHED, EXIT_CRASHED, None, round(time.monotonic() - started, 3),
-                          error=traceback.format_exc())
+        return CellRecord(
+            cell.id,
+            Status.CRASHED,
+            EXIT_CRASHED,
+            None,
+            round(time.monotonic() - started, 3),
+            error=traceback.format_exc(),
+        )
     metrics = run_metrics(res.outcome.ops, time_limit=cell.spec.time_limit, details=res.result.details)
     metrics["faults_applied"] = res.outcome.faults_applied
     status = status_of(res.exit_code, res.outcome.interrupted)
     error = res.outcome.error
-    if error is None and status is Status.CRASHED:  # e.g. the checker crashed: its explanation has the traceback
+    if (
+        error is None and status is Status.CRASHED
+    ):  # e.g. the checker crashed: its explanation has the traceback
         error = res.result.explanation or None
-    return CellRecord(cell.id, status, res.exit_code, os.path.relpath(res.run_dir, campaign_dir),
-                      round(time.monotonic() - started, 3), metrics, error)
+    return CellRecord(
+        cell.id,
+        status,
+        res.exit_code,
+        os.path.relpath(res.run_dir, campaign_dir),
+        round(time.monotonic() - started, 3),
+        metrics,
+        error,
+    )
 
 
 def child_main(cell: Cell, campaign_dir: Path) -> None:
     """Entry point of a cell's process: output to the cell's log file, then run and record the cell."""
+    if hasattr(signal, "pthread_sigmask"):  # the parent forked us with SIGINT held back
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     log = campaign_dir / "cells" / f"{cell.id}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

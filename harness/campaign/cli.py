@@ -21,16 +21,39 @@ def campaign() -> None:
 
 @campaign.command("run")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="campaign directory (default: store/campaigns/<name>/<stamp>)")
-@click.option("--resume", is_flag=True, help="continue the newest (or --dir) run of this campaign: finished cells are kept")
+@click.option(
+    "--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="campaign directory (default: store/campaigns/<name>/<stamp>)",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="continue the newest (or --dir) run of this campaign: finished cells are kept",
+)
 @click.option("--retry-crashed", is_flag=True, help="with --resume: run crashed cells again as well")
-@click.option("--max-cells", type=click.IntRange(min=0), default=None, help="start at most this many cells, then stop")
-@click.option("--parallel", type=click.IntRange(min=1), default=None, help="override the campaign's parallelism")
+@click.option(
+    "--max-cells", type=click.IntRange(min=0), default=None, help="start at most this many cells, then stop"
+)
+@click.option(
+    "--parallel", type=click.IntRange(min=1), default=None, help="override the campaign's parallelism"
+)
 @click.option("--quiet", is_flag=True, help="no progress display")
-def run_command(file: Path, store: Path, directory: Path | None, resume: bool, retry_crashed: bool,
-                max_cells: int | None, parallel: int | None, quiet: bool) -> int:
+def run_command(
+    file: Path,
+    store: Path,
+    directory: Path | None,
+    resume: bool,
+    retry_crashed: bool,
+    max_cells: int | None,
+    parallel: int | None,
+    quiet: bool,
+) -> int:
     """Run the campaign FILE (TOML) and write its comparison report."""
     from dataclasses import replace
 
@@ -48,12 +71,22 @@ def run_command(file: Path, store: Path, directory: Path | None, resume: bool, r
             target = directory or api.latest_directory(store, camp.name)
             if target is not None:
                 kept = kept_records(camp, target, retry_crashed=retry_crashed)
-        click.echo(f"splitbrain: campaign {camp.name}: {len(camp.cells)} cells"
-                   + (f", {len(kept)} already done" if kept else ""), err=True)
+        click.echo(
+            f"splitbrain: campaign {camp.name}: {len(camp.cells)} cells"
+            + (f", {len(kept)} already done" if kept else ""),
+            err=True,
+        )
         display = None if quiet else LiveDisplay(camp, kept)
         try:
-            res = api.run(camp, store=store, directory=directory, resume=resume, max_cells=max_cells,
-                          observer=display, retry_crashed=retry_crashed)
+            res = api.run(
+                camp,
+                store=store,
+                directory=directory,
+                resume=resume,
+                max_cells=max_cells,
+                observer=display,
+                retry_crashed=retry_crashed,
+            )
         finally:
             if display is not None:
                 display.close()
@@ -63,8 +96,10 @@ def run_command(file: Path, store: Path, directory: Path | None, resume: bool, r
     for line in res.failures():
         click.echo(f"  {line}")
     if res.outcome is not None and res.outcome.pending:
-        click.echo(f"{len(res.outcome.pending)} cell(s) not run; continue with: splitbrain campaign run {file} "
-                   f"--resume --dir {res.directory}")
+        click.echo(
+            f"{len(res.outcome.pending)} cell(s) not run; continue with: splitbrain campaign run {file} "
+            f"--resume --dir {res.directory}"
+        )
     click.echo(f"report: {res.report}")
     return res.exit_code
 

@@ -23,8 +23,18 @@ from rich.table import Table
 from harness.campaign import summary
 from harness.campaign.model import Campaign, Cell, CellRecord, Expect, Status
 
-STYLE = {"valid": "green", "invalid": "red", "unknown": "yellow", "crashed": "magenta", "interrupted": "dim",
-         "caught": "green", "safe": "green", "missed": "bold red", "broken": "bold red", "incomplete": "yellow"}
+STYLE = {
+    "valid": "green",
+    "invalid": "red",
+    "unknown": "yellow",
+    "crashed": "magenta",
+    "interrupted": "dim",
+    "caught": "green",
+    "safe": "green",
+    "missed": "bold red",
+    "broken": "bold red",
+    "incomplete": "yellow",
+}
 
 
 class LiveDisplay:
@@ -40,15 +50,22 @@ class LiveDisplay:
         self.running = 0
         self.progress: Progress | None = None
         if self.console.is_terminal:
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-                                     console=self.console, auto_refresh=False, transient=False)
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                console=self.console,
+                auto_refresh=False,
+                transient=False,
+            )
             self.task = self.progress.add_task(self._label(0), total=total, completed=len(kept))
             self.progress.start()
 
     def _label(self, running: int) -> str:
-        return (f"{self.campaign.name}: running {running}, unexpected {self.surprises}, "
-                f"crashed {self.crashed}")
+        return f"{self.campaign.name}: running {running}, unexpected {self.surprises}, crashed {self.crashed}"
 
     def __call__(self, kind: str, cell: Cell, record: CellRecord | None) -> None:
         self.running += 1 if kind == "start" else -1
@@ -58,16 +75,23 @@ class LiveDisplay:
             if record.status is Status.CRASHED:
                 self.crashed += 1
             elif (cell.expect is Expect.VALID and record.status is Status.INVALID) or (
-                    cell.expect is Expect.INVALID and record.status is Status.VALID):
+                cell.expect is Expect.INVALID and record.status is Status.VALID
+            ):
                 self.surprises += 1
         if self.progress is not None:
-            self.progress.update(self.task, description=self._label(running),
-                                 advance=1 if kind == "done" else 0)
+            self.progress.update(
+                self.task, description=self._label(running), advance=1 if kind == "done" else 0
+            )
             self.progress.refresh()
         elif kind == "done" and record is not None:
             done = sum(1 for r in self.records.values() if r.status.final)
-            self.console.print(f"[{done}/{len(self.campaign.cells)}] {cell.id}: {record.status.value} "
-                               f"({record.wall_seconds:.1f}s)", markup=False, highlight=False, soft_wrap=True)
+            self.console.print(
+                f"[{done}/{len(self.campaign.cells)}] {cell.id}: {record.status.value} "
+                f"({record.wall_seconds:.1f}s)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
     def close(self) -> None:
         """Stop the live bar (idempotent)."""
@@ -89,16 +113,27 @@ def summary_tables(campaign: Campaign, records: Mapping[str, CellRecord]) -> lis
     many_backends = len({c.spec.backend for c in campaign.cells}) > 1
     impl = Table(title=f"{campaign.name}: implementations (* = planted bug)", title_justify="left")
     impl.add_column("variant", no_wrap=True)
-    cols = (["backend"] if many_backends else []) + ["runs", "invalid", "1st viol", "ok/s", "p50/p99 ms",
-                                                     "avail", "wall s"]
+    cols = (["backend"] if many_backends else []) + [
+        "runs",
+        "invalid",
+        "1st viol",
+        "ok/s",
+        "p50/p99 ms",
+        "avail",
+        "wall s",
+    ]
     for col in cols:
         impl.add_column(col, justify="left" if col == "backend" else "right", no_wrap=True)
     for row in summary.implementations(campaign, records):
         cells = ([row["backend"]] if many_backends else []) + [
-            f"{row['done']}/{row['cells']}", f"{row['invalid']} {_pct(row['detection_rate'])}",
-            _fmt(row["first_violation_s_median"], "s"), _fmt(row["throughput"]),
-            f"{_fmt(row['latency_p50_ms'])}/{_fmt(row['latency_p99_ms'])}", _pct(row["availability_faults"]),
-            _fmt(row["wall_seconds"])]
+            f"{row['done']}/{row['cells']}",
+            f"{row['invalid']} {_pct(row['detection_rate'])}",
+            _fmt(row["first_violation_s_median"], "s"),
+            _fmt(row["throughput"]),
+            f"{_fmt(row['latency_p50_ms'])}/{_fmt(row['latency_p99_ms'])}",
+            _pct(row["availability_faults"]),
+            _fmt(row["wall_seconds"]),
+        ]
         impl.add_row(row["variant"] + (" *" if row["planted_bug"] else ""), *cells)
     zoo = Table(title=f"{campaign.name}: variant x fault, invalid in k of n seeds", title_justify="left")
     zoo.add_column("variant", no_wrap=True)
@@ -106,10 +141,16 @@ def summary_tables(campaign: Campaign, records: Mapping[str, CellRecord]) -> lis
         zoo.add_column(col, no_wrap=True)
     for row in summary.zoo(campaign, records):
         style = STYLE.get(row["verdict"], "")
-        found = f"{row['caught']}/{row['seeds']}" + ("" if row["done"] == row["seeds"] else f" ({row['done']} run)")
-        zoo.add_row(row["variant"] + (" *" if row["planted_bug"] else ""), row["fault"],
-                    *([row["backend"]] if many_backends else []), found,
-                    f"[{style}]{row['verdict']}[/]" if style else row["verdict"])
+        found = f"{row['caught']}/{row['seeds']}" + (
+            "" if row["done"] == row["seeds"] else f" ({row['done']} run)"
+        )
+        zoo.add_row(
+            row["variant"] + (" *" if row["planted_bug"] else ""),
+            row["fault"],
+            *([row["backend"]] if many_backends else []),
+            found,
+            f"[{style}]{row['verdict']}[/]" if style else row["verdict"],
+        )
     return [impl, zoo]
 
 
@@ -117,12 +158,18 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.0f}%"
 
 
-def print_summary(campaign: Campaign, records: Mapping[str, CellRecord], console: Console | None = None) -> None:
+def print_summary(
+    campaign: Campaign, records: Mapping[str, CellRecord], console: Console | None = None
+) -> None:
     """Print the summary tables and the totals line."""
     console = console or Console()
     for table in summary_tables(campaign, records):
         console.print(table)
     t = summary.totals(campaign, records)
-    console.print(f"cells: {t['cells']}  valid {t['valid']}  invalid {t['invalid']}  unknown {t['unknown']}  "
-                  f"crashed {t['crashed']}  not run {t['pending'] + t['interrupted']}", markup=False, highlight=False,
-                  soft_wrap=True)
+    console.print(
+        f"cells: {t['cells']}  valid {t['valid']}  invalid {t['invalid']}  unknown {t['unknown']}  "
+        f"crashed {t['crashed']}  not run {t['pending'] + t['interrupted']}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -18,17 +18,19 @@ A cell is finished when its record exists with a final status; ``resume`` runs o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
 from harness.campaign.backends import ensure_backends
-from harness.campaign.cellrun import EXIT_CRASHED, child_main, read_record, write_record
+from harness.campaign.cellrun import EXIT_CRASHED, child_main, read_record, record_path, write_record
 from harness.campaign.model import Campaign, CampaignError, Cell, CellRecord, Status
 from harness.store import write_json
 
@@ -67,8 +69,9 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def open_directory(campaign: Campaign, directory: Path, *, resume: bool, retry_crashed: bool = False
-                   ) -> dict[str, CellRecord]:
+def open_directory(
+    campaign: Campaign, directory: Path, *, resume: bool, retry_crashed: bool = False
+) -> dict[str, CellRecord]:
     """Create (or, resuming, reopen) the campaign directory; returns the final records to keep."""
     marker = directory / "campaign.json"
     if marker.exists() and not resume:
@@ -79,7 +82,9 @@ def open_directory(campaign: Campaign, directory: Path, *, resume: bool, retry_c
     return kept_records(campaign, directory, retry_crashed=retry_crashed) if resume else {}
 
 
-def kept_records(campaign: Campaign, directory: Path, *, retry_crashed: bool = False) -> dict[str, CellRecord]:
+def kept_records(
+    campaign: Campaign, directory: Path, *, retry_crashed: bool = False
+) -> dict[str, CellRecord]:
     """The records in ``directory`` that resuming ``campaign`` keeps: final ones of its current cells."""
     kept: dict[str, CellRecord] = {}
     for cell in campaign.cells:
@@ -105,8 +110,15 @@ def load_directory(directory: Path) -> tuple[Campaign, dict[str, CellRecord]]:
     return campaign, records
 
 
-def run_campaign(campaign: Campaign, directory: Path, *, resume: bool = False, max_cells: int | None = None,
-                 observer: Observer | None = None, retry_crashed: bool = False) -> Outcome:
+def run_campaign(
+    campaign: Campaign,
+    directory: Path,
+    *,
+    resume: bool = False,
+    max_cells: int | None = None,
+    observer: Observer | None = None,
+    retry_crashed: bool = False,
+) -> Outcome:
     """Run the campaign's unfinished cells in parallel; Ctrl-C stops it cleanly (finished cells are kept).
 
     Resuming keeps every finished cell; ``retry_crashed`` runs crashed ones again too (after fixing what
@@ -125,7 +137,9 @@ def run_campaign(campaign: Campaign, directory: Path, *, resume: bool = False, m
     try:
         while todo or running:
             _reap(out, running, budget.cell_timeout, notify)
-            may_start = (deadline is None or time.monotonic() < deadline) and (max_cells is None or started < max_cells)
+            may_start = (deadline is None or time.monotonic() < deadline) and (
+                max_cells is None or started < max_cells
+            )
             if not may_start:
                 if not running:
                     break
@@ -137,9 +151,11 @@ def run_campaign(campaign: Campaign, directory: Path, *, resume: bool = False, m
                         continue
                     if max_cells is not None and started >= max_cells:
                         break
-                    proc = ctx.Process(target=child_main, args=(cell, directory), name=f"cell {cell.id}")
-                    proc.start()
-                    running[cell.id] = (cell, proc, time.monotonic())
+                    record_path(directory, cell.id).unlink(missing_ok=True)  # no stale record as its result
+                    with _no_sigint():  # a Ctrl-C must not land between the fork and the bookkeeping
+                        proc = ctx.Process(target=child_main, args=(cell, directory), name=f"cell {cell.id}")
+                        proc.start()
+                        running[cell.id] = (cell, proc, time.monotonic())
                     todo.remove(cell)
                     started += 1
                     notify("start", cell, None)
@@ -153,8 +169,27 @@ def run_campaign(campaign: Campaign, directory: Path, *, resume: bool = False, m
     return out
 
 
-def _reap(out: Outcome, running: dict[str, tuple[Cell, BaseProcess, float]], timeout: float,
-          notify: Observer, *, final: bool = False) -> None:
+@contextlib.contextmanager
+def _no_sigint() -> Iterator[None]:
+    """Hold SIGINT back for the duration (delivered right after); the forked child unblocks it itself."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _reap(
+    out: Outcome,
+    running: dict[str, tuple[Cell, BaseProcess, float]],
+    timeout: float,
+    notify: Observer,
+    *,
+    final: bool = False,
+) -> None:
     """Collect finished children (and kill those past the cell timeout) into records."""
     for cid, (cell, proc, began) in list(running.items()):
         timed_out = False
@@ -170,10 +205,19 @@ def _reap(out: Outcome, running: dict[str, tuple[Cell, BaseProcess, float]], tim
         del running[cid]
         rec = read_record(out.directory, cid)
         if rec is None or timed_out:
-            why = (f"killed after the cell timeout of {timeout:g} s" if timed_out
-                   else f"the cell's process died (exit code {proc.exitcode}) without a result")
-            rec = CellRecord(cid, Status.INTERRUPTED if out.interrupted else Status.CRASHED, EXIT_CRASHED,
-                             rec.run_dir if rec else None, round(time.monotonic() - began, 3), error=why)
+            why = (
+                f"killed after the cell timeout of {timeout:g} s"
+                if timed_out
+                else f"the cell's process died (exit code {proc.exitcode}) without a result"
+            )
+            rec = CellRecord(
+                cid,
+                Status.INTERRUPTED if out.interrupted else Status.CRASHED,
+                EXIT_CRASHED,
+                rec.run_dir if rec else None,
+                round(time.monotonic() - began, 3),
+                error=why,
+            )
             write_record(out.directory, rec)
         out.records[cid] = rec
         out.ran.append(cid)
@@ -189,9 +233,8 @@ def _terminate(proc: BaseProcess) -> None:
 
 
 def _stop_all(running: dict[str, tuple[Cell, BaseProcess, float]]) -> None:
+    """Ask every running cell to stop (SIGTERM: each run records itself as interrupted and cleans up)."""
     for _cell, proc, _ in running.values():
-        if proc.is_alive() and proc.pid is not None:
-            try:
+        if proc.is_alive():
+            with contextlib.suppress(OSError):
                 proc.terminate()
-            except OSError:
-                pass

@@ -24,7 +24,8 @@ Layout of a campaign file::
     backends = ["sim"]
     seeds = 10                  # n = seeds 0..n-1, or an explicit list
     spec = {nodes = 5}          # RunSpec overrides for this block
-    expect = "auto"             # auto (planted bug -> invalid, correct -> valid), "valid" or "invalid"
+    expect = "auto"             # auto (planted bug -> invalid, correct -> valid), "valid", "invalid",
+                                # or "observe" (chart only: no verdict, never fails the campaign)
 
 Schedule values may name nodes symbolically, so one schedule fits any cluster size: ``"all"``,
 ``"majority"`` (the first ⌊n/2⌋+1 nodes), ``"minority"`` (the last ⌈n/2⌉-1, at least one); a partition
@@ -49,11 +50,25 @@ from nemesis.faults import FaultKind, ScheduleError
 from systems_under_test.registry import UnknownName, systems
 
 SPEC_FIELDS = frozenset(f.name for f in fields(RunSpec))
-_CAMPAIGN_KEYS = {"name", "description", "parallel", "parallel_real", "time_budget", "cell_timeout", "min_detection"}
+_CAMPAIGN_KEYS = {
+    "name",
+    "description",
+    "parallel",
+    "parallel_real",
+    "time_budget",
+    "cell_timeout",
+    "min_detection",
+}
 _MATRIX_KEYS = {"systems", "faults", "workloads", "backends", "seeds", "spec", "expect"}
 _DEFAULT_BUDGET = Budget()
-_NODE_KINDS = {FaultKind.KILL, FaultKind.START, FaultKind.PAUSE, FaultKind.RESUME, FaultKind.RESET_CLOCK,
-               FaultKind.STOP_PACKET}
+_NODE_KINDS = {
+    FaultKind.KILL,
+    FaultKind.START,
+    FaultKind.PAUSE,
+    FaultKind.RESUME,
+    FaultKind.RESET_CLOCK,
+    FaultKind.STOP_PACKET,
+}
 
 
 def load_campaign(path: Path) -> Campaign:
@@ -99,8 +114,9 @@ def build_campaign(doc: Mapping[str, Any], *, source: str = "", default_name: st
         raise CampaignError("parallel and parallel_real must be >= 1, cell_timeout > 0")
     if not 0.0 < budget.min_detection <= 1.0:
         raise CampaignError("min_detection must be in (0, 1]")
-    return Campaign(str(head.get("name", default_name)), str(head.get("description", "")), tuple(cells),
-                    budget, source)
+    return Campaign(
+        str(head.get("name", default_name)), str(head.get("description", "")), tuple(cells), budget, source
+    )
 
 
 def _only(d: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str) -> None:
@@ -108,7 +124,9 @@ def _only(d: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str) 
         raise CampaignError(f"{where}: expected a table")
     unknown = sorted(set(d) - set(allowed))
     if unknown:
-        raise CampaignError(f"{where}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}")
+        raise CampaignError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}"
+        )
 
 
 def _strings(block: Mapping[str, Any], key: str, default: list[str], where: str) -> list[str]:
@@ -140,13 +158,18 @@ def seeds_of(value: Any, where: str) -> list[int]:
     """``n`` -> seeds 0..n-1; a list -> itself."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return list(range(value))
-    if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) for s in value):
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(s, int) and not isinstance(s, bool) for s in value)
+    ):
         return list(value)
     raise CampaignError(f"{where}: seeds must be a positive count or a list of integers")
 
 
-def expand_block(block: Mapping[str, Any], defaults: Mapping[str, Any], schedules: Mapping[str, Any], *,
-                 where: str) -> list[Cell]:
+def expand_block(
+    block: Mapping[str, Any], defaults: Mapping[str, Any], schedules: Mapping[str, Any], *, where: str
+) -> list[Cell]:
     """The cells of one ``[[matrix]]`` block."""
     _only(block, _MATRIX_KEYS, where)
     overrides = dict(block.get("spec", {}))
@@ -157,21 +180,29 @@ def expand_block(block: Mapping[str, Any], defaults: Mapping[str, Any], schedule
     backends = _strings(block, "backends", ["sim"], where)
     seeds = seeds_of(block.get("seeds", 1), where)
     expect_word = str(block.get("expect", "auto"))
-    if expect_word not in ("auto", "valid", "invalid"):
-        raise CampaignError(f"{where}: expect must be auto, valid or invalid")
+    if expect_word not in ("auto", "valid", "invalid", "observe"):
+        raise CampaignError(f"{where}: expect must be auto, valid, invalid or observe")
     known = systems()
     cells = []
     for variant in variants:
         desc = known[variant.split(":", 1)[0]]
         planted = desc.variant(variant).planted_bug
-        expect = Expect(expect_word) if expect_word != "auto" else (Expect.INVALID if planted else Expect.VALID)
+        expect = (
+            Expect(expect_word) if expect_word != "auto" else (Expect.INVALID if planted else Expect.VALID)
+        )
         for fault in faults:
             for workload in workloads:
                 for backend in backends:
                     for seed in seeds:
-                        fields_: dict[str, Any] = {"nodes": desc.default_nodes, **defaults, **overrides,
-                                                   "system": variant, "workload": workload,
-                                                   "backend": backend, "seed": seed}
+                        fields_: dict[str, Any] = {
+                            "nodes": desc.default_nodes,
+                            **defaults,
+                            **overrides,
+                            "system": variant,
+                            "workload": workload,
+                            "backend": backend,
+                            "seed": seed,
+                        }
                         label, fault_fields = fault_fields_of(fault, schedules, int(fields_["nodes"]), where)
                         fields_.update(fault_fields)
                         spec = RunSpec.from_dict(_tuplify(fields_))
@@ -187,13 +218,20 @@ def _tuplify(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def fault_fields_of(fault: str, schedules: Mapping[str, Any], nodes: int, where: str) -> tuple[str, dict[str, Any]]:
+def fault_fields_of(
+    fault: str, schedules: Mapping[str, Any], nodes: int, where: str
+) -> tuple[str, dict[str, Any]]:
     """The label and RunSpec fields of a fault choice: packages (``"partition,kill"``) or ``"@schedule"``."""
     if fault.startswith("@"):
         name = fault[1:]
         if name not in schedules:
-            raise CampaignError(f"{where}: unknown schedule {fault!r}; defined: {', '.join(sorted(schedules)) or 'none'}")
-        return name, {"nemesis": (), "schedule": tuple(expand_schedule(schedules[name], nodes, f"[schedules.{name}]"))}
+            raise CampaignError(
+                f"{where}: unknown schedule {fault!r}; defined: {', '.join(sorted(schedules)) or 'none'}"
+            )
+        return name, {
+            "nemesis": (),
+            "schedule": tuple(expand_schedule(schedules[name], nodes, f"[schedules.{name}]")),
+        }
     packages = tuple(p.strip() for p in fault.split(",") if p.strip() and p.strip() != "none")
     return ("+".join(packages) or "none"), {"nemesis": packages, "schedule": None}
 
@@ -217,24 +255,30 @@ def expand_schedule(table: Mapping[str, Any], nodes: int, where: str) -> list[di
             try:
                 kind = FaultKind(e["f"])
             except ValueError:
-                raise CampaignError(f"{where}: unknown fault {e['f']!r}; valid: "
-                                    + ", ".join(k.value for k in FaultKind)) from None
-            out.append({"at": round(float(e["at"]) + r * period, 6), "f": kind.value,
-                        "value": resolve_value(kind, e.get("value"), ids, where)})
+                raise CampaignError(
+                    f"{where}: unknown fault {e['f']!r}; valid: " + ", ".join(k.value for k in FaultKind)
+                ) from None
+            out.append(
+                {
+                    "at": round(float(e["at"]) + r * period, 6),
+                    "f": kind.value,
+                    "value": resolve_value(kind, e.get("value"), ids, where),
+                }
+            )
     return sorted(out, key=lambda d: d["at"])
 
 
 def resolve_value(kind: FaultKind, value: Any, ids: list[str], where: str) -> Any:
-    """Replace symbolic node sets (``all``/``majority``/``minority``, ``isolate``, ``halves``) by node lists."""
+    """Replace symbolic node sets (``all``/``majority``/``minority``, ``isolate``, ``halves``) by nodes."""
     n = len(ids)
-    named = {"all": ids, "majority": ids[: n // 2 + 1], "minority": ids[n - max(1, (n - 1) // 2):]}
+    named = {"all": ids, "majority": ids[: n // 2 + 1], "minority": ids[n - max(1, (n - 1) // 2) :]}
     if kind in _NODE_KINDS and isinstance(value, str):
         if value not in named:
             raise CampaignError(f"{where}: node set {value!r} must be all, majority, minority or a list")
         return list(named[value])
     if kind is FaultKind.START_PARTITION:
         if value == "halves":
-            return grudges.complete_grudge([ids[: n // 2], ids[n // 2:]])
+            return grudges.complete_grudge([ids[: n // 2], ids[n // 2 :]])
         if isinstance(value, Mapping) and "isolate" in value:
             return grudges.isolate(ids, str(value["isolate"]))
         if isinstance(value, Mapping) and "components" in value:
@@ -246,8 +290,9 @@ def resolve_value(kind: FaultKind, value: Any, ids: list[str], where: str) -> An
 
 def cell_id(spec: RunSpec, fault: str) -> str:
     """A readable, stable id: coordinates plus a hash of the complete spec."""
-    digest = hashlib.sha256(json.dumps(spec.with_(test_name="").to_dict(), sort_keys=True,
-                                       default=str).encode()).hexdigest()[:6]
+    digest = hashlib.sha256(
+        json.dumps(spec.with_(test_name="").to_dict(), sort_keys=True, default=str).encode()
+    ).hexdigest()[:6]
     parts = [spec.system.replace(":", "-"), fault, spec.workload or "default", spec.backend, f"s{spec.seed}"]
     raw = ".".join(parts)
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in raw) + "." + digest

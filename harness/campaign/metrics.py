@@ -21,10 +21,20 @@ from typing import Any
 
 from checkers.history import INVOKE, OK, Op, pairs
 
-_OPENS = {"start-partition": "partition", "kill": "kill", "pause": "pause", "bump-clock": "clock",
-          "start-packet": "packet"}
-_CLOSES = {"stop-partition": "partition", "start": "kill", "resume": "pause", "reset-clock": "clock",
-           "stop-packet": "packet"}
+_OPENS = {
+    "start-partition": "partition",
+    "kill": "kill",
+    "pause": "pause",
+    "bump-clock": "clock",
+    "start-packet": "packet",
+}
+_CLOSES = {
+    "stop-partition": "partition",
+    "start": "kill",
+    "resume": "pause",
+    "reset-clock": "clock",
+    "stop-packet": "packet",
+}
 NS = 1_000_000_000
 
 

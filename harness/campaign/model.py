@@ -21,10 +21,15 @@ class CampaignError(ValueError):
 
 
 class Expect(str, Enum):
-    """What a cell should find: a correct variant must stay valid, a planted bug must be caught."""
+    """What a cell should find: a correct variant must stay valid, a planted bug must be caught.
+
+    ``OBSERVE`` judges nothing: such cells chart which faults expose which bugs (the zoo's cross table)
+    without a verdict, since most pairings are not expected to show anything.
+    """
 
     VALID = "valid"
     INVALID = "invalid"
+    OBSERVE = "observe"
 
 
 class Status(str, Enum):
@@ -67,14 +72,24 @@ class Cell:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, stored in ``campaign.json``."""
-        return {"id": self.id, "spec": self.spec.to_dict(), "fault": self.fault, "expect": self.expect.value,
-                "planted_bug": self.planted_bug}
+        return {
+            "id": self.id,
+            "spec": self.spec.to_dict(),
+            "fault": self.fault,
+            "expect": self.expect.value,
+            "planted_bug": self.planted_bug,
+        }
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> Cell:
         """Inverse of :meth:`to_dict`."""
-        return Cell(str(d["id"]), RunSpec.from_dict(d["spec"]), str(d["fault"]), Expect(d["expect"]),
-                    bool(d["planted_bug"]))
+        return Cell(
+            str(d["id"]),
+            RunSpec.from_dict(d["spec"]),
+            str(d["fault"]),
+            Expect(d["expect"]),
+            bool(d["planted_bug"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,17 +116,30 @@ class Campaign:
     def to_dict(self) -> dict[str, Any]:
         """JSON form, stored in ``campaign.json`` so a report never needs the TOML file again."""
         b = self.budget
-        return {"name": self.name, "description": self.description, "source": self.source,
-                "budget": {"parallel": b.parallel, "parallel_real": b.parallel_real, "time": b.time,
-                           "cell_timeout": b.cell_timeout, "min_detection": b.min_detection},
-                "cells": [c.to_dict() for c in self.cells]}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "source": self.source,
+            "budget": {
+                "parallel": b.parallel,
+                "parallel_real": b.parallel_real,
+                "time": b.time,
+                "cell_timeout": b.cell_timeout,
+                "min_detection": b.min_detection,
+            },
+            "cells": [c.to_dict() for c in self.cells],
+        }
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> Campaign:
         """Inverse of :meth:`to_dict`."""
-        return Campaign(str(d["name"]), str(d.get("description", "")),
-                        tuple(Cell.from_dict(c) for c in d["cells"]), Budget(**d.get("budget", {})),
-                        str(d.get("source", "")))
+        return Campaign(
+            str(d["name"]),
+            str(d.get("description", "")),
+            tuple(Cell.from_dict(c) for c in d["cells"]),
+            Budget(**d.get("budget", {})),
+            str(d.get("source", "")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +156,25 @@ class CellRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``cells/<id>.json``)."""
-        return {"cell_id": self.cell_id, "status": self.status.value, "exit_code": self.exit_code,
-                "run_dir": self.run_dir, "wall_seconds": self.wall_seconds, "metrics": dict(self.metrics),
-                "error": self.error}
+        return {
+            "cell_id": self.cell_id,
+            "status": self.status.value,
+            "exit_code": self.exit_code,
+            "run_dir": self.run_dir,
+            "wall_seconds": self.wall_seconds,
+            "metrics": dict(self.metrics),
+            "error": self.error,
+        }
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> CellRecord:
         """Inverse of :meth:`to_dict`."""
-        return CellRecord(str(d["cell_id"]), Status(d["status"]), int(d["exit_code"]), d.get("run_dir"),
-                          float(d.get("wall_seconds", 0.0)), dict(d.get("metrics") or {}), d.get("error"))
+        return CellRecord(
+            str(d["cell_id"]),
+            Status(d["status"]),
+            int(d["exit_code"]),
+            d.get("run_dir"),
+            float(d.get("wall_seconds", 0.0)),
+            dict(d.get("metrics") or {}),
+            d.get("error"),
+        )

@@ -36,32 +36,39 @@ class Group:
     valid: int
     unknown: int
     crashed: int
-    verdict: str  # "caught" / "missed" / "safe" / "broken" / "incomplete"
+    verdict: str  # "caught" / "missed" / "safe" / "broken" / "incomplete" / "observed"
 
     @property
     def as_expected(self) -> bool:
         """Whether the group showed what it should (caught bug / safe correct variant)."""
-        return self.verdict in ("caught", "safe")
+        return self.verdict in ("caught", "safe", "observed")
 
 
 def _count(records: Iterable[CellRecord], status: Status) -> int:
     return sum(1 for r in records if r.status is status)
 
 
+def group_key(cell: Cell) -> tuple[str, str, str, Expect]:
+    """Cells judged together: one variant under one fault choice on one backend, with one expectation."""
+    return (cell.variant, cell.fault, cell.spec.backend, cell.expect)
+
+
 def groups(campaign: Campaign, records: Mapping[str, CellRecord]) -> list[Group]:
-    """Every (variant, fault, backend) group with its counts and verdict, in campaign order."""
-    by_key: dict[tuple[str, str, str], list[Cell]] = {}
+    """Every (variant, fault, backend, expectation) group with its counts and verdict, in campaign order."""
+    by_key: dict[tuple[str, str, str, Expect], list[Cell]] = {}
     for cell in campaign.cells:
-        by_key.setdefault((cell.variant, cell.fault, cell.spec.backend), []).append(cell)
+        by_key.setdefault(group_key(cell), []).append(cell)
     out = []
     need = campaign.budget.min_detection
-    for (variant, fault, backend), cells in by_key.items():
+    for (variant, fault, backend, _), cells in by_key.items():
         recs = [records[c.id] for c in cells if c.id in records and records[c.id].status.final]
         expect = cells[0].expect
         inv, val = _count(recs, Status.INVALID), _count(recs, Status.VALID)
         unk, cr = _count(recs, Status.UNKNOWN), _count(recs, Status.CRASHED)
         n = len(cells)
-        if expect is Expect.INVALID:
+        if expect is Expect.OBSERVE:
+            verdict = "observed" if len(recs) == n and not (unk or cr) else "incomplete"
+        elif expect is Expect.INVALID:
             if inv >= need * n - 1e-9:
                 verdict = "caught"
             elif inv + (n - len(recs)) + unk + cr >= need * n - 1e-9:
@@ -70,8 +77,22 @@ def groups(campaign: Campaign, records: Mapping[str, CellRecord]) -> list[Group]
                 verdict = "missed"
         else:
             verdict = "broken" if inv else ("safe" if val == n else "incomplete")
-        out.append(Group(variant, fault, backend, cells[0].planted_bug, expect, n, len(recs), inv, val, unk, cr,
-                         verdict))
+        out.append(
+            Group(
+                variant,
+                fault,
+                backend,
+                cells[0].planted_bug,
+                expect,
+                n,
+                len(recs),
+                inv,
+                val,
+                unk,
+                cr,
+                verdict,
+            )
+        )
     return out
 
 
@@ -99,42 +120,60 @@ def _metric(recs: Sequence[CellRecord], name: str) -> list[float]:
 def implementations(campaign: Campaign, records: Mapping[str, CellRecord]) -> list[dict[str, Any]]:
     """One row per variant (and backend): detection, time to first violation, throughput, latency, cost."""
     by_key: dict[tuple[str, str], list[Cell]] = {}
+    judged = {(c.variant, c.spec.backend) for c in campaign.cells if c.expect is not Expect.OBSERVE}
     for cell in campaign.cells:
-        by_key.setdefault((cell.variant, cell.spec.backend), []).append(cell)
+        key = (cell.variant, cell.spec.backend)
+        if (
+            cell.expect is not Expect.OBSERVE or key not in judged
+        ):  # charting cells only where nothing is judged
+            by_key.setdefault(key, []).append(cell)
     rows = []
     for (variant, backend), cells in by_key.items():
         recs = [records[c.id] for c in cells if c.id in records and records[c.id].status.final]
         n_inv = _count(recs, Status.INVALID)
         ttfv = _metric([r for r in recs if r.status is Status.INVALID], "first_violation_s")
-        rows.append({
-            "variant": variant,
-            "backend": backend,
-            "planted_bug": cells[0].planted_bug,
-            "cells": len(cells),
-            "done": len(recs),
-            "valid": _count(recs, Status.VALID),
-            "invalid": n_inv,
-            "unknown": _count(recs, Status.UNKNOWN),
-            "crashed": _count(recs, Status.CRASHED),
-            "detection_rate": round(n_inv / len(recs), 4) if recs else None,
-            "first_violation_s_median": _median(ttfv),
-            "first_violation_s_min": round(min(ttfv), 3) if ttfv else None,
-            "throughput": _median(_metric(recs, "throughput")),
-            "latency_p50_ms": _median(_metric(recs, "latency_p50_ms")),
-            "latency_p99_ms": _median(_metric(recs, "latency_p99_ms")),
-            "availability_faults": _median(_metric(recs, "availability_faults")),
-            "availability_quiet": _median(_metric(recs, "availability_quiet")),
-            "wall_seconds": round(sum(r.wall_seconds for r in recs), 2),
-        })
+        rows.append(
+            {
+                "variant": variant,
+                "backend": backend,
+                "planted_bug": cells[0].planted_bug,
+                "cells": len(cells),
+                "done": len(recs),
+                "valid": _count(recs, Status.VALID),
+                "invalid": n_inv,
+                "unknown": _count(recs, Status.UNKNOWN),
+                "crashed": _count(recs, Status.CRASHED),
+                "detection_rate": round(n_inv / len(recs), 4) if recs else None,
+                "first_violation_s_median": _median(ttfv),
+                "first_violation_s_min": round(min(ttfv), 3) if ttfv else None,
+                "throughput": _median(_metric(recs, "throughput")),
+                "latency_p50_ms": _median(_metric(recs, "latency_p50_ms")),
+                "latency_p99_ms": _median(_metric(recs, "latency_p99_ms")),
+                "availability_faults": _median(_metric(recs, "availability_faults")),
+                "availability_quiet": _median(_metric(recs, "availability_quiet")),
+                "wall_seconds": round(sum(r.wall_seconds for r in recs), 2),
+            }
+        )
     return rows
 
 
 def zoo(campaign: Campaign, records: Mapping[str, CellRecord]) -> list[dict[str, Any]]:
     """The bug-zoo table: every planted bug x fault -> caught in k of n seeds (also correct controls)."""
-    return [{"variant": g.variant, "fault": g.fault, "backend": g.backend, "planted_bug": g.planted_bug,
-             "caught": g.invalid, "valid": g.valid, "seeds": g.seeds, "done": g.done, "verdict": g.verdict,
-             "rate": round(g.invalid / g.done, 4) if g.done else None}
-            for g in groups(campaign, records)]
+    return [
+        {
+            "variant": g.variant,
+            "fault": g.fault,
+            "backend": g.backend,
+            "planted_bug": g.planted_bug,
+            "caught": g.invalid,
+            "valid": g.valid,
+            "seeds": g.seeds,
+            "done": g.done,
+            "verdict": g.verdict,
+            "rate": round(g.invalid / g.done, 4) if g.done else None,
+        }
+        for g in groups(campaign, records)
+    ]
 
 
 def totals(campaign: Campaign, records: Mapping[str, CellRecord]) -> dict[str, int]:
@@ -155,31 +194,51 @@ def unexpected_cells(campaign: Campaign, records: Mapping[str, CellRecord]) -> l
         rec = records.get(cell.id)
         if rec is None or not rec.status.final:
             continue
-        if rec.status is Status.CRASHED or (cell.expect is Expect.VALID and rec.status is Status.INVALID) or (
-                cell.expect is Expect.INVALID and rec.status is Status.VALID):
+        if (
+            rec.status is Status.CRASHED
+            or (cell.expect is Expect.VALID and rec.status is Status.INVALID)
+            or (cell.expect is Expect.INVALID and rec.status is Status.VALID)
+        ):
             out.append(cell.id)
     return out
 
 
 def report_doc(campaign: Campaign, records: Mapping[str, CellRecord]) -> dict[str, Any]:
     """Everything the comparison report shows, as JSON (``summary.json``; the report renders only this)."""
-    cells_by_group: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    cells_by_group: dict[tuple[str, str, str, Expect], list[dict[str, Any]]] = {}
     for cell in campaign.cells:
         rec = records.get(cell.id)
         status = rec.status.value if rec is not None else "pending"
         link = f"{rec.run_dir}/report.html" if rec is not None and rec.run_dir else None
-        cells_by_group.setdefault((cell.variant, cell.fault, cell.spec.backend), []).append({
-            "id": cell.id, "seed": cell.spec.seed, "status": status, "link": link,
-            "wall_seconds": rec.wall_seconds if rec is not None else None,
-            "first_violation_s": rec.metrics.get("first_violation_s") if rec is not None else None,
-            "error": (rec.error or "").strip().splitlines()[-1][:300] if rec is not None and rec.error else None,
-        })
+        cells_by_group.setdefault(group_key(cell), []).append(
+            {
+                "id": cell.id,
+                "seed": cell.spec.seed,
+                "status": status,
+                "link": link,
+                "wall_seconds": rec.wall_seconds if rec is not None else None,
+                "first_violation_s": rec.metrics.get("first_violation_s") if rec is not None else None,
+                "error": (rec.error or "").strip().splitlines()[-1][:300]
+                if rec is not None and rec.error
+                else None,
+            }
+        )
     group_rows = []
     for g in groups(campaign, records):
-        group_rows.append({"variant": g.variant, "fault": g.fault, "backend": g.backend,
-                           "planted_bug": g.planted_bug, "expect": g.expect.value, "verdict": g.verdict,
-                           "caught": g.invalid, "seeds": g.seeds, "done": g.done,
-                           "cells": cells_by_group[(g.variant, g.fault, g.backend)]})
+        group_rows.append(
+            {
+                "variant": g.variant,
+                "fault": g.fault,
+                "backend": g.backend,
+                "planted_bug": g.planted_bug,
+                "expect": g.expect.value,
+                "verdict": g.verdict,
+                "caught": g.invalid,
+                "seeds": g.seeds,
+                "done": g.done,
+                "cells": cells_by_group[(g.variant, g.fault, g.backend, g.expect)],
+            }
+        )
     return {
         "name": campaign.name,
         "description": campaign.description,
@@ -190,4 +249,28 @@ def report_doc(campaign: Campaign, records: Mapping[str, CellRecord]) -> dict[st
         "groups": group_rows,
         "implementations": implementations(campaign, records),
         "zoo": zoo(campaign, records),
+        "cross": cross_table(campaign, records),
+    }
+
+
+def cross_table(campaign: Campaign, records: Mapping[str, CellRecord]) -> dict[str, Any]:
+    """Planted bug x fault -> "k/n" seeds caught (backends pooled): which faults expose which bugs."""
+    faults: list[str] = []
+    rows: dict[str, dict[str, list[int]]] = {}
+    for cell in campaign.cells:
+        if not cell.planted_bug:
+            continue
+        if cell.fault not in faults:
+            faults.append(cell.fault)
+        tally = rows.setdefault(cell.variant, {}).setdefault(cell.fault, [0, 0])
+        rec = records.get(cell.id)
+        if rec is not None and rec.status.final:
+            tally[0] += rec.status is Status.INVALID
+            tally[1] += 1
+    return {
+        "faults": faults,
+        "rows": [
+            {"variant": v, "cells": {f: (f"{k}/{n}" if n else "–") for f, (k, n) in per.items()}}
+            for v, per in rows.items()
+        ],
     }

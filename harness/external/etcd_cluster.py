@@ -134,4 +134,11 @@ class EtcdLocalBackend(LocalExternalBackend):
         return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None, "core": doc}
 
 
-BACKENDS = {"local": EtcdLocalBackend}
+def _docker_backend(spec: ClusterSpec) -> Any:
+    """The docker flavour (imported on demand: it needs the docker backend's modules)."""
+    from harness.external.etcd_docker import EtcdDockerBackend
+
+    return EtcdDockerBackend(spec)
+
+
+BACKENDS = {"local": EtcdLocalBackend, "docker": _docker_backend}

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from systems_under_test.core import PRECONDITION_FAILED
 

@@ -70,7 +70,7 @@ def replicas_say_down(infos: dict[str, dict[str, Any] | None], primary: str) -> 
     replicas = [n for n in infos if n != primary]
     if not replicas:
         return False
-    down = sum(1 for n in replicas if infos[n] is not None and infos[n].get("master_link_status") == "down")
+    down = sum(1 for n in replicas if (infos[n] or {}).get("master_link_status") == "down")
     return 2 * down > len(replicas)
 
 
@@ -157,8 +157,17 @@ class Supervisor:
         if not self.deposed:
             return
         todo = sorted(self.deposed)
-        done = await asyncio.gather(*(self.admin.replicaof(n, self.primary) for n in todo))
+        done = await asyncio.gather(*(self._demote(n) for n in todo))
         for node, ok in zip(todo, done):
             if ok:
                 self.deposed.discard(node)
                 self.log(f"{node} now follows {self.primary}")
+
+    async def _demote(self, node: str) -> bool:
+        """Tell ``node`` to follow the primary, but only once it answers again.
+
+        Like Sentinel, nothing is sent to a node that does not answer: a command written to a frozen
+        process would sit in its socket buffer and take effect the instant it resumes, hiding exactly
+        the window in which a returning primary still accepts writes.
+        """
+        return await self.admin.ping(node) and await self.admin.replicaof(node, self.primary)

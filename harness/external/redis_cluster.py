@@ -150,4 +150,11 @@ class RedisLocalBackend(LocalExternalBackend):
         await super().start(node)
 
 
-BACKENDS = {"local": RedisLocalBackend}
+def _docker_backend(spec: ClusterSpec) -> Any:
+    """The docker flavour (imported on demand: it needs the docker backend's modules)."""
+    from harness.external.redis_docker import RedisDockerBackend
+
+    return RedisDockerBackend(spec)
+
+
+BACKENDS = {"local": RedisLocalBackend, "docker": _docker_backend}

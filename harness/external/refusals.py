@@ -22,7 +22,8 @@ from nemesis.executor import CapabilityError
 _COOPERATIVE = ("on the local backend {cap} faults are cooperative: our node runtime drops/delays the peer "
                 "messages it is told to, and {system} is not our runtime; use --backend docker for partitions")
 _CLOCK = ("clock faults on {system} are out of scope: our clock offsets are cooperative (applied by our node "
-          "runtime) and libfaketime does not affect etcd (Go reads the clock via the vDSO) and hangs redis-server")
+          "runtime), and libfaketime {faketime}")
+_FAKETIME = {"etcd": "does not affect etcd (Go reads the clock through the vDSO)", "redis": "hangs redis-server"}
 _PACKET_DOCKER = ("packet faults on docker delay/duplicate through our node runtime (the kernel has no netem); "
                   "{system} is not our runtime")
 
@@ -35,7 +36,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
 def reason(system: str, backend: str, capability: str) -> str:
     """Why ``capability`` faults cannot be injected into third-party ``system`` on ``backend``."""
     if capability == "clock":
-        return _CLOCK.format(system=system)
+        faketime = _FAKETIME.get(system, "does not affect etcd and hangs redis-server")
+        return _CLOCK.format(system=system, faketime=faketime)
     if backend == "local" and capability in ("net", "packet"):
         return _COOPERATIVE.format(system=system, cap="partition" if capability == "net" else capability)
     if backend == "docker" and capability == "packet":

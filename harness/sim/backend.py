@@ -153,6 +153,8 @@ class SimBackend:
                 conn._lost("cluster torn down")
             if self._net is not None:
                 self._net.detach(n)
+        if self._net is not None:
+            self._net.events.clear()
 
     async def connect(self, node: str) -> SimConnection:
         """Open a client connection to ``node``; ``Unreachable`` if it is down or unknown."""

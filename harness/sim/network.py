@@ -18,6 +18,9 @@ Semantics, chosen to match what the real backends do (Jepsen's):
 * **Latency** is ``base + exponential(mean jitter)`` capped at ``base + max_jitter``; with
   ``reorder=False`` a link is FIFO (a message never overtakes an earlier one on the same link).
 * **Packet faults** of a node (``set_packet_faults``) add delay / loss / dup to what it *sends*.
+
+Messages in flight wait in the cluster's :class:`~harness.sim.events.EventQueue` (shared with node
+timers), not as one asyncio timer each.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import random
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from harness.sim.events import EventQueue
 
 Handler = Callable[[str, Any], None]
 
@@ -118,6 +123,7 @@ class SimNetwork:
         self._packet: dict[str, PacketFaults] = {}
         self._rngs: dict[tuple[str, str], random.Random] = {}
         self._fifo_last: dict[tuple[str, str], float] = {}
+        self.events = EventQueue(loop)  # messages in flight (and, for SimNode, timers)
 
     # -- endpoints ---------------------------------------------------------------------------------
     def attach(self, name: str, handler: Handler, *, node: bool = False) -> None:
@@ -209,7 +215,7 @@ class SimNetwork:
                 if at <= last:
                     at = last + 1e-9
                 self._fifo_last[key] = at
-            self.loop.call_at(at, self._deliver, src, dst, text)
+            self.events.call_at(at, self._deliver, src, dst, text)
 
     def _deliver(self, src: str, dst: str, text: str) -> None:
         if self.drops(src, dst):

@@ -25,6 +25,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from harness.sim.events import Event
 from harness.sim.network import SimNetwork
 from systems_under_test.core import CancelTimer, Core, Log, Persist, Reply, Send, SetTimer
 
@@ -65,7 +66,7 @@ class SimNode:
         self.durable: list[str] = []
         self.log_lines: list[str] = []
         self.core: Core | None = None
-        self._timers: dict[str, tuple[float, asyncio.TimerHandle]] = {}
+        self._timers: dict[str, tuple[float, Event]] = {}
         self._paused_queue: list[tuple[str, tuple[Any, ...]]] = []
         self._due: set[str] = set()  # timers that fired while paused, not yet handled
         self._requests: dict[str, tuple[str, Any]] = {}  # node req_id -> (client endpoint, client req_id)
@@ -183,8 +184,7 @@ class SimNode:
         self._event("timer", (name,))
 
     def _arm(self, name: str, at: float) -> None:
-        handle = self.loop.call_at(at - self.offset, self._timer_fired, name)
-        self._timers[name] = (at, handle)
+        self._timers[name] = (at, self.net.events.call_at(at - self.offset, self._timer_fired, name))
 
     # -- effects -------------------------------------------------------------------------------------
     def _run(self, effects: Sequence[Any]) -> None:

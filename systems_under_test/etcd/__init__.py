@@ -13,7 +13,8 @@ There is no core here: the harness starts the ``etcd`` binary itself and talks t
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from systems_under_test.core import Core
 from systems_under_test.registry import SystemDescriptor, Variant

@@ -15,7 +15,8 @@ There is no core here: the harness starts ``redis-server`` processes and drives 
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from systems_under_test.core import Core
 from systems_under_test.registry import SystemDescriptor, Variant

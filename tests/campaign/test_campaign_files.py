@@ -14,9 +14,12 @@ from harness.campaign.backends import ensure_backends
 from harness.campaign.executor import validate
 from harness.campaign.loader import load_campaign
 from harness.campaign.model import Expect
+from harness.workloads import WORKLOADS
 from systems_under_test.registry import systems
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
+# Planted bugs no fault choice catches yet (see zoo.toml for what was tried): charted, not judged.
+KNOWN_MISSES = {"hashring:lost-handoff"}
 
 
 @pytest.mark.parametrize("name", ["smoke", "zoo", "zoo-ci", "docker"])
@@ -27,26 +30,35 @@ def test_campaign_file_loads_and_validates(name: str) -> None:
     if all(c.spec.backend in backends.BACKENDS for c in camp.cells):
         validate(camp)  # every system, workload, option and schedule is runnable
     else:
-        pytest.skip(f"{name}: backend(s) not registered here: "
-                    f"{sorted({c.spec.backend for c in camp.cells} - set(backends.BACKENDS))}")
+        pytest.skip(
+            f"{name}: backend(s) not registered here: "
+            f"{sorted({c.spec.backend for c in camp.cells} - set(backends.BACKENDS))}"
+        )
 
 
 @pytest.mark.parametrize("name", ["zoo", "zoo-ci"])
 def test_zoo_covers_every_runnable_planted_bug_and_control(name: str) -> None:
     camp = load_campaign(CAMPAIGNS / f"{name}.toml")
-    covered = {c.variant for c in camp.cells}
-    for desc in systems().values():
-        if desc.name not in ("replication", "paxos"):
-            continue  # other systems' workloads are not registered with the runner yet (see zoo.toml)
+    judged = {c.variant for c in camp.cells if c.expect is not Expect.OBSERVE}
+    charted = {c.variant for c in camp.cells}
+    runnable = [d for d in systems().values() if set(d.workloads) & set(WORKLOADS) and d.external is None]
+    for desc in runnable:
         for variant in desc.variants:
-            assert variant.name in covered, f"{name}.toml misses {variant.name}"
-    assert {c.expect for c in camp.cells} == {Expect.VALID, Expect.INVALID}
+            if variant.name in KNOWN_MISSES:
+                assert name == "zoo-ci" or variant.name in charted, f"{name}.toml hides {variant.name}"
+                continue
+            assert variant.name in judged, f"{name}.toml misses {variant.name}"
+    assert {Expect.VALID, Expect.INVALID} <= {c.expect for c in camp.cells}
 
 
-def test_ci_zoo_is_a_subset_of_the_zoo() -> None:
-    zoo = {c.id for c in load_campaign(CAMPAIGNS / "zoo.toml").cells}
-    ci = {c.id for c in load_campaign(CAMPAIGNS / "zoo-ci.toml").cells}
-    assert ci <= zoo  # same specs, same ids: CI checks exactly the zoo's first seeds
+def test_ci_zoo_pairs_the_same_variants_with_the_same_faults_as_the_zoo() -> None:
+    zoo = load_campaign(CAMPAIGNS / "zoo.toml")
+    ci = load_campaign(CAMPAIGNS / "zoo-ci.toml")
+    zoo_pairs = {(c.variant, c.fault) for c in zoo.cells}
+    ci_pairs = {(c.variant, c.fault) for c in ci.cells}
+    assert ci_pairs <= zoo_pairs
+    assert {v for v, _ in ci_pairs} == {c.variant for c in zoo.cells if c.expect is not Expect.OBSERVE}
+    assert len(ci.cells) < len(zoo.cells) and zoo.budget.min_detection == 0.9
 
 
 def test_ci_zoo_catches_every_planted_bug_and_keeps_controls_valid(tmp_path: Path) -> None:

@@ -13,8 +13,13 @@ from systems_under_test.registry import UnknownName, systems
 DOC = {
     "campaign": {"name": "t", "parallel": 3, "min_detection": 0.9},
     "defaults": {"time_limit": 5, "quiesce": 1},
-    "schedules": {"kill-all": {"entries": [{"at": 2, "f": "kill", "value": "all"},
-                                           {"at": 3, "f": "start", "value": "all"}], "repeat": 2, "period": 4}},
+    "schedules": {
+        "kill-all": {
+            "entries": [{"at": 2, "f": "kill", "value": "all"}, {"at": 3, "f": "start", "value": "all"}],
+            "repeat": 2,
+            "period": 4,
+        }
+    },
     "matrix": [
         {"systems": ["replication:*"], "faults": ["partition", "partition,kill"], "seeds": 2},
         {"systems": ["paxos:no-persist"], "faults": ["@kill-all"], "seeds": [7], "spec": {"nodes": 5}},
@@ -52,9 +57,17 @@ def test_symbolic_schedule_resolves_for_the_cluster_size_and_repeats() -> None:
     sched = [dict(s) for s in cell.spec.schedule or ()]
     assert [s["at"] for s in sched] == [2.0, 3.0, 6.0, 7.0]
     assert sched[0]["value"] == ["n1", "n2", "n3", "n4", "n5"]
-    iso = expand_schedule({"entries": [{"at": 1, "f": "start-partition", "value": {"isolate": "n2"}},
-                                       {"at": 2, "f": "kill", "value": "majority"},
-                                       {"at": 3, "f": "pause", "value": "minority"}]}, 3, "x")
+    iso = expand_schedule(
+        {
+            "entries": [
+                {"at": 1, "f": "start-partition", "value": {"isolate": "n2"}},
+                {"at": 2, "f": "kill", "value": "majority"},
+                {"at": 3, "f": "pause", "value": "minority"},
+            ]
+        },
+        3,
+        "x",
+    )
     assert iso[0]["value"] == {"n1": ["n2"], "n2": ["n1", "n3"], "n3": ["n2"]}
     assert iso[1]["value"] == ["n1", "n2"] and iso[2]["value"] == ["n3"]
 
@@ -65,18 +78,25 @@ def test_campaign_round_trips_through_json() -> None:
     assert again == camp
 
 
-@pytest.mark.parametrize("doc, needle", [
-    ({"matrix": [{"systems": ["nope"]}]}, "unknown system 'nope'"),
-    ({"matrix": [{"systems": ["paxos:nope"]}]}, "unknown variant"),
-    ({"matrix": [{"systems": ["paxos"], "colour": 1}]}, "unknown key(s) colour"),
-    ({"matrix": [{"systems": ["paxos"], "seeds": 0}]}, "seeds must be"),
-    ({"matrix": [{"systems": ["paxos"], "faults": ["@missing"]}]}, "unknown schedule '@missing'"),
-    ({"defaults": {"bogus": 1}, "matrix": [{"systems": ["paxos"]}]}, "unknown key(s) bogus"),
-    ({"campaign": {"name": "x"}}, "no [[matrix]] block"),
-    ({"schedules": {"s": {"entries": [{"at": 1, "f": "explode"}]}}, "matrix": [{"systems": ["paxos"],
-                                                                                  "faults": ["@s"]}]},
-     "unknown fault 'explode'"),
-])
+@pytest.mark.parametrize(
+    "doc, needle",
+    [
+        ({"matrix": [{"systems": ["nope"]}]}, "unknown system 'nope'"),
+        ({"matrix": [{"systems": ["paxos:nope"]}]}, "unknown variant"),
+        ({"matrix": [{"systems": ["paxos"], "colour": 1}]}, "unknown key(s) colour"),
+        ({"matrix": [{"systems": ["paxos"], "seeds": 0}]}, "seeds must be"),
+        ({"matrix": [{"systems": ["paxos"], "faults": ["@missing"]}]}, "unknown schedule '@missing'"),
+        ({"defaults": {"bogus": 1}, "matrix": [{"systems": ["paxos"]}]}, "unknown key(s) bogus"),
+        ({"campaign": {"name": "x"}}, "no [[matrix]] block"),
+        (
+            {
+                "schedules": {"s": {"entries": [{"at": 1, "f": "explode"}]}},
+                "matrix": [{"systems": ["paxos"], "faults": ["@s"]}],
+            },
+            "unknown fault 'explode'",
+        ),
+    ],
+)
 def test_bad_campaigns_name_the_problem(doc: dict, needle: str) -> None:
     with pytest.raises((CampaignError, UnknownName)) as err:
         build_campaign(doc)

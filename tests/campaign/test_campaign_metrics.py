@@ -18,23 +18,25 @@ def _history() -> list[Op]:
         ops.append(Op(len(ops), int(t * S), type_, proc, f, value))
 
     add(0.0, "invoke", 0, "write", ["k", 1])
-    add(0.1, "ok", 0, "write", ["k", 1])                 # quiet, ok, 100 ms
+    add(0.1, "ok", 0, "write", ["k", 1])  # quiet, ok, 100 ms
     add(1.0, "info", "nemesis", "start-partition", {"n1": ["n2"]})
     add(1.5, "invoke", 1, "read", ["k", None])
-    add(1.8, "ok", 1, "read", ["k", 1])                  # in fault, ok, 300 ms
+    add(1.8, "ok", 1, "read", ["k", 1])  # in fault, ok, 300 ms
     add(2.0, "invoke", 0, "write", ["k", 2])
-    add(3.0, "info", 0, "write", ["k", 2])               # in fault, unknown
+    add(3.0, "info", 0, "write", ["k", 2])  # in fault, unknown
     add(4.0, "info", "nemesis", "stop-partition", None)
     add(5.0, "invoke", 1, "cas", ["k", [1, 2]])
-    add(5.2, "fail", 1, "cas", ["k", [1, 2]])            # quiet, fail
-    add(20.0, "invoke", 1, "read", ["k", None])          # final read, after the main phase
+    add(5.2, "fail", 1, "cas", ["k", [1, 2]])  # quiet, fail
+    add(20.0, "invoke", 1, "read", ["k", None])  # final read, after the main phase
     add(20.05, "ok", 1, "read", ["k", 1])
     return ops
 
 
 def test_run_metrics_from_a_history() -> None:
-    details = {"counterexample": {"op": {"invoke_time": 2 * S, "complete_time": 3 * S}},
-               "counterexamples": [{"op": {"invoke_time": 5 * S, "complete_time": int(5.2 * S)}}]}
+    details = {
+        "counterexample": {"op": {"invoke_time": 2 * S, "complete_time": 3 * S}},
+        "counterexamples": [{"op": {"invoke_time": 5 * S, "complete_time": int(5.2 * S)}}],
+    }
     m = run_metrics(_history(), time_limit=10.0, details=details)
     assert fault_intervals(_history()) == [(1 * S, 4 * S)]
     assert m["ops"] == 5 and m["ok"] == 3
@@ -52,9 +54,14 @@ def test_first_violation_falls_back_to_the_invocation_and_none() -> None:
 
 
 def _campaign(min_detection: float = 1.0) -> Campaign:
-    return build_campaign({"campaign": {"min_detection": min_detection},
-                           "matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"],
-                                       "seeds": 4}]})
+    return build_campaign(
+        {
+            "campaign": {"min_detection": min_detection},
+            "matrix": [
+                {"systems": ["replication", "replication:async"], "faults": ["partition"], "seeds": 4}
+            ],
+        }
+    )
 
 
 def _records(camp: Campaign, statuses: dict[str, list[Status]]) -> dict[str, CellRecord]:
@@ -62,8 +69,14 @@ def _records(camp: Campaign, statuses: dict[str, list[Status]]) -> dict[str, Cel
     for variant, sts in statuses.items():
         cells = [c for c in camp.cells if c.variant == variant]
         for cell, st in zip(cells, sts, strict=False):
-            out[cell.id] = CellRecord(cell.id, st, {"valid": 0, "invalid": 1}.get(st.value, 2), None, 1.0,
-                                      {"throughput": 10.0, "first_violation_s": 2.0 if st is Status.INVALID else None})
+            out[cell.id] = CellRecord(
+                cell.id,
+                st,
+                {"valid": 0, "invalid": 1}.get(st.value, 2),
+                None,
+                1.0,
+                {"throughput": 10.0, "first_violation_s": 2.0 if st is Status.INVALID else None},
+            )
     return out
 
 

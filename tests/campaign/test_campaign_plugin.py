@@ -31,16 +31,35 @@ def test_fixture_runs_a_test_and_exposes_verdict_and_anomalies(splitbrain: Split
 
 def test_a_failing_user_test_reports_its_run_dirs(tmp_path: Path) -> None:
     user_test = tmp_path / "test_user.py"
-    user_test.write_text(textwrap.dedent(f"""
+    user_test.write_text(
+        textwrap.dedent(f"""
         def test_buggy_store_is_valid(splitbrain):
             run = splitbrain.run(system="replication:async", seed=1, **{FAST!r})
             run.assert_valid()
-    """))
+    """)
+    )
     store = tmp_path / "kept"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "harness.pytest_plugin", "-p", "no:cacheprovider",
-                           "-q", str(user_test), "--splitbrain-store", str(store)],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "harness.pytest_plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(user_test),
+            "--splitbrain-store",
+            str(store),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (spec_file,) = store.glob("*/*/spec.json")
     run_dir = spec_file.parent

@@ -11,18 +11,34 @@ from reports.campaign_report import campaign_links, render_campaign_report, writ
 
 
 def _doc() -> dict:
-    camp = build_campaign({"campaign": {"name": "r<1>", "description": "<script>alert(1)</script>"},
-                           "matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"],
-                                       "seeds": 2}]})
+    camp = build_campaign(
+        {
+            "campaign": {"name": "r<1>", "description": "<script>alert(1)</script>"},
+            "matrix": [
+                {"systems": ["replication", "replication:async"], "faults": ["partition"], "seeds": 2}
+            ],
+        }
+    )
     recs = {}
     for i, cell in enumerate(camp.cells):
         status = Status.INVALID if cell.planted_bug else Status.VALID
         if i == 0:
             status = Status.CRASHED
-        recs[cell.id] = CellRecord(cell.id, status, 0, f"runs/{cell.id}/x", 1.5,
-                                   {"throughput": 12.0, "latency_p50_ms": 3.0, "latency_p99_ms": 9.0,
-                                    "availability_faults": 0.5, "first_violation_s": 1.25},
-                                   error="boom <b>bold</b>" if i == 0 else None)
+        recs[cell.id] = CellRecord(
+            cell.id,
+            status,
+            0,
+            f"runs/{cell.id}/x",
+            1.5,
+            {
+                "throughput": 12.0,
+                "latency_p50_ms": 3.0,
+                "latency_p99_ms": 9.0,
+                "availability_faults": 0.5,
+                "first_violation_s": 1.25,
+            },
+            error="boom <b>bold</b>" if i == 0 else None,
+        )
     return summary.report_doc(camp, recs)
 
 
@@ -57,7 +73,9 @@ def test_terminal_display_and_summary_tables() -> None:
 
     from harness.campaign.display import LiveDisplay, print_summary
 
-    camp = build_campaign({"matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"]}]})
+    camp = build_campaign(
+        {"matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"]}]}
+    )
     good, bug = camp.cells
     buf = io.StringIO()
     live = LiveDisplay(camp, {}, Console(file=buf, force_terminal=True, width=120))

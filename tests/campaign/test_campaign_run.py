@@ -53,7 +53,9 @@ def test_resume_runs_only_the_missing_cells(tmp_path: Path) -> None:
     first = api.run(camp, store=tmp_path, max_cells=2)
     assert len(first.outcome.ran) == 2 and len(first.outcome.pending) == 2
     assert first.exit_code in (1, 2)  # not finished: never "all as expected"
-    stamps = {cid: (first.directory / "cells" / f"{cid}.json").stat().st_mtime_ns for cid in first.outcome.ran}
+    stamps = {
+        cid: (first.directory / "cells" / f"{cid}.json").stat().st_mtime_ns for cid in first.outcome.ran
+    }
     with pytest.raises(CampaignError, match="--resume"):
         api.run(camp, store=tmp_path, directory=first.directory)
     second = api.run(camp, store=tmp_path, resume=True)
@@ -66,8 +68,9 @@ def test_resume_runs_only_the_missing_cells(tmp_path: Path) -> None:
     assert set(second.records) == {c.id for c in camp.cells}
 
 
-def test_a_crashing_or_hanging_cell_does_not_take_the_campaign_down(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crashing_or_hanging_cell_does_not_take_the_campaign_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     camp = _tiny()
     camp = replace(camp, budget=replace(camp.budget, cell_timeout=3.0))
     die, hang = camp.cells[0].id, camp.cells[1].id
@@ -98,7 +101,8 @@ def test_cli_campaign_run_and_report(tmp_path: Path) -> None:
     toml = tmp_path / "c.toml"
     toml.write_text(
         '[campaign]\nname = "cli"\nparallel = 2\n[defaults]\ntime_limit = 2\nquiesce = 0.5\n'
-        '[[matrix]]\nsystems = ["replication"]\nfaults = ["none"]\nseeds = 2\n')
+        '[[matrix]]\nsystems = ["replication"]\nfaults = ["none"]\nseeds = 2\n'
+    )
     store = tmp_path / "store"
     assert run_cli(["campaign", "run", str(toml), "--store", str(store), "--quiet"]) == 0
     (directory,) = (store / "campaigns" / "cli").iterdir()
@@ -120,10 +124,15 @@ def test_ctrl_c_stops_the_campaign_and_resume_finishes_it(tmp_path: Path) -> Non
     toml = tmp_path / "c.toml"
     toml.write_text(
         '[campaign]\nname = "int"\nparallel = 1\n[defaults]\ntime_limit = 3\nquiesce = 0.5\n'
-        '[[matrix]]\nsystems = ["replication"]\nfaults = ["partition"]\nseeds = 4\n')
+        '[[matrix]]\nsystems = ["replication"]\nfaults = ["partition"]\nseeds = 4\n'
+    )
     store = tmp_path / "store"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "campaign", "run", str(toml), "--store", str(store),
-                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "campaign", "run", str(toml), "--store", str(store), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(store.glob("campaigns/int/*/cells/*.json")):
         time.sleep(0.05)
@@ -131,8 +140,11 @@ def test_ctrl_c_stops_the_campaign_and_resume_finishes_it(tmp_path: Path) -> Non
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2, out
     (directory,) = (store / "campaigns" / "int").iterdir()
-    finished = {p.stem for p in (directory / "cells").glob("*.json")
-                if json.loads(p.read_text())["status"] in ("valid", "invalid")}
+    finished = {
+        p.stem
+        for p in (directory / "cells").glob("*.json")
+        if json.loads(p.read_text())["status"] in ("valid", "invalid")
+    }
     assert 1 <= len(finished) < 4
     res = api.run(toml, store=store, resume=True)
     assert set(res.outcome.kept) == finished

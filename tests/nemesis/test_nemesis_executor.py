@@ -108,3 +108,175 @@ def test_missing_capabilities_are_named() -> None:
     require_capabilities(OnlyNet(), ["net"])
     with pytest.raises(CapabilityError, match=r"'docker'.*kill, pause"):
         require_capabilities(OnlyNet(), ["net", "kill", "pause"], "docker")
+
+
+class Leaders(Recorder):
+    """A recorder whose n2 claims to lead, with a client endpoint for membership requests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offsets: dict[str, list[float]] = {}
+        self.requests: list[dict[str, Any]] = []
+
+    async def node_status(self, node: str) -> dict[str, Any]:
+        return {"core": {"role": "primary" if node == "n2" else "replica"}, "faults": {}}
+
+    async def set_clock_offset(self, node: str, seconds: float) -> None:
+        self.offsets.setdefault(node, []).append(seconds)
+
+    async def connect(self, node: str) -> Any:
+        outer = self
+
+        class Conn:
+            async def call(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
+                outer.requests.append({**req, "via": node})
+                return {"req_id": req["req_id"], "type": f"{req['type']}_ok"}
+
+            async def close(self) -> None:
+                pass
+
+        return Conn()
+
+
+def test_symbolic_targets_are_resolved_when_the_fault_strikes() -> None:
+    b, j = Leaders(), Journal()
+    ex = NemesisExecutor(b, j, NODES)
+
+    async def go() -> None:
+        await ex.apply(FaultOp(FaultKind.KILL, {"targets": "primaries"}))
+        await ex.apply(FaultOp(FaultKind.START, None))
+        await ex.apply(FaultOp(FaultKind.START_PARTITION, {"grudge": "primaries"}))
+        await ex.apply(FaultOp(FaultKind.PAUSE, {"targets": "majority"}))
+
+    asyncio.run(go())
+    assert j.ops[0]["value"] == ["n2"] and j.ops[1]["value"] == ["n2"]
+    assert j.ops[2]["value"] == {"n1": ["n2"], "n2": ["n1", "n3"], "n3": ["n2"]}
+    assert len(j.ops[3]["value"]) == 2 and all(o["error"] is None for o in j.ops)
+
+
+def test_strobe_flips_the_clock_until_reset_and_heal_stops_it() -> None:
+    b, j = Leaders(), Journal()
+    ex = NemesisExecutor(b, j, NODES)
+
+    async def go() -> None:
+        await ex.apply(FaultOp(FaultKind.STROBE_CLOCK, {"nodes": {"n1": 5.0}, "period": 0.01, "duration": 10.0}))
+        await asyncio.sleep(0.1)
+        assert "strobing n1" in ex.active()
+        await ex.heal()
+        assert ex.active() == []
+
+    asyncio.run(go())
+    flips = b.offsets["n1"]
+    assert flips.count(5.0) >= 3 and flips.count(0.0) >= 3, "it strobed"
+    assert flips[-1] == 0.0, "left at offset 0"
+    assert [o["f"] for o in j.ops] == ["strobe-clock", "reset-clock"]
+
+
+def test_membership_goes_through_client_requests_and_heal_rejoins() -> None:
+    b, j = Leaders(), Journal()
+    ex = NemesisExecutor(b, j, NODES)
+
+    async def go() -> None:
+        await ex.apply(FaultOp(FaultKind.LEAVE, ["n3"]))
+        assert ex.active() == ["left n3"]
+        await ex.heal()
+
+    asyncio.run(go())
+    assert [(r["type"], r["node"], r["via"]) for r in b.requests] == [("leave", "n3", "n1"), ("join", "n3", "n1")]
+    assert [o["f"] for o in j.ops] == ["leave", "join"]
+
+
+def test_heal_retries_a_step_that_fails_and_journals_the_failure() -> None:
+    class Flaky(Recorder):
+        fails = 1
+
+        async def start(self, node: str) -> None:
+            if self.fails:
+                self.fails -= 1
+                raise ConnectionError("port still in use")
+            await super().start(node)
+
+    b, j = Flaky(), Journal()
+    ex = NemesisExecutor(b, j, NODES)
+
+    async def go() -> None:
+        await ex.apply(FaultOp(FaultKind.KILL, ["n1"]))
+        await ex.heal()
+
+    asyncio.run(go())
+    starts = [o for o in j.ops if o["f"] == "start"]
+    assert "port still in use" in starts[0]["error"] and starts[1]["error"] is None
+    assert ex.active() == [] and ("start", "n1") in b.calls
+
+
+def test_sweep_heals_leftovers_reported_by_nodes() -> None:
+    class Dirty(Recorder):
+        async def node_status(self, node: str) -> dict[str, Any]:
+            return {"faults": {"drop_from": [], "clock_offset": 3.0 if node == "n2" else 0.0,
+                               "delay": 0.0, "loss": 0.5 if node == "n3" else 0.0, "dup": 0.0}}
+
+    b, j = Dirty(), Journal()
+    done = asyncio.run(NemesisExecutor(b, j, NODES).sweep())
+    assert done == ["heal", "reset clock n2", "clear packet faults n3"]
+    assert ("clock", "n2", 0.0) in b.calls and ("packet", "n3", 0.0, 0.0, 0.0) in b.calls
+    assert j.ops == [], "a sweep is not a fault of this run"
+
+
+def test_membership_and_declared_refusals_are_refused_up_front() -> None:
+    require_capabilities(Leaders(), ["membership"], "sim", system="hashring")
+    with pytest.raises(CapabilityError, match="no membership changes"):
+        require_capabilities(Leaders(), ["membership"], "sim", system="paxos")
+
+    class ThirdParty(Recorder):
+        def unsupported(self) -> dict[str, str]:
+            return {"clock": "etcd reads the clock through the vDSO"}
+
+    require_capabilities(ThirdParty(), ["kill", "net"], "local")
+    with pytest.raises(CapabilityError, match="clock: etcd reads the clock"):
+        require_capabilities(ThirdParty(), ["kill", "clock"], "local")
+
+
+def test_membership_change_waits_while_the_system_is_busy() -> None:
+    class Busy(Leaders):
+        busy = 2
+
+        async def connect(self, node: str) -> Any:
+            outer = self
+
+            class Conn:
+                async def call(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
+                    outer.requests.append(req)
+                    if outer.busy:
+                        outer.busy -= 1
+                        return {"req_id": req["req_id"], "type": "error", "code": 11, "definite": True,
+                                "text": "a membership change is running"}
+                    return {"req_id": req["req_id"], "type": f"{req['type']}_ok"}
+
+                async def close(self) -> None:
+                    pass
+
+            return Conn()
+
+    b, j = Busy(), Journal()
+    asyncio.run(NemesisExecutor(b, j, NODES).apply(FaultOp(FaultKind.LEAVE, ["n2"])))
+    assert j.ops == [{"type": "info", "process": "nemesis", "f": "leave", "value": ["n2"], "error": None}]
+    assert len(b.requests) == 3 and len({r["req_id"] for r in b.requests}) == 3
+
+
+def test_a_fault_cut_short_is_still_healed() -> None:
+    class Slow(Recorder):
+        async def kill(self, node: str) -> None:
+            await asyncio.sleep(10)
+
+    b, j = Slow(), Journal()
+    ex = NemesisExecutor(b, j, NODES)
+
+    async def go() -> None:
+        task = asyncio.ensure_future(ex.apply(FaultOp(FaultKind.KILL, ["n3"])))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ex.heal()
+
+    asyncio.run(go())
+    assert ("start", "n3") in b.calls, "the kill may have landed, so the heal restarts the node"

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from nemesis.faults import FaultKind, ScheduleError, TimedFault
-from nemesis.packages import PACKAGES, resolve_packages
-from nemesis.schedule import from_json, plan, to_json
+from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, ScheduleError, TimedFault
+from nemesis.packages import CLASSIC, MODES, PACKAGES, help_text, resolve_mode, resolve_packages
+from nemesis.schedule import active_at, build, combined, from_json, phased, plan, to_json
 from systems_under_test.registry import UnknownName
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
@@ -58,7 +58,83 @@ def test_json_round_trip_and_errors() -> None:
 def test_package_names() -> None:
     assert [p.name for p in resolve_packages(["partition", "kill", "partition"])] == ["partition", "kill"]
     assert resolve_packages(["none"]) == ()
-    assert len(resolve_packages(["all"])) == len(PACKAGES)
+    assert [p.name for p in resolve_packages(["all"])] == list(CLASSIC)
+    assert [p.name for p in resolve_packages(["kill:majority,partition:ring", "combined"])] == [
+        "kill:majority", "partition:ring"]
     with pytest.raises(UnknownName) as e:
         resolve_packages(["partiton"])
     assert "partition" in e.value.choices
+
+
+def test_every_package_draws_a_start_its_undo_heals_and_final_covers_it() -> None:
+    for name, p in PACKAGES.items():
+        for seed in range(5):
+            op = p.draw(NODES, random.Random(seed))
+            assert op.kind in p.starts, name
+            assert CAPABILITY_OF[op.kind] == p.capability, name
+            assert p.undo(op).kind is UNDO_OF[op.kind], name
+            assert p.undo(op).kind in {f.kind for f in p.final()}, name
+            assert (op.kind.value, UNDO_OF[op.kind].value) in p.brackets(), name
+
+
+def test_qualified_targets() -> None:
+    rng = random.Random(0)
+    for _ in range(20):
+        assert len(PACKAGES["kill:majority"].draw(NODES, rng).value) == 3
+        assert PACKAGES["kill:all"].draw(NODES, rng).value == NODES
+        assert len(PACKAGES["pause:one"].draw(NODES, rng).value) == 1
+    assert PACKAGES["kill:primaries"].draw(NODES, rng).value == {"targets": "primaries"}
+    assert PACKAGES["partition:primaries"].draw(NODES, rng).value == {"grudge": "primaries"}
+    strobe = PACKAGES["clock:strobe"].draw(NODES, rng)
+    assert strobe.kind is FaultKind.STROBE_CLOCK and strobe.value["period"] > 0 and strobe.value["duration"] > 0
+    kinds = {PACKAGES["clock:any"].draw(NODES, random.Random(s)).kind for s in range(20)}
+    assert kinds == {FaultKind.BUMP_CLOCK, FaultKind.STROBE_CLOCK}
+    leave = PACKAGES["member"].draw(NODES, rng)
+    assert leave.kind is FaultKind.LEAVE and leave.value != ["n1"]
+
+
+def test_bare_names_draw_what_the_first_cut_drew() -> None:
+    """Stored seeds must replay: the unqualified packages keep their exact rng use."""
+    rng = random.Random(11)
+    k = max(1, (len(NODES) - 1) // 2)
+    expected_kill = sorted(rng.sample(NODES, rng.randint(1, k)))
+    assert PACKAGES["kill"].draw(NODES, random.Random(11)).value == expected_kill
+    assert build(["partition", "kill"], NODES, random.Random(3), interval=5.0, time_limit=60.0) == _plan(3)
+
+
+def test_combined_packages_overlap_but_same_capability_never_does() -> None:
+    names = ["partition", "partition:ring", "kill", "clock"]
+    assert resolve_mode([*names, "combined"]) == "combined"
+    via_build = build([*names, "combined"], NODES, random.Random(1), interval=2.0, time_limit=120.0)
+    s = combined(resolve_packages(["partition", "partition:ring", "kill", "clock"]), NODES, random.Random(1),
+                 interval=2.0, time_limit=120.0)
+    assert [tf.at for tf in s] == sorted(tf.at for tf in s)
+    overlaps = [t for t in (x / 4 for x in range(480)) if len(active_at(s, t)) > 1]
+    assert overlaps, "faults of different kinds are in force at the same time"
+    # per capability the ops still alternate start / undo
+    for cap in ("net", "kill", "clock"):
+        ops = [tf.op.kind for tf in s if CAPABILITY_OF[tf.op.kind] == cap]
+        assert ops and all((k in UNDO_OF) == (i % 2 == 0) for i, k in enumerate(ops)), cap
+    assert via_build == s
+    assert combined(resolve_packages(["kill"]), NODES, random.Random(1), interval=2.0, time_limit=20.0)
+
+
+def test_phased_schedule_gives_each_package_its_stretch_and_heals_between() -> None:
+    pk = resolve_packages(["partition", "kill", "pause"])
+    s = phased(pk, NODES, random.Random(2), interval=1.0, time_limit=30.0)
+    caps = {0: "net", 1: "kill", 2: "pause"}
+    for tf in s:
+        phase = min(int(tf.at // 10.0), 2) if tf.at % 10.0 else int(tf.at // 10.0) - 1
+        assert CAPABILITY_OF[tf.op.kind] == caps[phase], tf
+    for boundary in (10.0, 20.0, 30.0):
+        assert active_at(s, boundary) == set(), f"healed at {boundary}"
+    assert build(["phased", "kill"], NODES, random.Random(2), interval=1.0, time_limit=5.0)
+
+
+def test_modes_and_help_text() -> None:
+    assert resolve_mode([]) == "mix"
+    with pytest.raises(UnknownName, match="mode"):
+        resolve_mode(["combined", "phased"])
+    text = help_text()
+    for word in [*CLASSIC, "member", *MODES, "all", "none", ":majority", ":ring", ":bridge", ":strobe"]:
+        assert word in text, word

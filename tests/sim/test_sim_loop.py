@@ -86,3 +86,29 @@ def test_factory_builds_virtual_loops() -> None:
         assert loop.time() == 5.0
     finally:
         loop.close()
+
+
+def test_event_queue_orders_cancels_and_interleaves_with_loop_timers() -> None:
+    from harness.sim.events import EventQueue
+
+    async def main() -> list[tuple[str, float]]:
+        loop = asyncio.get_running_loop()
+        q = EventQueue(loop)
+        seen: list[tuple[str, float]] = []
+
+        def note(name: str) -> None:
+            seen.append((name, loop.time()))
+            if name == "b":  # an event scheduling another, earlier than what is queued
+                q.call_at(loop.time() + 0.1, note, "b2")
+
+        q.call_at(3.0, note, "c")
+        q.call_at(1.0, note, "a")
+        q.call_at(2.0, note, "b")
+        q.call_at(2.5, note, "dead").cancel()
+        loop.call_at(2.05, lambda: seen.append(("loop", loop.time())))
+        await asyncio.sleep(5)
+        return seen
+
+    seen = run(main())
+    assert [n for n, _ in seen] == ["a", "b", "loop", "b2", "c"]
+    assert [t for _, t in seen] == pytest.approx([1.0, 2.0, 2.05, 2.1, 3.0])
