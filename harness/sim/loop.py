@@ -119,7 +119,9 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._now += dt
         self.steps += 1
 
-    def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
         """Run ``func`` in a thread; virtual time stands still until it finishes."""
         fut = super().run_in_executor(executor, func, *args)
         self._threads_busy += 1

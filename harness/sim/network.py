@@ -53,20 +53,20 @@ class LinkParams:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (for spec files and reports)."""
-        return {f: getattr(self, f) for f in self.__slots__}  # type: ignore[attr-defined]
+        return {f: getattr(self, f) for f in self.__slots__}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> LinkParams:
         """Parse :meth:`to_dict` output; unknown or ill-typed fields raise ``ValueError``."""
-        known = set(LinkParams.__slots__)  # type: ignore[attr-defined]
+        known = set(LinkParams.__slots__)
         bad = sorted(set(d) - known)
         if bad:
             raise ValueError(f"unknown link parameter(s) {', '.join(bad)}; valid: {', '.join(sorted(known))}")
         try:
-            kw = {k: (bool(v) if k == "reorder" else float(v)) for k, v in d.items()}
+            nums = {k: float(v) for k, v in d.items() if k != "reorder"}
         except (TypeError, ValueError) as e:
             raise ValueError(f"bad link parameters {dict(d)!r}: {e}") from None
-        return LinkParams(**kw)
+        return LinkParams(**nums, reorder=bool(d.get("reorder", True)))
 
 
 @dataclass(frozen=True, slots=True)

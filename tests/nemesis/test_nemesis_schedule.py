@@ -7,6 +7,7 @@ import random
 import pytest
 
 from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, ScheduleError, TimedFault
+from nemesis.grudges import isolate_one, random_halves
 from nemesis.packages import CLASSIC, MODES, PACKAGES, help_text, resolve_mode, resolve_packages
 from nemesis.schedule import active_at, build, combined, from_json, phased, plan, to_json
 from systems_under_test.registry import UnknownName
@@ -99,6 +100,9 @@ def test_bare_names_draw_what_the_first_cut_drew() -> None:
     k = max(1, (len(NODES) - 1) // 2)
     expected_kill = sorted(rng.sample(NODES, rng.randint(1, k)))
     assert PACKAGES["kill"].draw(NODES, random.Random(11)).value == expected_kill
+    rng = random.Random(12)
+    expected_grudge = rng.choice([random_halves, isolate_one])(NODES, rng)
+    assert PACKAGES["partition"].draw(NODES, random.Random(12)).value == expected_grudge
     assert build(["partition", "kill"], NODES, random.Random(3), interval=5.0, time_limit=60.0) == _plan(3)
 
 

@@ -229,3 +229,16 @@ def test_lossy_client_link_gives_indefinite(tmp_path: Path) -> None:
         await b.teardown()  # idempotent
 
     run(main())
+
+
+def test_sim_config_sets_links_and_is_not_passed_to_cores(tmp_path: Path) -> None:
+    from harness.sim import SIM_CONFIG_KEY, make_sim_backend
+
+    config = {SIM_CONFIG_KEY: {"peer_link": {"base": 0.25, "jitter": 0, "loss": 0.5, "reorder": False}}, "tick": 0}
+    b = make_sim_backend(ClusterSpec("toy", NODES, tmp_path, 1, config), factory=toy_factory)
+    assert b.peer_link == LinkParams(base=0.25, jitter=0.0, loss=0.5, reorder=False)
+    assert dict(b.spec.config) == {"tick": 0}
+    with pytest.raises(ValueError, match="unknown link parameter"):
+        make_sim_backend(ClusterSpec("toy", NODES, tmp_path, 1, {SIM_CONFIG_KEY: {"peer_link": {"lag": 1}}}),
+                         factory=toy_factory)
+    assert LinkParams.from_dict(LinkParams(dup=0.1).to_dict()) == LinkParams(dup=0.1)
