@@ -25,6 +25,7 @@ from harness.spec import RunSpec, SpecError, read_spec
 from harness.workloads import WORKLOADS, OptionError
 from nemesis.executor import CapabilityError
 from nemesis.faults import ScheduleError
+from nemesis.packages import help_text as nemesis_help_text
 from systems_under_test.registry import UnknownName
 
 EXIT_BAD_INPUT = 254
@@ -59,7 +60,7 @@ def _parse_json_option(name: str, text: str) -> Any:
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.rate, show_default=True,
               help="target ops per second, all clients together")
 @click.option("--nemesis", default=",".join(DEFAULTS.nemesis), show_default=True,
-              help="comma-separated fault packages: partition, kill, pause, clock, packet, all, none")
+              help=nemesis_help_text())
 @click.option("--nemesis-interval", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.nemesis_interval,
               show_default=True, help="mean seconds of each fault and each quiet period")
 @click.option("--seed", type=int, default=None, help="run seed (default: a fresh random one, printed)")

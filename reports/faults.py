@@ -26,6 +26,7 @@ OPENERS: dict[str, tuple[str, str]] = {
     "bump-clock": ("clock", "reset-clock"),
     "strobe-clock": ("clock", "reset-clock"),
     "start-packet": ("packet", "stop-packet"),
+    "leave": ("member", "join"),
 }
 CLOSERS: dict[str, str] = {closer: kind for kind, closer in OPENERS.values()}
 COLORS: dict[str, str] = {
@@ -34,6 +35,7 @@ COLORS: dict[str, str] = {
     "pause": "rgba(30,136,229,0.13)",
     "clock": "rgba(0,137,123,0.13)",
     "packet": "rgba(251,140,0,0.15)",
+    "member": "rgba(67,160,71,0.13)",
     "other": "rgba(117,117,117,0.15)",
 }
 MAX_LABEL = 160
