@@ -209,3 +209,34 @@ def test_a_100k_op_report_opens_and_responds(browser: Any, tmp_path: Path) -> No
     assert load < 60 and draw_ms < 1000
     pg.shot("report-100k")
     pg.clean()
+
+
+def test_a_campaign_comparison_report_opens_and_links_its_runs(browser: Any, tmp_path: Path) -> None:
+    from harness.campaign import run as run_campaign
+    from harness.campaign.loader import build_campaign
+
+    store = tmp_path / "store"
+    camp = build_campaign({
+        "campaign": {"name": "browser", "description": "<script>alert(1)</script>", "parallel": 2},
+        "defaults": {"backend": "sim", "time_limit": 12, "quiesce": 1, "nemesis_interval": 2},
+        "matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"], "seeds": 1}],
+    })
+    result = run_campaign(camp, store=store)
+    assert result.report is not None and result.report.is_file()
+    write_store_index(store)
+
+    pg = Page(browser, tmp_path)
+    pg.page.goto(result.report.as_uri(), wait_until="load")
+    for section in ("#matrix", "#implementations", "#zoo"):
+        assert pg.page.locator(section).count() == 1, f"{section} is on the page"
+    assert pg.page.locator("#matrix .cell").count() == 2
+    assert "<script>" in pg.page.inner_text("body"), "the campaign description is shown as text"
+    pg.shot("campaign-report", full=True)
+    pg.page.locator("#matrix a").first.click()
+    pg.page.wait_for_selector("#verdict")
+    pg.clean()
+
+    pg = Page(browser, tmp_path)
+    pg.page.goto((store / "index.html").as_uri(), wait_until="load")
+    assert pg.page.locator("a[href*='campaigns/']").count() >= 1, "the index links the campaign"
+    pg.clean()
