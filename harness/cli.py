@@ -230,6 +230,10 @@ from harness.campaign.cli import campaign as _campaign  # the command group live
 
 cli.add_command(_campaign)
 
+from harness.explore import explore_command  # the explore command lives with the explorer
+
+cli.add_command(explore_command)
+
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (errors mapped to Jepsen's codes)."""

@@ -522,8 +522,11 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
 
     name = _variant_name(system, variant)
     resolve(name)
+    from nemesis.membership import refusal
+
+    kinds = tuple(k for k in _fault_kinds(faults) if k != "member" or refusal(name) is None)
     opts = ExploreOptions(name, budget=budget, time_budget=time_budget, shrink_time=shrink_time, seed=seed,
-                          nodes=nodes, time_limit=time_limit, kinds=_fault_kinds(faults))
+                          nodes=nodes, time_limit=time_limit, kinds=kinds)
     click.echo(f"splitbrain explore: {name}, budget {budget} runs"
                f"{f' or {time_budget:g}s' if time_budget is not None else ''}, faults {','.join(opts.kinds)}, "
                f"{time_limit:g} virtual s per run", err=True)

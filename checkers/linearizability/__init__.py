@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from checkers.history import Op
-from checkers.linearizability.entries import Entry, detect_keyed, split_entries
+from checkers.linearizability.entries import Entry, split_history
 from checkers.linearizability.explain import counterexample, op_dict
 from checkers.linearizability.reduce import (
     Reductions,
@@ -51,13 +52,32 @@ DEFAULT_MAX_CONFIGS = 1_000_000
 REFUTATION_PREFIX_CONFIGS = 20_000
 
 
+_TIME = attrgetter("time")
+_INDEX = attrgetter("index")
+_CRASHED = itemgetter(3)  # Entry.crashed
+
+
 def _sort_key(k: Any) -> tuple[int, Any]:
     return (0, k) if isinstance(k, (int, float)) else (1, repr(k))
 
 
 def _untimed(history: Sequence[Op]) -> bool:
     """True for formats without timestamps, whose importers set each op's time to its position."""
-    return all(op.time == op.index for op in history)
+    return list(map(_TIME, history)) == list(map(_INDEX, history))
+
+
+def search_options(reductions: Reductions, deadline: float | None, max_configs: int | None) -> SearchOptions:
+    """The options of the search for these reductions and budget."""
+    return SearchOptions(
+        classes=reductions.classes,
+        dominance=reductions.dominance,
+        forced_reads=reductions.forced_reads,
+        guided=reductions.guided,
+        dead_ends=reductions.dead_ends,
+        twins=reductions.twins,
+        deadline=deadline,
+        max_configs=max_configs,
+    )
 
 
 def check_entries(
@@ -67,21 +87,20 @@ def check_entries(
     reductions: Reductions = ALL_ON,
     deadline: float | None = None,
     max_configs: int | None = DEFAULT_MAX_CONFIGS,
+    options: SearchOptions | None = None,
 ) -> tuple[SearchOutcome, dict[str, Any], Any]:
-    """Check one key's entries: (search outcome, stats, refutation or None)."""
+    """Check one key's entries: (search outcome, stats, refutation or None).
+
+    ``options``: the search options ``search_options(reductions, deadline, max_configs)`` builds, when
+    the caller checks many keys with the same settings (they are then built once).
+    """
     entries, nil_reads = drop_unknown_nil_reads(model, entries)
     refutation = impossible_read(model, entries) if reductions.precheck else None
     rmodel, reduced, stats = reduce_entries(model, entries, reductions)
-    opts = SearchOptions(
-        classes=reductions.classes,
-        dominance=reductions.dominance,
-        forced_reads=reductions.forced_reads,
-        guided=reductions.guided,
-        dead_ends=reductions.dead_ends,
-        twins=reductions.twins,
-        deadline=deadline,
-        max_configs=REFUTATION_PREFIX_CONFIGS if refutation is not None else max_configs,
-    )
+    if refutation is not None:
+        opts = search_options(reductions, deadline, REFUTATION_PREFIX_CONFIGS)
+    else:
+        opts = options or search_options(reductions, deadline, max_configs)
     outcome = search(rmodel, reduced, opts)
     if refutation is not None:
         outcome.valid = False  # the refutation is a proof; the search only supplies the prefix
@@ -100,7 +119,7 @@ def check_entries(
     stats.update(
         ops=len(entries),
         searched=len(reduced),
-        crashed=sum(e.crashed for e in reduced),
+        crashed=sum(map(_CRASHED, reduced)),
         configs=outcome.configs,
         steps=outcome.steps,
     )
@@ -122,8 +141,7 @@ def check(
     """Decide whether ``history`` is linearizable under ``model`` (see the module docstring)."""
     started = time.monotonic()
     m = get_model(model, initial)
-    is_keyed = detect_keyed(history, m) if keyed is None else keyed
-    per_key = split_entries(history, m, keyed=is_keyed, failed_cas=failed_cas)
+    is_keyed, per_key = split_history(history, m, keyed=keyed, failed_cas=failed_cas)
     red = reductions or Reductions()
     deadline = None if time_limit is None else started + time_limit
     budget = DEFAULT_MAX_CONFIGS if max_configs is None else max_configs
@@ -137,9 +155,10 @@ def check(
         # keys refuted up front go first: a cheap certain verdict beats a budget spent elsewhere
         refuted = {k for k in order if impossible_read(m, per_key[k]) is not None}
         order = [k for k in order if k in refuted] + [k for k in order if k not in refuted]
+    opts = search_options(red, deadline, budget)
     for key in order:
         outcome, st, refutation = check_entries(
-            m, per_key[key], reductions=red, deadline=deadline, max_configs=budget
+            m, per_key[key], reductions=red, deadline=deadline, max_configs=budget, options=opts
         )
         checked += 1
         stats[str(key)] = st

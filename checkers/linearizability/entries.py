@@ -19,16 +19,19 @@ our workload's ``["k1", 4]`` and ``["k1", [1, 2]]`` and Porcupine's kv ``["0", "
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from checkers.history import FAIL, INFO, INVOKE, NEMESIS, OK, HistoryError, Op
+from checkers.history import FAIL, INVOKE, NEMESIS, OK, HistoryError, Op
 from checkers.models.base import FAILED, UNKNOWN, Model, freeze
 
 INFINITY = 1 << 62
 _SCALAR = frozenset({int, str, float, bool, type(None)})
+_SEQ = frozenset({list, tuple})
 _FIRST = itemgetter(0)
+_INV_POS = itemgetter(4)  # Entry.inv_pos
 FAILED_CAS_MODES = ("auto", "observe", "drop")
 
 
@@ -94,76 +97,142 @@ def split_entries(
     Pairs invocations with completions by process in one pass (the rules of ``checkers.history.pairs``:
     a process may not invoke twice without completing, nor complete what it never invoked).
     """
+    return split_history(history, model, keyed=keyed, failed_cas=failed_cas)[1]
+
+
+def split_history(
+    history: Sequence[Op], model: Model, *, keyed: bool | None = None, failed_cas: str = "auto"
+) -> tuple[bool, dict[Any, list[Entry]]]:
+    """``(keyed, split_entries(...))``, with ``keyed=None`` decided as ``detect_keyed`` does.
+
+    The checker's path: detection happens during the split itself, which assumes a keyed history and
+    starts over unkeyed at the first invocation that does not have the keyed shape (for an unkeyed
+    history that is its first client invocation, so the cost is one walk either way).
+    """
     if failed_cas not in FAILED_CAS_MODES:
         raise ValueError(f"failed_cas must be one of {', '.join(FAILED_CAS_MODES)}, got {failed_cas!r}")
+    if keyed is None:
+        if model.keyable:
+            per_key = _split(history, model, True, failed_cas, detect=True)
+            if per_key is not None:
+                return True, per_key
+        keyed = False
+    return keyed, _split(history, model, keyed, failed_cas, detect=False) or {}
+
+
+def _split(
+    history: Sequence[Op], model: Model, keyed: bool, failed_cas: str, *, detect: bool
+) -> dict[Any, list[Entry]] | None:
+    """One walk: pair each completion with its invocation and build its entry at once (None when
+    ``detect`` finds an invocation without the keyed shape, or no client invocation at all).
+
+    Errors keep the order of a pairing pass followed by an entry pass in invocation order: a pairing
+    error is raised as it is met, an entry error only after the walk, the earliest invoked first.
+    """
+    fs = model.fs
+    scalar = _SCALAR
+    seq = _SEQ
+    observe_all = failed_cas == "observe"
+    auto = failed_cas == "auto"
+    new_entry = tuple.__new__  # Entry(...) without the Python-level __new__ frame: this loop is hot
     open_: dict[Any, tuple[Op, int]] = {}
-    done: list[tuple[int, Op, int, Op | None]] = []
+    out: defaultdict[Any, list[Entry]] = defaultdict(list)
+    errors: list[tuple[int, str]] = []
     for pos, op in enumerate(history):
         proc = op.process
         if proc == NEMESIS:
             continue
-        if op.type == INVOKE:
+        kind = op.type
+        if kind == INVOKE:
             if proc in open_:
                 raise HistoryError(f"op {op.index}: process {proc} invoked twice without completing")
             open_[proc] = (op, pos)
-        else:
-            started = open_.pop(proc, None)
-            if started is None:
-                raise HistoryError(f"op {op.index}: process {proc} completed an op it never invoked")
-            done.append((started[1], started[0], pos, op))
-    for inv, pos in open_.values():
-        done.append((pos, inv, INFINITY, None))
-    done.sort(key=_FIRST)
-
-    fs = model.fs
-    out: dict[Any, list[Entry]] = {}
-    scalar = _SCALAR
-    new_entry = tuple.__new__  # Entry(...) without the Python-level __new__ frame: this loop is hot
-    for inv_pos, inv, ret_pos, comp in done:
-        kind = INFO if comp is None else comp.type
+            if detect:
+                v = op.value
+                if not (type(v) in seq and len(v) == 2 and type(v[0]) is str) or (
+                    op.f == "cas" and not (isinstance(v[1], (list, tuple)) and len(v[1]) == 2)
+                ):
+                    return None
+            continue
+        started = open_.pop(proc, None)
+        if started is None:
+            raise HistoryError(f"op {op.index}: process {proc} completed an op it never invoked")
+        inv, inv_pos = started
         f = inv.f
-        if kind == FAIL:
-            observe = f == "cas" and (
-                failed_cas == "observe"
-                or (failed_cas == "auto" and comp is not None and is_precondition_failure(comp.error))
-            )
-            if not observe:
+        ret_pos = pos
+        if kind == OK:
+            out_val = op.value
+            crashed = False
+        elif kind == FAIL:
+            if not (f == "cas" and (observe_all or (auto and is_precondition_failure(op.error)))):
                 continue
+            out_val = FAILED
+            crashed = False
+        else:
+            out_val = UNKNOWN
+            crashed = True
+            ret_pos = INFINITY
         if f not in fs:
-            raise HistoryError(
-                f"{_where(inv)}: model {model.name} has no operation {f!r} (it knows {', '.join(sorted(fs))})"
-            )
-        key: Any = None
+            errors.append((inv_pos, _no_such_f(model, inv)))
+            continue
         in_val = inv.value
-        out_val = None if comp is None else comp.value
+        key: Any = None
         if keyed:
-            if not (isinstance(in_val, (list, tuple)) and len(in_val) == 2):
-                raise HistoryError(f"{_where(inv)}: keyed history needs [key, value], got {in_val!r}")
+            if not (type(in_val) in seq and len(in_val) == 2) and not _pair(in_val):
+                errors.append((inv_pos, f"{_where(inv)}: keyed history needs [key, value], got {in_val!r}"))
+                continue
             key = in_val[0]
             if type(key) is not str:
                 key = freeze(key)
             in_val = in_val[1]
             if kind == OK:
-                if not (isinstance(out_val, (list, tuple)) and len(out_val) == 2):
-                    raise HistoryError(
-                        f"{_where(comp or inv)}: keyed completion needs [key, value], got {out_val!r}"
+                if not (type(out_val) in seq and len(out_val) == 2) and not _pair(out_val):
+                    errors.append(
+                        (inv_pos, f"{_where(op)}: keyed completion needs [key, value], got {out_val!r}")
                     )
+                    continue
                 out_val = out_val[1]
-        if kind == OK:
-            crashed = False
-            if type(out_val) not in scalar:
-                out_val = freeze(out_val)
-        elif kind == FAIL:
-            crashed = False
-            out_val = FAILED
-        else:
-            crashed = True
-            out_val = UNKNOWN
-            ret_pos = INFINITY
         if type(in_val) not in scalar:
             in_val = freeze(in_val)
-        lst = out.get(key)
-        if lst is None:
-            lst = out[key] = []
-        lst.append(new_entry(Entry, (f, in_val, out_val, crashed, inv_pos, ret_pos, inv, comp)))
-    return out
+        if type(out_val) not in scalar and kind == OK:
+            out_val = freeze(out_val)
+        out[key].append(new_entry(Entry, (f, in_val, out_val, crashed, inv_pos, ret_pos, inv, op)))
+    for inv, inv_pos in open_.values():  # never completed: crashed
+        f = inv.f
+        if f not in fs:
+            errors.append((inv_pos, _no_such_f(model, inv)))
+            continue
+        in_val = inv.value
+        key = None
+        if keyed:
+            if not _pair(in_val):
+                errors.append((inv_pos, f"{_where(inv)}: keyed history needs [key, value], got {in_val!r}"))
+                continue
+            key = in_val[0]
+            if type(key) is not str:
+                key = freeze(key)
+            in_val = in_val[1]
+        if type(in_val) not in scalar:
+            in_val = freeze(in_val)
+        out[key].append(new_entry(Entry, (f, in_val, UNKNOWN, True, inv_pos, INFINITY, inv, None)))
+    if errors:
+        raise HistoryError(min(errors, key=_FIRST)[1])
+    if detect and not out and not any(op.type == INVOKE and op.process != NEMESIS for op in history):
+        return None
+    # entries were built as ops completed: restore invocation order, per key and across keys
+    for lst in out.values():
+        lst.sort(key=_INV_POS)
+    return dict(sorted(out.items(), key=_first_invoked))
+
+
+def _pair(v: Any) -> bool:
+    return isinstance(v, (list, tuple)) and len(v) == 2
+
+
+def _first_invoked(item: tuple[Any, list[Entry]]) -> int:
+    return item[1][0].inv_pos
+
+
+def _no_such_f(model: Model, inv: Op) -> str:
+    fs = model.fs
+    return f"{_where(inv)}: model {model.name} has no operation {inv.f!r} (it knows {', '.join(sorted(fs))})"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from checkers.linearizability.entries import Entry
@@ -50,6 +51,7 @@ class _Unobserved:
 
 
 UNOBSERVED = _Unobserved()
+_CRASHED = itemgetter(3)  # Entry.crashed
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +97,22 @@ def reduce_entries(
     """Apply the enabled pre-search reductions; returns the (possibly renamed) model, entries and counts."""
     stats: dict[str, int] = {}
     out = list(entries)
+    any_crashed = any(map(_CRASHED, out))  # neither reduction below can drop anything otherwise
     if red.crashed_noops:
-        kept = [e for e in out if not (e.crashed and model.crash_is_noop(e.f, e.inp))]
-        stats["crashed_noops_dropped"] = len(out) - len(kept)
-        out = kept
+        if any_crashed:
+            kept = [e for e in out if not (e.crashed and model.crash_is_noop(e.f, e.inp))]
+            stats["crashed_noops_dropped"] = len(out) - len(kept)
+            out = kept
+        else:
+            stats["crashed_noops_dropped"] = 0
     if red.late_crashed:
-        last_ret = max((e.ret_pos for e in out if not e.crashed), default=-1)
-        kept = [e for e in out if not (e.crashed and e.inv_pos > last_ret)]
-        stats["late_crashed_dropped"] = len(out) - len(kept)
-        out = kept
+        if any_crashed:
+            last_ret = max((e.ret_pos for e in out if not e.crashed), default=-1)
+            kept = [e for e in out if not (e.crashed and e.inv_pos > last_ret)]
+            stats["late_crashed_dropped"] = len(out) - len(kept)
+            out = kept
+        else:
+            stats["late_crashed_dropped"] = 0
     if red.unobserved_values and _is_register(model):
         seen = observed_values(out)
         renamed = 0

@@ -53,13 +53,15 @@ from typing import Any
 from checkers.linearizability.entries import Entry
 from checkers.models.base import INVALID, NO_VALUE, UNKNOWN, Model
 
-_CHECK_EVERY = 64
+_CHECK_MASK = 63  # the budget is checked every 64 steps
 #: crashed sets kept per (completed set, state) for the dominance test; beyond that only exact repeats
 #: are pruned, which keeps the cost of one configuration bounded (dominance is an optional pruning)
 DOMINANCE_LIST = 1024
 _RET = itemgetter(5)  # Entry.ret_pos
 _INV = itemgetter(4)  # Entry.inv_pos
 MAX_BEST_STATES = 16
+#: a configuration: (k, rel, crashed bits, state id, label of the op placed last: a rank, or -1-class)
+Child = tuple[int, int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,47 +100,52 @@ class SearchOutcome:
 
 def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchOptions()) -> SearchOutcome:
     """Decide whether ``entries`` (one key) have a linearization under ``model``."""
-    completed = sorted([e for e in entries if not e.crashed], key=_RET)
     crashed = sorted([e for e in entries if e.crashed], key=_INV)
+    completed = sorted([e for e in entries if not e.crashed] if crashed else entries, key=_RET)
     m = len(completed)
     if m == 0:
         return SearchOutcome(valid=True)
-    ret = [e.ret_pos for e in completed]
-    inv = [e.inv_pos for e in completed]
+    ret = list(map(_RET, completed))
+    inv = list(map(_INV, completed))
 
     # window[k]: (rank j, bit d = j-k-1) of ops above k invoked before k returned; op j belongs to the
     # windows of ranks lo..j-1, where lo is the first rank returning after j's invocation
-    windows: list[list[tuple[int, int]]] = [[] for _ in range(m)]
+    window: list[list[tuple[int, int]]] = [[] for _ in range(m)]
     for j in range(m):
         for k in range(bisect_right(ret, inv[j]), j):
-            windows[k].append((j, j - k - 1))
-    window = windows
+            window[k].append((j, j - k - 1))
+    # rel only ever holds bits of the window, so rank k is the only move left when they are all set
+    w_len = list(map(len, window))
 
     # crashed classes: members sorted by invocation, bits contiguous per class
-    groups: dict[Any, list[Entry]] = {}
-    for i, e in enumerate(crashed):
-        groups.setdefault((e.f, e.inp) if opts.classes else i, []).append(e)
-    classes = sorted(groups.values(), key=lambda g: g[0].inv_pos)
-    n_cls = len(classes)
+    classes: list[list[Entry]] = []
     c_base: list[int] = []
     c_size: list[int] = []
     c_inv: list[list[int]] = []
-    bit = 0
-    for g in classes:
-        c_base.append(bit)
-        c_size.append(len(g))
-        c_inv.append([e.inv_pos for e in g])
-        bit += len(g)
-    c_mask = [(1 << s) - 1 for s in c_size]
-    first_inv = [ci[0] for ci in c_inv]
-    n_avail = [bisect_left(first_inv, r) for r in ret] if n_cls else []
+    c_mask: list[int] = []
+    n_avail: list[int] = []
+    if crashed:
+        groups: dict[Any, list[Entry]] = {}
+        for i, e in enumerate(crashed):
+            groups.setdefault((e.f, e.inp) if opts.classes else i, []).append(e)
+        classes = sorted(groups.values(), key=lambda g: g[0].inv_pos)
+        bit = 0
+        for g in classes:
+            c_base.append(bit)
+            c_size.append(len(g))
+            c_inv.append([e.inv_pos for e in g])
+            bit += len(g)
+        c_mask = [(1 << s) - 1 for s in c_size]
+        first_inv = [ci[0] for ci in c_inv]
+        n_avail = [bisect_left(first_inv, r) for r in ret]
+    n_cls = len(classes)
 
     # transition tables, shared between ops with equal (f, input, output): tables[t][sid] = next sid
     # (-1 = impossible), filled lazily so the model's step runs once per (op kind, state)
-    states: list[Hashable] = []
-    state_id: dict[Hashable, int] = {}
-    tables: list[dict[int, int]] = []
-    table_op: list[tuple[str, Any, Any]] = []
+    s0 = model.init()
+    states: list[Hashable] = [s0]
+    state_id: dict[Hashable, int] = {s0: 0}
+    sid0 = 0
     table_of: dict[tuple[str, Any, Any], int] = {}
     step = model.step
 
@@ -158,19 +165,29 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     forced_ok = opts.forced_reads
     guided = opts.guided
     is_read_only = model.is_read_only
-    c_tab: list[dict[int, int]] = []
+    # every property of an op below depends only on its (f, input, output), so it is computed per table
+    tables: list[dict[int, int]] = []
+    table_op: list[tuple[str, Any, Any]] = []
+    t_ro: list[bool] = []
+    uses: list[int] = []
     c_tid: list[int] = []
-    read_only: list[bool] = []
     for e in completed:
-        key = (e.f, e.inp, e.out)
+        key = e[:3]  # (f, inp, out)
         t = table_of.get(key)
         if t is None:
             t = table_of[key] = len(tables)
             tables.append({})
             table_op.append(key)
+            t_ro.append(forced_ok and is_read_only(key[0], key[1]))
+            uses.append(1)
+        else:
+            uses[t] += 1
         c_tid.append(t)
-        c_tab.append(tables[t])
-        read_only.append(forced_ok and is_read_only(e.f, e.inp))
+    n_tables = len(tables)
+    c_tab = [tables[t] for t in c_tid]
+    read_only = [t_ro[t] for t in c_tid]
+    # twin[j]: some other completed op has the same (f, input, output), so the twins rule may apply
+    twin = [uses[t] > 1 for t in c_tid] if opts.twins and n_tables < m else [False] * m
     x_tid: list[int] = []
     for g in classes:
         key = (g[0].f, g[0].inp, UNKNOWN)
@@ -181,20 +198,19 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             table_op.append(key)
         x_tid.append(t)
     x_tab = [tables[t] for t in x_tid]
-    dead_ends = opts.dead_ends
-    # twin[j]: some other completed op has the same (f, input, output), so the twins rule may apply
-    uses: dict[int, int] = {}
-    for t in c_tid:
-        uses[t] = uses.get(t, 0) + 1
-    twin = [opts.twins and uses[t] > 1 for t in c_tid]
-    c_need = [model.needs(e.f, e.inp, e.out) for e in completed] if dead_ends else []
-    c_write = [model.writes(e.f, e.inp, e.out) for e in completed] if dead_ends else []
-    x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes] if dead_ends else []
-    dead_ends = dead_ends and any(v is not NO_VALUE for v in c_need)
-    s0 = model.init()
-    state_id[s0] = 0
-    states.append(s0)
-    sid0 = 0
+    # dead ends need Model.needs; a model that does not override it never needs an exact value
+    dead_ends = opts.dead_ends and type(model).needs is not Model.needs
+    c_need: list[Any] = []
+    c_write: list[Any] = []
+    x_write: list[Any] = []
+    if dead_ends:
+        t_need = [model.needs(*key) for key in table_op[:n_tables]]
+        dead_ends = any(v is not NO_VALUE for v in t_need)
+    if dead_ends:
+        t_write = [model.writes(*key) for key in table_op[:n_tables]]
+        c_need = [t_need[t] for t in c_tid]
+        c_write = [t_write[t] for t in c_tid]
+        x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes]
 
     # cache: (k, rel, sid) -> crashed bitsets seen (or a plain set when nothing crashed)
     use_lists = n_cls > 0
@@ -205,17 +221,14 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     n_configs = 0
     max_configs = opts.max_configs
     deadline = opts.deadline
-    Child = tuple[int, int, int, int, int]
 
-    def children(k: int, rel: int, cb: int, sid: int) -> tuple[list[Child], bool]:
-        """Child configurations not seen before, and whether one of them linearizes everything."""
+    def children(k: int, rel: int, cb: int, sid: int, ns: int) -> tuple[list[Child], bool]:
+        """Child configurations not seen before, and whether one of them linearizes everything
+        (``ns``: the state after rank k, -1 if it cannot be placed now)."""
         nonlocal n_configs
         raw: list[Child] = []
         forced = False
         # rank k itself: linearizing it moves k past every linearized rank just above it
-        ns = c_tab[k].get(sid)
-        if ns is None:
-            ns = compute(c_tid[k], sid)
         if ns < 0 and dead_ends and c_need[k] is not NO_VALUE:
             v = c_need[k]
             for j, d in window[k]:
@@ -235,16 +248,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             nk = k + 1 + tz
             if nk == m:
                 return [(nk, 0, cb, ns, k)], True
-            nrel = rel >> (tz + 1)
-            if read_only[k] and ns == sid and not use_lists:
-                # fast path of the most common step: the oldest pending op is a read that fits
-                key = (nk, nrel, ns)
-                if key in plain_seen:
-                    return [], False
-                plain_seen.add(key)
-                n_configs += 1
-                return [(nk, nrel, cb, ns, k)], False
-            raw.append((nk, nrel, cb, ns, k))
+            raw.append((nk, rel >> (tz + 1), cb, ns, k))
             forced = read_only[k] and ns == sid
         if not forced:
             tk = c_tid[k]
@@ -265,7 +269,9 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 ns = c_tab[j].get(sid)
                 if ns is None:
                     ns = compute(c_tid[j], sid)
-                if ns < 0:
+                    if ns < 0:
+                        continue
+                elif ns < 0:
                     continue
                 if read_only[j] and ns == sid:
                     raw = [(k, rel | (1 << d), cb, ns, j)]
@@ -300,28 +306,31 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 (good if r >= 0 else rest).append(ch)
             raw = good + rest
         out: list[Child] = []
+        if not use_lists:
+            for ch in raw:
+                key = (ch[0], ch[1], ch[3])
+                if key not in plain_seen:
+                    plain_seen.add(key)
+                    out.append(ch)
+            n_configs += len(out)
+            return out, False
         for ch in raw:
             key = (ch[0], ch[1], ch[3])
-            if use_lists:
-                ncb = ch[2]
-                full = (ch[0], ch[1], ch[3], ncb)
-                if full in exact:
+            ncb = ch[2]
+            full = (ch[0], ch[1], ch[3], ncb)
+            if full in exact:
+                continue
+            seen = cache.get(key)
+            if seen is None:
+                cache[key] = [ncb]
+            elif dominance:
+                if any(old & ~ncb == 0 for old in seen):
                     continue
-                seen = cache.get(key)
-                if seen is None:
-                    cache[key] = [ncb]
-                elif dominance:
-                    if any(old & ~ncb == 0 for old in seen):
-                        continue
-                    if len(seen) < DOMINANCE_LIST:
-                        # keep an antichain: sets that ncb dominates are redundant from now on
-                        seen[:] = [old for old in seen if ncb & ~old != 0]
-                        seen.append(ncb)
-                exact.add(full)
-            else:
-                if key in plain_seen:
-                    continue
-                plain_seen.add(key)
+                if len(seen) < DOMINANCE_LIST:
+                    # keep an antichain: sets that ncb dominates are redundant from now on
+                    seen[:] = [old for old in seen if ncb & ~old != 0]
+                    seen.append(ncb)
+            exact.add(full)
             n_configs += 1
             out.append(ch)
         return out, False
@@ -333,81 +342,139 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         cnt = ((cb_before >> c_base[c]) & c_mask[c]).bit_length()
         return classes[c][cnt]
 
-    # The deepest configuration's path is copied lazily: only when the search is about to backtrack
-    # past it (an improvement followed by more progress costs nothing).
+    def entries_of(configs: list[Child]) -> list[Entry]:
+        """The ops placed along a path of configurations (a crashed op is named by the bits before it)."""
+        if not n_cls:
+            return [completed[cfg[4]] for cfg in configs]
+        out: list[Entry] = []
+        before = 0
+        for cfg in configs:
+            out.append(label_entry(cfg[4], before))
+            before = cfg[2]
+        return out
+
+    # The deepest configuration: depth (completed ops linearized) never decreases along a path, so the
+    # deepest configuration of a path is at its end, and only where a path ends (no new child, or the
+    # budget ran out) is it compared with the best so far. The configurations of equal depth just
+    # before that end are the crashed steps leading to it (a crashed step keeps k and rel): walking back
+    # over them finds the first configuration that reached the depth, as a check at every step would.
+    # The best path is copied lazily: only when the search is about to backtrack past it.
     best_depth = 0
     best_len = 0
-    best_path: list[tuple[int, int]] = []
+    best_path: list[Child] = []
     dirty = False
     best_cfg = (0, 0)
     best_sids: set[int] = {sid0}
-    path: list[tuple[int, int]] = []  # (label, crashed bits before the step)
-    kids, done = children(0, 0, 0, sid0)
-    if done:
-        return SearchOutcome(True, n_configs, 1, witness=[completed[kids[0][4]]])
-    # A frame is pushed only where the search branches: [children, next index, crashed bits before,
-    # path length at the frame]. Chains of single children are followed without frames, and on a dead
-    # end the path is cut back to the last branching frame.
-    stack: list[list[Any]] = [[kids, 0, 0, 0]]
+    path: list[Child] = []  # the configurations (k, rel, cb, sid, label) along the current branch
+
+    def path_ends() -> None:
+        nonlocal best_depth, best_len, dirty, best_cfg, best_sids
+        if not path:
+            return  # the root, the best from the start
+        k, rel = path[-1][:2]
+        depth = k + rel.bit_count()
+        if depth < best_depth or (depth == best_depth and (k, rel) != best_cfg):
+            return
+        first = len(path) - 1
+        while first >= 0 and path[first][4] < 0:
+            first -= 1
+        if depth > best_depth:
+            best_depth, best_cfg, best_len, dirty = depth, (k, rel), max(first + 1, 0), True
+            best_sids = {path[first][3] if first >= 0 else sid0}
+        for cfg in path[max(first, 0):]:
+            if len(best_sids) >= MAX_BEST_STATES:
+                break
+            best_sids.add(cfg[3])
+
+    # Depth first from the root. A frame is pushed only where the search branches: [children, next
+    # index, path length at the frame]. Chains of single children are followed without frames (the
+    # most common one, where rank k is the only move, without even a call), and on a dead end the
+    # path is cut back to the last branching frame.
+    stack: list[list[Any]] = []
+    k = rel = cb = 0
+    sid = sid0
     steps = 0
     timed_out = ""
-    while stack:
-        frame = stack[-1]
-        kids = frame[0]
-        i = frame[1]
-        if i == len(kids):
-            stack.pop()
-            continue
-        frame[1] = i + 1
-        plen = frame[3]
-        if len(path) > plen:
-            if dirty and len(path) >= best_len > plen:
-                best_path = path[:best_len]
-                dirty = False
-            del path[plen:]
-        k, rel, cb, sid, label = kids[i]
-        before = frame[2]
-        while True:
-            path.append((label, before))
-            depth = k + rel.bit_count()
-            if depth > best_depth:
-                best_depth, best_cfg, best_len, dirty = depth, (k, rel), len(path), True
-                best_sids = {sid}
-            elif depth == best_depth and len(best_sids) < MAX_BEST_STATES and (k, rel) == best_cfg:
-                best_sids.add(sid)
-            steps += 1
-            if steps % _CHECK_EVERY == 0:
-                if deadline is not None and time.monotonic() > deadline:
-                    timed_out = "time limit reached"
-                    break
-                if max_configs is not None and n_configs > max_configs:
-                    timed_out = f"configuration budget ({max_configs}) exhausted"
-                    break
-            kids, done = children(k, rel, cb, sid)
+    while True:
+        # expand the configuration (k, rel, cb, sid); ns: the state after rank k, -1 if impossible
+        tab = c_tab[k]
+        ns = tab.get(sid)
+        if ns is None:  # compute(c_tid[k], sid), inlined: most steps reach a new state
+            f, inp, out = table_op[c_tid[k]]
+            nstate = step(states[sid], f, inp, out)
+            if nstate is INVALID:
+                ns = -1
+            else:
+                ns = state_id.get(nstate, -1)
+                if ns < 0:
+                    ns = state_id[nstate] = len(states)
+                    states.append(nstate)
+            tab[sid] = ns
+        nxt: Child | None = None
+        # without crashed ops, rank k is the only child when it fits and is a forced read or nothing
+        # else is pending
+        if not use_lists and ns >= 0 and ((read_only[k] and ns == sid) or rel.bit_count() == w_len[k]):
+            tz = (~rel & (rel + 1)).bit_length() - 1
+            nk = k + 1 + tz
+            if nk == m:
+                path.append((nk, 0, cb, ns, k))
+                return SearchOutcome(True, n_configs, steps or 1, witness=entries_of(path))
+            nrel = rel >> (tz + 1)
+            key = (nk, nrel, ns)
+            if key not in plain_seen:
+                plain_seen.add(key)
+                n_configs += 1
+                nxt = (nk, nrel, cb, ns, k)
+        else:
+            kids, done = children(k, rel, cb, sid, ns)
             if done:
-                path.append((kids[0][4], cb))
-                witness = [label_entry(lb, bf) for lb, bf in path]
-                return SearchOutcome(True, n_configs, steps, witness=witness)
-            if len(kids) == 1:
-                before = cb
-                k, rel, cb, sid, label = kids[0]
-                continue
+                path.append(kids[0])
+                return SearchOutcome(True, n_configs, steps or 1, witness=entries_of(path))
             if kids:
-                stack.append([kids, 0, cb, len(path)])
-            break
-        if timed_out:
-            break
+                nxt = kids[0]
+                if len(kids) > 1:
+                    stack.append([kids, 1, len(path)])
+        if nxt is None:
+            path_ends()
+            while stack:  # back to the last frame with a child left
+                frame = stack[-1]
+                kids = frame[0]
+                i = frame[1]
+                if i == len(kids):
+                    stack.pop()
+                    continue
+                frame[1] = i + 1
+                plen = frame[2]
+                if len(path) > plen:
+                    if dirty and len(path) >= best_len > plen:
+                        best_path = path[:best_len]
+                        dirty = False
+                    del path[plen:]
+                nxt = kids[i]
+                break
+            else:
+                break  # everything reachable was explored
+        path.append(nxt)
+        k, rel, cb, sid, _ = nxt
+        steps += 1
+        if not steps & _CHECK_MASK:
+            if deadline is not None and time.monotonic() > deadline:
+                timed_out = "time limit reached"
+            elif max_configs is not None and n_configs > max_configs:
+                timed_out = f"configuration budget ({max_configs}) exhausted"
+            if timed_out:
+                path_ends()
+                break
     if dirty:
         best_path = path[:best_len]
 
     k, rel = best_cfg
-    prefix = [label_entry(lb, before) for lb, before in best_path]
     pending = [completed[j] for j, d in window[k] if not (rel >> d) & 1]
     return SearchOutcome(
         valid=None if timed_out else False,
         configs=n_configs,
         steps=steps,
-        prefix=prefix,
+        prefix=entries_of(best_path),
         prefix_states=[states[s] for s in sorted(best_sids)],
         stuck=completed[k],
         pending=pending,

@@ -41,6 +41,18 @@ def etcd_command(binary: str, node: str, data_dir: str, client_url: str, peer_ur
     ]
 
 
+def status_core(doc: dict[str, Any]) -> dict[str, Any]:
+    """etcd's maintenance status as a ``Core.status()``-like dict: ``role`` leader/follower, raft facts.
+
+    The nemesis's ``primaries`` targets read ``role``; etcd names its leader only by member id.
+    """
+    me = str((doc.get("header") or {}).get("member_id", ""))
+    leader = str(doc.get("leader", ""))
+    role = "leader" if me and leader == me else ("follower" if leader not in ("", "0") else "candidate")
+    return {"role": role, "member_id": me, "leader_id": leader, "raft_term": doc.get("raftTerm"),
+            "raft_index": doc.get("raftIndex"), "version": doc.get("version")}
+
+
 class EtcdConnection:
     """A client connection to one member: our kv requests over its JSON gateway."""
 
@@ -131,7 +143,7 @@ class EtcdLocalBackend(LocalExternalBackend):
             raise Unreachable(str(e)) from None
         finally:
             await http.close()
-        return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None, "core": doc}
+        return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None, "core": status_core(doc)}
 
 
 def _docker_backend(spec: ClusterSpec) -> Any:

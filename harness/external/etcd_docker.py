@@ -14,7 +14,13 @@ from typing import Any
 from harness.backend import ClusterSpec, Indefinite, Unreachable
 from harness.docker import cluster
 from harness.external.docker_nodes import ExternalDockerBackend
-from harness.external.etcd_cluster import CONNECT_TIMEOUT, PROBE_TIMEOUT, EtcdConnection, etcd_command
+from harness.external.etcd_cluster import (
+    CONNECT_TIMEOUT,
+    PROBE_TIMEOUT,
+    EtcdConnection,
+    etcd_command,
+    status_core,
+)
 from harness.external.http import HttpJsonConnection
 
 CLIENT_PORT = 2379
@@ -76,4 +82,4 @@ class EtcdDockerBackend(ExternalDockerBackend):
             raise Unreachable(str(e)) from None
         finally:
             await http.close()
-        return {"type": "status_ok", "node": node, "core": doc, "docker": {"ip": self._plan(node).ip}}
+        return {"type": "status_ok", "node": node, "core": status_core(doc), "docker": {"ip": self._plan(node).ip}}

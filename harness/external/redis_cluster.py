@@ -56,6 +56,17 @@ def redis_command(binary: str, port: int, data_dir: str, primary: tuple[str, int
     return argv
 
 
+def redis_core(info: dict[str, Any]) -> dict[str, Any]:
+    """``INFO replication`` as a ``Core.status()``-like dict (``role`` primary/replica, for ``primaries``).
+
+    A deposed primary that has not been told yet still says ``master``: during that window there are
+    two primaries, and the nemesis's ``primaries`` targets both, as Jepsen's does.
+    """
+    role = "primary" if info.get("role") == "master" else "replica"
+    return {"role": role, **{k: info[k] for k in ("master_repl_offset", "master_link_status", "master_port",
+                                                   "connected_slaves") if k in info}}
+
+
 class RedisLocalBackend(LocalExternalBackend):
     """redis-server processes with harness-driven failover; Kill and Pause faults."""
 
@@ -141,7 +152,7 @@ class RedisLocalBackend(LocalExternalBackend):
         if info is None:
             raise Unreachable(f"{node} does not answer")
         p = self.procs[node]
-        return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None, "core": info,
+        return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None, "core": redis_core(info),
                 "primary": self.supervisor.primary, "failovers": self.supervisor.failovers}
 
     async def start(self, node: str) -> None:

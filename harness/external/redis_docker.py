@@ -22,7 +22,7 @@ from harness.docker import cluster
 from harness.external.docker_nodes import ExternalDockerBackend
 from harness.external.failover import Policy, Supervisor
 from harness.external.redis_client import RedisAdmin, RedisConnection
-from harness.external.redis_cluster import redis_command, wait_count
+from harness.external.redis_cluster import redis_command, redis_core, wait_count
 
 CLIENT_PORT = 6379
 
@@ -105,7 +105,7 @@ class RedisDockerBackend(ExternalDockerBackend):
         info = await self.supervisor.admin.replication(node)
         if info is None:
             raise Unreachable(f"{node} does not answer")
-        return {"type": "status_ok", "node": node, "core": info, "primary": self.supervisor.primary,
+        return {"type": "status_ok", "node": node, "core": redis_core(info), "primary": self.supervisor.primary,
                 "failovers": self.supervisor.failovers}
 
     async def start(self, node: str) -> None:

@@ -251,3 +251,19 @@ def test_http_client_reads_both_body_framings_and_classifies_failures() -> None:
         return out
 
     assert asyncio.run(scenario()) == [(200, {"a": 1}), (503, {"error": "x"})]
+
+
+def test_status_roles_let_the_nemesis_target_primaries() -> None:
+    from harness.external.etcd_cluster import status_core
+    from harness.external.redis_cluster import redis_core
+    from nemesis.targets import leaders_in
+
+    def etcd(me: str, leader: str) -> dict[str, Any]:
+        return {"core": status_core({"header": {"member_id": me}, "leader": leader, "raftTerm": "3"})}
+
+    assert leaders_in({"n1": etcd("11", "22"), "n2": etcd("22", "22"), "n3": etcd("33", "22")}) == ["n2"]
+    assert status_core({"header": {"member_id": "11"}, "leader": "0"})["role"] == "candidate"
+    # a deposed primary that was not told yet still says master: both are targets
+    redis = {"n1": {"core": redis_core({"role": "master"})}, "n2": {"core": redis_core({"role": "master"})},
+             "n3": {"core": redis_core({"role": "slave", "master_link_status": "up"})}}
+    assert leaders_in(redis) == ["n1", "n2"]

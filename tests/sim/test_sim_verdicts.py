@@ -127,3 +127,19 @@ def test_third_party_systems_are_refused_clearly(system: str) -> None:
         SimBackend(ClusterSpec(system, ("n1", "n2", "n3"), Path("."), 1))
     with pytest.raises(SpecError, match="third-party"):
         explore(ExploreOptions(system))
+
+
+def test_cli_run_on_sim_is_byte_for_byte_repeatable(tmp_path: Path) -> None:
+    from harness.cli import run_cli
+
+    histories = []
+    for _ in range(2):
+        store = tmp_path / f"store{len(histories)}"
+        code = run_cli(["run", "--backend", "sim", "--system", "replication", "--seed", "11", "--time-limit", "4",
+                        "--nemesis", "partition,kill,pause,clock,packet", "--nemesis-interval", "1",
+                        "--store", str(store), "--quiet"])
+        assert code == 0
+        (run_dir,) = [p for p in (store / "replication").iterdir() if p.is_dir()]
+        assert (run_dir / "report.html").is_file() and (run_dir / "nodes" / "n1.log").is_file()
+        histories.append((run_dir / "history.jsonl").read_bytes())
+    assert histories[0] == histories[1] and histories[0].count(b"\n") > 100
