@@ -178,13 +178,16 @@ def _split(
         in_val = inv.value
         key: Any = None
         if keyed:
-            if not (type(in_val) in seq and len(in_val) == 2) and not _pair(in_val):
+            if detect:
+                key, in_val = in_val  # the shape was checked at the invocation: [str key, value]
+            elif _pair(in_val):
+                key = in_val[0]
+                if type(key) is not str:
+                    key = freeze(key)
+                in_val = in_val[1]
+            else:
                 errors.append((inv_pos, f"{_where(inv)}: keyed history needs [key, value], got {in_val!r}"))
                 continue
-            key = in_val[0]
-            if type(key) is not str:
-                key = freeze(key)
-            in_val = in_val[1]
             if kind == OK:
                 if not (type(out_val) in seq and len(out_val) == 2) and not _pair(out_val):
                     errors.append(

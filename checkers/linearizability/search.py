@@ -57,6 +57,8 @@ _CHECK_MASK = 63  # the budget is checked every 64 steps
 #: crashed sets kept per (completed set, state) for the dominance test; beyond that only exact repeats
 #: are pruned, which keeps the cost of one configuration bounded (dominance is an optional pruning)
 DOMINANCE_LIST = 1024
+_F = itemgetter(0)  # Entry.f
+_CRASHED = itemgetter(3)  # Entry.crashed
 _RET = itemgetter(5)  # Entry.ret_pos
 _INV = itemgetter(4)  # Entry.inv_pos
 MAX_BEST_STATES = 16
@@ -100,8 +102,12 @@ class SearchOutcome:
 
 def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchOptions()) -> SearchOutcome:
     """Decide whether ``entries`` (one key) have a linearization under ``model``."""
-    crashed = sorted([e for e in entries if e.crashed], key=_INV)
-    completed = sorted([e for e in entries if not e.crashed] if crashed else entries, key=_RET)
+    if any(map(_CRASHED, entries)):
+        crashed = sorted([e for e in entries if e.crashed], key=_INV)
+        completed = sorted([e for e in entries if not e.crashed], key=_RET)
+    else:
+        crashed = []
+        completed = sorted(entries, key=_RET)
     m = len(completed)
     if m == 0:
         return SearchOutcome(valid=True)
@@ -165,10 +171,11 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     forced_ok = opts.forced_reads
     guided = opts.guided
     is_read_only = model.is_read_only
+    # the model's read-only operations by name, unless it decides with a method of its own
+    ro_fs = model.read_only_fs if type(model).is_read_only is Model.is_read_only else None
     # every property of an op below depends only on its (f, input, output), so it is computed per table
     tables: list[dict[int, int]] = []
     table_op: list[tuple[str, Any, Any]] = []
-    t_ro: list[bool] = []
     uses: list[int] = []
     c_tid: list[int] = []
     for e in completed:
@@ -178,14 +185,19 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             t = table_of[key] = len(tables)
             tables.append({})
             table_op.append(key)
-            t_ro.append(forced_ok and is_read_only(key[0], key[1]))
             uses.append(1)
         else:
             uses[t] += 1
         c_tid.append(t)
     n_tables = len(tables)
-    c_tab = [tables[t] for t in c_tid]
-    read_only = [t_ro[t] for t in c_tid]
+    if not forced_ok:
+        t_ro = [False] * n_tables
+    elif ro_fs is not None:
+        t_ro = list(map(ro_fs.__contains__, map(_F, table_op)))
+    else:
+        t_ro = [is_read_only(op[0], op[1]) for op in table_op]
+    c_tab = list(map(tables.__getitem__, c_tid))
+    read_only = list(map(t_ro.__getitem__, c_tid))
     # twin[j]: some other completed op has the same (f, input, output), so the twins rule may apply
     twin = [uses[t] > 1 for t in c_tid] if opts.twins and n_tables < m else [False] * m
     x_tid: list[int] = []
@@ -197,7 +209,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             tables.append({})
             table_op.append(key)
         x_tid.append(t)
-    x_tab = [tables[t] for t in x_tid]
+    x_tab = list(map(tables.__getitem__, x_tid))
     # dead ends need Model.needs; a model that does not override it never needs an exact value
     dead_ends = opts.dead_ends and type(model).needs is not Model.needs
     c_need: list[Any] = []
@@ -335,24 +347,6 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             out.append(ch)
         return out, False
 
-    def label_entry(label: int, cb_before: int) -> Entry:
-        if label >= 0:
-            return completed[label]
-        c = -1 - label
-        cnt = ((cb_before >> c_base[c]) & c_mask[c]).bit_length()
-        return classes[c][cnt]
-
-    def entries_of(configs: list[Child]) -> list[Entry]:
-        """The ops placed along a path of configurations (a crashed op is named by the bits before it)."""
-        if not n_cls:
-            return [completed[cfg[4]] for cfg in configs]
-        out: list[Entry] = []
-        before = 0
-        for cfg in configs:
-            out.append(label_entry(cfg[4], before))
-            before = cfg[2]
-        return out
-
     # The deepest configuration: depth (completed ops linearized) never decreases along a path, so the
     # deepest configuration of a path is at its end, and only where a path ends (no new child, or the
     # budget ran out) is it compared with the best so far. The configurations of equal depth just
@@ -418,7 +412,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             nk = k + 1 + tz
             if nk == m:
                 path.append((nk, 0, cb, ns, k))
-                return SearchOutcome(True, n_configs, steps or 1, witness=entries_of(path))
+                return SearchOutcome(True, n_configs, steps or 1, witness=_entries_along(path, completed, classes, c_base, c_mask))
             nrel = rel >> (tz + 1)
             key = (nk, nrel, ns)
             if key not in plain_seen:
@@ -429,7 +423,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             kids, done = children(k, rel, cb, sid, ns)
             if done:
                 path.append(kids[0])
-                return SearchOutcome(True, n_configs, steps or 1, witness=entries_of(path))
+                return SearchOutcome(True, n_configs, steps or 1, witness=_entries_along(path, completed, classes, c_base, c_mask))
             if kids:
                 nxt = kids[0]
                 if len(kids) > 1:
@@ -474,9 +468,33 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         valid=None if timed_out else False,
         configs=n_configs,
         steps=steps,
-        prefix=entries_of(best_path),
+        prefix=_entries_along(best_path, completed, classes, c_base, c_mask),
         prefix_states=[states[s] for s in sorted(best_sids)],
         stuck=completed[k],
         pending=pending,
         reason=timed_out,
     )
+
+
+def _entries_along(
+    configs: Sequence[Child],
+    completed: list[Entry],
+    classes: list[list[Entry]],
+    c_base: list[int],
+    c_mask: list[int],
+) -> list[Entry]:
+    """The ops placed along a path of configurations: a label >= 0 is a completed rank, -1-c the next
+    member of crashed class c (the one after those the crashed bits before the step hold)."""
+    if not classes:
+        return [completed[cfg[4]] for cfg in configs]
+    out: list[Entry] = []
+    before = 0
+    for cfg in configs:
+        label = cfg[4]
+        if label >= 0:
+            out.append(completed[label])
+        else:
+            c = -1 - label
+            out.append(classes[c][((before >> c_base[c]) & c_mask[c]).bit_length()])
+        before = cfg[2]
+    return out

@@ -76,6 +76,9 @@ class Model:
     keyable: ClassVar[bool] = False
     #: what a state is called in explanations ("the register holds ...")
     noun: ClassVar[str] = "the object"
+    #: the read-only operations (see ``is_read_only``) when the name alone decides, None when the input
+    #: matters too (a subclass then overrides ``is_read_only``); lets the search skip a call per operation
+    read_only_fs: ClassVar[frozenset[str] | None] = frozenset()
 
     def __init__(self, initial: Any = None) -> None:
         self.initial = freeze(initial)
@@ -90,7 +93,8 @@ class Model:
 
     def is_read_only(self, f: str, inp: Any) -> bool:
         """True if the op never changes the state, whatever it returns (a crashed one constrains nothing)."""
-        return False
+        ro = self.read_only_fs
+        return ro is not None and f in ro
 
     def needs(self, f: str, inp: Any, out: Any) -> Any:
         """The exact state this completed op requires (a read's result), or ``NO_VALUE`` if not that simple.

@@ -17,6 +17,7 @@ class SetModel(Model):
     name = "set"
     fs = frozenset({"add", "read"})
     noun = "the set"
+    read_only_fs = frozenset({"read"})  # reads never change the set
 
     def init(self) -> Hashable:
         """The initial elements."""
@@ -33,9 +34,6 @@ class SetModel(Model):
             return state if frozenset(out or ()) == state else INVALID
         raise ValueError(f"{self.name} has no operation {f!r}")
 
-    def is_read_only(self, f: str, inp: Any) -> bool:
-        """Reads never change the set."""
-        return f == "read"
 
 
 class FifoQueue(Model):

@@ -78,6 +78,7 @@ class FencingLock(Model):
     name = "fencing-lock"
     fs = frozenset({"acquire", "release", "write", "read"})
     noun = "the lock"
+    read_only_fs = frozenset({"read", "release"})  # reads and releases leave the state alone
 
     def init(self) -> Hashable:
         """No token issued, nothing written."""
@@ -104,10 +105,6 @@ class FencingLock(Model):
         if f == "read":
             return state if out is UNKNOWN or out == value else INVALID
         raise ValueError(f"{self.name} has no operation {f!r}")
-
-    def is_read_only(self, f: str, inp: Any) -> bool:
-        """Reads and releases leave the state alone."""
-        return f in ("read", "release")
 
     def crash_is_noop(self, f: str, inp: Any) -> bool:
         """A crashed acquire is as good as never having happened (see the class doc)."""

@@ -20,6 +20,7 @@ class Register(Model):
     fs = frozenset({"read", "write"})
     keyable = True
     noun = "the register"
+    read_only_fs = frozenset({"read"})
 
     def step(self, state: Any, f: str, inp: Any, out: Any) -> Any:
         """Apply read/write."""
@@ -30,10 +31,6 @@ class Register(Model):
         if f == "write":
             return inp
         raise ValueError(f"{self.name} has no operation {f!r}")
-
-    def is_read_only(self, f: str, inp: Any) -> bool:
-        """Reads never change a register."""
-        return f == "read"
 
     def needs(self, f: str, inp: Any, out: Any) -> Any:
         """A read needs the value it returned; a successful cas needs its ``old``."""
@@ -96,6 +93,7 @@ class KeyValue(Model):
     fs = frozenset({"get", "put", "append"})
     keyable = True
     noun = "the key"
+    read_only_fs = frozenset({"get"})  # gets never change the value
 
     def __init__(self, initial: Any = None) -> None:
         super().__init__("" if initial is None else initial)
@@ -111,10 +109,6 @@ class KeyValue(Model):
         if f == "append":
             return state + ("" if inp is None else inp)
         raise ValueError(f"{self.name} has no operation {f!r}")
-
-    def is_read_only(self, f: str, inp: Any) -> bool:
-        """Gets never change the value."""
-        return f == "get"
 
     def describe_op(self, f: str, inp: Any, out: Any) -> str:
         """'get -> "x 1 y"', 'append "z"'."""
@@ -133,6 +127,7 @@ class MultiRegister(Model):
     name = "multi-register"
     fs = frozenset({"txn", "read", "write"})
     noun = "the registers"
+    read_only_fs = None  # a transaction is read-only when all its micro-ops are reads
 
     def init(self) -> Hashable:
         """No key written yet."""
