@@ -50,6 +50,8 @@ BACKENDS: dict[str, BackendEntry] = {
     "local": BackendEntry("local", "one OS process per node on 127.0.0.1 ports", "harness.local:make_local_backend"),
     "sim": BackendEntry("sim", "every node in this process on a virtual-time loop (deterministic)",
                         "harness.sim.backend:make_sim_backend", "harness.sim.loop:new_loop"),
+    "docker": BackendEntry("docker", "one container per node on an internal bridge network (OS-level faults)",
+                           "harness.docker.backend:make_docker_backend"),
 }
 
 

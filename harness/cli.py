@@ -234,6 +234,12 @@ from harness.explore import explore_command  # the explore command lives with th
 
 cli.add_command(explore_command)
 
+from harness.docker.cli import cleanup as _cleanup  # docker image/cleanup commands live with the backend
+from harness.docker.cli import image as _image
+
+cli.add_command(_image)
+cli.add_command(_cleanup)
+
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (errors mapped to Jepsen's codes)."""

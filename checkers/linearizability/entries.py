@@ -140,10 +140,10 @@ def _split(
     errors: list[tuple[int, str]] = []
     for pos, op in enumerate(history):
         proc = op.process
-        if proc == NEMESIS:
-            continue
         kind = op.type
         if kind == INVOKE:
+            if proc == NEMESIS:  # faults are not client operations (their completions are met below)
+                continue
             if proc in open_:
                 raise HistoryError(f"op {op.index}: process {proc} invoked twice without completing")
             open_[proc] = (op, pos)
@@ -156,9 +156,24 @@ def _split(
             continue
         started = open_.pop(proc, None)
         if started is None:
+            if proc == NEMESIS:
+                continue
             raise HistoryError(f"op {op.index}: process {proc} completed an op it never invoked")
         inv, inv_pos = started
         f = inv.f
+        if detect and kind == OK and f in fs:
+            # the common case of a detected keyed history, in short: a completed op whose invocation has
+            # the keyed shape already (the general path below handles everything else the same way)
+            key, in_val = inv.value
+            out_val = op.value
+            if type(out_val) in seq and len(out_val) == 2:
+                out_val = out_val[1]
+                if type(in_val) not in scalar:
+                    in_val = freeze(in_val)
+                if type(out_val) not in scalar:
+                    out_val = freeze(out_val)
+                out[key].append(new_entry(Entry, (f, in_val, out_val, False, inv_pos, pos, inv, op)))
+                continue
         ret_pos = pos
         if kind == OK:
             out_val = op.value
@@ -176,7 +191,7 @@ def _split(
             errors.append((inv_pos, _no_such_f(model, inv)))
             continue
         in_val = inv.value
-        key: Any = None
+        key = None
         if keyed:
             if detect:
                 key, in_val = in_val  # the shape was checked at the invocation: [str key, value]

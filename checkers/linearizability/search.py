@@ -197,6 +197,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     else:
         t_ro = [is_read_only(op[0], op[1]) for op in table_op]
     c_tab = list(map(tables.__getitem__, c_tid))
+    c_op = list(map(table_op.__getitem__, c_tid))
     read_only = list(map(t_ro.__getitem__, c_tid))
     # twin[j]: some other completed op has the same (f, input, output), so the twins rule may apply
     twin = [uses[t] > 1 for t in c_tid] if opts.twins and n_tables < m else [False] * m
@@ -278,30 +279,28 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                         continue
                     else:
                         twins_seen.add(t)
-                ns = c_tab[j].get(sid)
-                if ns is None:
-                    ns = compute(c_tid[j], sid)
-                    if ns < 0:
-                        continue
-                elif ns < 0:
+                nj = c_tab[j].get(sid)
+                if nj is None:
+                    nj = compute(c_tid[j], sid)
+                if nj < 0:
                     continue
-                if read_only[j] and ns == sid:
-                    raw = [(k, rel | (1 << d), cb, ns, j)]
+                if read_only[j] and nj == sid:
+                    raw = [(k, rel | (1 << d), cb, nj, j)]
                     forced = True
                     break
-                raw.append((k, rel | (1 << d), cb, ns, j))
+                raw.append((k, rel | (1 << d), cb, nj, j))
         if not forced and n_cls:
             rk = ret[k]
             for c in range(n_avail[k]):
                 cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
                 if cnt == c_size[c] or c_inv[c][cnt] >= rk:
                     continue
-                ns = x_tab[c].get(sid)
-                if ns is None:
-                    ns = compute(x_tid[c], sid)
-                if ns < 0 or ns == sid:
+                nc = x_tab[c].get(sid)
+                if nc is None:
+                    nc = compute(x_tid[c], sid)
+                if nc < 0 or nc == sid:
                     continue
-                raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), ns, -1 - c))
+                raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), nc, -1 - c))
         elif forced:
             raw = raw[-1:]
         if guided and not forced and len(raw) > 1 and read_only[k]:
@@ -380,6 +379,14 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 break
             best_sids.add(cfg[3])
 
+    def over_budget() -> str:
+        """Why the search must stop now ("" to go on); checked every few steps."""
+        if deadline is not None and time.monotonic() > deadline:
+            return "time limit reached"
+        if max_configs is not None and n_configs > max_configs:
+            return f"configuration budget ({max_configs}) exhausted"
+        return ""
+
     # Depth first from the root. A frame is pushed only where the search branches: [children, next
     # index, path length at the frame]. Chains of single children are followed without frames (the
     # most common one, where rank k is the only move, without even a call), and on a dead end the
@@ -394,7 +401,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         tab = c_tab[k]
         ns = tab.get(sid)
         if ns is None:  # compute(c_tid[k], sid), inlined: most steps reach a new state
-            f, inp, out = table_op[c_tid[k]]
+            f, inp, out = c_op[k]
             nstate = step(states[sid], f, inp, out)
             if nstate is INVALID:
                 ns = -1
@@ -406,24 +413,37 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
             tab[sid] = ns
         nxt: Child | None = None
         # without crashed ops, rank k is the only child when it fits and is a forced read or nothing
-        # else is pending
+        # else is pending: the step is taken right here
         if not use_lists and ns >= 0 and ((read_only[k] and ns == sid) or rel.bit_count() == w_len[k]):
             tz = (~rel & (rel + 1)).bit_length() - 1
             nk = k + 1 + tz
             if nk == m:
                 path.append((nk, 0, cb, ns, k))
-                return SearchOutcome(True, n_configs, steps or 1, witness=_entries_along(path, completed, classes, c_base, c_mask))
+                witness = _entries_along(path, completed, classes, c_base, c_mask)
+                return SearchOutcome(True, n_configs, steps or 1, witness=witness)
             nrel = rel >> (tz + 1)
-            key = (nk, nrel, ns)
-            if key not in plain_seen:
-                plain_seen.add(key)
+            seen_key = (nk, nrel, ns)
+            if seen_key not in plain_seen:
+                plain_seen.add(seen_key)
                 n_configs += 1
-                nxt = (nk, nrel, cb, ns, k)
+                path.append((nk, nrel, cb, ns, k))
+                k = nk
+                rel = nrel
+                sid = ns
+                steps += 1
+                if steps & _CHECK_MASK:
+                    continue
+                timed_out = over_budget()
+                if timed_out:
+                    path_ends()
+                    break
+                continue
         else:
             kids, done = children(k, rel, cb, sid, ns)
             if done:
                 path.append(kids[0])
-                return SearchOutcome(True, n_configs, steps or 1, witness=_entries_along(path, completed, classes, c_base, c_mask))
+                witness = _entries_along(path, completed, classes, c_base, c_mask)
+                return SearchOutcome(True, n_configs, steps or 1, witness=witness)
             if kids:
                 nxt = kids[0]
                 if len(kids) > 1:
@@ -452,10 +472,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         k, rel, cb, sid, _ = nxt
         steps += 1
         if not steps & _CHECK_MASK:
-            if deadline is not None and time.monotonic() > deadline:
-                timed_out = "time limit reached"
-            elif max_configs is not None and n_configs > max_configs:
-                timed_out = f"configuration budget ({max_configs}) exhausted"
+            timed_out = over_budget()
             if timed_out:
                 path_ends()
                 break

@@ -24,7 +24,7 @@ import atexit
 import contextlib
 import secrets
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ class DockerBackend:
         self._plans = {p.node: p for p in plans}
 
         def create(plan: cluster.NodePlan) -> Any:
-            cmd = cluster.node_command(self.spec.system, plan, plans, self.spec.seed, self.spec.config)
+            cmd = self._node_command(plan, plans)
             labels = L.run_labels(self.run_id, owner, plan.node)
             return cluster.create_node(self.client, self.image, net.name, plan, cmd, labels)
 
@@ -121,6 +121,10 @@ class DockerBackend:
         await asyncio.gather(*(asyncio.to_thread(c.start) for c in created))
         await asyncio.gather(*(self._wait_ready(n) for n in self.spec.nodes))
         self.timings["cluster_start_s"] = loop.time() - t1
+
+    def _node_command(self, plan: cluster.NodePlan, plans: Sequence[cluster.NodePlan]) -> list[str]:
+        """The command of ``plan``'s container: our node runtime (a backend for another server overrides it)."""
+        return cluster.node_command(self.spec.system, plan, plans, self.spec.seed, self.spec.config)
 
     async def _wait_ready(self, node: str) -> None:
         """Poll the node's control channel until it answers; fail fast with its output if it exited."""
@@ -155,7 +159,9 @@ class DockerBackend:
                     await asyncio.to_thread(self._fetch_logs)
                     await asyncio.to_thread(self._write_logs, self.spec.run_dir / "nodes")
         finally:
-            await asyncio.to_thread(cleanup.remove_run, self.client, self.run_id)
+            removed = await asyncio.to_thread(cleanup.remove_run, self.client, self.run_id)
+            for problem in removed.failed:
+                self.progress(f"could not remove {problem} (splitbrain cleanup --orphans will)")
             if self._atexit_registered:
                 atexit.unregister(self._atexit_cleanup)
                 self._atexit_registered = False

@@ -23,15 +23,19 @@ class Removed:
     networks: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
     runs: tuple[str, ...] = field(default=())
+    failed: tuple[str, ...] = ()  # "name: reason" of objects the engine refused to remove
 
     def total(self) -> int:
         """How many objects were removed."""
         return len(self.containers) + len(self.networks) + len(self.volumes)
 
 
-def leftovers(client: Any, run_id: str | None = None) -> dict[str, list[str]]:
-    """Names of labelled containers, networks and volumes (of ``run_id``, or of any run)."""
-    flt = {"label": f"{L.RUN}={run_id}" if run_id else L.RUN}
+def leftovers(client: Any, run_id: str | None = None, owner_pid: int | None = None) -> dict[str, list[str]]:
+    """Names of labelled containers, networks and volumes: of ``run_id``, of runs ``owner_pid`` made, or all."""
+    labels = [f"{L.RUN}={run_id}" if run_id else L.RUN]
+    if owner_pid is not None:
+        labels.append(f"{L.OWNER_PID}={owner_pid}")
+    flt = {"label": labels}
     return {
         "containers": sorted(c.name for c in client.containers.list(all=True, filters=flt)),
         "networks": sorted(n.name for n in client.networks.list(filters=flt)),
@@ -39,7 +43,7 @@ def leftovers(client: Any, run_id: str | None = None) -> dict[str, list[str]]:
     }
 
 
-def _objects(client: Any, flt: dict[str, str]) -> tuple[list[Any], list[Any], list[Any]]:
+def _objects(client: Any, flt: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
     """Labelled containers, networks and volumes matching ``flt``."""
     return (
         client.containers.list(all=True, filters=flt),
@@ -56,28 +60,37 @@ def _remove(containers: Iterable[Any], networks: Iterable[Any], volumes: Iterabl
     """
     runs: set[str] = set()
     gone: list[list[str]] = []
+    failed: list[str] = []
     with ThreadPoolExecutor(max_workers=8) as pool:
         for kind, objs in enumerate((list(containers), list(networks), list(volumes))):
             runs.update(r for r in (_labels(o).get(L.RUN) for o in objs) if r)
-            names = pool.map(lambda obj, k=kind: _remove_one(obj, force=k != 1), objs)
-            gone.append([n for n in names if n is not None])
-    return Removed(tuple(gone[0]), tuple(gone[1]), tuple(gone[2]), tuple(sorted(runs)))
+            names = []
+            for obj, outcome in zip(objs, pool.map(lambda obj, k=kind: _remove_one(obj, force=k != 1), objs)):
+                if outcome is True:
+                    names.append(obj.name)
+                elif isinstance(outcome, str):
+                    failed.append(f"{obj.name}: {outcome}")
+            gone.append(names)
+    return Removed(tuple(gone[0]), tuple(gone[1]), tuple(gone[2]), tuple(sorted(runs)), tuple(failed))
 
 
-def _remove_one(obj: Any, *, force: bool) -> str | None:
-    """Remove one object; its name, or None if it was already gone (or being removed by someone else)."""
+def _remove_one(obj: Any, *, force: bool) -> bool | str:
+    """Remove one object: True if removed, False if it was already gone, else the engine's refusal.
+
+    One refusal (e.g. a volume still held by a container that another cleanup is removing right now)
+    must not stop the rest; it is reported, and the next sweep gets the object.
+    """
     import docker.errors  # type: ignore[import-untyped]
 
-    name: str = obj.name
     try:
         obj.remove(force=True) if force else obj.remove()  # networks take no force flag
     except docker.errors.NotFound:
-        return None
+        return False
     except docker.errors.APIError as e:
         if e.status_code == 409 and "in progress" in str(e):
-            return None
-        raise
-    return name
+            return False
+        return str(e.explanation or e)
+    return True
 
 
 def remove_run(client: Any, run_id: str) -> Removed:

@@ -44,8 +44,9 @@ def image_rm(refs: Sequence[str], all_images: bool) -> int:
 
 
 @click.command()
-def cleanup() -> int:
+@click.option("--orphans", is_flag=True, help="only what runs whose harness process has exited left behind")
+def cleanup(orphans: bool) -> int:
     """Remove every container, network and volume labelled by splitbrain (node images are kept)."""
     from harness.docker import commands
 
-    return commands.cleanup()
+    return commands.cleanup(orphans_only=orphans)

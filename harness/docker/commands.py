@@ -110,13 +110,18 @@ def image_rm(refs: Sequence[str], *, all_images: bool = False, console: Console 
     return EXIT_OK
 
 
-def cleanup(console: Console | None = None) -> int:
-    """Remove every container, network and volume labelled by splitbrain (images are kept)."""
-    from harness.docker.cleanup import remove_all
+def cleanup(*, orphans_only: bool = False, console: Console | None = None) -> int:
+    """Remove every container, network and volume labelled by splitbrain (images are kept).
+
+    With ``orphans_only``, only those of runs whose harness process has exited — safe while other
+    runs are going on against the same engine.
+    """
+    from harness.docker.cleanup import remove_all, sweep_orphans
 
     con = _console(console)
     try:
-        removed = remove_all(engine())
+        client = engine()
+        removed = sweep_orphans(client) if orphans_only else remove_all(client)
     except EngineUnavailable as e:
         con.print(f"splitbrain: error: {e}", markup=False)
         return EXIT_FAILED
@@ -125,4 +130,6 @@ def cleanup(console: Console | None = None) -> int:
         f"{len(removed.volumes)} volumes" + (f" of runs {', '.join(removed.runs)}" if removed.runs else ""),
         markup=False,
     )
-    return EXIT_OK
+    for problem in removed.failed:
+        con.print(f"splitbrain: could not remove {problem}", markup=False)
+    return EXIT_OK if not removed.failed else EXIT_FAILED

@@ -23,24 +23,32 @@ BATCH = 2000  # events per drain before the loop gets a turn (signals, thread wa
 class Event:
     """A scheduled callback; ``cancel()`` it to make it a no-op."""
 
-    __slots__ = ("alive", "args", "fn")
+    __slots__ = ("_entry",)
 
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.fn = fn
-        self.args = args
-        self.alive = True
+    def __init__(self, entry: list[Any]) -> None:
+        self._entry = entry
+
+    @property
+    def alive(self) -> bool:
+        """False once cancelled (or run)."""
+        return self._entry[2] is not None
 
     def cancel(self) -> None:
         """Do not run this event."""
-        self.alive = False
+        self._entry[2] = None
 
 
 class EventQueue:
-    """Time-ordered callbacks on the running loop's clock (virtual time on ``VirtualTimeLoop``)."""
+    """Time-ordered callbacks on the running loop's clock (virtual time on ``VirtualTimeLoop``).
+
+    Heap entries are lists ``[time, seq, fn, args]``: ``seq`` is unique, so two entries never compare
+    further than their first two fields, and cancelling sets ``fn`` to None in place (no handle object
+    is needed for the many events nobody cancels -- see :meth:`post`).
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._heap: list[tuple[float, int, Event]] = []
+        self._heap: list[list[Any]] = []
         self._seq = 0
         self._wake: asyncio.TimerHandle | None = None
         self._wake_at: float | None = None
@@ -52,13 +60,24 @@ class EventQueue:
         return len(self._heap)
 
     def call_at(self, at: float, fn: Callable[..., Any], *args: Any) -> Event:
-        """Run ``fn(*args)`` at loop time ``at``."""
-        ev = Event(fn, args)
+        """Run ``fn(*args)`` at loop time ``at``; the returned handle can cancel it."""
+        entry = self._push(at, fn, args)
+        return Event(entry)
+
+    def post(self, at: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Like :meth:`call_at` for an event that is never cancelled (no handle is made)."""
         self._seq += 1
-        heapq.heappush(self._heap, (at, self._seq, ev))
+        heapq.heappush(self._heap, [at, self._seq, fn, args])
         if not self._draining and (self._wake_at is None or at < self._wake_at):
             self._arm(at)  # while draining, the drain re-arms once at its end
-        return ev
+
+    def _push(self, at: float, fn: Callable[..., Any], args: tuple[Any, ...]) -> list[Any]:
+        self._seq += 1
+        entry = [at, self._seq, fn, args]
+        heapq.heappush(self._heap, entry)
+        if not self._draining and (self._wake_at is None or at < self._wake_at):
+            self._arm(at)
+        return entry
 
     def _arm(self, at: float) -> None:
         if self._wake is not None:
@@ -71,24 +90,30 @@ class EventQueue:
             self._wake.cancel()
         self._wake = self._wake_at = None
         heap, loop, jump = self._heap, self.loop, self._jump
+        pop = heapq.heappop
         budget = BATCH
+        ran = 0
         self._draining = True
         try:
             while heap and budget > 0:
-                at, _, ev = heap[0]
-                if not ev.alive:
-                    heapq.heappop(heap)
+                entry = heap[0]
+                fn = entry[2]
+                if fn is None:
+                    pop(heap)
                     continue
+                at = entry[0]
                 if at > loop.time() and (jump is None or not jump(at)):
                     break
-                heapq.heappop(heap)
+                pop(heap)
+                entry[2] = None  # ran: a late cancel() is a no-op
                 budget -= 1
-                self.ran += 1
-                ev.fn(*ev.args)
+                ran += 1
+                fn(*entry[3])
         finally:
+            self.ran += ran
             self._draining = False
-            while heap and not heap[0][2].alive:
-                heapq.heappop(heap)
+            while heap and heap[0][2] is None:
+                pop(heap)
             if heap:
                 self._arm(heap[0][0])
 

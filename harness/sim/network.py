@@ -26,18 +26,18 @@ timers), not as one asyncio timer each.
 from __future__ import annotations
 
 import asyncio
-import json
+import math
 import random
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.sim.codec import decode as _decode
+from harness.sim.codec import encode as _encode
 from harness.sim.events import EventQueue
 
 Handler = Callable[[str, Any], None]
-
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-_decode = json.JSONDecoder().decode
+_log = math.log
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +122,7 @@ class SimNetwork:
         self._grudge: dict[str, frozenset[str]] = {}
         self._packet: dict[str, PacketFaults] = {}
         self._rngs: dict[tuple[str, str], random.Random] = {}
+        self._links: dict[tuple[str, str], tuple[random.Random, bool]] = {}  # (rng, is peer link)
         self._fifo_last: dict[tuple[str, str], float] = {}
         self.events = EventQueue(loop)  # messages in flight (and, for SimNode, timers)
 
@@ -129,8 +130,9 @@ class SimNetwork:
     def attach(self, name: str, handler: Handler, *, node: bool = False) -> None:
         """Route messages for ``name`` to ``handler(src, decoded_message)``."""
         self._handlers[name] = handler
-        if node:
+        if node and name not in self._nodes:
             self._nodes.add(name)
+            self._links.clear()  # cached "is a peer link" flags may have changed
 
     def detach(self, name: str) -> None:
         """Stop delivering to ``name``; messages arriving later are counted undeliverable."""
@@ -182,16 +184,27 @@ class SimNetwork:
             rng = self._rngs[key] = random.Random(f"{self.seed}/link/{src}/{dst}")
         return rng
 
+    def _new_link(self, src: str, dst: str) -> tuple[random.Random, bool]:
+        link = self._links[(src, dst)] = (self._rng(src, dst), src in self._nodes and dst in self._nodes)
+        return link
+
     def send(self, src: str, dst: str, msg: Any) -> None:
         """Send ``msg`` (JSON-able) from ``src`` to ``dst``; it may be delayed, lost or duplicated."""
-        text = _encode(msg)
+        self.send_text(src, dst, _encode(msg))
+
+    def send_text(self, src: str, dst: str, text: str) -> None:
+        """Send a message already encoded by :func:`harness.sim.codec.encode` (a broadcast encodes once)."""
         stats = self.stats
         stats.sent += 1
-        is_peer = src in self._nodes and dst in self._nodes
-        p = self.peer_link if is_peer else self.client_link
-        rng = self._rng(src, dst)
+        link = self._links.get((src, dst))
+        rng, is_peer = link if link is not None else self._new_link(src, dst)
+        if is_peer:
+            p = self.peer_link
+            pf = self._packet.get(src) if self._packet else None
+        else:
+            p = self.client_link
+            pf = None
         loss, dup, delay = p.loss, p.dup, 0.0
-        pf = self._packet.get(src) if is_peer else None
         if pf is not None:
             loss = 1.0 - (1.0 - loss) * (1.0 - pf.loss)
             dup = 1.0 - (1.0 - dup) * (1.0 - pf.dup)
@@ -204,21 +217,24 @@ class SimNetwork:
             copies = 2
             stats.duplicated += 1
         now = self.loop.time()
+        jitter, cap = p.jitter, p.max_jitter
         for _ in range(copies):
-            lat = p.base + delay
-            if p.jitter > 0.0:
-                lat += min(rng.expovariate(1.0 / p.jitter), p.max_jitter)
-            at = now + lat
+            at = now + (p.base + delay)
+            if jitter > 0.0:
+                # rng.expovariate(1.0 / jitter), inlined (same arithmetic, so the same draws)
+                extra = -_log(1.0 - rng.random()) / (1.0 / jitter)
+                at = now + (p.base + delay + min(extra, cap))
             if not p.reorder:
                 key = (src, dst)
                 last = self._fifo_last.get(key, 0.0)
                 if at <= last:
                     at = last + 1e-9
                 self._fifo_last[key] = at
-            self.events.call_at(at, self._deliver, src, dst, text)
+            self.events.post(at, self._deliver, src, dst, text)
 
     def _deliver(self, src: str, dst: str, text: str) -> None:
-        if self.drops(src, dst):
+        g = self._grudge.get(dst)
+        if g is not None and src in g:
             self.stats.partitioned += 1
             return
         handler = self._handlers.get(dst)

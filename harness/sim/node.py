@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
-import json
 import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from harness.sim.codec import decode, encode
 from harness.sim.events import Event
 from harness.sim.network import SimNetwork
 from systems_under_test.core import CancelTimer, Core, Log, Persist, Reply, Send, SetTimer
@@ -55,6 +55,7 @@ class SimNode:
     ) -> None:
         self.node_id = node_id
         self.peers = tuple(n for n in nodes if n != node_id)
+        self._peer_set = frozenset(self.peers)
         self.factory = factory
         self.config = dict(config)
         self.seed = seed
@@ -92,7 +93,7 @@ class SimNode:
         self.core = self.factory(self.node_id, self.peers, rng, self.config)
         self.state = NodeState.RUNNING
         self.net.attach(self.node_id, self._on_net, node=True)
-        records = [json.loads(r) for r in self.durable]
+        records = [decode(r) for r in self.durable]
         self.log(f"start (incarnation {self.incarnation}, {len(records)} durable records)")
         self._run(self.core.on_start(self.now(), records))
 
@@ -140,7 +141,12 @@ class SimNode:
 
     # -- inbound events ------------------------------------------------------------------------------
     def _on_net(self, src: str, msg: Any) -> None:
-        if self.net.is_node(src):
+        if self.state is NodeState.RUNNING and src in self._peer_set:
+            core = self.core
+            assert core is not None
+            self.handled += 1
+            self._run(core.on_message(self.loop.time() + self.offset, src, msg))  # the common case
+        elif self.net.is_node(src):
             self._event("message", (src, msg))
         else:
             self._event("request", (src, msg))
@@ -189,9 +195,18 @@ class SimNode:
     # -- effects -------------------------------------------------------------------------------------
     def _run(self, effects: Sequence[Any]) -> None:
         """Carry out ``effects`` in order (Persist is synchronous, so it precedes any later send)."""
+        net, me = self.net, self.node_id
+        send = net.send
+        # A broadcast is one message object in several Sends: encode it once. Keyed by identity and only
+        # within this batch (nothing runs between these effects that could change or free the object).
+        last_msg: Any = None
+        last_text = ""
         for e in effects:
-            if isinstance(e, Send):
-                self.net.send(self.node_id, e.dst, e.msg)
+            if isinstance(e, Send):  # by far the most common effect, so tested first
+                msg = e.msg
+                if msg is not last_msg:
+                    last_msg, last_text = msg, encode(msg)
+                net.send_text(me, e.dst, last_text)
             elif isinstance(e, Reply):
                 dest = self._requests.pop(str(e.req_id), None)
                 if dest is None:
@@ -199,7 +214,7 @@ class SimNode:
                     continue
                 body = dict(e.body)
                 body["req_id"] = dest[1]
-                self.net.send(self.node_id, dest[0], body)
+                send(me, dest[0], body)
             elif isinstance(e, SetTimer):
                 self._due.discard(e.name)
                 old = self._timers.pop(e.name, None)
@@ -212,7 +227,7 @@ class SimNode:
                 if old is not None:
                     old[1].cancel()
             elif isinstance(e, Persist):
-                self.durable.append(json.dumps(e.record, separators=(",", ":")))
+                self.durable.append(encode(e.record))
             elif isinstance(e, Log):
                 self.log(e.text)
             else:

@@ -6,14 +6,20 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from harness.workloads.bank import BankWorkload
 from harness.workloads.base import Completion, Invocation, OptionError, Workload
+from harness.workloads.lock import LockWorkload
 from harness.workloads.register import RegisterWorkload
 from harness.workloads.set import SetWorkload
+from harness.workloads.txn_append import ListAppendWorkload
 from systems_under_test.registry import UnknownName
 
 WORKLOADS: Mapping[str, type[Workload]] = {
     RegisterWorkload.name: RegisterWorkload,
     SetWorkload.name: SetWorkload,
+    BankWorkload.name: BankWorkload,
+    ListAppendWorkload.name: ListAppendWorkload,
+    LockWorkload.name: LockWorkload,
 }
 
 __all__ = ["WORKLOADS", "Completion", "Invocation", "OptionError", "Workload", "make_workload", "workload_class"]

@@ -32,7 +32,7 @@ How it works, and why:
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -115,6 +115,21 @@ class PaxosCore(Core):
         self.proposals: dict[int, dict[str, Any]] = {}
         self.votes: dict[int, list[str]] = {}
         self.inflight: set[str] = set()
+        self.p2a_since_tick: set[str] = set()  # followers sent a p2a since the last tick (leader only)
+        self.peer_applied: dict[str, int] = {}  # applied index each follower last reported in a p2b
+        self.tick_applied = 0  # this leader's applied index at its previous tick
+        self.election_at = 0.0  # when to stand for leader unless a leader is heard from first
+        self.election_timer: float | None = None  # when the host's "election" timer is set to fire
+        self._majority = len(self.cluster) // 2 + 1  # the cluster is fixed for a core's lifetime
+        # message type -> bound handler, built once (a getattr per message showed up in profiles)
+        self._handlers: dict[str, Any] = {
+            name[len("_on_"):]: getattr(self, name) for name in dir(self) if name.startswith("_on_")
+        }
+
+    @property
+    def majority(self) -> int:
+        """The size of a majority quorum (cached: the base class recomputes it from a sorted tuple)."""
+        return self._majority
 
     # ----------------------------------------------------------------- host entry points
 
@@ -150,9 +165,12 @@ class PaxosCore(Core):
     def on_message(self, now: float, src: str, msg: dict[str, JSON]) -> list[Effect]:
         """Dispatch a peer message by type; unknown types are ignored (logged)."""
         for key in ("ballot", "promised"):
-            if isinstance(msg.get(key), list):
-                self.max_round = max(self.max_round, int(msg[key][0]))
-        handler = getattr(self, "_on_" + str(msg.get("type")), None)
+            raw = msg.get(key)
+            if isinstance(raw, list):
+                r = int(raw[0])
+                self.max_round = max(self.max_round, r)
+        kind = msg.get("type")
+        handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
             return [Log(f"ignoring unknown message {msg.get('type')!r} from {src}")]
         out: list[Effect] = handler(now, src, msg)
@@ -161,12 +179,19 @@ class PaxosCore(Core):
     def on_timer(self, now: float, name: str) -> list[Effect]:
         """``election``: stand for leader. ``tick``: heartbeat, retransmit, re-forward, expire."""
         if name == "election":
-            return [] if self.role is Role.LEADER else self._start_election(now)
+            self.election_timer = None
+            if self.role is Role.LEADER:
+                return []
+            if now < self.election_at - 1e-9:  # heard from a leader since arming: not yet
+                self.election_timer = self.election_at
+                return [SetTimer("election", self.election_at)]
+            return self._start_election(now)
         if name != "tick":
             return []
         eff: list[Effect] = [SetTimer("tick", now + self.hb_interval)]
         if self.role is Role.LEADER:
-            eff += self._heartbeat()
+            eff += self._heartbeat(self._quiet_peers())
+            self.p2a_since_tick, self.tick_applied = set(), self.learner.applied
             eff += self._retransmit(now)
         for cid, p in list(self.pending.items()):
             if now >= p.deadline:
@@ -208,7 +233,18 @@ class PaxosCore(Core):
     # ----------------------------------------------------------------- roles
 
     def _arm_election(self, now: float) -> list[Effect]:
-        return [SetTimer("election", now + self.election_timeout * (1.0 + self.rng.random()))]
+        """Push the election deadline to a fresh random point; touch the host's timer only if needed.
+
+        Followers hear from the leader many times per election timeout, and re-arming the host timer
+        on every message was a large share of the work. The deadline is kept here instead; a timer
+        already armed for an earlier moment is left alone, and when it fires :meth:`on_timer` re-arms
+        it for the deadline that is then current. The election starts at exactly the same moment.
+        """
+        self.election_at = now + self.election_timeout * (1.0 + self.rng.random())
+        if self.election_timer is not None and self.election_timer <= self.election_at:
+            return []
+        self.election_timer = self.election_at
+        return [SetTimer("election", self.election_at)]
 
     def _start_election(self, now: float) -> list[Effect]:
         self.max_round = max(self.max_round, self.acceptor.promised[0])
@@ -224,7 +260,7 @@ class PaxosCore(Core):
         eff.append(Log(f"standing for leader with ballot {ballot_json(self.ballot)} from slot {first}"))
         eff += self._arm_election(now)
         msg = {"type": "p1a", "ballot": ballot_json(self.ballot), "first": first}
-        eff += [Send(p, dict(msg)) for p in self.peer_ids]
+        eff += [Send(p, msg) for p in self.peer_ids]
         if len(self.p1_replies) >= self.majority:
             eff += self._become_leader(now)
         return eff
@@ -246,6 +282,7 @@ class PaxosCore(Core):
         self.p1_replies = {}
         top = max(self.learner.max_known, max(best, default=-1) + 1)
         self.next_slot = top
+        self.election_timer = None
         eff: list[Effect] = [CancelTimer("election"), Log(f"leader with ballot {ballot_json(self.ballot)}")]
         eff += self._apply()
         for slot in range(self.p1_first, top):
@@ -263,6 +300,7 @@ class PaxosCore(Core):
 
     def _clear_leader_state(self) -> None:
         self.proposals, self.votes, self.inflight, self.p1_replies = {}, {}, set(), {}
+        self.p2a_since_tick, self.peer_applied, self.tick_applied = set(), {}, 0
 
     def _step_down(self, now: float) -> list[Effect]:
         if self.role is Role.FOLLOWER:
@@ -320,7 +358,8 @@ class PaxosCore(Core):
         eff = self._accept_own(now, slot, cmd)
         if self.role is Role.LEADER and slot in self.proposals:
             msg = {"type": "p2a", "ballot": ballot_json(self.ballot), "slot": slot, "cmd": cmd}
-            eff += [Send(p, dict(msg)) for p in self.peer_ids]
+            eff += [Send(p, msg) for p in self.peer_ids]
+            self.p2a_since_tick.update(self.peer_ids)
         return eff
 
     def _accept_own(self, now: float, slot: int, cmd: dict[str, Any]) -> list[Effect]:
@@ -341,7 +380,7 @@ class PaxosCore(Core):
         eff: list[Effect] = []
         if self.learner.learn(slot, cmd):
             msg = {"type": "decide", "slot": slot, "cmd": cmd}
-            eff += [Send(p, dict(msg)) for p in self.peer_ids]
+            eff += [Send(p, msg) for p in self.peer_ids]
         return eff + self._apply()
 
     def _forget_slot(self, slot: int) -> None:
@@ -350,9 +389,22 @@ class PaxosCore(Core):
         if cmd is not None and "id" in cmd:
             self.inflight.discard(str(cmd["id"]))
 
-    def _heartbeat(self) -> list[Effect]:
+    def _heartbeat(self, quiet: Collection[str] = ()) -> list[Effect]:
         msg = {"type": "hb", "ballot": ballot_json(self.ballot), "applied": self.learner.applied}
-        return [Send(p, dict(msg)) for p in self.peer_ids]
+        return [Send(p, msg) for p in self.peer_ids if p not in quiet]
+
+    def _quiet_peers(self) -> set[str]:
+        """Followers that need no heartbeat this tick: they got a phase-2 message since the last tick.
+
+        A ``p2a`` does everything a heartbeat does for a follower (names the leader's ballot, re-arms
+        its election timer, or draws a refusal that makes a stale leader step down), so under load the
+        heartbeats are pure overhead. The one thing only the heartbeat's answer drives is catch-up, so a
+        follower whose last ``p2b`` reported an applied index behind where this leader stood one tick
+        ago (it missed decisions, or restarted) still gets its heartbeat and, through the answer, the
+        entries it lacks.
+        """
+        applied, floor = self.peer_applied, self.tick_applied
+        return {p for p in self.p2a_since_tick if applied.get(p, -1) >= floor}
 
     def _retransmit(self, now: float) -> list[Effect]:
         """Re-run phase 2 for every slot not chosen yet (lost messages, slow acceptors)."""
@@ -366,13 +418,17 @@ class PaxosCore(Core):
             eff += self._accept_own(now, slot, cmd)
             if slot in self.proposals and self.role is Role.LEADER:
                 msg = {"type": "p2a", "ballot": ballot_json(self.ballot), "slot": slot, "cmd": cmd}
-                eff += [Send(p, dict(msg)) for p in self.peer_ids]
+                eff += [Send(p, msg) for p in self.peer_ids]
+                self.p2a_since_tick.update(self.peer_ids)
         return eff
 
     # ----------------------------------------------------------------- learner
 
     def _apply(self) -> list[Effect]:
         """Apply newly contiguous chosen slots; answer the clients whose requests they carry."""
+        learner = self.learner
+        if learner.applied not in learner.chosen:
+            return []  # the usual case on a follower that learned a slot beyond a gap, or nothing new
         eff: list[Effect] = []
         for a in self.learner.apply_ready():
             self._forget_slot(a.slot)
@@ -429,7 +485,8 @@ class PaxosCore(Core):
             nack = {"type": "p2b", "ballot": msg["ballot"], "slot": slot, "ok": False,
                     "promised": ballot_json(self.acceptor.promised)}
             return eff + [Send(src, nack)]
-        eff.append(Send(src, {"type": "p2b", "ballot": msg["ballot"], "slot": slot, "ok": True}))
+        eff.append(Send(src, {"type": "p2b", "ballot": msg["ballot"], "slot": slot, "ok": True,
+                              "applied": self.learner.applied}))
         return eff + self._follow(now, b)
 
     def _on_p2b(self, now: float, src: str, msg: dict[str, Any]) -> list[Effect]:
@@ -437,6 +494,7 @@ class PaxosCore(Core):
             return []
         if not msg.get("ok"):
             return self._step_down(now)
+        self.peer_applied[src] = int(msg.get("applied", -1))
         return self._vote(now, int(msg["slot"]), src)
 
     def _on_decide(self, now: float, src: str, msg: dict[str, Any]) -> list[Effect]:

@@ -37,17 +37,20 @@ class Learner:
         self.applied = 0  # slots [0, applied) are chosen and applied: the commit index
         self.state: dict[str, Any] = {}
         self.results: dict[str, dict[str, Any]] = {}  # request id -> answer, for dedupe
+        self._top = 0  # one past the highest slot ever learned (the log only grows; kept, not recomputed)
 
     @property
     def max_known(self) -> int:
         """One past the highest slot known to be chosen (>= ``applied``)."""
-        return max(self.applied, max(self.chosen, default=-1) + 1)
+        return max(self._top, self.applied)
 
     def learn(self, slot: int, cmd: dict[str, Any]) -> bool:
         """Record that ``cmd`` was chosen in ``slot``; True if that was news."""
         if slot < self.applied or slot in self.chosen:
             return False
         self.chosen[slot] = cmd
+        if slot >= self._top:
+            self._top = slot + 1
         return True
 
     def is_chosen(self, slot: int) -> bool:

@@ -16,6 +16,11 @@ from conftest import corpus_manifest
 from checkers.history import HistoryError, Op
 from checkers.importers import load_history
 from checkers.linearizability import Reductions, check
+from checkers.linearizability.entries import (
+    detect_keyed,
+    split_entries,
+    split_history,
+)
 from checkers.models import INVALID, UNKNOWN, freeze, get_model, parse_initial
 
 LIN_ROWS = [r for r in corpus_manifest() if r["check"].startswith("linearizable:")]
@@ -139,6 +144,44 @@ def test_keyed_auto_detection_and_per_key_results() -> None:
     # single-register values that merely look like pairs of ints stay unkeyed
     unkeyed = [Op(0, 0, "invoke", 0, "cas", [1, 2]), Op(1, 1, "fail", 0, "cas", [1, 2])]
     assert check(unkeyed, "cas-register").details["keyed"] is False
+
+
+def test_one_walk_split_agrees_with_detection_then_split(corpus: Path) -> None:
+    """``split_history`` detects keys while splitting; it must give what ``detect_keyed`` followed by
+    ``split_entries`` gives, including per-key invocation order, on keyed and unkeyed histories."""
+    histories = [(load_history(corpus / p), name) for p, name in (
+        ("porcupine/kv/c10-ok.txt", "kv"), ("porcupine/kv/c01-bad.txt", "kv"),
+        ("porcupine/etcd/etcd_000.log", "cas-register"))]
+    late = [Op(0, 0, "invoke", 0, "write", ["x", 1]), Op(1, 1, "ok", 0, "write", ["x", 1]),
+            Op(2, 2, "invoke", "nemesis", "start", None), Op(3, 3, "invoke", 1, "write", 5),
+            Op(4, 4, "info", "nemesis", "start", None), Op(5, 5, "fail", 1, "write", 5)]
+    histories += [(late, "register"), (late[:3], "register"), (late[2:3], "register")]
+    for ops, name in histories:
+        m = get_model(name)
+        keyed = detect_keyed(ops, m)
+        got_keyed, per_key = split_history(ops, m)
+        assert got_keyed is keyed
+        assert per_key == split_entries(ops, m, keyed=keyed)
+        assert list(per_key) == list(dict.fromkeys(k for k, es in sorted(
+            ((k, e) for k, es in per_key.items() for e in es), key=lambda ke: ke[1].inv_pos)))
+        for entries in per_key.values():
+            assert [e.inv_pos for e in entries] == sorted(e.inv_pos for e in entries)
+    assert split_history(late, get_model("register"))[0] is False
+
+
+def test_history_errors_come_in_history_order() -> None:
+    """Pairing errors first (in event order), then entry errors of the earliest invoked op."""
+    bad_f = [Op(0, 0, "invoke", 0, "frob", 1), Op(1, 1, "invoke", 1, "zap", 1), Op(2, 2, "ok", 1, "zap", 1),
+             Op(3, 3, "ok", 0, "frob", 1)]
+    with pytest.raises(HistoryError, match="op 0 .*'frob'"):
+        check(bad_f, "register")
+    twice = bad_f + [Op(4, 4, "invoke", 2, "read", None), Op(5, 5, "invoke", 2, "read", None)]
+    with pytest.raises(HistoryError, match="op 5: process 2 invoked twice"):
+        check(twice, "register")
+    keyed_out = [Op(0, 0, "invoke", 0, "read", ["x", None]), Op(1, 1, "invoke", 1, "read", ["x", None]),
+                 Op(2, 2, "ok", 1, "read", 3), Op(3, 3, "ok", 0, "read", 4)]
+    with pytest.raises(HistoryError, match="op 3 .*keyed completion needs"):
+        check(keyed_out, "register")
 
 
 def test_unknown_operation_and_bad_model_are_clear_errors() -> None:

@@ -119,3 +119,22 @@ def test_models_drive_the_checker() -> None:
     assert check(sequential, "queue").valid is False
     sets = _h(("invoke", 0, "add", 1), ("ok", 0, "add", 1), ("invoke", 1, "read", None), ("ok", 1, "read", []))
     assert check(sets, "set").valid is False
+
+
+def test_read_only_by_name_agrees_with_is_read_only() -> None:
+    """A model that names its read-only operations (``read_only_fs``, used by the search in place of a call
+    per operation) must answer ``is_read_only`` the same way for every input."""
+    inputs: list[Any] = [None, 1, "x", (1, 2), (("r", "x", 1),), (("w", "x", 1),)]
+    named = 0
+    for name, cls in MODELS.items():
+        m = get_model(name)
+        ro = cls.read_only_fs
+        if ro is None:
+            continue
+        named += 1
+        assert ro <= m.fs, name
+        for f in sorted(m.fs):
+            assert {m.is_read_only(f, freeze(i)) for i in inputs} == {f in ro}, (name, f)
+    assert named >= 6
+    assert get_model("multi-register").is_read_only("txn", (("r", "x", 1),)) is True
+    assert get_model("multi-register").is_read_only("txn", (("w", "x", 1),)) is False

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,3 +235,64 @@ def test_a_quiet_bootstrap_still_shows_signs_of_life() -> None:
                                 BuildCancel(), heartbeat=0.1))
     assert lines[0] == "I: unpacking" and lines[-1] == "I: done"
     assert "I: unpacking (still running)" in lines[1:-1]
+
+
+class FakeObject:
+    """A container/network/volume stand-in recording its removal into a shared journal."""
+
+    def __init__(self, kind: str, name: str, labels: dict[str, str], journal: list[str]) -> None:
+        self.kind, self.name, self.journal = kind, name, journal
+        self.attrs = {"Config": {"Labels": labels}} if kind == "container" else {"Labels": labels}
+
+    def remove(self, force: bool = False) -> None:
+        assert force == (self.kind != "network")  # networks take no force flag
+        self.journal.append(f"{self.kind}:{self.name}")
+
+
+class FakeCollection:
+    def __init__(self, objs: list[FakeObject]) -> None:
+        self.objs = objs
+
+    def list(self, filters: dict[str, Any] | None = None, **_: Any) -> list[FakeObject]:
+        wanted = (filters or {}).get("label")
+        keys = [wanted] if isinstance(wanted, str) else list(wanted or [])
+
+        def match(o: FakeObject) -> bool:
+            lab = o.attrs.get("Labels") or o.attrs["Config"]["Labels"]
+            return all(lab.get(k.split("=", 1)[0]) == k.split("=", 1)[1] if "=" in k else k in lab for k in keys)
+
+        return [o for o in self.objs if match(o)]
+
+
+class FakeClient:
+    """Two runs (one whose harness is alive, one whose harness is gone) plus an object not of ours."""
+
+    def __init__(self, journal: list[str]) -> None:
+        alive = L.current_owner().labels()
+        dead = L.Owner(2**22 + 12345, "1", L.current_owner().host).labels()  # beyond pid_max: never running
+        objs: dict[str, list[FakeObject]] = {"container": [], "network": [], "volume": []}
+        for run, owner in (("live", alive), ("gone", dead)):
+            lab = {L.RUN: run, **owner}
+            objs["container"] += [FakeObject("container", f"{run}-n{i}", lab, journal) for i in (1, 2)]
+            objs["network"].append(FakeObject("network", f"{run}-net", lab, journal))
+            objs["volume"] += [FakeObject("volume", f"{run}-v{i}", lab, journal) for i in (1, 2)]
+        objs["container"].append(FakeObject("container", "someone-else", {}, journal))
+        self.containers = FakeCollection(objs["container"])
+        self.networks = FakeCollection(objs["network"])
+        self.volumes = FakeCollection(objs["volume"])
+
+
+def test_cleanup_removes_every_labelled_object_containers_first_and_sweep_only_dead_runs() -> None:
+    pytest.importorskip("docker", reason="the docker Python package is not installed")
+    from harness.docker.cleanup import remove_all, sweep_orphans
+
+    journal: list[str] = []
+    swept = sweep_orphans(FakeClient(journal))
+    assert swept.runs == ("gone",) and all("gone" in j for j in journal) and len(journal) == 5
+
+    journal.clear()
+    removed = remove_all(FakeClient(journal))
+    assert removed.runs == ("gone", "live") and removed.total() == 10
+    assert "container:someone-else" not in journal
+    kinds = [j.split(":")[0] for j in journal]
+    assert kinds == sorted(kinds, key=["container", "network", "volume"].index)  # containers, networks, volumes

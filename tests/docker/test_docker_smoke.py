@@ -7,12 +7,12 @@ The schedule is explicit so that the verdicts do not hinge on what a random sche
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.backends import BACKENDS, BackendEntry
 from harness.docker.cleanup import leftovers
 from harness.session import run_test
 from harness.spec import RunSpec
@@ -25,14 +25,6 @@ SCHEDULE = (
     {"at": 4.5, "f": "kill", "value": ["n2"]},
     {"at": 5.5, "f": "start", "value": ["n2"]},
 )
-
-
-@pytest.fixture(autouse=True)
-def docker_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make sure ``--backend docker`` resolves (registered in harness.backends; kept here as a guard)."""
-    if "docker" not in BACKENDS:
-        monkeypatch.setitem(BACKENDS, "docker", BackendEntry(
-            "docker", "one container per node", "harness.docker.backend:make_docker_backend"))
 
 
 def smoke(system: str, tmp_path: Path, seed: int = 11) -> Any:
@@ -55,4 +47,4 @@ def test_docker_run_verdicts(system: str, valid: bool, code: int, tmp_path: Path
     assert res.result.valid is valid and res.exit_code == code
     for node in ("n1", "n2", "n3"):
         assert "READY" in (res.run_dir / "nodes" / f"{node}.log").read_text()
-    assert leftovers(docker_client)["containers"] == []
+    assert leftovers(docker_client, owner_pid=os.getpid()) == {"containers": [], "networks": [], "volumes": []}
