@@ -206,10 +206,9 @@ def build_image(client: Any, recipe: ImageRecipe | None = None, progress: Progre
     """
     recipe = recipe or ImageRecipe()
     with _build_lock():
-        if not force:
-            have = find_image(client, recipe)
-            if have is not None:
-                return have
+        have = find_image(client, recipe)
+        if have is not None and not force:
+            return have
         ensure_mmdebstrap(progress)
         mirrors = mirror_lines(recipe.suite, host_sources())
         started = time.monotonic()
@@ -235,7 +234,19 @@ def build_image(client: Any, recipe: ImageRecipe | None = None, progress: Progre
     info = find_image(client, recipe)
     if info is None:
         raise ImageError(f"docker import finished but {recipe.tag} is not in the engine")
+    if have is not None and have.id != info.id:
+        _drop_untagged(client, have.id)
     return info
+
+
+def _drop_untagged(client: Any, image_id: str) -> None:
+    """Remove a rebuilt image's predecessor, which lost its tag; kept if containers still use it."""
+    import docker.errors
+
+    try:
+        client.images.remove(image_id, noprune=False)
+    except docker.errors.APIError:
+        pass
 
 
 class BuildCancel:

@@ -23,6 +23,11 @@ from harness.sim.network import LinkParams, PacketFaults, SimNetwork
 from harness.sim.node import CoreFactory, NodeState, SimNode
 
 
+def _expire(fut: asyncio.Future[Any], node: str, timeout: float) -> None:
+    if not fut.done():
+        fut.set_exception(Indefinite(f"no reply from {node} within {timeout}s"))
+
+
 class SimConnection:
     """A client connection to one simulated node over a simulated client link."""
 
@@ -63,14 +68,20 @@ class SimConnection:
             self._auto_id += 1
             req = {**req, "req_id": self._auto_id}
         rid = req["req_id"]
-        fut: asyncio.Future[dict[str, Any]] = backend.loop.create_future()
+        loop = backend.loop
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._pending[rid] = fut
         net.send(self.endpoint, self.node, req)
+        # The deadline is an event on the cluster's own queue rather than ``asyncio.wait_for``: same
+        # outcome (Indefinite when no reply came in time), without a helper future and an asyncio timer
+        # per request -- the client side of a busy run makes one of these per operation.
+        expiry = None if timeout is None else net.events.call_at(loop.time() + timeout, _expire, fut, self.node,
+                                                                 timeout)
         try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            raise Indefinite(f"no reply from {self.node} within {timeout}s") from None
+            return await fut
         finally:
+            if expiry is not None:
+                expiry.cancel()
             self._pending.pop(rid, None)
 
     async def close(self) -> None:

@@ -27,6 +27,12 @@ import selectors
 from collections.abc import Callable, Mapping
 from typing import Any
 
+POLL_EVERY = 32
+"""Poll the real fds on every this many loop turns (and always while a thread works or nothing is
+scheduled). A poll is a system call per turn; the only real fd that matters when no thread is busy is
+the loop's self-pipe, and what is written there (a ``call_soon_threadsafe`` wake-up) has already put
+its callback on the ready queue, so reading it a few turns later changes nothing that runs."""
+
 
 class SimDeadlock(RuntimeError):
     """Nothing is ready, scheduled or running in a thread: the simulated program can never progress."""
@@ -38,6 +44,7 @@ class VirtualSelector(selectors.BaseSelector):
     def __init__(self, loop_ref: Callable[[], VirtualTimeLoop]) -> None:
         self._real = selectors.DefaultSelector()
         self._loop_ref = loop_ref
+        self._turns = 0
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         """Register with the real selector."""
@@ -65,10 +72,12 @@ class VirtualSelector(selectors.BaseSelector):
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         """Poll real fds; if none is ready, jump the virtual clock by ``timeout`` (never sleep)."""
-        events = self._real.select(0)
-        if events:
-            return events
         loop = self._loop_ref()
+        self._turns += 1
+        if timeout is None or loop._threads_busy > 0 or not self._turns % POLL_EVERY:
+            events = self._real.select(0)
+            if events:
+                return events
         if loop._threads_busy > 0:
             # Thread work is waited for in real time with the virtual clock stopped (determinism).
             return self._real.select(None if timeout is None else 0.05)

@@ -198,12 +198,17 @@ class SimNetwork:
         stats.sent += 1
         link = self._links.get((src, dst))
         rng, is_peer = link if link is not None else self._new_link(src, dst)
-        if is_peer:
-            p = self.peer_link
-            pf = self._packet.get(src) if self._packet else None
-        else:
-            p = self.client_link
-            pf = None
+        p = self.peer_link if is_peer else self.client_link
+        pf = self._packet.get(src) if is_peer and self._packet else None
+        if pf is None and p.loss == 0.0 and p.dup == 0.0 and p.reorder:
+            # The common case, kept short: one latency draw, one event. Same arithmetic and draws as
+            # the general path below (rng.expovariate(1.0 / jitter), inlined).
+            at = self.loop.time() + p.base
+            jitter = p.jitter
+            if jitter > 0.0:
+                at = self.loop.time() + (p.base + min(-_log(1.0 - rng.random()) / (1.0 / jitter), p.max_jitter))
+            self.events.post(at, self._deliver, src, dst, text)
+            return
         loss, dup, delay = p.loss, p.dup, 0.0
         if pf is not None:
             loss = 1.0 - (1.0 - loss) * (1.0 - pf.loss)
@@ -221,7 +226,6 @@ class SimNetwork:
         for _ in range(copies):
             at = now + (p.base + delay)
             if jitter > 0.0:
-                # rng.expovariate(1.0 / jitter), inlined (same arithmetic, so the same draws)
                 extra = -_log(1.0 - rng.random()) / (1.0 / jitter)
                 at = now + (p.base + delay + min(extra, cap))
             if not p.reorder:

@@ -207,6 +207,14 @@ class SimNode:
                 if msg is not last_msg:
                     last_msg, last_text = msg, encode(msg)
                 net.send_text(me, e.dst, last_text)
+            elif isinstance(e, Persist):
+                self.durable.append(encode(e.record))
+            elif isinstance(e, SetTimer):
+                self._due.discard(e.name)
+                old = self._timers.pop(e.name, None)
+                if old is not None:
+                    old[1].cancel()
+                self._arm(e.name, e.at)
             elif isinstance(e, Reply):
                 dest = self._requests.pop(str(e.req_id), None)
                 if dest is None:
@@ -215,19 +223,11 @@ class SimNode:
                 body = dict(e.body)
                 body["req_id"] = dest[1]
                 send(me, dest[0], body)
-            elif isinstance(e, SetTimer):
-                self._due.discard(e.name)
-                old = self._timers.pop(e.name, None)
-                if old is not None:
-                    old[1].cancel()
-                self._arm(e.name, e.at)
             elif isinstance(e, CancelTimer):
                 self._due.discard(e.name)
                 old = self._timers.pop(e.name, None)
                 if old is not None:
                     old[1].cancel()
-            elif isinstance(e, Persist):
-                self.durable.append(encode(e.record))
             elif isinstance(e, Log):
                 self.log(e.text)
             else:

@@ -55,12 +55,21 @@ def run_spec(
     links = {k: v for k, v in (("peer_link", peer_link), ("client_link", client_link)) if v is not None}
     backend = make_sim_backend(cluster_spec(spec, history_path.parent if history_path else None), spec, **links)
     history = HistoryLog(history_path)
+    box: list[RunOutcome] = []
+
+    async def main() -> None:
+        # The outcome leaves through ``box``, not as the task's result: asyncio.Runner builds the repr
+        # of its main task (result included) when it swaps the SIGINT handler back, and the repr of a
+        # whole history took a noticeable share of a short run.
+        box.append(await execute(backend, spec, history, progress, schedule=schedule))
+
     t0 = time.perf_counter()
     try:
         with asyncio.Runner(loop_factory=new_loop) as runner:
-            outcome = runner.run(execute(backend, spec, history, progress, schedule=schedule))
+            runner.run(main())
     finally:
         history.close()
     wall = time.perf_counter() - t0
+    outcome = box[0]
     stats = backend.stats() if backend._loop is not None else {}
     return SimRun(outcome, stats, wall, backend)

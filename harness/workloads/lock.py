@@ -33,15 +33,16 @@ class LockWorkload(Workload):
 
     def __init__(self, rng: random.Random, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(rng, options)
-        allowed = {"ttl", "stale", "linearizable"}
+        allowed = {"ttl", "stale", "release", "linearizable"}
         unknown = sorted(set(self.options) - allowed)
         if unknown:
             raise OptionError(f"unknown lock option(s): {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}")
         self.ttl = float(self.options.get("ttl", 1.0))
         self.stale = float(self.options.get("stale", 0.25))
+        self.release = float(self.options.get("release", 0.03))
         self.linearizable = bool(self.options.get("linearizable", True))
-        if self.ttl <= 0 or not 0 <= self.stale <= 1:
-            raise OptionError("lock options: ttl > 0, 0 <= stale <= 1")
+        if self.ttl <= 0 or not 0 <= self.stale <= 1 or not 0 <= self.release <= 0.5:
+            raise OptionError("lock options: ttl > 0, 0 <= stale <= 1, 0 <= release <= 0.5")
         self._owners = 0
         self._values = 0
         self._grants: list[dict[str, Any]] = []  # ok acquires in completion order
@@ -55,12 +56,12 @@ class LockWorkload(Workload):
         if not holders or r < 0.3:
             self._owners += 1
             return Invocation("acquire", {"owner": f"o{self._owners}", "lock": LOCK})
-        if r < 0.85:
+        if r < 0.95 - self.release:
             stale = self.rng.random() < self.stale and len(holders) > 1
             g = self.rng.choice(holders[:-1]) if stale else holders[-1]
             self._values += 1
             return Invocation("write", {"owner": g["owner"], "lock": LOCK, "token": g["token"], "value": self._values})
-        if r < 0.95:
+        if r < 0.95:  # most holders never release: their leases run out (a crashed or paused client)
             g = holders[-1]
             self._released.add(g["token"])  # a holder that lets go never writes again
             return Invocation("release", {"owner": g["owner"], "lock": LOCK, "token": g["token"]})

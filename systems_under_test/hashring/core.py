@@ -21,7 +21,8 @@ the old and the new replica set, and replicas refuse requests made under an outd
 Client requests: the kv ``read`` / ``write`` shapes (``systems_under_test/kv.py``), plus
 ``{"type": "join" | "leave", "node": id}`` (answered ``join_ok`` / ``leave_ok`` once the handoff is
 done). Config: ``n``, ``r``, ``w``, ``vnodes``, ``members`` (initial ring members, default every node),
-``manager``, ``op_timeout``, ``retry_interval``.
+``manager``, ``op_timeout``, ``retry_interval``, ``handoff_batch`` / ``handoff_interval`` (handoff
+pacing: copies sent per tick, tick length).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ from systems_under_test.hashring.config import RingConfig, Rings, quorum
 from systems_under_test.hashring.membership import HANDOFF_TIMER, MANAGER_TIMER, Membership
 from systems_under_test.hashring.storage import NO_VERSION, Store, Version, version_of
 
-DEFAULTS: dict[str, float] = {"n": 3, "r": 2, "w": 2, "vnodes": 64, "op_timeout": 1.0, "retry_interval": 0.3}
+DEFAULTS: dict[str, float] = {"n": 3, "r": 2, "w": 2, "vnodes": 64, "op_timeout": 1.0, "retry_interval": 0.3,
+                              "handoff_batch": 1, "handoff_interval": 0.05}
 
 
 @dataclass(slots=True)
@@ -81,6 +83,8 @@ class HashRingCore(Core):
         knob = {k: self.config.get(k, v) for k, v in DEFAULTS.items()}
         self.n, self.r, self.w = int(knob["n"]), int(knob["r"]), int(knob["w"])
         self.op_timeout, self.retry_interval = float(knob["op_timeout"]), float(knob["retry_interval"])
+        self.handoff_batch = max(1, int(knob["handoff_batch"]))
+        self.handoff_interval = float(knob["handoff_interval"])
         self.rings = Rings(int(knob["vnodes"]))
         members = self.config.get("members") or self.cluster
         self.cfg = RingConfig(0, tuple(sorted(str(m) for m in members)))

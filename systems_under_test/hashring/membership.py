@@ -7,7 +7,9 @@ default the first node id), which serialises changes -- only one transition at a
    manager persists it and sends it (as a HANDOFF request) to every node of either set;
 2. **handoff** -- each such node adopts the transition configuration (from then on it refuses requests
    made under the old one), then sends every key it stores to the key's new replicas (keeping the
-   higher version), re-sending until each copy is acknowledged, and reports HANDOFF-DONE;
+   higher version), re-sending until each copy is acknowledged, and reports HANDOFF-DONE. Copies are
+   paced (``handoff_batch`` per ``handoff_interval``), as real stores throttle streaming so that a
+   membership change does not starve client traffic -- so a transition lasts as long as its data takes;
 3. **commit** -- once every node has reported, the manager persists the new stable configuration,
    broadcasts it, and answers the client.
 
@@ -48,6 +50,7 @@ class Membership:
         self.change: Change | None = None
         self.stream_epoch = -1
         self.pending: dict[str, tuple[str, str]] = {}  # handoff put id -> (destination, key)
+        self.cursor = 0  # where the next paced batch of copies starts
 
     @property
     def is_manager(self) -> bool:
@@ -135,15 +138,23 @@ class Membership:
             for dst in ring.preference(key, self.core.n):
                 if dst != self.core.node_id:
                     self.pending[f"h:{self.core.node_id}:{target.epoch}:{dst}:{key}"] = (dst, key)
+        self.cursor = 0
         effects += self._send_pending()
         if not self.pending:
             return effects + self._done(target.epoch)
-        return [*effects, SetTimer(HANDOFF_TIMER, now + self.core.retry_interval)]
+        return [*effects, SetTimer(HANDOFF_TIMER, now + self.core.handoff_interval)]
 
     def _send_pending(self) -> list[Effect]:
+        """The next batch of unacknowledged copies (cycling, so each is re-sent until acknowledged)."""
         cfg = self.core.cfg
+        ids = sorted(self.pending)
+        if self.cursor >= len(ids):
+            self.cursor = 0
+        batch = ids[self.cursor:self.cursor + self.core.handoff_batch]
+        self.cursor += len(batch)
         out: list[Effect] = []
-        for hid, (dst, key) in sorted(self.pending.items()):
+        for hid in batch:
+            dst, key = self.pending[hid]
             version, value = self.core.store.get(key)
             out.append(Send(dst, {"type": "put", "op": hid, "key": key, "version": list(version), "value": value,
                                   "epoch": cfg.epoch, "config": cfg.to_json()}))
@@ -156,10 +167,10 @@ class Membership:
         return self._done(self.stream_epoch)
 
     def on_handoff_timer(self, now: float) -> list[Effect]:
-        """Re-send unacknowledged copies."""
+        """Send the next batch of copies (first sends, then re-sends of unacknowledged ones)."""
         if not self.pending:
             return []
-        return [*self._send_pending(), SetTimer(HANDOFF_TIMER, now + self.core.retry_interval)]
+        return [*self._send_pending(), SetTimer(HANDOFF_TIMER, now + self.core.handoff_interval)]
 
     def _done(self, epoch: int) -> list[Effect]:
         return [Send(self.core.manager_id, {"type": "handoff_done", "epoch": epoch})]

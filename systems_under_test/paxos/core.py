@@ -498,7 +498,10 @@ class PaxosCore(Core):
         return self._vote(now, int(msg["slot"]), src)
 
     def _on_decide(self, now: float, src: str, msg: dict[str, Any]) -> list[Effect]:
-        return self._learn_rows([[msg["slot"], msg["cmd"]]])
+        slot = int(msg["slot"])
+        if self.learner.learn(slot, dict(msg["cmd"])):
+            self._forget_slot(slot)
+        return self._apply()
 
     def _on_catchup(self, now: float, src: str, msg: dict[str, Any]) -> list[Effect]:
         return self._learn_rows(msg.get("entries", []))
