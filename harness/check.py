@@ -62,14 +62,20 @@ def check_run_dir(run_dir: Path) -> CheckOutcome:
     return CheckOutcome(run_dir, result, n, seconds, code)
 
 
-def check_file(path: Path, model: str, *, initial: Any = None, time_limit: float | None = None) -> CheckOutcome:
-    """Check one history file of any supported format for linearizability against ``model``."""
+def check_file(path: Path, model: str, *, initial: Any = None, time_limit: float | None = None,
+               checker: str | None = None) -> CheckOutcome:
+    """Check one history file of any supported format: linearizability against ``model`` by default, or
+    the named ``checker`` (``checkers.registry``; Elle, bank, set-full, lock, 2pc, ...) with its defaults."""
     from checkers.importers import load_history
     from checkers.linearizability import check
+    from checkers.registry import run as run_checker
 
     ops = load_history(path)
     t0 = time.perf_counter()
-    result = check(ops, model, initial=initial, time_limit=time_limit)
+    if checker is None or checker == "linearizable":
+        result = check(ops, model, initial=initial, time_limit=time_limit)
+    else:
+        result = run_checker(checker, ops)
     seconds = time.perf_counter() - t0
     n = sum(1 for op in ops if op.is_client and op.type == "invoke")
     return CheckOutcome(path, result, n, seconds, exit_code(result.valid))

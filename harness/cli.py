@@ -144,18 +144,29 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
 @click.option("--model", default="cas-register", show_default=True, help="model for history files")
 @click.option("--initial", default=None, help="initial model state as JSON (history files)")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="checker budget (s)")
+@click.option("--checker", default=None,
+              help="checker for history files (default: linearizable with --model): "
+                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, "
+                   "2pc, stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
-def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, as_json: bool) -> int:
+def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, checker: str | None,
+          as_json: bool) -> int:
     """Re-check stored run dirs, or check history files (Jepsen EDN, Elle JSON, Porcupine, ours)."""
+    from checkers.registry import resolve as resolve_checker
     from harness.check import check_file, check_run_dir
 
     init = _parse_json_option("--initial", initial) if initial is not None else None
+    if checker is not None:
+        try:
+            checker = resolve_checker(checker)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--checker") from None
     outcomes = []
     for path in paths:
         if path.is_dir():
             out = check_run_dir(path)
         else:
-            out = check_file(path, model, initial=init, time_limit=time_limit)
+            out = check_file(path, model, initial=init, time_limit=time_limit, checker=checker)
         outcomes.append(out)
         click.echo(json.dumps(out.to_json(), default=str) if as_json else out.line())
     if any(o.exit_code == EXIT_CRASHED for o in outcomes):

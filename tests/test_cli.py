@@ -85,3 +85,14 @@ def test_check_history_files_one_line_each(capsys: pytest.CaptureFixture[str], c
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and [d["valid"] for d in lines] == [True, False]
     assert all(d["ops"] > 0 and d["path"].endswith(".log") for d in lines)
+
+
+def test_check_with_a_named_checker(capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
+    code, out, _ = _run(capsys, "check", "--checker", "bank", str(corpus / "jepsen" / "bank.edn"))
+    assert code == 0 and "valid" in out
+    g0 = corpus / "elle" / "list-append" / "list-append-anomaly-g0-cycle.json"
+    code, out, _ = _run(capsys, "check", "--checker", "list-append", "--json", str(g0))
+    doc = json.loads(out.splitlines()[0])
+    assert code == 1 and doc["valid"] is False and "G0" in doc["result"]["details"]["anomaly-types"]
+    code, _, err = _run(capsys, "check", "--checker", "nope", str(g0))
+    assert code == 254 and "elle-list-append" in err

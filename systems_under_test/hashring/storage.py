@@ -4,7 +4,8 @@ Each key holds ``(version, value)``; a version is ``[counter, writer]`` where th
 unique per write (node, boot nonce, sequence number) so two writes never share a version. A replica
 keeps the higher version of what it has and what it is sent -- the order of arrival does not matter,
 which is what makes quorum reads, read repair and handoff safe to repeat. Every accepted version is
-persisted before the replica acknowledges it.
+persisted before the replica acknowledges it. A key can also be dropped (a node that no longer replicates
+it garbage-collects its copy); the drop is persisted too, so a restart does not bring the copy back.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ class Store:
         self.items: dict[str, tuple[Version, Any]] = {}
 
     def recover(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Replay durable ``kv`` records, keeping the highest version per key."""
+        """Replay durable ``kv`` and ``drop`` records in order, keeping the highest version per key."""
         for rec in records:
             if rec.get("t") == "kv":
                 self.put(str(rec["key"]), version_of(rec["version"]), rec["value"])
+            elif rec.get("t") == "drop":
+                self.items.pop(str(rec["key"]), None)
 
     def get(self, key: str) -> tuple[Version, Any]:
         """The stored version and value (``NO_VERSION, None`` if absent)."""
@@ -43,3 +46,9 @@ class Store:
             return None
         self.items[key] = (version, value)
         return {"t": "kv", "key": key, "version": list(version), "value": value}
+
+    def drop(self, key: str) -> dict[str, Any] | None:
+        """Forget ``key``; returns the record to persist, or None if it was not stored."""
+        if self.items.pop(key, None) is None:
+            return None
+        return {"t": "drop", "key": key}
