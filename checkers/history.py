@@ -9,9 +9,10 @@ so that a round trip loses nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
 TYPES = (INVOKE, OK, FAIL, INFO)
@@ -61,7 +62,7 @@ class Op:
         return d
 
     @staticmethod
-    def from_dict(d: Mapping[str, Any], *, where: str = "") -> "Op":
+    def from_dict(d: Mapping[str, Any], *, where: str = "") -> Op:
         """Build an Op from a decoded JSON object; ``where`` prefixes error messages."""
         prefix = f"{where}: " if where else ""
         for k in ("type", "process", "f"):
@@ -129,8 +130,7 @@ def read_jsonl(path: str | Path) -> list[Op]:
 def write_jsonl(path: str | Path, ops: Iterable[Op]) -> None:
     """Write ops to ``path`` as JSON lines."""
     with Path(path).open("w", encoding="utf-8") as fh:
-        for op in ops:
-            fh.write(dumps(op) + "\n")
+        fh.writelines(dumps(op) + "\n" for op in ops)
 
 
 @dataclass(frozen=True, slots=True)

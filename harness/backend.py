@@ -11,9 +11,10 @@ The runner only ever uses ``asyncio`` and this interface, so the same runner dri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 
 class Unreachable(Exception):

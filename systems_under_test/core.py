@@ -25,8 +25,9 @@ Host obligations (both hosts honour these):
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 JSON = Any
 """A JSON-able value: dict/list/str/int/float/bool/None."""

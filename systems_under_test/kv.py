@@ -15,7 +15,8 @@ the same state and gives the same answers — the property replicated logs rely 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from systems_under_test.core import KEY_DOES_NOT_EXIST, PRECONDITION_FAILED, error_body
 

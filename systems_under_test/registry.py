@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from systems_under_test.core import Core
 
