@@ -52,7 +52,7 @@ from systems_under_test.hashring.membership import HANDOFF_TIMER, MANAGER_TIMER,
 from systems_under_test.hashring.storage import NO_VERSION, Store, Version, version_of
 
 DEFAULTS: dict[str, float] = {"n": 3, "r": 2, "w": 2, "vnodes": 64, "op_timeout": 1.0, "retry_interval": 0.3,
-                              "handoff_batch": 1, "handoff_interval": 0.05}
+                              "handoff_batch": 1, "handoff_interval": 0.1}
 
 
 @dataclass(slots=True)
@@ -75,7 +75,12 @@ class KvOp:
 class HashRingCore(Core):
     """The correct store: r + w > n quorums, read repair, two-set quorums during membership changes."""
 
-    both_sets_in_transition = True  # lock-step with the handoff (switched off by hashring:lost-handoff)
+    # The handoff discipline (hashring:lost-handoff changes all three): quorums in both replica sets during
+    # a transition; copies read from the store when sent (not from a snapshot); no key dropped on handoff.
+    both_sets_in_transition = True
+    snapshot_handoff = False
+    drop_after_handoff = False
+    ingest_handoff = False  # handoff copies go through the versioned write path, never a blind overwrite
 
     def __init__(self, node_id: str, peer_ids: Sequence[str], rng: random.Random,
                  config: Mapping[str, JSON] | None = None) -> None:
@@ -251,7 +256,10 @@ class HashRingCore(Core):
             version, value = self.store.get(key)
             return [*effects, Send(src, {"type": "got", "op": msg["op"], "epoch": epoch, "version": list(version),
                                          "value": value})]
-        record = self.store.put(key, version_of(msg["version"]), msg["value"])
+        if self.ingest_handoff and str(msg["op"]).startswith("h:"):
+            record = self.store.install(key, version_of(msg["version"]), msg["value"])
+        else:
+            record = self.store.put(key, version_of(msg["version"]), msg["value"])
         if record is not None:
             effects.append(Persist(record))
         return [*effects, Send(src, {"type": "put_ok", "op": msg["op"], "epoch": epoch})]

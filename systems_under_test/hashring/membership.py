@@ -23,8 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from systems_under_test.core import TEMPORARILY_UNAVAILABLE, Effect, Log, Reply, Send, SetTimer, error_body
+from systems_under_test.core import TEMPORARILY_UNAVAILABLE, Effect, Log, Persist, Reply, Send, SetTimer, error_body
 from systems_under_test.hashring.config import RingConfig
+from systems_under_test.hashring.storage import Version
 
 if TYPE_CHECKING:
     from systems_under_test.hashring.core import HashRingCore
@@ -50,7 +51,9 @@ class Membership:
         self.change: Change | None = None
         self.stream_epoch = -1
         self.pending: dict[str, tuple[str, str]] = {}  # handoff put id -> (destination, key)
+        self.snapshot: dict[str, tuple[Version, Any]] = {}  # streamed copies, if taken at the start
         self.cursor = 0  # where the next paced batch of copies starts
+        self.collected_epoch = -1  # the last transition after which this node dropped keys it handed over
 
     @property
     def is_manager(self) -> bool:
@@ -129,7 +132,7 @@ class Membership:
         target = RingConfig.from_json(msg["config"])
         effects = self.core.adopt(target)
         if target.epoch == self.stream_epoch:
-            return effects + (self._done(target.epoch) if not self.pending else [])
+            return effects + (self._streamed() if not self.pending else [])
         if target.epoch < self.core.cfg.epoch or target.joining is None:
             return effects + self._done(target.epoch)  # that transition is over already
         self.stream_epoch, self.pending = target.epoch, {}
@@ -138,10 +141,11 @@ class Membership:
             for dst in ring.preference(key, self.core.n):
                 if dst != self.core.node_id:
                     self.pending[f"h:{self.core.node_id}:{target.epoch}:{dst}:{key}"] = (dst, key)
+        self.snapshot = dict(self.core.store.items) if self.core.snapshot_handoff else {}
         self.cursor = 0
         effects += self._send_pending()
         if not self.pending:
-            return effects + self._done(target.epoch)
+            return effects + self._streamed()
         return [*effects, SetTimer(HANDOFF_TIMER, now + self.core.handoff_interval)]
 
     def _send_pending(self) -> list[Effect]:
@@ -155,7 +159,7 @@ class Membership:
         out: list[Effect] = []
         for hid in batch:
             dst, key = self.pending[hid]
-            version, value = self.core.store.get(key)
+            version, value = self.snapshot[key] if key in self.snapshot else self.core.store.get(key)
             out.append(Send(dst, {"type": "put", "op": hid, "key": key, "version": list(version), "value": value,
                                   "epoch": cfg.epoch, "config": cfg.to_json()}))
         return out
@@ -164,13 +168,30 @@ class Membership:
         """A copy was stored; report to the manager when the last one is."""
         if self.pending.pop(hid, None) is None or self.pending:
             return []
-        return self._done(self.stream_epoch)
+        return self._streamed()
 
     def on_handoff_timer(self, now: float) -> list[Effect]:
         """Send the next batch of copies (first sends, then re-sends of unacknowledged ones)."""
         if not self.pending:
             return []
         return [*self._send_pending(), SetTimer(HANDOFF_TIMER, now + self.core.handoff_interval)]
+
+    def _streamed(self) -> list[Effect]:
+        """Every copy of this node's stream is stored: report done (first dropping handed-over keys, if so
+        configured -- only safe if nothing can reach those keys here after the snapshot)."""
+        effects: list[Effect] = []
+        cfg = self.core.cfg
+        if (self.core.drop_after_handoff and self.collected_epoch != self.stream_epoch
+                and cfg.epoch == self.stream_epoch and cfg.joining is not None):
+            self.collected_epoch = self.stream_epoch
+            ring = self.core.rings.ring(cfg.joining)
+            for key in sorted(self.core.store.items):
+                if self.core.node_id not in ring.preference(key, self.core.n):
+                    record = self.core.store.drop(key)
+                    if record is not None:
+                        effects.append(Persist(record))
+            self.snapshot = {}
+        return effects + self._done(self.stream_epoch)
 
     def _done(self, epoch: int) -> list[Effect]:
         return [Send(self.core.manager_id, {"type": "handoff_done", "epoch": epoch})]

@@ -4,7 +4,9 @@ Each key holds ``(version, value)``; a version is ``[counter, writer]`` where th
 unique per write (node, boot nonce, sequence number) so two writes never share a version. A replica
 keeps the higher version of what it has and what it is sent -- the order of arrival does not matter,
 which is what makes quorum reads, read repair and handoff safe to repeat. Every accepted version is
-persisted before the replica acknowledges it. A key can also be dropped (a node that no longer replicates
+persisted before the replica acknowledges it. A bulk load can overwrite a key
+regardless of versions (only the ``hashring:lost-handoff`` variant does, which is its bug). A key can also
+be dropped (a node that no longer replicates
 it garbage-collects its copy); the drop is persisted too, so a restart does not bring the copy back.
 """
 
@@ -29,10 +31,12 @@ class Store:
         self.items: dict[str, tuple[Version, Any]] = {}
 
     def recover(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Replay durable ``kv`` and ``drop`` records in order, keeping the highest version per key."""
+        """Replay durable ``kv``, ``set`` and ``drop`` records in order (``kv`` keeps the higher version)."""
         for rec in records:
             if rec.get("t") == "kv":
                 self.put(str(rec["key"]), version_of(rec["version"]), rec["value"])
+            elif rec.get("t") == "set":
+                self.items[str(rec["key"])] = (version_of(rec["version"]), rec["value"])
             elif rec.get("t") == "drop":
                 self.items.pop(str(rec["key"]), None)
 
@@ -52,3 +56,8 @@ class Store:
         if self.items.pop(key, None) is None:
             return None
         return {"t": "drop", "key": key}
+
+    def install(self, key: str, version: Version, value: Any) -> dict[str, Any]:
+        """Overwrite ``key`` whatever version it holds (a bulk load); returns the record to persist."""
+        self.items[key] = (version, value)
+        return {"t": "set", "key": key, "version": list(version), "value": value}

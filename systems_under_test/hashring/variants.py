@@ -23,11 +23,20 @@ class SloppyCore(HashRingCore):
 
 
 class LostHandoffCore(HashRingCore):
-    """``hashring:lost-handoff``: during a membership change operations keep using the old replica set.
+    """``hashring:lost-handoff``: old owners serve during a handoff, stream a snapshot, then drop the keys.
 
-    The handoff copies each node's data to the new replicas once, early in the change; a write that
-    arrives afterwards lands only on the old replicas. When the change commits the new replicas answer
-    for the key -- without that write, which is silently lost (reads return the older value).
+    The classic streaming handoff, minus its hard part. When the ring changes, each node takes a
+    snapshot of its keys and streams it (paced) to the keys' new replicas; meanwhile the old replica set
+    keeps serving reads and writes alone, and once a node's stream is acknowledged it garbage-collects
+    the keys it no longer replicates. A write that arrives after the snapshot is neither forwarded to the
+    new replicas nor re-sent: if its write quorum included a node that hands the key over, after the
+    commit it sits on a minority of the new replica set (or nowhere), and a read quorum of the others
+    returns the older value -- an acknowledged write is lost. Quorums cannot mask this: the copy is not
+    merely stale somewhere, it is gone from the nodes that answer for the key. (The correct store needs
+    quorums in both replica sets during the transition, which puts every such write on the new set too.)
     """
 
     both_sets_in_transition = False
+    snapshot_handoff = True
+    drop_after_handoff = True
+    ingest_handoff = True

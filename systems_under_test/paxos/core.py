@@ -113,6 +113,7 @@ class PaxosCore(Core):
         self.p1_replies: dict[str, tuple[list[Any], list[Any]]] = {}
         self.next_slot = 0
         self.proposals: dict[int, dict[str, Any]] = {}
+        self.resend: dict[int, tuple[float, float]] = {}  # open slot -> (next retransmission, backoff)
         self.votes: dict[int, list[str]] = {}
         self.inflight: set[str] = set()
         self.p2a_since_tick: set[str] = set()  # followers sent a p2a since the last tick (leader only)
@@ -300,6 +301,7 @@ class PaxosCore(Core):
 
     def _clear_leader_state(self) -> None:
         self.proposals, self.votes, self.inflight, self.p1_replies = {}, {}, set(), {}
+        self.resend = {}
         self.p2a_since_tick, self.peer_applied, self.tick_applied = set(), {}, 0
 
     def _step_down(self, now: float) -> list[Effect]:
@@ -354,6 +356,7 @@ class PaxosCore(Core):
 
     def _start_slot(self, now: float, slot: int, cmd: dict[str, Any]) -> list[Effect]:
         self.proposals[slot] = cmd
+        self.resend[slot] = (now + self.hb_interval, self.hb_interval)
         self.votes[slot] = []
         eff = self._accept_own(now, slot, cmd)
         if self.role is Role.LEADER and slot in self.proposals:
@@ -386,6 +389,7 @@ class PaxosCore(Core):
     def _forget_slot(self, slot: int) -> None:
         cmd = self.proposals.pop(slot, None)
         self.votes.pop(slot, None)
+        self.resend.pop(slot, None)
         if cmd is not None and "id" in cmd:
             self.inflight.discard(str(cmd["id"]))
 
@@ -407,19 +411,31 @@ class PaxosCore(Core):
         return {p for p in self.p2a_since_tick if applied.get(p, -1) >= floor}
 
     def _retransmit(self, now: float) -> list[Effect]:
-        """Re-run phase 2 for every slot not chosen yet (lost messages, slow acceptors)."""
+        """Re-run phase 2 for slots not chosen yet (lost messages, slow acceptors).
+
+        Only slots whose retransmission is due, and only to acceptors whose vote the leader has not
+        counted yet. The first retransmission waits one heartbeat interval (a younger slot still has its
+        answers in flight); each further one waits twice as long as the last, up to four intervals, so a
+        leader cut off from its acceptors does not keep flooding the network with every open slot on
+        every tick, yet a healed network sees the slot again well within an election timeout.
+        """
         eff: list[Effect] = []
         for slot in sorted(self.proposals):
             if self.role is not Role.LEADER:
                 break
-            if slot not in self.proposals:
+            due, backoff = self.resend.get(slot, (now, self.hb_interval))
+            if slot not in self.proposals or now < due - 1e-9:
                 continue
+            backoff = min(2 * backoff, 4 * self.hb_interval)
+            self.resend[slot] = (now + backoff, backoff)
             cmd = self.proposals[slot]
             eff += self._accept_own(now, slot, cmd)
             if slot in self.proposals and self.role is Role.LEADER:
                 msg = {"type": "p2a", "ballot": ballot_json(self.ballot), "slot": slot, "cmd": cmd}
-                eff += [Send(p, msg) for p in self.peer_ids]
-                self.p2a_since_tick.update(self.peer_ids)
+                voted = self.votes.get(slot, ())
+                todo = [p for p in self.peer_ids if p not in voted]
+                eff += [Send(p, msg) for p in todo]
+                self.p2a_since_tick.update(todo)
         return eff
 
     # ----------------------------------------------------------------- learner
