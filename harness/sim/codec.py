@@ -21,27 +21,32 @@ from json import scanner as _scan
 from typing import Any
 
 _default = json.JSONEncoder().default  # raises TypeError naming the type that is not JSON-able
+_c_make_encoder: Any = getattr(_enc, "c_make_encoder", None)  # the C accelerators (absent from typeshed)
+_c_make_scanner: Any = getattr(_scan, "c_make_scanner", None)
 
-if _enc.c_make_encoder is not None and _scan.c_make_scanner is not None:
-    _c_encode = _enc.c_make_encoder(
-        None, _default, _enc.encode_basestring_ascii, None, ":", ",", False, False, True
-    )
-    _c_scan = _scan.c_make_scanner(json.JSONDecoder())
+if _c_make_encoder is not None and _c_make_scanner is not None:
+    _c_encode = _c_make_encoder(None, _default, _enc.encode_basestring_ascii, None, ":", ",", False, False, True)
+    _c_scan = _c_make_scanner(json.JSONDecoder())
+else:  # pragma: no cover - CPython always has them
+    _c_encode = _c_scan = None
+_slow_encode = json.JSONEncoder(separators=(",", ":")).encode
 
-    def encode(obj: Any) -> str:
-        """Compact JSON text of ``obj`` (same bytes as ``json.dumps(obj, separators=(",", ":"))``)."""
-        return "".join(_c_encode(obj, 0))
 
-    def decode(text: str) -> Any:
-        """A fresh object tree from a text produced by :func:`encode` (what ``json.loads`` returns)."""
-        try:
-            obj, end = _c_scan(text, 0)
-        except StopIteration:
-            return json.loads(text)  # not valid JSON: let ``json`` raise its usual error
-        if end != len(text):
-            return json.loads(text)  # trailing data (never from encode): same
-        return obj
+def encode(obj: Any) -> str:
+    """Compact JSON text of ``obj`` (same bytes as ``json.dumps(obj, separators=(",", ":"))``)."""
+    if _c_encode is None:  # pragma: no cover
+        return _slow_encode(obj)
+    return "".join(_c_encode(obj, 0))
 
-else:  # pragma: no cover - CPython always has the C accelerator
-    encode = json.JSONEncoder(separators=(",", ":")).encode
-    decode = json.JSONDecoder().decode
+
+def decode(text: str) -> Any:
+    """A fresh object tree from a text produced by :func:`encode` (what ``json.loads`` returns)."""
+    if _c_scan is None:  # pragma: no cover
+        return json.loads(text)
+    try:
+        obj, end = _c_scan(text, 0)
+    except StopIteration:
+        return json.loads(text)  # not valid JSON: let ``json`` raise its usual error
+    if end != len(text):
+        return json.loads(text)  # trailing data or whitespace (never from encode): same
+    return obj

@@ -203,10 +203,11 @@ class SimNetwork:
         if pf is None and p.loss == 0.0 and p.dup == 0.0 and p.reorder:
             # The common case, kept short: one latency draw, one event. Same arithmetic and draws as
             # the general path below (rng.expovariate(1.0 / jitter), inlined).
-            at = self.loop.time() + p.base
             jitter = p.jitter
             if jitter > 0.0:
                 at = self.loop.time() + (p.base + min(-_log(1.0 - rng.random()) / (1.0 / jitter), p.max_jitter))
+            else:
+                at = self.loop.time() + p.base
             self.events.post(at, self._deliver, src, dst, text)
             return
         loss, dup, delay = p.loss, p.dup, 0.0

@@ -21,8 +21,9 @@ DESCRIPTOR = SystemDescriptor(
                 "membership changes (linearizable read/write per key; no cas)", False, HashRingCore),
         Variant("hashring:sloppy", "R = W = 1: reads may miss the latest write (stale reads under "
                 "partition)", True, SloppyCore),
-        Variant("hashring:lost-handoff", "during a join/leave operations use only the old replica set, so "
-                "writes after the handoff copy are lost", True, LostHandoffCore),
+        Variant("hashring:lost-handoff", "join/leave handoff streams a snapshot that receivers install over "
+                "their own copies (and old owners alone serve meanwhile): writes during the handoff are "
+                "lost", True, LostHandoffCore),
     ),
     workloads=("register",),
     default_nodes=5,

@@ -22,7 +22,7 @@ Client requests: the kv ``read`` / ``write`` shapes (``systems_under_test/kv.py`
 ``{"type": "join" | "leave", "node": id}`` (answered ``join_ok`` / ``leave_ok`` once the handoff is
 done). Config: ``n``, ``r``, ``w``, ``vnodes``, ``members`` (initial ring members, default every node),
 ``manager``, ``op_timeout``, ``retry_interval``, ``handoff_batch`` / ``handoff_interval`` (handoff
-pacing: copies sent per tick, tick length).
+pacing: copies sent per tick, tick length; default 1 per 0.1 s).
 """
 
 from __future__ import annotations
@@ -75,12 +75,13 @@ class KvOp:
 class HashRingCore(Core):
     """The correct store: r + w > n quorums, read repair, two-set quorums during membership changes."""
 
-    # The handoff discipline (hashring:lost-handoff changes all three): quorums in both replica sets during
-    # a transition; copies read from the store when sent (not from a snapshot); no key dropped on handoff.
+    # The handoff discipline (hashring:lost-handoff flips all four): quorums in both replica sets during a
+    # transition; copies read from the store when sent, not from a snapshot; copies go through the
+    # versioned write path, never a blind overwrite; no key dropped before the change commits.
     both_sets_in_transition = True
     snapshot_handoff = False
+    ingest_handoff = False
     drop_after_handoff = False
-    ingest_handoff = False  # handoff copies go through the versioned write path, never a blind overwrite
 
     def __init__(self, node_id: str, peer_ids: Sequence[str], rng: random.Random,
                  config: Mapping[str, JSON] | None = None) -> None:
@@ -256,6 +257,7 @@ class HashRingCore(Core):
             version, value = self.store.get(key)
             return [*effects, Send(src, {"type": "got", "op": msg["op"], "epoch": epoch, "version": list(version),
                                          "value": value})]
+        record: dict[str, Any] | None
         if self.ingest_handoff and str(msg["op"]).startswith("h:"):
             record = self.store.install(key, version_of(msg["version"]), msg["value"])
         else:

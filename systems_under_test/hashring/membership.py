@@ -9,13 +9,20 @@ default the first node id), which serialises changes -- only one transition at a
    made under the old one), then sends every key it stores to the key's new replicas (keeping the
    higher version), re-sending until each copy is acknowledged, and reports HANDOFF-DONE. Copies are
    paced (``handoff_batch`` per ``handoff_interval``), as real stores throttle streaming so that a
-   membership change does not starve client traffic -- so a transition lasts as long as its data takes;
+   membership change does not starve client traffic -- so a transition lasts as long as its data takes
+   (default one copy per 0.1 s: seconds for a few dozen keys, a window spanning many client writes). Each
+   copy carries the key's *current* version when it is sent and the receiver keeps the higher one, so a
+   copy can never undo a write that reached the receiver directly;
 3. **commit** -- once every node has reported, the manager persists the new stable configuration,
    broadcasts it, and answers the client.
 
 A manager that crashes in the middle finds the transition in its log and runs it again from step 1;
 a node that is down stalls the change (safe, not live) until it is back. Nodes that miss the final
 broadcast learn the new epoch from the next replica that refuses their stale requests.
+
+``hashring:lost-handoff`` switches on the naive alternatives (``snapshot_handoff``, ``ingest_handoff``,
+``drop_after_handoff`` on the core, plus old-set-only quorums): a snapshot stream, installed blindly,
+after which handed-over keys are dropped -- see ``variants.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from systems_under_test.core import TEMPORARILY_UNAVAILABLE, Effect, Log, Persist, Reply, Send, SetTimer, error_body
+from systems_under_test.core import (
+    TEMPORARILY_UNAVAILABLE,
+    Effect,
+    Log,
+    Persist,
+    Reply,
+    Send,
+    SetTimer,
+    error_body,
+)
 from systems_under_test.hashring.config import RingConfig
 from systems_under_test.hashring.storage import Version
 

@@ -4,10 +4,10 @@ Each key holds ``(version, value)``; a version is ``[counter, writer]`` where th
 unique per write (node, boot nonce, sequence number) so two writes never share a version. A replica
 keeps the higher version of what it has and what it is sent -- the order of arrival does not matter,
 which is what makes quorum reads, read repair and handoff safe to repeat. Every accepted version is
-persisted before the replica acknowledges it. A bulk load can overwrite a key
-regardless of versions (only the ``hashring:lost-handoff`` variant does, which is its bug). A key can also
-be dropped (a node that no longer replicates
-it garbage-collects its copy); the drop is persisted too, so a restart does not bring the copy back.
+persisted before the replica acknowledges it. ``install`` (a bulk load that overwrites whatever version
+is there) and ``drop`` (forget a key this node no longer replicates) are used only by the
+``hashring:lost-handoff`` variant -- overwriting regardless of version is its bug; both are persisted
+too, so a restart replays them.
 """
 
 from __future__ import annotations

@@ -23,20 +23,24 @@ class SloppyCore(HashRingCore):
 
 
 class LostHandoffCore(HashRingCore):
-    """``hashring:lost-handoff``: old owners serve during a handoff, stream a snapshot, then drop the keys.
+    """``hashring:lost-handoff``: a naive streaming handoff -- snapshot, bulk-load, drop.
 
-    The classic streaming handoff, minus its hard part. When the ring changes, each node takes a
-    snapshot of its keys and streams it (paced) to the keys' new replicas; meanwhile the old replica set
-    keeps serving reads and writes alone, and once a node's stream is acknowledged it garbage-collects
-    the keys it no longer replicates. A write that arrives after the snapshot is neither forwarded to the
-    new replicas nor re-sent: if its write quorum included a node that hands the key over, after the
-    commit it sits on a minority of the new replica set (or nowhere), and a read quorum of the others
-    returns the older value -- an acknowledged write is lost. Quorums cannot mask this: the copy is not
-    merely stale somewhere, it is gone from the nodes that answer for the key. (The correct store needs
-    quorums in both replica sets during the transition, which puts every such write on the new set too.)
+    When the ring changes, each node snapshots its keys and streams the snapshot (paced) to the keys'
+    new replicas, which *ingest* each copy as the key's state: installed over the local copy, like a
+    bulk load, instead of going through the write path that keeps the higher version. Meanwhile the old
+    replica set alone serves reads and writes, and once a node's stream is acknowledged it drops the
+    keys it no longer replicates. Each piece looks harmless while nothing is written during the
+    handoff; the race is a write that lands after the snapshots were taken. It reaches the replicas
+    that keep the key, and then a snapshot copy sent later by another node arrives and rolls it back;
+    it is neither forwarded to the new replicas nor re-sent, and the node that hands the key over
+    drops it. After the commit the write survives on at most a minority of the new replica set, so a
+    read quorum of the others returns the older value: an acknowledged write is lost. Quorum overlap
+    cannot mask this, because the write is gone from the nodes that answer for the key, not just stale
+    on one of them. (The correct store copies the current version, keeps the higher version on
+    receipt, and needs quorums in both replica sets during the transition.)
     """
 
     both_sets_in_transition = False
     snapshot_handoff = True
-    drop_after_handoff = True
     ingest_handoff = True
+    drop_after_handoff = True

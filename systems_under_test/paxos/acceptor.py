@@ -51,6 +51,10 @@ class Vote:
     records: tuple[dict[str, Any], ...] = ()
 
 
+GRANTED = Vote(True)
+REFUSED = Vote(False)
+
+
 class Acceptor:
     """One node's acceptor state; pure bookkeeping, no I/O."""
 
@@ -74,20 +78,20 @@ class Acceptor:
     def promise(self, b: Ballot) -> Vote:
         """Phase 1b: promise ``b`` unless a higher ballot was already promised."""
         if b < self.promised:
-            return Vote(False)
+            return REFUSED
         if b == self.promised:
-            return Vote(True)  # a retransmitted prepare: the promise is already durable
+            return GRANTED  # a retransmitted prepare: the promise is already durable
         self.promised = b
         return Vote(True, ({"promised": ballot_json(b)},))
 
     def accept(self, b: Ballot, slot: int, cmd: dict[str, Any]) -> Vote:
         """Phase 2b: accept ``cmd`` in ``slot`` at ballot ``b`` unless a higher ballot was promised."""
         if b < self.promised:
-            return Vote(False)
+            return REFUSED
         self.promised = b
         old = self.accepted.get(slot)
         if old is not None and old.ballot == b and old.cmd == cmd:
-            return Vote(True)  # retransmission: already durable
+            return GRANTED  # retransmission: already durable
         self.accepted[slot] = Accepted(b, cmd)
         return Vote(True, ({"accepted": slot, "ballot": ballot_json(b), "cmd": cmd},))
 

@@ -165,11 +165,12 @@ class PaxosCore(Core):
 
     def on_message(self, now: float, src: str, msg: dict[str, JSON]) -> list[Effect]:
         """Dispatch a peer message by type; unknown types are ignored (logged)."""
-        for key in ("ballot", "promised"):
-            raw = msg.get(key)
-            if isinstance(raw, list):
-                r = int(raw[0])
-                self.max_round = max(self.max_round, r)
+        raw = msg.get("ballot")
+        if isinstance(raw, list):
+            self.max_round = max(self.max_round, int(raw[0]))
+        raw = msg.get("promised")
+        if isinstance(raw, list):
+            self.max_round = max(self.max_round, int(raw[0]))
         kind = msg.get("type")
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
@@ -315,6 +316,8 @@ class PaxosCore(Core):
 
     def _follow(self, now: float, b: Ballot) -> list[Effect]:
         """A message from the leader of ballot ``b`` (>= our promise) arrived: follow it."""
+        if self.role is Role.FOLLOWER and b == self.leader_ballot and self.leader == b[1]:
+            return self._arm_election(now)  # the steady state: nothing changes but the deadline
         eff: list[Effect] = []
         if self.role is not Role.FOLLOWER:
             if b == self.ballot:
@@ -388,9 +391,11 @@ class PaxosCore(Core):
 
     def _forget_slot(self, slot: int) -> None:
         cmd = self.proposals.pop(slot, None)
+        if cmd is None:
+            return  # votes and resend entries exist only alongside a proposal
         self.votes.pop(slot, None)
         self.resend.pop(slot, None)
-        if cmd is not None and "id" in cmd:
+        if "id" in cmd:
             self.inflight.discard(str(cmd["id"]))
 
     def _heartbeat(self, quiet: Collection[str] = ()) -> list[Effect]:
@@ -538,6 +543,7 @@ class PaxosCore(Core):
         if not msg.get("ok"):
             return self._step_down(now)
         have = int(msg.get("applied", 0))
+        self.peer_applied[src] = have
         top = min(have + self.catchup_batch, self.learner.max_known)
         if have >= top:
             return []

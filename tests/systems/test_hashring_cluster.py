@@ -39,6 +39,19 @@ class RingCluster(Cluster):
             return
         super()._ev_msg(src, dst, raw)
 
+    def _send(self, src: str, dst: str, msg: dict[str, Any]) -> None:
+        # The operator's change request and its answer are not retried by anyone: keep them off the lossy
+        # link (the harness's nemesis would record a lost one as an indeterminate change), so a test that
+        # asserts every change committed does not hinge on which message the loss happens to hit.
+        if msg.get("type") not in ("member_req", "fwd_reply"):
+            super()._send(src, dst, msg)
+            return
+        loss, self.loss = self.loss, 0.0
+        try:
+            super()._send(src, dst, msg)
+        finally:
+            self.loss = loss
+
     def admin(self, node: str, req: dict[str, Any]) -> str:
         """A membership request (not part of the register history)."""
         self._ids += 1
@@ -93,34 +106,41 @@ def test_sloppy_quorums_read_stale_values_under_partition(cls: type[HashRingCore
         assert check_register(c.history) is True
 
 
-def moving_key(before: list[str], after: list[str]) -> str:
-    """A key whose single replica moves to the joining node."""
+def moving_key(before: list[str], after: list[str], n: int = 3) -> str:
+    """A key whose replica set changes when ``n4`` joins (``n4`` takes a place in it)."""
     rb, ra = Ring.build(before, 64), Ring.build(after, 64)
-    return next(f"k{i}" for i in range(1000) if ra.primary(f"k{i}") == "n4" and rb.primary(f"k{i}") != "n4")
+    return next(f"k{i}" for i in range(1000)
+                if "n4" in ra.preference(f"k{i}", n) and ra.preference(f"k{i}", n) != rb.preference(f"k{i}", n))
 
 
 @pytest.mark.parametrize("cls, lost", [(HashRingCore, False), (LostHandoffCore, True)])
 def test_writes_during_a_join_survive_the_handoff(cls: type[HashRingCore], lost: bool) -> None:
-    cfg = {"members": ["n1", "n2", "n3"], "n": 1, "r": 1, "w": 1}
+    # A slow, paced handoff (one copy a second) leaves a wide window between the snapshot and the copies.
+    cfg = {"members": ["n1", "n2", "n3"], "handoff_interval": 1.0}
     c = RingCluster(cls, n=4, seed=6, config=cfg)
     key = moving_key(["n1", "n2", "n3"], ["n1", "n2", "n3", "n4"])
+    new_set = Ring.build(["n1", "n2", "n3", "n4"], 64).preference(key, 3)
     assert c.op("n1", {"type": "write", "key": key, "value": 1}).type == OK
-    c.drop = lambda s, d, m: m["type"] == "handoff_done"  # hold the commit back
     join = c.admin("n1", {"type": "join", "node": "n4"})
-    c.run_until(c.now + 0.5)
-    assert c.core("n4").store.get(key)[1] == 1, "the handoff copied the key to the joiner"
-    assert c.core("n1").status()["joining"] is not None, "still in transition"
-    assert c.op("n2", {"type": "write", "key": key, "value": 2}).type == OK
-    c.drop = None
-    c.run_until(c.now + 2.0)
+    c.run_until(c.now + 0.3)
+    assert all(c.core(i).status()["joining"] is not None for i in c.ids), "the handoff is under way"
+    assert c.op("n2", {"type": "write", "key": key, "value": 2}, wait=0.3).type == OK
+    assert c.core("n1").status()["joining"] is not None, "the write landed inside the handoff window"
+    c.run_until(c.now + 6.0)
     assert c.replies[join]["type"] == "join_ok"
-    read = c.op("n3", {"type": "read", "key": key})
+    held = [c.core(i).store.get(key)[1] for i in new_set]
+    # cut off one replica holding the newest value: the read quorum is then the other two of the new set
+    holder = new_set[held.index(max(held))]
+    c.isolate([holder])
+    read = c.op(next(i for i in new_set if i != holder), {"type": "read", "key": key})
     assert read.type == OK
     if lost:
-        assert read.value == [key, 1] and c.core("n4").store.get(key)[1] == 1
+        # snapshot copies (value 1) that arrived after the write overwrote it: only a minority of the new
+        # replica set still holds it, and a read quorum of the others answers the old value
+        assert held.count(2) < 2 and read.value == [key, 1], (held, read.value)
         assert check_register(c.history) is False
     else:
-        assert read.value == [key, 2]
+        assert held.count(2) >= 2 and read.value == [key, 2]
         assert check_register(c.history) is True
 
 

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 from systems_under_test.core import Persist, Reply, Send
-from systems_under_test.hashring import DESCRIPTOR, HashRingCore, SloppyCore
+from systems_under_test.hashring import DESCRIPTOR, HashRingCore, LostHandoffCore, SloppyCore
 from systems_under_test.hashring.config import RingConfig, Rings, quorum
 from systems_under_test.hashring.storage import Store
 
@@ -107,3 +107,34 @@ def test_unsupported_ops_fail_definitely() -> None:
     core = make()
     body = core.on_request(0.0, "c", {"type": "cas", "key": "k", "from": 1, "to": 2, "req_id": "1"})[0].body
     assert body["code"] == 10 and body["definite"] is True
+
+
+def test_store_install_overwrites_and_drop_forgets_and_both_replay_in_order() -> None:
+    s = Store()
+    kept = s.put("k", (3, "a"), 30)
+    assert s.put("k", (1, "z"), 10) is None, "the write path never goes back"
+    installed = s.install("k", (1, "z"), 10)
+    assert s.get("k") == ((1, "z"), 10), "a bulk load overwrites a newer version (the lost-handoff bug)"
+    dropped = s.drop("k")
+    assert dropped == {"t": "drop", "key": "k"} and s.get("k") == ((0, ""), None) and s.drop("k") is None
+    fresh = Store()
+    fresh.recover([kept, installed])
+    assert fresh.get("k") == ((1, "z"), 10)
+    fresh.recover([kept, installed, dropped])
+    assert "k" not in fresh.items
+
+
+def test_only_the_lost_handoff_variant_snapshots_ingests_and_drops() -> None:
+    flags = ("snapshot_handoff", "ingest_handoff", "drop_after_handoff")
+    assert not any(getattr(HashRingCore, f) for f in flags) and HashRingCore.both_sets_in_transition
+    assert all(getattr(LostHandoffCore, f) for f in flags) and not LostHandoffCore.both_sets_in_transition
+    # the correct replica keeps the higher version even for a handoff copy
+    core = make(node="n2")
+    cfg = core.cfg.to_json()
+    for cls, expect in ((HashRingCore, 2), (LostHandoffCore, 1)):
+        core = make(cls, node="n2")
+        core.on_message(0.0, "n1", {"type": "put", "op": "w1", "key": "k", "version": [2, "a"], "value": 2,
+                                    "epoch": 0, "config": cfg})
+        core.on_message(0.1, "n3", {"type": "put", "op": "h:n3:1:n2:k", "key": "k", "version": [1, "b"],
+                                    "value": 1, "epoch": 0, "config": cfg})
+        assert core.store.get("k")[1] == expect, cls.__name__

@@ -266,3 +266,57 @@ def test_leader_sends_chosen_entries_to_a_lagging_follower() -> None:
     assert catchup.dst == "n3" and [row[0] for row in catchup.msg["entries"]] == [1, 2]
     assert [row[1]["value"] for row in catchup.msg["entries"]] == [1, 2]
     assert sends(core.on_message(1.4, "n2", {"type": "hb_ack", "ballot": p2a["ballot"], "ok": True, "applied": 3})) == []
+
+
+def _leader_with_one_slot(n: int = 5) -> tuple[Core, dict[str, Any]]:
+    core = make(n=n)
+    elect(core, ["n2", "n3"])
+    eff = core.on_request(1.1, "c", {"type": "write", "key": "k", "value": 3, "req_id": "r1"})
+    return core, sends(eff, "p2a")[0].msg
+
+
+def test_heartbeats_skip_followers_that_just_got_phase_2_and_are_caught_up() -> None:
+    core, p2a = _leader_with_one_slot()
+    ok = {"type": "p2b", "ballot": p2a["ballot"], "slot": p2a["slot"], "ok": True, "applied": 0}
+    core.on_message(1.102, "n2", ok)
+    core.on_message(1.102, "n3", ok)  # chosen: the leader's applied index is now 1
+    hb = sends(core.on_timer(1.105, "tick"), "hb")
+    assert {s.dst for s in hb} == {"n4", "n5"}, "n2 and n3 answered a p2a since the last tick; n4, n5 did not"
+    core.on_request(1.12, "c", {"type": "write", "key": "k", "value": 4, "req_id": "r2"})
+    core.on_message(1.13, "n2", {**ok, "slot": 1, "applied": 1})
+    core.on_message(1.13, "n3", {**ok, "slot": 1, "applied": 0})  # n3 missed the first decision
+    # n2 is caught up: no heartbeat. n3 is behind where the leader stood at the previous tick, so it
+    # gets one (its answer drives catch-up).
+    hb = sends(core.on_timer(1.155, "tick"), "hb")
+    assert {s.dst for s in hb} == {"n3", "n4", "n5"}
+    assert {s.dst for s in sends(core.on_timer(1.205, "tick"), "hb")} == {"n2", "n3", "n4", "n5"}, "idle: all"
+
+
+def test_a_follower_keeps_its_election_deadline_without_rearming_the_host_timer() -> None:
+    core = DESCRIPTOR.variant("paxos").make_core("n2", ["n1", "n3"], random.Random(7), None)
+    start = [e for e in core.on_start(0.0, []) if isinstance(e, SetTimer) and e.name == "election"]
+    assert len(start) == 1
+    first = start[0].at
+    rearmed = []
+    for t in (0.1, 0.2, 0.25):
+        eff = core.on_message(t, "n1", {"type": "hb", "ballot": [1, "n1"], "applied": 0})
+        rearmed += [e for e in eff if isinstance(e, SetTimer) and e.name == "election"]
+        assert sends(eff, "hb_ack")
+    assert all(e.at < first for e in rearmed), "the host timer only ever moves earlier"
+    due = min([first, *(e.at for e in rearmed)])
+    eff = core.on_timer(due, "election")  # fires, but the leader was heard since: re-armed, no election
+    assert sends(eff, "p1a") == []
+    (again,) = [e for e in eff if isinstance(e, SetTimer) and e.name == "election"]
+    assert 0.25 + 0.3 <= again.at < 0.25 + 0.6
+    assert sends(core.on_timer(again.at, "election"), "p1a"), "silence until the deadline: stand for leader"
+
+
+def test_retransmission_backs_off_and_skips_acceptors_that_voted() -> None:
+    core, p2a = _leader_with_one_slot()
+    core.on_message(1.11, "n2", {"type": "p2b", "ballot": p2a["ballot"], "slot": p2a["slot"], "ok": True})
+    resent = {}
+    for t in (1.12, 1.16, 1.2, 1.26, 1.4, 1.46, 1.6, 1.66):
+        resent[t] = {s.dst for s in sends(core.on_timer(t, "tick"), "p2a")}
+    assert resent[1.12] == set(), "answers to a fresh p2a are still in flight"
+    assert resent[1.16] == {"n3", "n4", "n5"}, "n2's vote is already counted"
+    assert [t for t, dst in resent.items() if dst] == [1.16, 1.26, 1.46, 1.66], "backoff 0.1 s, then 0.2 s"
