@@ -3,7 +3,9 @@ bug with every control valid, and the smoke campaign fits its budget."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from harness.campaign import api
 from harness.campaign.backends import ensure_backends
 from harness.campaign.executor import validate
 from harness.campaign.loader import load_campaign
-from harness.campaign.model import Expect
+from harness.campaign.model import Cell, Expect
 from harness.workloads import WORKLOADS
 from systems_under_test.registry import systems
 
@@ -22,7 +24,7 @@ CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 KNOWN_MISSES = {"hashring:lost-handoff"}
 
 
-@pytest.mark.parametrize("name", ["smoke", "zoo", "zoo-ci", "docker"])
+@pytest.mark.parametrize("name", ["smoke", "zoo", "zoo-ci", "zoo-20", "docker"])
 def test_campaign_file_loads_and_validates(name: str) -> None:
     camp = load_campaign(CAMPAIGNS / f"{name}.toml")
     assert camp.name == name and camp.cells
@@ -59,6 +61,23 @@ def test_ci_zoo_pairs_the_same_variants_with_the_same_faults_as_the_zoo() -> Non
     assert ci_pairs <= zoo_pairs
     assert {v for v, _ in ci_pairs} == {c.variant for c in zoo.cells if c.expect is not Expect.OBSERVE}
     assert len(ci.cells) < len(zoo.cells) and zoo.budget.min_detection == 0.9
+
+
+def _rows(cells: Iterable[Cell]) -> dict[tuple[str, str, str, str], set[int]]:
+    """Cells grouped by everything but the seed: (variant, fault, expect, spec) -> seeds."""
+    rows: dict[tuple[str, str, str, str], set[int]] = {}
+    for c in cells:
+        spec = json.dumps(c.spec.with_(seed=0, test_name="").to_dict(), sort_keys=True, default=str)
+        rows.setdefault((c.variant, c.fault, c.expect.value, spec), set()).add(c.spec.seed)
+    return rows
+
+
+def test_zoo_20_runs_the_zoo_rows_over_twenty_seeds() -> None:
+    zoo = {k: s for k, s in _rows(load_campaign(CAMPAIGNS / "zoo.toml").cells).items() if len(s) == 10}
+    z20 = _rows(load_campaign(CAMPAIGNS / "zoo-20.toml").cells)
+    assert set(z20) == set(zoo)  # the same rows with the same settings: the two files stay in step
+    assert all(seeds == set(range(20)) for seeds in z20.values())
+    assert all(seeds == set(range(10)) for seeds in zoo.values())
 
 
 def test_ci_zoo_catches_every_planted_bug_and_keeps_controls_valid(tmp_path: Path) -> None:
