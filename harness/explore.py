@@ -111,9 +111,12 @@ def _r(x: float) -> float:
     return round(x, 3)
 
 
+_GAP_RANGE = 0.25  # the largest quiet gap before a fault, as a share of the run's time limit
+
+
 def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: float) -> tuple[float, float, FaultOp, FaultOp]:
     """Draw one fault of ``kind``: the quiet gap before it, how long it lasts, the op and its undo."""
-    gap = draw(_grid(st, 0.0, time_limit / 4, 20))
+    gap = draw(_grid(st, 0.0, _GAP_RANGE * time_limit, 20))
     length = draw(_grid(st, 0.1, time_limit / 2, 40))
     # How many nodes first (uniformly: Hypothesis' list sizes favour short lists, and "all of them" or
     # "a majority" matters for crash bugs), then which.
@@ -163,20 +166,48 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: floa
     raise ValueError(f"unknown fault kind {kind!r}; valid: {', '.join(FAULT_KINDS)}")
 
 
-def _layout(faults: Sequence[tuple[float, float, FaultOp, FaultOp]]) -> list[TimedFault]:
-    """Lay faults out one after another (quiet gap, fault, undo, next gap, ...), Jepsen-style.
+# Faults in one group act on the same state (a second partition replaces the first, a kill ends a pause
+# or a leave of the same node), so two faults of one group never overlap; other groups may.
+_GROUP_OF = {
+    FaultKind.START_PARTITION: "net", FaultKind.KILL: "process", FaultKind.PAUSE: "process",
+    FaultKind.LEAVE: "process", FaultKind.BUMP_CLOCK: "clock", FaultKind.STROBE_CLOCK: "clock",
+    FaultKind.START_PACKET: "packet",
+}
 
-    Sequential on purpose: overlapping faults mostly undo each other (a second partition replaces the
-    first, a kill ends a pause), which wastes runs; and a deleted fault simply lets the later ones
-    happen earlier, which is what shrinking wants.
+Drawn = tuple[bool, float, float, FaultOp, FaultOp]  # overlap?, gap, length, the op, its undo
+
+
+def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
+    """Place faults in time, each as a (start, undo) pair, in the order drawn.
+
+    A fault normally starts its quiet gap after every earlier fault has healed (Jepsen's alternation of
+    quiet and fault periods). With its ``overlap`` flag it starts its gap after the *previous fault's
+    start* instead (its gap, as a share of the largest gap, becomes that share of the previous fault's
+    length), so it strikes while that one is still in force, as in Jepsen's combined nemesis
+    (a coordinator crash inside a partition is what some bugs need). Faults of one group (see
+    ``_GROUP_OF``) would undo each other, so an overlap that would hit a still-active fault of its own
+    group falls back to the sequential place. Every flag shrinks towards ``False``, so shrinking moves
+    towards the plain sequential layout, and with no flag set the layout is exactly the sequential one.
+
+    The result keeps each fault's start and undo adjacent (entries ``2i`` and ``2i + 1``), which is what
+    lets the deletion pass drop a fault; it is *not* sorted by time: ``schedule.from_json`` sorts it
+    (stably, so equal times keep this order) whenever it is run or replayed.
     """
     out: list[TimedFault] = []
-    t = 0.0
-    for gap, length, start, undo in faults:
-        t = _r(t + gap)
-        out.append(TimedFault(t, start))
-        t = _r(t + length)
-        out.append(TimedFault(t, undo))
+    placed: list[tuple[str, float, float]] = []  # group, start, end of each fault so far
+    for overlap, gap, length, start, undo in faults:
+        group = _GROUP_OF[start.kind]
+        healed = max((end for _, _, end in placed), default=0.0)
+        at = _r(healed + gap)
+        if overlap and placed:
+            # the gap, as a share of its range, places the start inside the previous fault's span
+            _, prev_start, prev_end = placed[-1]
+            early = _r(prev_start + (prev_end - prev_start) * min(1.0, gap / gap_range))
+            if all(g != group or end < early for g, _, end in placed):
+                at = min(at, early)
+        end = _r(at + length)
+        placed.append((group, at, end))
+        out.extend((TimedFault(at, start), TimedFault(end, undo)))
     return out
 
 
@@ -192,16 +223,23 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
         raise ValueError(f"none of the fault kinds {', '.join(opts.kinds)} applies to {opts.system}")
 
     @st.composite
-    def fault(draw: Any, enabled: Sequence[str]) -> tuple[float, float, FaultOp, FaultOp]:
-        return _fault(draw, st, draw(st.sampled_from(list(enabled))), node_ids, opts.time_limit)
+    def fault(draw: Any, enabled: Sequence[str]) -> Drawn:
+        drawn = _fault(draw, st, draw(st.sampled_from(list(enabled))), node_ids, opts.time_limit)
+        return (draw(st.booleans()), *drawn)
 
     @st.composite
     def scenario(draw: Any) -> RunSpec:
         seed = draw(st.integers(0, 2**31 - 1))
         # Swarm testing: this run's fault mix.
-        enabled = sorted(draw(st.lists(st.sampled_from(kinds), min_size=1, unique=True)), key=kinds.index)
-        # Drawn as a list so that shrinking can delete any fault, not only the last ones.
-        faults = _layout(draw(st.lists(fault(enabled), max_size=MAX_FAULTS)))
+        # A coin per kind (not a list: Hypothesis favours short lists, which made runs mixing two
+        # particular kinds, e.g. a kill inside a partition, rare); shrinks towards fewer kinds.
+        enabled = [k for k in kinds if draw(st.booleans())] or [draw(st.sampled_from(kinds))]
+        # How many faults first, uniformly (Hypothesis' list sizes favour one or two faults, which left
+        # few runs where two kinds meet), then the faults; shrinking lowers the count, and the final
+        # deletion pass (``_drop_faults``) removes any fault, not only the last ones.
+        count = draw(st.integers(1, MAX_FAULTS))
+        drawn = draw(st.lists(fault(enabled), min_size=count, max_size=count))
+        faults = _layout(drawn, _GAP_RANGE * opts.time_limit)
         peer = LinkParams(
             base=draw(_grid(st, 0.0002, 0.005, 24)),
             jitter=draw(_grid(st, 0.0, 0.01, 20)),
@@ -439,8 +477,8 @@ def _drop_faults(spec: RunSpec, fails: Callable[[RunSpec], bool], deadline: floa
     """Greedily delete whole faults that the failure does not need (a last, 1-minimal shrinking pass).
 
     Hypothesis' shrinker can stop in a local minimum where deleting one fault would need another
-    choice to change at the same time; with the sequential layout a fault is always a (start, undo)
-    pair of schedule entries, so trying each deletion directly is cheap and closes that gap.
+    choice to change at the same time; ``_layout`` keeps each fault a (start, undo) pair of adjacent
+    schedule entries (overlapping or not), so trying each deletion directly is cheap and closes that gap.
     """
     i = 0
     while i < len(spec.schedule or ()) // 2 and time.perf_counter() < deadline:

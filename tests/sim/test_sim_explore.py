@@ -60,6 +60,7 @@ def test_budget_bounds_the_search_when_nothing_fails() -> None:
 
 
 KINDS: set[tuple[str, ...]] = set()
+OVERLAPS: list[tuple[str, ...]] = []
 
 
 @settings(max_examples=60, deadline=None, database=None)
@@ -68,11 +69,19 @@ def test_drawn_scenarios_are_well_formed(spec: RunSpec) -> None:
     sched = schedules.from_json(spec.schedule or ())
     assert [tf.at for tf in sched] == sorted(tf.at for tf in sched)
     assert all(0.0 <= tf.at <= MAX_FAULTS * 0.75 * 10.0 for tf in sched)
-    # laid out one after another: start, its undo, next start, ...
+    # stored as (start, undo) pairs, each undo no earlier than its start
     starts = {"start-partition": "stop-partition", "kill": "start", "pause": "resume", "bump-clock": "reset-clock",
               "strobe-clock": "reset-clock", "start-packet": "stop-packet", "leave": "join"}
-    kinds = [tf.op.kind.value for tf in sched]
-    assert all(starts[a] == b for a, b in zip(kinds[::2], kinds[1::2], strict=True))
+    raw = [(float(d["at"]), str(d["f"])) for d in spec.schedule or ()]
+    assert all(starts[a[1]] == b[1] and a[0] <= b[0] for a, b in zip(raw[::2], raw[1::2], strict=True))
+    # faults of one group never overlap (they would undo each other); other groups may
+    groups = {"start-partition": "net", "kill": "process", "pause": "process", "leave": "process",
+              "bump-clock": "clock", "strobe-clock": "clock", "start-packet": "packet"}
+    spans = [(groups[a[1]], a[0], b[0]) for a, b in zip(raw[::2], raw[1::2], strict=True)]
+    for i, (g, lo, hi) in enumerate(spans):
+        assert all(g2 != g or hi2 <= lo or hi <= lo2 for g2, lo2, hi2 in spans[i + 1:]), spans
+    if any(lo2 < hi for i, (_, _, hi) in enumerate(spans) for _, lo2, _ in spans[i + 1:]):
+        OVERLAPS.append(spec.nemesis)
     for tf in sched:
         if tf.op.kind.value in ("kill", "pause") and isinstance(tf.op.value, dict):
             assert tf.op.value == {"targets": "primaries"}
@@ -93,6 +102,30 @@ def test_drawn_scenarios_are_well_formed(spec: RunSpec) -> None:
 def test_swarm_varies_the_fault_mix() -> None:
     # runs after the property test above (same module, definition order)
     assert len(KINDS) >= 5, KINDS
+
+
+def test_some_drawn_faults_overlap() -> None:
+    # runs after the property test above: a fault may strike while an earlier one is still in force
+    assert len(OVERLAPS) >= 3, OVERLAPS
+
+
+def test_layout_overlaps_only_when_asked_and_never_within_a_group() -> None:
+    from harness.explore import _layout
+    from nemesis.faults import FaultKind, FaultOp
+
+    part = (FaultOp(FaultKind.START_PARTITION, {"n3": ["n1"]}), FaultOp(FaultKind.STOP_PARTITION, None))
+    kill = (FaultOp(FaultKind.KILL, ["n1"]), FaultOp(FaultKind.START, ["n1"]))
+    pause = (FaultOp(FaultKind.PAUSE, ["n1"]), FaultOp(FaultKind.RESUME, ["n1"]))
+    sequential = _layout([(False, 1.0, 2.0, *part), (False, 0.5, 1.0, *kill)], 2.0)
+    assert [(tf.at, tf.op.kind.value) for tf in sequential] == [
+        (1.0, "start-partition"), (3.0, "stop-partition"), (3.5, "kill"), (4.5, "start")]
+    # overlapping: the kill starts a quarter into the partition (gap 0.5 of 2.0) and outlasts it
+    inside = _layout([(False, 1.0, 2.0, *part), (True, 0.5, 2.0, *kill)], 2.0)
+    assert [(tf.at, tf.op.kind.value) for tf in schedules.from_json(schedules.to_json(inside))] == [
+        (1.0, "start-partition"), (1.5, "kill"), (3.0, "stop-partition"), (3.5, "start")]
+    # a pause of the killed node would be ended by the kill's restart: it waits until the kill healed
+    same_group = _layout([(False, 1.0, 2.0, *kill), (True, 0.5, 1.0, *pause)], 2.0)
+    assert [tf.at for tf in same_group] == [1.0, 3.0, 3.5, 4.5]
 
 
 @given(st.data())
