@@ -233,7 +233,7 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
         # Swarm testing: this run's fault mix.
         # A coin per kind (not a list: Hypothesis favours short lists, which made runs mixing two
         # particular kinds, e.g. a kill inside a partition, rare); shrinks towards fewer kinds.
-        enabled = [k for k in kinds if draw(st.booleans())] or [draw(st.sampled_from(kinds))]
+        enabled = sorted(draw(st.lists(st.sampled_from(kinds), min_size=1, unique=True)), key=kinds.index)
         # How many faults first, uniformly (Hypothesis' list sizes favour one or two faults, which left
         # few runs where two kinds meet), then the faults; shrinking lowers the count, and the final
         # deletion pass (``_drop_faults``) removes any fault, not only the last ones.

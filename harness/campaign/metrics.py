@@ -75,7 +75,12 @@ def _inside(t: int, intervals: Sequence[tuple[int, int]]) -> bool:
 
 
 def first_violation_ns(details: Any) -> int | None:
-    """Run time (ns) of the earliest violation named in a checker's details (linearizability shape)."""
+    """Run time (ns) of the earliest violation named in a checker's details.
+
+    Linearizability names its op with ``invoke_time``/``complete_time`` (the completion is when the
+    violation became observable); the bank, set, lock and 2PC checkers name the history op itself, whose
+    ``time`` is when it was recorded.
+    """
     found: list[int] = []
 
     def visit(obj: Any) -> None:
@@ -85,6 +90,8 @@ def first_violation_ns(details: Any) -> int | None:
                 t = op.get("complete_time") if op.get("complete_time") is not None else op.get("invoke_time")
                 if isinstance(t, int):
                     found.append(t)
+            elif isinstance(op, Mapping) and isinstance(op.get("time"), int):
+                found.append(op["time"])
             for v in obj.values():
                 visit(v)
         elif isinstance(obj, list):

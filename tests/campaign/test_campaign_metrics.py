@@ -114,3 +114,18 @@ def test_comparison_rows() -> None:
     doc = summary.report_doc(camp, recs)
     assert doc["totals"]["invalid"] == 3 and doc["exit_code"] == 1
     assert sum(len(g["cells"]) for g in doc["groups"]) == 8
+
+
+def test_first_violation_of_checkers_that_name_the_history_op() -> None:
+    from checkers.bank import check as bank_check
+    from checkers.history import Op
+
+    ops = [
+        Op(0, 10, "invoke", 0, "read", None),
+        Op(1, 20, "ok", 0, "read", {"a": 5, "b": 5}),
+        Op(2, 30, "invoke", 1, "read", None),
+        Op(3, 45, "ok", 1, "read", {"a": 5, "b": 7}),
+    ]
+    result = bank_check(ops, total=10)
+    assert result.valid is False
+    assert first_violation_ns(result.to_dict()["details"]) == 45
