@@ -111,7 +111,7 @@ def _r(x: float) -> float:
     return round(x, 3)
 
 
-_GAP_RANGE = 0.25  # the largest quiet gap before a fault, as a share of the run's time limit
+_GAP_RANGE = 0.25  # the largest quiet gap before a fault, as a share of the time span it is drawn for
 
 
 def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: float) -> tuple[float, float, FaultOp, FaultOp]:
@@ -223,8 +223,8 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
         raise ValueError(f"none of the fault kinds {', '.join(opts.kinds)} applies to {opts.system}")
 
     @st.composite
-    def fault(draw: Any, enabled: Sequence[str]) -> Drawn:
-        drawn = _fault(draw, st, draw(st.sampled_from(list(enabled))), node_ids, opts.time_limit)
+    def fault(draw: Any, enabled: Sequence[str], span: float) -> Drawn:
+        drawn = _fault(draw, st, draw(st.sampled_from(list(enabled))), node_ids, span)
         return (draw(st.booleans()), *drawn)
 
     @st.composite
@@ -233,13 +233,16 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
         # Swarm testing: this run's fault mix.
         # A coin per kind (not a list: Hypothesis favours short lists, which made runs mixing two
         # particular kinds, e.g. a kill inside a partition, rare); shrinks towards fewer kinds.
-        enabled = sorted(draw(st.lists(st.sampled_from(kinds), min_size=1, unique=True)), key=kinds.index)
+        enabled = [k for k in kinds if draw(st.booleans())] or [draw(st.sampled_from(kinds))]
         # How many faults first, uniformly (Hypothesis' list sizes favour one or two faults, which left
         # few runs where two kinds meet), then the faults; shrinking lowers the count, and the final
         # deletion pass (``_drop_faults``) removes any fault, not only the last ones.
         count = draw(st.integers(1, MAX_FAULTS))
-        drawn = draw(st.lists(fault(enabled), min_size=count, max_size=count))
-        faults = _layout(drawn, _GAP_RANGE * opts.time_limit)
+        # Gaps and lengths scale with the share of the run each fault has, so that most of the drawn
+        # faults happen inside the run rather than after its end.
+        span = opts.time_limit * 2 / (count + 1)
+        drawn = draw(st.lists(fault(enabled, span), min_size=count, max_size=count))
+        faults = _layout(drawn, _GAP_RANGE * span)
         peer = LinkParams(
             base=draw(_grid(st, 0.0002, 0.005, 24)),
             jitter=draw(_grid(st, 0.0, 0.01, 20)),

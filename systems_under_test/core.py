@@ -25,7 +25,8 @@ Host obligations (both hosts honour these):
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,26 @@ TXN_CONFLICT = 30
 def error_body(code: int, text: str, *, definite: bool) -> dict[str, JSON]:
     """Build an error reply body; ``definite`` means the operation certainly did not take effect."""
     return {"type": "error", "code": code, "text": text, "definite": definite}
+
+
+def route_local(node_id: str, effects: Sequence[Effect],
+                dispatch: Callable[[str, dict[str, JSON]], list[Effect]]) -> list[Effect]:
+    """Deliver ``Send``s a node addresses to itself in-process, in order, and pass every other effect out.
+
+    Cores whose roles may share a node (a coordinator that is also a participant, a lock service that
+    is also its own acceptor) send to themselves like to any peer; delivering those at once keeps a
+    node from depending on its own network link, which a partition could cut. ``dispatch(src, msg)``
+    handles one delivered message and returns its effects, which are routed the same way.
+    """
+    out: list[Effect] = []
+    queue = deque(effects)
+    while queue:
+        eff = queue.popleft()
+        if isinstance(eff, Send) and eff.dst == node_id:
+            queue.extend(dispatch(node_id, eff.msg))
+        else:
+            out.append(eff)
+    return out
 
 
 class Core:

@@ -28,7 +28,6 @@ pacing: copies sent per tick, tick length; default 1 per 0.1 s).
 from __future__ import annotations
 
 import random
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +45,7 @@ from systems_under_test.core import (
     Send,
     SetTimer,
     error_body,
+    route_local,
 )
 from systems_under_test.hashring.config import RingConfig, Rings, quorum
 from systems_under_test.hashring.membership import HANDOFF_TIMER, MANAGER_TIMER, Membership
@@ -268,12 +268,4 @@ class HashRingCore(Core):
 
     def _route(self, now: float, effects: list[Effect]) -> list[Effect]:
         """Deliver messages addressed to this node in-process, in order; pass everything else out."""
-        out: list[Effect] = []
-        queue = deque(effects)
-        while queue:
-            eff = queue.popleft()
-            if isinstance(eff, Send) and eff.dst == self.node_id:
-                queue.extend(self._dispatch(now, self.node_id, eff.msg))
-            else:
-                out.append(eff)
-        return out
+        return route_local(self.node_id, effects, lambda src, msg: self._dispatch(now, src, msg))

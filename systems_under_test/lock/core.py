@@ -41,6 +41,7 @@ from systems_under_test.core import (
     Send,
     SetTimer,
     error_body,
+    route_local,
 )
 from systems_under_test.lock.proposer import Attempt, Phase
 from systems_under_test.lock.register import Acceptor, ballot_of
@@ -260,12 +261,4 @@ class LockCore(Core):
 
     def _route(self, now: float, effects: list[Effect]) -> list[Effect]:
         """Deliver messages addressed to this node in-process, in order; pass everything else out."""
-        out: list[Effect] = []
-        queue = deque(effects)
-        while queue:
-            eff = queue.popleft()
-            if isinstance(eff, Send) and eff.dst == self.node_id:
-                queue.extend(self._dispatch(now, self.node_id, eff.msg))
-            else:
-                out.append(eff)
-        return out
+        return route_local(self.node_id, effects, lambda src, msg: self._dispatch(now, src, msg))

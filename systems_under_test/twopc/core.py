@@ -25,11 +25,10 @@ Config: ``coordinator``, ``accounts`` (``{name: initial balance}``, default five
 from __future__ import annotations
 
 import random
-from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from systems_under_test.core import JSON, Core, Effect, Reply, Send, error_body
+from systems_under_test.core import JSON, Core, Effect, Reply, Send, error_body, route_local
 from systems_under_test.twopc.coordinator import Coordinator
 from systems_under_test.twopc.participant import Participant
 from systems_under_test.twopc.shards import owner, split, validate
@@ -156,13 +155,5 @@ class TwoPCCore(Core):
         return []
 
     def _route(self, now: float, effects: list[Effect]) -> list[Effect]:
-        """Deliver messages addressed to this node in-process (in order), pass everything else out."""
-        out: list[Effect] = []
-        queue = deque(effects)
-        while queue:
-            eff = queue.popleft()
-            if isinstance(eff, Send) and eff.dst == self.node_id:
-                queue.extend(self._dispatch(now, self.node_id, eff.msg))
-            else:
-                out.append(eff)
-        return out
+        """Deliver messages addressed to this node in-process, in order; pass everything else out."""
+        return route_local(self.node_id, effects, lambda src, msg: self._dispatch(now, src, msg))
