@@ -42,7 +42,7 @@ from nemesis.faults import FaultKind, FaultOp, TimedFault
 
 FAULT_KINDS: tuple[str, ...] = ("partition", "kill", "pause", "clock", "packet", "member")
 MAX_FAULTS = 8
-DEFAULT_BUDGET = 100
+DEFAULT_BUDGET = 200
 DEFAULT_TIME_LIMIT = 10.0
 DEFAULT_SHRINK_TIME = 120.0
 
