@@ -23,7 +23,7 @@ deposed primary is told to follow the new one), ``repl_timeout`` (2 s), ``append
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,14 +67,20 @@ def redis_core(info: dict[str, Any]) -> dict[str, Any]:
                                                    "connected_slaves") if k in info}}
 
 
-class RedisLocalBackend(LocalExternalBackend):
-    """redis-server processes with harness-driven failover; Kill and Pause faults."""
+class RedisFailover:
+    """What both Redis backends share: settings, the failover supervisor and its log, routing, status.
 
-    def __init__(self, spec: ClusterSpec) -> None:
-        self.binary = require_binary("redis-server", "redis-server")
-        self.ports = dict(zip(spec.nodes, free_ports(len(spec.nodes))))
-        super().__init__(spec)
-        self.wait = wait_count(self.config, len(spec.nodes))
+    Mixed in before the local or docker base class; each backend supplies ``address(node)``.
+    """
+
+    config: Any
+    spec: ClusterSpec
+    address: Callable[[str], tuple[str, int]]  # supplied by each backend: where the harness reaches a node
+
+    def _init_redis(self) -> None:
+        """Read the Redis settings and build the (not yet started) failover supervisor."""
+        nodes = self.spec.nodes
+        self.wait = wait_count(self.config, len(nodes))
         self.wait_timeout_ms = int(self.config.get("wait_timeout_ms", 500))
         self.route = str(self.config.get("route", "primary"))
         if self.route not in ("primary", "node"):
@@ -83,7 +89,7 @@ class RedisLocalBackend(LocalExternalBackend):
         admin = RedisAdmin(self.address, self.address)
         policy = Policy(down_after=float(self.config.get("down_after", 1.0)),
                         demote_every=float(self.config.get("demote_every", 1.0)))
-        self.supervisor = Supervisor(spec.nodes, spec.nodes[0], admin, policy, self._log)
+        self.supervisor = Supervisor(nodes, nodes[0], admin, policy, self._log)
 
     def _log(self, text: str) -> None:
         try:
@@ -91,6 +97,47 @@ class RedisLocalBackend(LocalExternalBackend):
         except RuntimeError:
             now = 0.0
         self.events.append(f"{now:.3f} {text}")
+
+    async def _not_replicating(self, nodes: Sequence[str]) -> list[str]:
+        """The nodes that do not answer yet, or are replicas whose link to the primary is not up."""
+        infos = await asyncio.gather(*(self.supervisor.admin.replication(n) for n in nodes))
+        return [n for n, i in zip(nodes, infos)
+                if i is None or (n != self.supervisor.primary and i.get("master_link_status") != "up")]
+
+    def _write_failover_log(self, dest: Path) -> None:
+        """``failover.log``: the supervisor's decisions, loop-clock stamped."""
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "failover.log").write_text("\n".join(self.events) + "\n", encoding="utf-8")
+
+    async def connect(self, node: str) -> RedisConnection:
+        """A connection routed per ``route``; ``Unreachable`` if its node does not answer."""
+        if self.route == "primary":
+            def locate() -> tuple[str, int]:
+                return self.address(self.supervisor.primary)
+        else:
+            def locate() -> tuple[str, int]:
+                return self.address(node)
+        conn = RedisConnection(node, locate, wait=self.wait, wait_timeout_ms=self.wait_timeout_ms)
+        await conn.open()
+        return conn
+
+    async def _redis_status(self, node: str) -> dict[str, Any]:
+        """The node's ``INFO replication`` plus who the supervisor thinks is primary."""
+        info = await self.supervisor.admin.replication(node)
+        if info is None:
+            raise Unreachable(f"{node} does not answer")
+        return {"type": "status_ok", "node": node, "core": redis_core(info), "primary": self.supervisor.primary,
+                "failovers": self.supervisor.failovers}
+
+
+class RedisLocalBackend(RedisFailover, LocalExternalBackend):
+    """redis-server processes with harness-driven failover; Kill and Pause faults."""
+
+    def __init__(self, spec: ClusterSpec) -> None:
+        self.binary = require_binary("redis-server", "redis-server")
+        self.ports = dict(zip(spec.nodes, free_ports(len(spec.nodes))))
+        super().__init__(spec)
+        self._init_redis()
 
     def address(self, node: str) -> tuple[str, int]:
         """Where the harness (and the other nodes) reach ``node``."""
@@ -106,12 +153,9 @@ class RedisLocalBackend(LocalExternalBackend):
         """Wait until every node answers and every replica's link to the primary is up."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        admin = self.supervisor.admin
         while True:
             self.check_alive(nodes)
-            infos = await asyncio.gather(*(admin.replication(n) for n in nodes))
-            waiting = [n for n, i in zip(nodes, infos)
-                       if i is None or (n != self.supervisor.primary and i.get("master_link_status") != "up")]
+            waiting = await self._not_replicating(nodes)
             if not waiting:
                 break
             if loop.time() >= deadline:
@@ -130,30 +174,15 @@ class RedisLocalBackend(LocalExternalBackend):
         await super().teardown()
 
     def collect_logs(self, dest: Path) -> None:
-        """Node logs plus ``failover.log`` (the supervisor's decisions, loop-clock stamped)."""
+        """Node logs plus ``failover.log``."""
         super().collect_logs(dest)
-        (dest / "failover.log").write_text("\n".join(self.events) + "\n", encoding="utf-8")
-
-    async def connect(self, node: str) -> RedisConnection:
-        """A connection routed per ``route``; ``Unreachable`` if its node does not answer."""
-        if self.route == "primary":
-            def locate() -> tuple[str, int]:
-                return self.address(self.supervisor.primary)
-        else:
-            def locate() -> tuple[str, int]:
-                return self.address(node)
-        conn = RedisConnection(node, locate, wait=self.wait, wait_timeout_ms=self.wait_timeout_ms)
-        await conn.open()
-        return conn
+        self._write_failover_log(dest)
 
     async def node_status(self, node: str) -> dict[str, Any]:
-        """The node's ``INFO replication`` plus who the supervisor thinks is primary."""
-        info = await self.supervisor.admin.replication(node)
-        if info is None:
-            raise Unreachable(f"{node} does not answer")
+        """The node's ``INFO replication``, the supervisor's view and the process id."""
+        status = await self._redis_status(node)
         p = self.procs[node]
-        return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None, "core": redis_core(info),
-                "primary": self.supervisor.primary, "failovers": self.supervisor.failovers}
+        return {**status, "pid": p.proc.pid if p.proc else None}
 
     async def start(self, node: str) -> None:
         """Restart a killed node as a replica of the current primary (or as primary if it still is one)."""

@@ -61,8 +61,8 @@ def test_etcd_backend_classifies_failures_and_leaves_no_process(tmp_path: Path) 
         try:
             await backend.setup()
             conn = await backend.connect("n1")
-            assert (await conn.call({"type": "write", "key": "a", "value": 1, "req_id": 1}, 2.0))["type"] == "write_ok"
-            reply = await conn.call({"type": "read", "key": "a", "req_id": 2}, 2.0)
+            assert (await conn.call({"type": "write", "key": "a", "value": 1, "req_id": 1}, 10.0))["type"] == "write_ok"
+            reply = await conn.call({"type": "read", "key": "a", "req_id": 2}, 10.0)
             status = await backend.node_status("n1")
             await backend.pause("n1")
             with pytest.raises(Indefinite):
