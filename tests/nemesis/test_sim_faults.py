@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_drills import _call, _write
 
-from harness.backend import ClusterSpec, Indefinite, Unreachable
+from harness.backend import ClusterSpec
 from harness.sim import SimBackend, run
 from harness.sim.simrun import run_spec
 from harness.spec import RunSpec
@@ -48,27 +49,6 @@ def _cluster(body: Callable[[SimBackend, NemesisExecutor], Awaitable[Any]], syst
             await b.teardown()
 
     return run(main())
-
-
-async def _call(b: SimBackend, node: str, req: dict[str, Any], timeout: float = 1.0) -> dict[str, Any] | str:
-    """The reply, or "unreachable" / "indefinite"."""
-    try:
-        conn = await b.connect(node)
-    except Unreachable:
-        return "unreachable"
-    try:
-        return await conn.call({**req, "req_id": 1}, timeout)
-    except Unreachable:
-        return "unreachable"
-    except Indefinite:
-        return "indefinite"
-    finally:
-        await conn.close()
-
-
-async def _write(b: SimBackend, node: str, value: int, timeout: float = 1.0) -> bool:
-    r = await _call(b, node, {"type": "write", "key": "k", "value": value}, timeout)
-    return isinstance(r, dict) and r.get("type") == "write_ok"
 
 
 async def _eventually(check: Callable[[], Awaitable[bool]], tries: int = 20) -> bool:
