@@ -26,6 +26,21 @@ CONNECT_TIMEOUT = 2.0
 PROBE_TIMEOUT = 2.0
 
 
+async def probe(node: str, host: str, port: int) -> str | None:
+    """None when the member at ``host:port`` answers a linearizable read, else what went wrong."""
+    try:
+        http = await HttpJsonConnection.open(node, host, port, PROBE_TIMEOUT)
+    except Unreachable as e:
+        return str(e)
+    try:
+        status, doc = await http.post("/v3/kv/range", {"key": "c3BsaXRicmFpbg=="}, PROBE_TIMEOUT)
+    except (Unreachable, Indefinite) as e:
+        return str(e)
+    finally:
+        await http.close()
+    return None if status == 200 else f"HTTP {status}: {doc.get('error', doc)}"
+
+
 def etcd_command(binary: str, node: str, data_dir: str, client_url: str, peer_url: str,
                  initial_cluster: Mapping[str, str], token: str, config: Mapping[str, Any]) -> list[str]:
     """The argv of one etcd member (shared by the local and docker backends)."""
@@ -100,17 +115,7 @@ class EtcdLocalBackend(LocalExternalBackend):
 
     async def _probe(self, node: str) -> str | None:
         """None when ``node`` answers a linearizable read, else what went wrong."""
-        try:
-            http = await HttpJsonConnection.open(node, "127.0.0.1", self.client_ports[node], PROBE_TIMEOUT)
-        except Unreachable as e:
-            return str(e)
-        try:
-            status, doc = await http.post("/v3/kv/range", {"key": "c3BsaXRicmFpbg=="}, PROBE_TIMEOUT)
-        except (Unreachable, Indefinite) as e:
-            return str(e)
-        finally:
-            await http.close()
-        return None if status == 200 else f"HTTP {status}: {doc.get('error', doc)}"
+        return await probe(node, "127.0.0.1", self.client_ports[node])
 
     async def wait_ready(self, nodes: Sequence[str], timeout: float) -> None:
         """Wait until every member serves a linearizable read (a leader exists and they follow it)."""

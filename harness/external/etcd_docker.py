@@ -19,6 +19,7 @@ from harness.external.etcd_cluster import (
     PROBE_TIMEOUT,
     EtcdConnection,
     etcd_command,
+    probe,
     status_core,
 )
 from harness.external.http import HttpJsonConnection
@@ -47,17 +48,8 @@ class EtcdDockerBackend(ExternalDockerBackend):
         return EtcdConnection(node, http, bool(self.config.get("serializable", False)))
 
     async def _probe(self, node: str) -> str | None:
-        try:
-            http = await HttpJsonConnection.open(node, self._plan(node).ip, CLIENT_PORT, PROBE_TIMEOUT)
-        except Unreachable as e:
-            return str(e)
-        try:
-            status, doc = await http.post("/v3/kv/range", {"key": "c3BsaXRicmFpbg=="}, PROBE_TIMEOUT)
-        except (Unreachable, Indefinite) as e:
-            return str(e)
-        finally:
-            await http.close()
-        return None if status == 200 else f"HTTP {status}: {doc.get('error', doc)}"
+        """None when ``node`` answers a linearizable read, else what went wrong."""
+        return await probe(node, self._plan(node).ip, CLIENT_PORT)
 
     async def wait_serving(self, timeout: float) -> None:
         """Every member answers a linearizable read."""
