@@ -14,9 +14,9 @@ import statistics
 import time
 from typing import Any
 
-from harness.sim import LinkParams, SimNetwork, new_loop
-from harness.sim.simrun import run_spec
-from harness.spec import RunSpec
+from harness.backends.sim import LinkParams, SimNetwork, new_loop
+from harness.run.simrun import run_spec
+from harness.run.spec import RunSpec
 
 
 def bench_test(system: str, seed: int, rate: float, nemesis: tuple[str, ...]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ HEAL_RETRY_DELAY = 0.5
 
 
 class Journal(Protocol):
-    """Where nemesis ops are recorded (``harness.history_log.HistoryLog`` is one)."""
+    """Where nemesis ops are recorded (``harness.run.history_log.HistoryLog`` is one)."""
 
     def append(
         self, type_: str, process: int | str, f: str, value: Any, *, node: str | None = None, error: Any = None

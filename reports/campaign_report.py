@@ -1,6 +1,6 @@
 """The campaign comparison report (``<campaign dir>/report.html``) and the campaign links for the index.
 
-The harness summarises a campaign into ``summary.json`` (``harness.campaign.summary.report_doc``); this
+The harness summarises a campaign into ``summary.json`` (``harness.apps.campaign.summary.report_doc``); this
 module only renders that document, so it depends on nothing but the JSON shape — the report can be
 rebuilt from a campaign directory alone, and the store index can list campaigns without importing the
 harness. Every value is escaped by Jinja's autoescaping.

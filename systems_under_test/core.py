@@ -4,7 +4,7 @@ A core is a plain object holding one node's protocol state. It never touches a s
 file or global randomness: the host hands it the current time (``now``, seconds on *this node's*
 clock, so clock faults are visible to it), incoming messages and client requests, and carries out the
 *effects* the core returns, in order. Because of that, the very same core runs in a real networked
-process (``systems_under_test.runtime``) and inside the deterministic simulator (``harness.sim``),
+process (``systems_under_test.runtime``) and inside the deterministic simulator (``harness.backends.sim``),
 and can be unit-tested by feeding it events and asserting on the effects.
 
 Host obligations (both hosts honour these):

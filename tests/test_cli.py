@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import run_cli
+from harness.apps.cli import run_cli
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -7,7 +7,7 @@ member's state without consulting the leader, so a member cut off from the major
 from a pause — may return a value that has since been overwritten: a stale read the checker must find.
 
 There is no core here: the harness starts the ``etcd`` binary itself and talks to its JSON gateway
-(``harness.external.etcd_cluster``). Only the descriptor lives in this package.
+(``harness.backends.external.etcd_cluster``). Only the descriptor lives in this package.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ DESCRIPTOR = SystemDescriptor(
     workloads=("register",),
     default_nodes=3,
     min_nodes=1,
-    external="harness.external.etcd_cluster",
+    external="harness.backends.external.etcd_cluster",
 )
 
 __all__ = ["DESCRIPTOR"]

@@ -9,7 +9,7 @@ acknowledgement until ``n`` replicas have the write; it narrows what is lost but
 show what they lose.
 
 There is no core here: the harness starts ``redis-server`` processes and drives failover itself
-(``harness.external.redis_cluster``). Only the descriptor lives in this package.
+(``harness.backends.external.redis_cluster``). Only the descriptor lives in this package.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ DESCRIPTOR = SystemDescriptor(
     workloads=("register", "set"),
     default_nodes=3,
     min_nodes=1,
-    external="harness.external.redis_cluster",
+    external="harness.backends.external.redis_cluster",
 )
 
 __all__ = ["DESCRIPTOR"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.campaign.loader import build_campaign, expand_schedule, load_campaign
-from harness.campaign.model import Campaign, CampaignError, Expect
+from harness.apps.campaign.loader import build_campaign, expand_schedule, load_campaign
+from harness.apps.campaign.model import Campaign, CampaignError, Expect
 from systems_under_test.registry import UnknownName, systems
 
 DOC = {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from checkers.history import Op
-from harness.campaign import summary
-from harness.campaign.loader import build_campaign
-from harness.campaign.metrics import fault_intervals, first_violation_ns, percentile, run_metrics
-from harness.campaign.model import Campaign, CellRecord, Status
+from harness.apps.campaign import summary
+from harness.apps.campaign.loader import build_campaign
+from harness.apps.campaign.metrics import fault_intervals, first_violation_ns, percentile, run_metrics
+from harness.apps.campaign.model import Campaign, CellRecord, Status
 
 S = 1_000_000_000
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin import Splitbrain, splitbrain  # noqa: F401 - the fixture, used by name
+from harness.apps.pytest_plugin import Splitbrain, splitbrain  # noqa: F401 - the fixture, used by name
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = {"backend": "sim", "time_limit": 4, "quiesce": 0.5, "nemesis": "partition", "nemesis_interval": 1.0}
@@ -45,7 +45,7 @@ def test_a_failing_user_test_reports_its_run_dirs(tmp_path: Path) -> None:
             "-m",
             "pytest",
             "-p",
-            "harness.pytest_plugin",
+            "harness.apps.pytest_plugin",
             "-p",
             "no:cacheprovider",
             "-q",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.campaign import summary
-from harness.campaign.loader import build_campaign
-from harness.campaign.model import CellRecord, Status
+from harness.apps.campaign import summary
+from harness.apps.campaign.loader import build_campaign
+from harness.apps.campaign.model import CellRecord, Status
 from reports.campaign_report import campaign_links, render_campaign_report, write_campaign_report
 
 
@@ -71,7 +71,7 @@ def test_terminal_display_and_summary_tables() -> None:
 
     from rich.console import Console
 
-    from harness.campaign.display import LiveDisplay, print_summary
+    from harness.apps.campaign.display import LiveDisplay, print_summary
 
     camp = build_campaign(
         {"matrix": [{"systems": ["replication", "replication:async"], "faults": ["partition"]}]}

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.campaign import api, executor
-from harness.campaign.loader import build_campaign
-from harness.campaign.model import Campaign, CampaignError, Cell, Status
-from harness.cli import run_cli
+from harness.apps.campaign import api, executor
+from harness.apps.campaign.loader import build_campaign
+from harness.apps.campaign.model import Campaign, CampaignError, Cell, Status
+from harness.apps.cli import run_cli
 from reports.campaign_report import campaign_links
 
 TINY = {
@@ -128,7 +128,7 @@ def test_ctrl_c_stops_the_campaign_and_resume_finishes_it(tmp_path: Path) -> Non
     )
     store = tmp_path / "store"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "campaign", "run", str(toml), "--store", str(store), "--quiet"],
+        [sys.executable, "-m", "harness.apps.cli", "campaign", "run", str(toml), "--store", str(store), "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

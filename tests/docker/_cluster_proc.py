@@ -10,8 +10,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from harness.backend import ClusterSpec
-from harness.docker.backend import DockerBackend
+from harness.backends.base import ClusterSpec
+from harness.backends.docker.backend import DockerBackend
 
 
 async def main(run_dir: Path) -> None:

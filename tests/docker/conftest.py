@@ -18,6 +18,6 @@ def docker_client() -> Any:
 @pytest.fixture(scope="session")
 def node_image(docker_client: Any) -> Any:
     """The base node image, built on first use (about half a minute) and reused afterwards."""
-    from harness.docker.image import ensure_image
+    from harness.backends.docker.image import ensure_image
 
     return ensure_image(docker_client, progress=lambda line: print(line, flush=True))

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from harness.backend import ClusterSpec, Indefinite, Unreachable
-from harness.docker.backend import DockerBackend
-from harness.docker.cleanup import leftovers
+from harness.backends.base import ClusterSpec, Indefinite, Unreachable
+from harness.backends.docker.backend import DockerBackend
+from harness.backends.docker.cleanup import leftovers
 
 pytestmark = pytest.mark.docker
 

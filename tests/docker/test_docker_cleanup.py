@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness.docker import commands
-from harness.docker.cleanup import leftovers, sweep_orphans
+from harness.backends.docker import commands
+from harness.backends.docker.cleanup import leftovers, sweep_orphans
 
 pytestmark = pytest.mark.docker
 
@@ -72,7 +72,7 @@ def test_sweep_spares_live_runs_and_cleanup_of_orphans_removes_dead_ones(tmp_pat
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from harness.cli import main; main()", *args]
+    return [sys.executable, "-c", "from harness.apps.cli import main; main()", *args]
 
 
 def start_run(tmp_path: Path, docker_client: Any) -> subprocess.Popen[str]:

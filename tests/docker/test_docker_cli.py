@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from harness.cli import run_cli
-from harness.docker.image import ImageRecipe
+from harness.apps.cli import run_cli
+from harness.backends.docker.image import ImageRecipe
 
 pytestmark = pytest.mark.docker
 

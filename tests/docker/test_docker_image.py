@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.docker.image import (
+from harness.backends.docker.image import (
     BASE_PACKAGES,
     ImageError,
     ImageRecipe,

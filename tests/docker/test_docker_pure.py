@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from harness.docker import labels as L
-from harness.docker.cluster import CLIENT_PORT, CONTROL_PORT, candidate_subnets, node_command, plan_nodes
-from harness.docker.firewall import NodeFaults, grudge_faults, restore_command, restore_script
-from harness.docker.image import BASE_PACKAGES, ImageRecipe
-from harness.docker.mirror import AptSource, host_sources, mirror_lines, parse_deb822, parse_one_line
+from harness.backends.docker import labels as L
+from harness.backends.docker.cluster import CLIENT_PORT, CONTROL_PORT, candidate_subnets, node_command, plan_nodes
+from harness.backends.docker.firewall import NodeFaults, grudge_faults, restore_command, restore_script
+from harness.backends.docker.image import BASE_PACKAGES, ImageRecipe
+from harness.backends.docker.mirror import AptSource, host_sources, mirror_lines, parse_deb822, parse_one_line
 from systems_under_test.runtime.options import parse_options
 
 DEB822 = """\
@@ -194,8 +194,8 @@ def test_candidate_subnets_rotate_and_skip_taken() -> None:
 
 
 def test_docker_backend_offers_every_fault_capability_without_touching_the_engine(tmp_path: Path) -> None:
-    from harness.backend import ClusterSpec
-    from harness.docker.backend import DockerBackend
+    from harness.backends.base import ClusterSpec
+    from harness.backends.docker.backend import DockerBackend
     from nemesis.capabilities import CAPABILITIES, missing
 
     backend = DockerBackend(ClusterSpec("replication", ("n1", "n2", "n3"), tmp_path, 1), client=object())
@@ -209,7 +209,7 @@ def test_a_cancelled_build_stops_its_bootstrap_process_at_once() -> None:
     import threading
     import time
 
-    from harness.docker.image import BuildCancel, ImageError, _run_streaming
+    from harness.backends.docker.image import BuildCancel, ImageError, _run_streaming
 
     cancel = BuildCancel()
     lines = _run_streaming(["sh", "-c", "echo 'I: started' >&2; exec sleep 60"], cancel)
@@ -222,14 +222,14 @@ def test_a_cancelled_build_stops_its_bootstrap_process_at_once() -> None:
 
 
 def test_a_failing_bootstrap_reports_its_last_lines() -> None:
-    from harness.docker.image import BuildCancel, ImageError, _run_streaming
+    from harness.backends.docker.image import BuildCancel, ImageError, _run_streaming
 
     with pytest.raises(ImageError, match="exit code 3(.|\n)*E: no such suite"):
         list(_run_streaming(["sh", "-c", "echo 'E: no such suite' >&2; exit 3"], BuildCancel()))
 
 
 def test_a_quiet_bootstrap_still_shows_signs_of_life() -> None:
-    from harness.docker.image import BuildCancel, _run_streaming
+    from harness.backends.docker.image import BuildCancel, _run_streaming
 
     lines = list(_run_streaming(["sh", "-c", "echo 'I: unpacking' >&2; sleep 0.5; echo 'I: done' >&2"],
                                 BuildCancel(), heartbeat=0.1))
@@ -284,7 +284,7 @@ class FakeClient:
 
 def test_cleanup_removes_every_labelled_object_containers_first_and_sweep_only_dead_runs() -> None:
     pytest.importorskip("docker", reason="the docker Python package is not installed")
-    from harness.docker.cleanup import remove_all, sweep_orphans
+    from harness.backends.docker.cleanup import remove_all, sweep_orphans
 
     journal: list[str] = []
     swept = sweep_orphans(FakeClient(journal))

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from harness.docker.cleanup import leftovers
-from harness.session import run_test
-from harness.spec import RunSpec
+from harness.backends.docker.cleanup import leftovers
+from harness.run.session import run_test
+from harness.run.spec import RunSpec
 
 pytestmark = pytest.mark.docker
 

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from harness.backend import Indefinite, Unreachable
-from harness.docker.wire import TcpConnection, control_request
+from harness.backends.base import Indefinite, Unreachable
+from harness.backends.docker.wire import TcpConnection, control_request
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from checkers.history import read_jsonl
-from harness.session import run_test
-from harness.spec import RunSpec
+from harness.run.session import run_test
+from harness.run.spec import RunSpec
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -20,10 +20,10 @@ ISOLATE_N1 = (
 
 
 def _needs_docker_backend() -> None:
-    from harness import backends
+    from harness.backends import registry as backends
 
     if "docker" not in backends.BACKENDS:
-        pytest.skip("the docker backend is not registered in harness.backends")
+        pytest.skip("the docker backend is not registered in harness.backends.registry")
 
 
 def test_etcd_in_containers_stays_linearizable_when_its_leader_may_be_isolated(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from checkers.history import read_jsonl
-from harness.backend import ClusterSpec, Indefinite, Unreachable
-from harness.external.etcd_cluster import EtcdLocalBackend
-from harness.session import run_test
-from harness.spec import RunSpec
+from harness.backends.base import ClusterSpec, Indefinite, Unreachable
+from harness.backends.external.etcd_cluster import EtcdLocalBackend
+from harness.run.session import run_test
+from harness.run.spec import RunSpec
 
 needs_etcd = pytest.mark.skipif(shutil.which("etcd") is None,
                                 reason="etcd is not installed (apt-get install -y etcd-server etcd-client)")
@@ -84,7 +84,7 @@ def test_etcd_backend_classifies_failures_and_leaves_no_process(tmp_path: Path) 
 @needs_redis
 def test_redis_starts_serves_and_fails_over_when_the_primary_dies(tmp_path: Path) -> None:
     pytest.importorskip("redis")
-    from harness.external.redis_cluster import RedisLocalBackend
+    from harness.backends.external.redis_cluster import RedisLocalBackend
 
     async def scenario() -> tuple[RedisLocalBackend, list[dict[str, object]]]:
         backend = RedisLocalBackend(ClusterSpec("redis:wait", ("n1", "n2", "n3"), tmp_path, 3,
@@ -134,7 +134,7 @@ def test_redis_register_run_without_faults_is_linearizable(tmp_path: Path) -> No
 
 
 def test_refused_capability_has_a_clear_message_on_the_command_line(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "harness.cli", "run", "--system", "etcd", "--nemesis", "clock",
+    cmd = [sys.executable, "-m", "harness.apps.cli", "run", "--system", "etcd", "--nemesis", "clock",
            "--store", str(tmp_path), "--quiet", "--seed", "1"]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=60, cwd=REPO)
     assert proc.returncode == 254, proc.stderr

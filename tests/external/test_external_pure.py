@@ -10,27 +10,27 @@ from typing import Any
 
 import pytest
 
-from harness.backend import ClusterSpec
-from harness.backends import backend_entry
-from harness.external import external_module, make_backend
-from harness.external.etcd_kv import decode_value, gateway_call, translate_reply
-from harness.external.failover import Policy, Supervisor, choose_successor, replicas_say_down
-from harness.external.redis_kv import commands_for, decode_read, translate_results
-from harness.external.refusals import reason, refuse_unsupported
-from harness.session import run_test
-from harness.spec import RunSpec
+from harness.backends.base import ClusterSpec
+from harness.backends.registry import backend_entry
+from harness.backends.external import external_module, make_backend
+from harness.backends.external.etcd_kv import decode_value, gateway_call, translate_reply
+from harness.backends.external.failover import Policy, Supervisor, choose_successor, replicas_say_down
+from harness.backends.external.redis_kv import commands_for, decode_read, translate_results
+from harness.backends.external.refusals import reason, refuse_unsupported
+from harness.run.session import run_test
+from harness.run.spec import RunSpec
 from nemesis.executor import CapabilityError
 from systems_under_test.registry import resolve, systems
 
 
 def test_descriptors_are_registered_as_third_party() -> None:
     all_systems = systems()
-    assert all_systems["etcd"].external == "harness.external.etcd_cluster"
-    assert all_systems["redis"].external == "harness.external.redis_cluster"
+    assert all_systems["etcd"].external == "harness.backends.external.etcd_cluster"
+    assert all_systems["redis"].external == "harness.backends.external.redis_cluster"
     assert [v.name for v in all_systems["etcd"].variants] == ["etcd", "etcd:serializable"]
     assert [v.name for v in all_systems["redis"].variants] == ["redis", "redis:wait"]
     assert all_systems["replication"].external is None
-    assert external_module("etcd:serializable") == "harness.external.etcd_cluster"
+    assert external_module("etcd:serializable") == "harness.backends.external.etcd_cluster"
     assert external_module("paxos") is None
 
 
@@ -200,7 +200,7 @@ def test_run_with_a_refused_fault_leaves_no_run_dir(tmp_path: Path) -> None:
 
 def test_backend_entry_routes_third_party_systems_to_their_adapter(tmp_path: Path) -> None:
     pytest.importorskip("redis")
-    from harness.external.procs import BinaryMissing
+    from harness.backends.external.procs import BinaryMissing
 
     try:
         backend = backend_entry("local").make(ClusterSpec("redis:wait", ("n1", "n2", "n3"), tmp_path, 1))
@@ -215,8 +215,8 @@ def test_backend_entry_routes_third_party_systems_to_their_adapter(tmp_path: Pat
 # ----- the gateway's HTTP client -------------------------------------------------------------------------
 
 def test_http_client_reads_both_body_framings_and_classifies_failures() -> None:
-    from harness.backend import Indefinite, Unreachable
-    from harness.external.http import HttpJsonConnection
+    from harness.backends.base import Indefinite, Unreachable
+    from harness.backends.external.http import HttpJsonConnection
 
     replies = [
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"a\": 1}   ",
@@ -254,8 +254,8 @@ def test_http_client_reads_both_body_framings_and_classifies_failures() -> None:
 
 
 def test_status_roles_let_the_nemesis_target_primaries() -> None:
-    from harness.external.etcd_cluster import status_core
-    from harness.external.redis_cluster import redis_core
+    from harness.backends.external.etcd_cluster import status_core
+    from harness.backends.external.redis_cluster import redis_core
     from nemesis.targets import leaders_in
 
     def etcd(me: str, leader: str) -> dict[str, Any]:

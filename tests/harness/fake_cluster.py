@@ -11,7 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from harness.backend import ClusterSpec, Indefinite, Unreachable
+from harness.backends.base import ClusterSpec, Indefinite, Unreachable
 from systems_under_test import kv
 
 

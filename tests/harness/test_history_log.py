@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from checkers.history import HistoryError, read_jsonl
-from harness.history_log import HistoryLog
+from harness.run.history_log import HistoryLog
 
 
 def test_streamed_file_round_trips(tmp_path: Path) -> None:

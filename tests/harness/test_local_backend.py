@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.backend import ClusterSpec, Indefinite, Unreachable
-from harness.local import LocalBackend
+from harness.backends.base import ClusterSpec, Indefinite, Unreachable
+from harness.backends.local import LocalBackend
 
 pytestmark = pytest.mark.skipif(
     not (Path(__file__).resolve().parents[2] / "systems_under_test" / "runtime" / "__main__.py").is_file(),
@@ -96,7 +96,7 @@ def test_failed_start_names_the_node_and_cleans_up(tmp_path: Path) -> None:
 def test_free_ports_are_distinct_bindable_and_outside_the_ephemeral_range() -> None:
     import socket
 
-    from harness.local import _ephemeral_range, free_ports
+    from harness.backends.local import _ephemeral_range, free_ports
 
     ports = free_ports(8)
     assert len(set(ports)) == 8

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _cmd(store: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "harness.cli", "run", "--store", str(store), "--quiet", *args]
+    return [sys.executable, "-m", "harness.apps.cli", "run", "--store", str(store), "--quiet", *args]
 
 
 def _node_pids(marker: Path) -> list[int]:
@@ -119,7 +119,7 @@ def test_sigkilled_harness_leaves_a_checkable_history_and_nodes_exit(tmp_path: P
     text = (run_dir / "history.jsonl").read_text()
     complete = text[: text.rfind("\n") + 1]
     assert all(json.loads(line) for line in complete.splitlines())
-    check = subprocess.run([sys.executable, "-m", "harness.cli", "check", str(run_dir)], cwd=REPO,
+    check = subprocess.run([sys.executable, "-m", "harness.apps.cli", "check", str(run_dir)], cwd=REPO,
                            check=False, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr  # correct system, no faults: valid
     assert str(run_dir) in check.stdout

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 import pytest
 
-from harness.cli import _spec_from_options, cli
-from harness.seeds import child_rng, derive_seed
-from harness.spec import RunSpec, SpecError, read_spec, write_spec
+from harness.apps.cli import _spec_from_options, cli
+from harness.run.seeds import child_rng, derive_seed
+from harness.run.spec import RunSpec, SpecError, read_spec, write_spec
 
 
 def test_round_trip_through_spec_json(tmp_path: Path) -> None:

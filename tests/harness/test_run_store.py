@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import backends
-from harness.backends import BackendEntry
-from harness.session import run_test
-from harness.spec import RunSpec
-from harness.store import list_runs, new_run_dir, update_latest, write_index, write_json
+from harness.backends import registry as backends
+from harness.backends.registry import BackendEntry
+from harness.run.session import run_test
+from harness.run.spec import RunSpec
+from harness.run.store import list_runs, new_run_dir, update_latest, write_index, write_json
 
 
 def test_run_dirs_are_named_by_time_and_never_shared(tmp_path: Path) -> None:

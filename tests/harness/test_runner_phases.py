@@ -10,10 +10,10 @@ import pytest
 from fake_cluster import FakeCluster, NetOnlyCluster
 
 from checkers.history import INFO, INVOKE, NEMESIS, pairs
-from harness.backend import ClusterSpec
-from harness.history_log import HistoryLog
-from harness.runner import RunOutcome, execute
-from harness.spec import RunSpec
+from harness.backends.base import ClusterSpec
+from harness.run.history_log import HistoryLog
+from harness.run.runner import RunOutcome, execute
+from harness.run.spec import RunSpec
 from nemesis.executor import CapabilityError
 from nemesis.faults import FaultKind
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fake_cluster import FakeCluster
 
-from harness.backend import ClusterSpec
-from harness.history_log import HistoryLog
-from harness.runner import execute
-from harness.spec import RunSpec
+from harness.backends.base import ClusterSpec
+from harness.run.history_log import HistoryLog
+from harness.run.runner import execute
+from harness.run.spec import RunSpec
 from harness.workloads import Invocation, OptionError, make_workload
 
 

@@ -12,6 +12,6 @@ def node_image() -> Any:
     """The base node image, built on first use and reused afterwards (docker-marked tests only)."""
     import docker
 
-    from harness.docker.image import ensure_image
+    from harness.backends.docker.image import ensure_image
 
     return ensure_image(docker.from_env(timeout=120), progress=lambda line: print(line, flush=True))

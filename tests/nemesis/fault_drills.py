@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from harness.backend import Indefinite, Unreachable
+from harness.backends.base import Indefinite, Unreachable
 from nemesis.executor import NemesisExecutor
 from nemesis.faults import FaultKind, FaultOp
 from nemesis.grudges import isolate

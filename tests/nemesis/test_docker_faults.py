@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from fault_drills import NODES, drill_every_fault
 
-from harness.backend import ClusterSpec
+from harness.backends.base import ClusterSpec
 
 pytestmark = pytest.mark.docker
 
 
 def test_each_fault_kind_in_containers(tmp_path: Path, node_image: Any) -> None:
-    from harness.docker.backend import DockerBackend
-    from harness.docker.cleanup import leftovers
+    from harness.backends.docker.backend import DockerBackend
+    from harness.backends.docker.cleanup import leftovers
 
     backend = DockerBackend(ClusterSpec("paxos", NODES, tmp_path, 11), progress=lambda _: None)
 

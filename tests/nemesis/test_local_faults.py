@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fault_drills import NODES, drill_every_fault
 
-from harness.backend import ClusterSpec
-from harness.history_log import HistoryLog
-from harness.local import LocalBackend
-from harness.runner import execute
-from harness.spec import RunSpec
+from harness.backends.base import ClusterSpec
+from harness.run.history_log import HistoryLog
+from harness.backends.local import LocalBackend
+from harness.run.runner import execute
+from harness.run.spec import RunSpec
 from nemesis.verify import residual_faults
 
 pytestmark = pytest.mark.skipif(

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from fault_drills import _call, _write
 
-from harness.backend import ClusterSpec
-from harness.sim import SimBackend, run
-from harness.sim.simrun import run_spec
-from harness.spec import RunSpec
+from harness.backends.base import ClusterSpec
+from harness.backends.sim import SimBackend, run
+from harness.run.simrun import run_spec
+from harness.run.spec import RunSpec
 from nemesis.executor import NemesisExecutor
 from nemesis.faults import FaultKind, FaultOp
 from nemesis.grudges import isolate
@@ -211,7 +211,7 @@ class CheckedSim(SimBackend):
 
 @pytest.mark.parametrize("mode", ["", "combined"])
 def test_a_run_journals_every_fault_kind_and_ends_healed(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.sim import simrun
+    from harness.backends.sim import simrun
 
     spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=5, concurrency=5, time_limit=30.0,
                    rate=20.0, nemesis=("partition", "kill", "pause", "clock", "packet", *([mode] if mode else [])),
@@ -238,7 +238,7 @@ def test_a_run_journals_every_fault_kind_and_ends_healed(mode: str, monkeypatch:
 
 
 def _verdict(system: str, nemesis: tuple[str, ...], seed: int) -> Any:
-    from harness.session import judge
+    from harness.run.session import judge
 
     spec = RunSpec(system=system, workload="register", backend="sim", nodes=3, concurrency=6, time_limit=20.0,
                    rate=40.0, nemesis=nemesis, nemesis_interval=1.0, seed=seed, quiesce=2.0)
@@ -267,9 +267,9 @@ BREAK_EVERYTHING = (
 
 
 def _broken_run(interrupt: bool) -> tuple[Any, CheckedSim]:
-    from harness.history_log import HistoryLog
-    from harness.runner import build_workload, execute
-    from harness.sim.simrun import cluster_spec
+    from harness.run.history_log import HistoryLog
+    from harness.run.runner import build_workload, execute
+    from harness.run.simrun import cluster_spec
 
     spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=3, concurrency=3, time_limit=30.0,
                    rate=40.0, nemesis=(), seed=2, schedule=BREAK_EVERYTHING)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from report_runs import EVIL, register_history, write_run
 
-from harness.serve import serve_in_thread
+from harness.apps.serve import serve_in_thread
 from reports.assets import plotly_source
 from reports.index_page import write_store_index
 
@@ -212,8 +212,8 @@ def test_a_100k_op_report_opens_and_responds(browser: Any, tmp_path: Path) -> No
 
 
 def test_a_campaign_comparison_report_opens_and_links_its_runs(browser: Any, tmp_path: Path) -> None:
-    from harness.campaign import run as run_campaign
-    from harness.campaign.loader import build_campaign
+    from harness.apps.campaign import run as run_campaign
+    from harness.apps.campaign.loader import build_campaign
 
     store = tmp_path / "store"
     camp = build_campaign({

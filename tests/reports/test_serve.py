@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.serve import Served, serve_in_thread, unsafe_path
+from harness.apps.serve import Served, serve_in_thread, unsafe_path
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_unsafe_path_detection() -> None:
 
 
 def test_cli_refuses_a_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.cli import run_cli
+    from harness.apps.cli import run_cli
 
     assert run_cli(["serve", "--store", str(tmp_path / "nope"), "--port", "0"]) == 254
     assert "no store at" in capsys.readouterr().err

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sim_toy import ToyCore, toy_factory
 
-from harness.backend import ClusterSpec, Indefinite, Unreachable
-from harness.sim import LinkParams, NodeState, SimBackend, run
+from harness.backends.base import ClusterSpec, Indefinite, Unreachable
+from harness.backends.sim import LinkParams, NodeState, SimBackend, run
 from nemesis.capabilities import CAPABILITIES, missing
 
 NODES = ("n1", "n2", "n3")
@@ -232,7 +232,7 @@ def test_lossy_client_link_gives_indefinite(tmp_path: Path) -> None:
 
 
 def test_sim_config_sets_links_and_is_not_passed_to_cores(tmp_path: Path) -> None:
-    from harness.sim import SIM_CONFIG_KEY, make_sim_backend
+    from harness.backends.sim import SIM_CONFIG_KEY, make_sim_backend
 
     config = {SIM_CONFIG_KEY: {"peer_link": {"base": 0.25, "jitter": 0, "loss": 0.5, "reorder": False}}, "tick": 0}
     b = make_sim_backend(ClusterSpec("toy", NODES, tmp_path, 1, config), factory=toy_factory)

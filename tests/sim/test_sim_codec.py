@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.sim.codec import decode, encode
+from harness.backends.sim.codec import decode, encode
 
 _scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text()
 _values = st.recursive(

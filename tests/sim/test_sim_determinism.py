@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.sim.simrun import run_spec
-from harness.spec import RunSpec
+from harness.run.simrun import run_spec
+from harness.run.spec import RunSpec
 from systems_under_test.registry import systems
 
 VARIANTS = [v.name for d in systems().values() if d.external is None for v in d.variants]
@@ -29,7 +29,7 @@ def _digest(path: Path) -> str:
 
 def skip_without_workload(system: str) -> None:
     """Skip (with the reason) a system whose default workload is not implemented yet."""
-    from harness.runner import default_workload_name
+    from harness.run.runner import default_workload_name
     from harness.workloads import WORKLOADS
 
     name = default_workload_name(RunSpec(system=system))
@@ -54,9 +54,9 @@ def test_same_seed_same_history_bytes(system: str, tmp_path: Path) -> None:
 
 _CHILD = """
 import hashlib
-from harness.runner import default_workload_name
-from harness.sim.simrun import run_spec
-from harness.spec import RunSpec
+from harness.run.runner import default_workload_name
+from harness.run.simrun import run_spec
+from harness.run.spec import RunSpec
 from harness.workloads import WORKLOADS
 from systems_under_test.registry import systems
 for d in systems().values():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from checkers.history import Op
 from checkers.result import Result
-from harness.explore import (
+from harness.apps.explore import (
     MAX_FAULTS,
     ExploreOptions,
     explore,
@@ -19,7 +19,7 @@ from harness.explore import (
     scenario_strategy,
     simulate_and_check,
 )
-from harness.spec import RunSpec
+from harness.run.spec import RunSpec
 from nemesis import schedule as schedules
 
 
@@ -110,7 +110,7 @@ def test_some_drawn_faults_overlap() -> None:
 
 
 def test_layout_overlaps_only_when_asked_and_never_within_a_group() -> None:
-    from harness.explore import _layout
+    from harness.apps.explore import _layout
     from nemesis.faults import FaultKind, FaultOp
 
     part = (FaultOp(FaultKind.START_PARTITION, {"n3": ["n1"]}), FaultOp(FaultKind.STOP_PARTITION, None))

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.sim import SimDeadlock, VirtualTimeLoop, new_loop, run
+from harness.backends.sim import SimDeadlock, VirtualTimeLoop, new_loop, run
 
 
 def test_long_sleep_takes_no_wall_time() -> None:
@@ -89,7 +89,7 @@ def test_factory_builds_virtual_loops() -> None:
 
 
 def test_event_queue_orders_cancels_and_interleaves_with_loop_timers() -> None:
-    from harness.sim.events import EventQueue
+    from harness.backends.sim.events import EventQueue
 
     async def main() -> list[tuple[str, float]]:
         loop = asyncio.get_running_loop()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.sim import LinkParams, PacketFaults, SimNetwork, run
+from harness.backends.sim import LinkParams, PacketFaults, SimNetwork, run
 
 
 async def _exchange(

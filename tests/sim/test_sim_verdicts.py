@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from test_sim_determinism import skip_without_workload
 
-from harness import backends
-from harness.explore import ExploreOptions, explore, load_scenario, save_scenario, simulate_and_check, sweep
-from harness.sim.simrun import run_spec
+from harness.backends import registry as backends
+from harness.apps.explore import ExploreOptions, explore, load_scenario, save_scenario, simulate_and_check, sweep
+from harness.run.simrun import run_spec
 from systems_under_test.registry import systems
 
 pytest.importorskip("checkers.linearizability", reason="the linearizability checker is not available")
@@ -28,7 +28,7 @@ def sim_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make sure ``--backend sim`` resolves (idempotent once the registry lists it)."""
     if "sim" not in backends.BACKENDS:
         monkeypatch.setitem(backends.BACKENDS, "sim", backends.BackendEntry(
-            "sim", "simulator", "harness.sim.backend:make_sim_backend", "harness.sim.loop:new_loop"))
+            "sim", "simulator", "harness.backends.sim.backend:make_sim_backend", "harness.backends.sim.loop:new_loop"))
 
 
 def test_replication_async_is_found_shrunk_and_replayed(tmp_path: Path) -> None:
@@ -52,8 +52,8 @@ def test_correct_variants_survive_a_few_seeds(system: str) -> None:
 
 
 def test_session_run_on_sim_matches_the_in_memory_run(tmp_path: Path, sim_registered: None) -> None:
-    from harness.explore import sweep_spec
-    from harness.session import run_test
+    from harness.apps.explore import sweep_spec
+    from harness.run.session import run_test
 
     spec = sweep_spec("replication:async", 4, time_limit=5.0)
     res = run_test(spec, store=tmp_path / "store")
@@ -91,10 +91,10 @@ def test_explore_command_stores_a_replayable_run(tmp_path: Path, sim_registered:
     import click
     from click.testing import CliRunner
 
-    from harness import cli
-    from harness.explore import explore_command
-    from harness.session import run_test
-    from harness.spec import read_spec
+    from harness.apps import cli
+    from harness.apps.explore import explore_command
+    from harness.run.session import run_test
+    from harness.run.spec import read_spec
 
     args = ["--system", "replication", "--variant", "async", "--budget", "30", "--time-limit", "4",
             "--shrink-time", "5", "--store", str(tmp_path / "store"), "--quiet"]
@@ -116,9 +116,9 @@ def test_explore_command_stores_a_replayable_run(tmp_path: Path, sim_registered:
 
 @pytest.mark.parametrize("system", EXTERNAL)
 def test_third_party_systems_are_refused_clearly(system: str) -> None:
-    from harness.backend import ClusterSpec
-    from harness.sim import SimBackend
-    from harness.spec import SpecError
+    from harness.backends.base import ClusterSpec
+    from harness.backends.sim import SimBackend
+    from harness.run.spec import SpecError
 
     with pytest.raises(SpecError, match="third-party"):
         SimBackend(ClusterSpec(system, ("n1", "n2", "n3"), Path("."), 1))
@@ -127,7 +127,7 @@ def test_third_party_systems_are_refused_clearly(system: str) -> None:
 
 
 def test_cli_run_on_sim_is_byte_for_byte_repeatable(tmp_path: Path) -> None:
-    from harness.cli import run_cli
+    from harness.apps.cli import run_cli
 
     histories = []
     for _ in range(2):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from checkers.linearizability import check
-from harness.sim.simrun import run_spec
-from harness.spec import RunSpec
+from harness.run.simrun import run_spec
+from harness.run.spec import RunSpec
 
 
 @pytest.mark.parametrize("system, valid", [("hashring", True), ("hashring:sloppy", False)])

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from harness import workloads
-from harness.sim.simrun import run_spec
-from harness.spec import RunSpec
+from harness.run.simrun import run_spec
+from harness.run.spec import RunSpec
 from harness.workloads.lock import LockWorkload
 
 

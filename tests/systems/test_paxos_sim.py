@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("harness.sim.simrun")
+pytest.importorskip("harness.run.simrun")
 
 from checkers.history import OK, Op
-from harness.sim.simrun import run_spec
-from harness.spec import RunSpec
+from harness.run.simrun import run_spec
+from harness.run.spec import RunSpec
 from nemesis.schedule import from_json
 
 try:  # tests/systems may or may not be a package

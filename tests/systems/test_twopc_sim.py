@@ -9,8 +9,8 @@ import pytest
 
 from checkers.history import Op
 from harness import workloads
-from harness.sim.simrun import run_spec
-from harness.spec import RunSpec
+from harness.run.simrun import run_spec
+from harness.run.spec import RunSpec
 from harness.workloads.bank import BankWorkload
 from harness.workloads.txn_append import ListAppendWorkload
 from nemesis.faults import FaultKind, FaultOp, TimedFault

@@ -1,0 +1,1 @@
+"""Where nodes live: the backend protocol, the registry, and the local, sim and docker backends."""

@@ -1,0 +1,1 @@
+"""Running one test: spec -> plan -> runner (phases) -> history -> store."""

@@ -1,0 +1,272 @@
+"""The runner: drives one test through its phases on any backend (DESIGN §6).
+
+``execute`` is the asyncio core — setup, main (clients + nemesis), heal, quiesce, final reads,
+teardown (always, in ``finally``) — and uses nothing but ``asyncio``, the backend interface and the
+loop clock, so the same code runs against real processes and inside the virtual-time simulator.
+Everything around it that touches the file system and the wall clock (run dir, checking, report,
+store index) lives in :mod:`harness.run.session`.
+
+Clients follow Jepsen's process model: ``concurrency`` workers, worker ``i`` bound to node
+``nodes[i % n]`` and starting as process ``i``. An op whose outcome is unknown (``info``) retires the
+process — it may still take effect at any later time, so the same process must not invoke again —
+and the worker continues as process ``old + concurrency`` on a fresh connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from checkers.history import FAIL, INFO, INVOKE, Op
+from harness.backends.base import Backend, Connection, Indefinite, Unreachable
+from harness.run.history_log import Counts, HistoryLog
+from harness.run.seeds import child_rng
+from harness.run.spec import RunSpec
+from harness.workloads import Invocation, Workload, make_workload
+from nemesis import schedule as schedules
+from nemesis.executor import NemesisExecutor, capabilities_for, require_capabilities
+from nemesis.faults import TimedFault
+from nemesis.packages import resolve_packages
+
+Progress = Callable[[str, Counts, list[str]], None]
+"""Called with (phase, running counts, active faults) after every op and at each phase change."""
+
+HEAL_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What happened: the history, how far the run got, and whether it was cut short."""
+
+    ops: tuple[Op, ...]
+    phase: str  # the last phase entered
+    interrupted: bool  # cancelled (Ctrl-C / SIGTERM)
+    error: str | None  # the crash, formatted, if the run crashed
+    schedule: tuple[TimedFault, ...]
+    faults_applied: int
+
+
+class Pacer:
+    """Hands out main-phase ops at ``rate`` per second on average until ``deadline`` (loop time).
+
+    Gaps are uniform in ``[0, 2/rate]`` (Jepsen's stagger) and shared by all clients, so the total
+    rate holds whatever the concurrency. A client that was busy gets the next free slot, not a burst.
+    """
+
+    def __init__(self, workload: Workload, rate: float, rng: random.Random, origin: float, deadline: float):
+        self.workload = workload
+        self.rate = rate
+        self.rng = rng
+        self.deadline = deadline
+        self._next_at = origin
+
+    async def next(self) -> Invocation | None:
+        """Wait for the next slot and return its op, or None once the time limit is reached."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        at = max(self._next_at, now)
+        if at >= self.deadline:
+            return None
+        self._next_at = at + self.rng.uniform(0.0, 2.0 / self.rate)
+        if at > now:
+            await asyncio.sleep(at - now)
+        if loop.time() >= self.deadline:
+            return None
+        return self.workload.next_op()
+
+
+class FinalOps:
+    """The final-read phase's ops, handed out once each, as fast as clients take them."""
+
+    def __init__(self, ops: Sequence[Invocation]) -> None:
+        self._ops = list(ops)
+
+    async def next(self) -> Invocation | None:
+        """The next final op, or None when all were handed out."""
+        return self._ops.pop(0) if self._ops else None
+
+
+class _Worker:
+    """One client thread of control: a process id, a bound node and a connection."""
+
+    def __init__(self, index: int, spec: RunSpec, backend: Backend, workload: Workload, history: HistoryLog):
+        self.spec = spec
+        self.backend = backend
+        self.workload = workload
+        self.history = history
+        self.node = spec.node_ids[index % spec.nodes]
+        self.process = index
+        self.conn: Connection | None = None
+        self.req_id = 0
+
+    async def _retire_connection(self) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            with contextlib.suppress(Exception):  # closing a dead connection may fail; nothing to do
+                await conn.close()
+
+    async def run(self, source: Pacer | FinalOps) -> None:
+        """Invoke ops from ``source`` one at a time until it runs dry.
+
+        After an op fails because the node was unreachable (refused instantly), the client waits its
+        fair share of the rate (``concurrency / rate``) before asking for another op: otherwise the
+        clients of a dead node, never waiting for replies, would grab most of the shared op slots and
+        starve the clients of live nodes, which are the ones that can expose a bug.
+        """
+        try:
+            while (inv := await source.next()) is not None:
+                if not await self.invoke(inv):
+                    await asyncio.sleep(self.spec.concurrency / self.spec.rate)
+        finally:
+            await self._retire_connection()
+
+    async def invoke(self, inv: Invocation) -> bool:
+        """Perform one op and record its invocation and completion; False if the node was unreachable."""
+        h, process, node = self.history, self.process, self.node
+        h.append(INVOKE, process, inv.f, inv.value, node=node)
+        if self.conn is None:
+            try:
+                self.conn = await self.backend.connect(node)
+            except (Unreachable, OSError) as e:
+                h.append(FAIL, process, inv.f, inv.value, node=node, error=["unreachable", str(e)])
+                return False
+        self.req_id += 1
+        req = {**self.workload.request(inv), "req_id": self.req_id}
+        try:
+            reply = await self.conn.call(req, self.spec.op_timeout)
+        except Unreachable as e:
+            h.append(FAIL, process, inv.f, inv.value, node=node, error=["unreachable", str(e)])
+            await self._retire_connection()
+            return False
+        except Indefinite as e:
+            h.append(INFO, process, inv.f, inv.value, node=node, error=["indefinite", str(e)])
+            await self._retire_process()
+            return True
+        done = self.workload.complete(inv, reply)
+        h.append(done.type, process, inv.f, done.value, node=node, error=done.error)
+        if done.type == INFO:
+            await self._retire_process()
+        return True
+
+    async def _retire_process(self) -> None:
+        self.process += self.spec.concurrency
+        await self._retire_connection()
+
+
+def default_workload_name(spec: RunSpec) -> str:
+    """The spec's workload, or the system's default one."""
+    if spec.workload:
+        return spec.workload
+    from systems_under_test.registry import resolve
+
+    desc, _ = resolve(spec.system)
+    return desc.workloads[0]
+
+
+def build_workload(spec: RunSpec) -> Workload:
+    """The spec's workload instance, seeded from the run seed."""
+    return make_workload(default_workload_name(spec), child_rng(spec.seed, "workload"), spec.workload_options)
+
+
+def build_schedule(spec: RunSpec) -> list[TimedFault]:
+    """The spec's explicit schedule, or one planned from its nemesis packages and the run seed."""
+    if spec.schedule is not None:
+        return schedules.from_json(spec.schedule)
+    rng = child_rng(spec.seed, "nemesis")
+    return schedules.build(spec.nemesis, spec.node_ids, rng, interval=spec.nemesis_interval,
+                           time_limit=spec.time_limit)
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def execute(
+    backend: Backend,
+    spec: RunSpec,
+    history: HistoryLog,
+    progress: Progress | None = None,
+    *,
+    workload: Workload | None = None,
+    schedule: Sequence[TimedFault] | None = None,
+) -> RunOutcome:
+    """Run every phase of one test on ``backend``, journaling into ``history``; teardown always runs.
+
+    Refuses (``CapabilityError``) before setup when the backend lacks a fault the schedule needs.
+    Cancellation (Ctrl-C) heals and tears down, then returns an outcome marked ``interrupted``.
+    """
+    loop = asyncio.get_running_loop()
+    wl = workload if workload is not None else build_workload(spec)
+    sched = list(schedule) if schedule is not None else build_schedule(spec)
+    require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), sched), spec.backend,
+                         system=spec.system)
+    nemesis = NemesisExecutor(backend, history, spec.node_ids, child_rng(spec.seed, "nemesis-targets"))
+    phase = "setup"
+
+    def report(new_phase: str | None = None) -> None:
+        nonlocal phase
+        if new_phase is not None:
+            phase = new_phase
+        if progress is not None:
+            progress(phase, history.counts, nemesis.active())
+
+    listener = (lambda _op: report()) if progress is not None else None
+    if listener is not None:
+        history.listeners.append(listener)
+    interrupted, error = False, None
+    history.start_clock()
+    try:
+        report("setup")
+        await backend.setup()
+        await nemesis.sweep()  # Jepsen heals on setup: leftovers of a crashed earlier run on a reused cluster
+        report("main")
+        origin = loop.time()
+        pacer = Pacer(wl, spec.rate, child_rng(spec.seed, "pacer"), origin, origin + spec.time_limit)
+        workers = [_Worker(i, spec, backend, wl, history) for i in range(spec.concurrency)]
+        nemesis_task = asyncio.ensure_future(nemesis.run(sched, origin))
+        client_tasks = [asyncio.ensure_future(w.run(pacer)) for w in workers]
+        try:
+            await asyncio.gather(*client_tasks)
+        finally:
+            await _cancel([*client_tasks, nemesis_task])
+        report("heal")
+        await nemesis.heal()
+        report("quiesce")
+        await asyncio.sleep(spec.quiesce)
+        report("final")
+        final = FinalOps(wl.final_ops())
+        final_tasks = [asyncio.ensure_future(w.run(final)) for w in workers]
+        try:
+            await asyncio.gather(*final_tasks)
+        finally:
+            await _cancel(final_tasks)
+        report("done")
+    except asyncio.CancelledError:
+        interrupted = True
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        await _best_effort(nemesis.heal())
+    except Exception:  # noqa: BLE001 - any crash is reported, after healing and teardown
+        error = traceback.format_exc()
+        await _best_effort(nemesis.heal())
+    finally:
+        try:
+            await asyncio.wait_for(backend.teardown(), HEAL_TIMEOUT)
+        except Exception:  # noqa: BLE001
+            error = (error or "") + "teardown failed:\n" + traceback.format_exc()
+        if listener is not None:
+            history.listeners.remove(listener)
+    return RunOutcome(tuple(history.ops), phase, interrupted, error, tuple(sched), nemesis.applied)
+
+
+async def _best_effort(coro: Any) -> None:
+    with contextlib.suppress(Exception):  # healing a broken cluster may fail; teardown follows anyway
+        await asyncio.wait_for(coro, HEAL_TIMEOUT)
