@@ -32,9 +32,9 @@ import click
 
 from checkers.history import Op, dumps
 from checkers.result import UNKNOWN, Result
-from harness.run.runner import build_workload, default_workload_name
 from harness.backends.sim.backend import SIM_CONFIG_KEY
 from harness.backends.sim.network import LinkParams
+from harness.run.runner import build_workload, default_workload_name
 from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
 from nemesis import schedule as schedules

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import ClusterSpec
-from harness.run.history_log import HistoryLog
-from harness.run.runner import Progress, RunOutcome, execute
-from harness.run.seeds import derive_seed
 from harness.backends.sim.backend import SimBackend, make_sim_backend
 from harness.backends.sim.loop import new_loop
 from harness.backends.sim.network import LinkParams
+from harness.run.history_log import HistoryLog
+from harness.run.runner import Progress, RunOutcome, execute
+from harness.run.seeds import derive_seed
 from harness.run.spec import RunSpec
 from nemesis.faults import TimedFault
 

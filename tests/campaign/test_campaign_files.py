@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends import registry as backends
 from harness.apps.campaign import api
 from harness.apps.campaign.backends import ensure_backends
 from harness.apps.campaign.executor import validate
 from harness.apps.campaign.loader import load_campaign
 from harness.apps.campaign.model import Cell, Expect
+from harness.backends import registry as backends
 from harness.workloads import WORKLOADS
 from systems_under_test.registry import systems
 

@@ -15,7 +15,13 @@ from typing import Any
 import pytest
 
 from harness.backends.docker import labels as L
-from harness.backends.docker.cluster import CLIENT_PORT, CONTROL_PORT, candidate_subnets, node_command, plan_nodes
+from harness.backends.docker.cluster import (
+    CLIENT_PORT,
+    CONTROL_PORT,
+    candidate_subnets,
+    node_command,
+    plan_nodes,
+)
 from harness.backends.docker.firewall import NodeFaults, grudge_faults, restore_command, restore_script
 from harness.backends.docker.image import BASE_PACKAGES, ImageRecipe
 from harness.backends.docker.mirror import AptSource, host_sources, mirror_lines, parse_deb822, parse_one_line

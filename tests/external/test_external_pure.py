@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from harness.backends.base import ClusterSpec
-from harness.backends.registry import backend_entry
 from harness.backends.external import external_module, make_backend
 from harness.backends.external.etcd_kv import decode_value, gateway_call, translate_reply
 from harness.backends.external.failover import Policy, Supervisor, choose_successor, replicas_say_down
 from harness.backends.external.redis_kv import commands_for, decode_read, translate_results
 from harness.backends.external.refusals import reason, refuse_unsupported
+from harness.backends.registry import backend_entry
 from harness.run.session import run_test
 from harness.run.spec import RunSpec
 from nemesis.executor import CapabilityError

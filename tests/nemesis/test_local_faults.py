@@ -12,8 +12,8 @@ import pytest
 from fault_drills import NODES, drill_every_fault
 
 from harness.backends.base import ClusterSpec
-from harness.run.history_log import HistoryLog
 from harness.backends.local import LocalBackend
+from harness.run.history_log import HistoryLog
 from harness.run.runner import execute
 from harness.run.spec import RunSpec
 from nemesis.verify import residual_faults

@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 from test_sim_determinism import skip_without_workload
 
+from harness.apps.explore import (
+    ExploreOptions,
+    explore,
+    load_scenario,
+    save_scenario,
+    simulate_and_check,
+    sweep,
+)
 from harness.backends import registry as backends
-from harness.apps.explore import ExploreOptions, explore, load_scenario, save_scenario, simulate_and_check, sweep
 from harness.run.simrun import run_spec
 from systems_under_test.registry import systems
 

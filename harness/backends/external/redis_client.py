@@ -27,7 +27,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from harness.backends.base import Indefinite, Unreachable
-from harness.backends.external.redis_kv import TEMPORARILY_UNAVAILABLE, commands_for, translate_results, unsupported
+from harness.backends.external.redis_kv import (
+    TEMPORARILY_UNAVAILABLE,
+    commands_for,
+    translate_results,
+    unsupported,
+)
 
 ADMIN_TIMEOUT = 0.5
 CONNECT_TIMEOUT = 1.0
