@@ -124,10 +124,19 @@ __all__ = [
     "Unreachable",
     "Variant",
     "Workload",
+    "check_linearizable",
     "error_body",
     "free_ports",
     "require_binary",
 ]
+
+
+def check_linearizable(history: Any, model: str = "cas-register", **opts: Any) -> Result:
+    """Linearizability of a history against ``model`` (per key), as our register workload checks it."""
+    from checkers.linearizability import check
+
+    result: Result = check(list(history), model, **opts)
+    return result
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from checkers.history import HistoryError
+from checkers.registry import PluginError as CheckerPluginError
 from checkers.result import merge_validity
 from harness.backends.registry import backend_names
 from harness.run.spec import RunSpec, SpecError, read_spec
@@ -30,7 +31,8 @@ from systems_under_test.registry import PluginError, UnknownName
 
 EXIT_BAD_INPUT = 254
 EXIT_CRASHED = 255
-USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError, PluginError)
+USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError, PluginError,
+               CheckerPluginError)
 
 DEFAULTS = RunSpec()
 
