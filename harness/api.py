@@ -5,7 +5,7 @@ CONTRIBUTING.md for the recipes; the shipped systems, workloads and checkers reg
 our pyproject.toml, and etcd and Redis are written against this module alone)::
 
     [project.entry-points."splitbrain.systems"]
-    chain = "chain_plugin:SYSTEM"               # a SystemDescriptor
+    chain = "chain_plugin.system:SYSTEM"               # a SystemDescriptor
     [project.entry-points."splitbrain.workloads"]
     chain-kv = "chain_plugin.workload:ChainKV"  # a Workload subclass whose ``name`` is the entry's name
     [project.entry-points."splitbrain.checkers"]

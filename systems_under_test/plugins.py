@@ -1,10 +1,11 @@
 """Plugins through Python entry points: the one way systems and workloads are registered.
 
 A distribution (ours included: see ``[project.entry-points]`` in pyproject.toml) registers an object
-under a group, e.g. ``[project.entry-points."splitbrain.systems"] chain = "chain_plugin:SYSTEM"``. The
-entry point's name is the name users type. Loading is lazy and per name: resolving ``paxos`` imports
-only the paxos entry, so one broken plugin cannot stop runs of the others; listing every entry (e.g.
-``splitbrain systems``) loads them all and names the broken one in a single :class:`PluginError`.
+under a group, e.g. ``chain = "chain_plugin.system:SYSTEM"`` under
+``[project.entry-points."splitbrain.systems"]``. The entry point's name is the name users type.
+Loading is lazy and per name: resolving ``paxos`` imports only the paxos entry, so one broken plugin
+cannot stop runs of the others; listing every entry (e.g. ``splitbrain systems``) loads them all and
+names the broken one in a single :class:`PluginError`.
 
 Standard library only (``importlib.metadata``): the node runtime may import this module.
 """

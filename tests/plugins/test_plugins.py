@@ -25,7 +25,7 @@ from systems_under_test import plugins
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "chain-plugin"
 CHAIN_ENTRIES = {
-    "splitbrain.systems": {"chain": "chain_plugin:SYSTEM"},
+    "splitbrain.systems": {"chain": "chain_plugin.system:SYSTEM"},
     "splitbrain.workloads": {"chain-kv": "chain_plugin.workload:ChainKVWorkload"},
 }
 # read-heavy, so reads upstream of the tail are frequent; a partition holds writes back from the tail
@@ -115,6 +115,19 @@ def test_a_plugin_core_runs_as_local_processes_too(chain: Path, tmp_path: Path) 
     assert res.result.valid is True, res.result.explanation
     assert res.outcome.faults_applied > 0
     assert sum(1 for op in res.outcome.ops if op.type == "ok") > 10
+
+
+@pytest.mark.docker
+def test_a_plugin_core_runs_in_containers_with_partitions(chain: Path, tmp_path: Path) -> None:
+    """The plugin's package is mounted next to ours: its core runs in the node containers."""
+    from harness.run.session import run_test
+
+    spec = RunSpec(system="chain", backend="docker", nodes=3, concurrency=3, time_limit=4.0, rate=20,
+                   nemesis=("partition",), nemesis_interval=1.0, quiesce=1.0, seed=2)
+    res = run_test(spec, store=tmp_path)
+    assert res.outcome.error is None, res.outcome.error
+    assert res.result.valid is True, res.result.explanation
+    assert res.outcome.faults_applied > 0
 
 
 def test_a_broken_plugin_is_one_clear_error_naming_it(site: Path, tmp_path: Path,
