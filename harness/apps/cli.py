@@ -19,18 +19,20 @@ from typing import Any
 import click
 
 from checkers.history import HistoryError
+from checkers.registry import PluginError as CheckerPluginError
 from checkers.result import merge_validity
 from harness.backends.registry import backend_names
 from harness.run.spec import RunSpec, SpecError, read_spec
-from harness.workloads import WORKLOADS, OptionError
+from harness.workloads import OptionError, workload_classes
 from nemesis.executor import CapabilityError
 from nemesis.faults import ScheduleError
 from nemesis.packages import help_text as nemesis_help_text
-from systems_under_test.registry import UnknownName
+from systems_under_test.registry import PluginError, UnknownName
 
 EXIT_BAD_INPUT = 254
 EXIT_CRASHED = 255
-USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError)
+USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError, PluginError,
+               CheckerPluginError)
 
 DEFAULTS = RunSpec()
 
@@ -191,7 +193,7 @@ def systems(as_json: bool) -> int:
             for d in all_systems().values()
         ],
         "workloads": [{"name": n, "description": c.description, "checkers": list(c.checkers)}
-                      for n, c in WORKLOADS.items()],
+                      for n, c in workload_classes().items()],
         "nemesis": describe(),
         "backends": backend_names(),
     }

@@ -21,17 +21,14 @@ from typing import Any
 
 from checkers.history import Op
 from checkers.result import UNKNOWN, Result, exit_code
-from harness.backends.base import ClusterSpec
-from harness.backends.registry import backend_entry
 from harness.run.history_log import HistoryLog
-from harness.run.runner import Progress, RunOutcome, build_schedule, build_workload, execute
-from harness.run.seeds import derive_seed
-from harness.run.spec import RunSpec, SpecError, write_spec
+from harness.run.plan import RunPlan, build_plan, plan_of
+from harness.run.runner import Progress, RunOutcome, execute
+from harness.run.seeds import child_rng
+from harness.run.spec import RunSpec, write_spec
 from harness.run.store import git_commit, new_run_dir, update_latest, write_index, write_json
 from harness.workloads import workload_class
-from nemesis.executor import capabilities_for, require_capabilities
-from nemesis.packages import resolve_packages
-from systems_under_test.registry import UnknownName, resolve
+from systems_under_test.registry import resolve
 
 EXIT_CRASHED = 255
 EXIT_INTERRUPTED = 2
@@ -50,25 +47,14 @@ class RunResult:
     report_path: Path
 
 
-def prepare(spec: RunSpec) -> RunSpec:
-    """Validate every name and option of ``spec`` and fill in defaults; raises before anything runs.
+def prepare(spec: RunSpec) -> RunPlan:
+    """Resolve and validate every name and option of ``spec`` into its run plan; raises before anything runs.
 
     Errors (``UnknownName`` with the valid choices, ``SpecError``, workload ``OptionError``,
-    ``ScheduleError``) are the user's to fix, so they surface here, before a run dir exists.
+    ``ScheduleError``, ``CapabilityError``, ``PluginError``) are the user's to fix, so they surface here,
+    before a run dir exists. See :func:`harness.run.plan.build_plan`.
     """
-    desc, _variant = resolve(spec.system)
-    workload = spec.workload or desc.workloads[0]
-    workload_class(workload)
-    if workload not in desc.workloads:
-        raise UnknownName(f"system {desc.name!r} does not support workload {workload!r}", desc.workloads)
-    if spec.nodes < desc.min_nodes:
-        raise SpecError(f"system {desc.name!r} needs at least {desc.min_nodes} nodes")
-    backend_entry(spec.backend)
-    resolve_packages(spec.nemesis)
-    spec = spec.with_(workload=workload)
-    build_schedule(spec)
-    build_workload(spec)
-    return spec
+    return build_plan(spec)
 
 
 def summarize(ops: tuple[Op, ...] | list[Op]) -> dict[str, int]:
@@ -79,10 +65,20 @@ def summarize(ops: tuple[Op, ...] | list[Op]) -> dict[str, int]:
     return out
 
 
-def judge(spec: RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Result, int]:
-    """Check a complete history with the spec's workload checker; a checker crash is ``unknown``/255."""
+def judge(plan: RunPlan | RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Result, int]:
+    """Check a complete history with the run's workload checker; a checker crash is ``unknown``/255.
+
+    A stored spec (``splitbrain check RUN_DIR``) needs only its workload, not a whole plan: the run's
+    backend or faults need not be available where it is re-checked.
+    """
+    if isinstance(plan, RunPlan):
+        spec, cls = plan.spec, plan.workload_class
+    else:
+        spec = plan
+        cls = workload_class(spec.workload or resolve(spec.system)[0].workloads[0])
     try:
-        result = build_workload(spec).check(list(ops), time_limit=spec.check_time_limit)
+        result = cls(child_rng(spec.seed, "workload"), spec.workload_options).check(
+            list(ops), time_limit=spec.check_time_limit)
     except Exception:  # noqa: BLE001 - a checker bug must not lose the run
         return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + traceback.format_exc()), EXIT_CRASHED
     return result, exit_code(result.valid)
@@ -114,16 +110,14 @@ def replay_command_for(spec: RunSpec, run_dir: Path) -> str:
     return spec.replay_command()
 
 
-def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress | None = None) -> RunResult:
-    """Run ``spec`` end to end and store it; returns the verdict and Jepsen's exit code."""
-    spec = prepare(spec)
-    entry = backend_entry(spec.backend)
+def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: Progress | None = None) -> RunResult:
+    """Run a spec (planned here) or a plan end to end and store it; returns the verdict and exit code."""
+    plan = plan_of(spec)
+    spec = plan.spec
+    entry = plan.backend
     run_dir = new_run_dir(store, spec.name)
-    cluster = ClusterSpec(spec.system, spec.node_ids, run_dir, derive_seed(spec.seed, "nodes"), dict(spec.config))
     try:
-        backend = entry.make(cluster, run_spec=spec)
-        require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), build_schedule(spec)),
-                             spec.backend)
+        backend = plan.make_backend(run_dir)
     except Exception:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
@@ -150,7 +144,7 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
         try:
-            return await execute(backend, spec, history, progress)
+            return await execute(backend, plan, history, progress)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
@@ -173,6 +167,6 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
         name = signal.Signals(caught.get("signal", signal.SIGINT)).name
         result, code = Result("harness", UNKNOWN, explanation=f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"), EXIT_INTERRUPTED
     else:
-        result, code = judge(spec, outcome.ops)
+        result, code = judge(plan, outcome.ops)
     report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
     return RunResult(run_dir, result, code, outcome, replay, report)
