@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import Op
-from checkers.result import UNKNOWN, Result, exit_code
+from checkers.result import EXIT_CRASHED, UNKNOWN, Result
 from harness.backends.base import ClusterSpec
 from harness.backends.registry import backend_entry
 from harness.run.history_log import HistoryLog
@@ -33,7 +33,6 @@ from nemesis.executor import capabilities_for, require_capabilities
 from nemesis.packages import resolve_packages
 from systems_under_test.registry import UnknownName, resolve
 
-EXIT_CRASHED = 255
 EXIT_INTERRUPTED = 2
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,8 +83,10 @@ def judge(spec: RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Result, int]:
     try:
         result = build_workload(spec).check(list(ops), time_limit=spec.check_time_limit)
     except Exception:  # noqa: BLE001 - a checker bug must not lose the run
-        return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + traceback.format_exc()), EXIT_CRASHED
-    return result, exit_code(result.valid)
+        trace = traceback.format_exc()
+        return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + trace,
+                      reason="the checker crashed: " + trace.strip().splitlines()[-1]), EXIT_CRASHED
+    return result, result.exit_code
 
 
 def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], result: Result, code: int,
@@ -94,7 +95,7 @@ def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], 
     from reports.run_report import write_run_report
 
     counts = summarize(ops)
-    doc = {"valid": result.valid, "exit_code": code, "ops": counts["invoke"], "counts": counts,
+    doc = {"valid": result.valid, "verdict": result.verdict, "reason": result.reason, "exit_code": code, "ops": counts["invoke"], "counts": counts,
            "result": result.to_dict(), "replay": replay, **(extra or {})}
     write_json(run_dir / "results.json", doc)
     report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), replay_command=replay)
