@@ -98,7 +98,7 @@ def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], 
     doc = {"valid": result.valid, "verdict": result.verdict, "reason": result.reason, "exit_code": code, "ops": counts["invoke"], "counts": counts,
            "result": result.to_dict(), "replay": replay, **(extra or {})}
     write_json(run_dir / "results.json", doc)
-    report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), replay_command=replay)
+    report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), result=result, replay_command=replay)
     store = run_dir.parent.parent
     try:
         update_latest(store, run_dir)
