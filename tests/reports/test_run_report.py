@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from checkers.history import Op
-from reports.index_page import render_index
 from checkers.result import Evidence, Result, compose
+from reports.index_page import render_index
 from reports.run_report import blamed_ops, op_counts, render_run_report, write_run_report
 
 OPS = [
