@@ -34,7 +34,7 @@ from checkers.history import Op, dumps
 from checkers.result import UNKNOWN, Result
 from harness.backends.sim.backend import SIM_CONFIG_KEY
 from harness.backends.sim.network import LinkParams
-from harness.run.runner import build_workload, default_workload_name
+from harness.run.runner import build_workload_spec, default_workload_name
 from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
 from nemesis import schedule as schedules
@@ -313,7 +313,7 @@ Checker = Callable[[RunSpec, Sequence[Op]], Result]
 
 def workload_check(spec: RunSpec, ops: Sequence[Op]) -> Result:
     """Judge ``ops`` with the checker(s) of the spec's workload."""
-    return build_workload(spec).check(list(ops), time_limit=spec.check_time_limit)
+    return build_workload_spec(spec).check(list(ops), time_limit=spec.check_time_limit)
 
 
 def simulate_and_check(spec: RunSpec, check: Checker = workload_check) -> Verdict:

@@ -27,7 +27,7 @@ from harness.backends.base import Backend, Connection, Indefinite, Unreachable
 from harness.run.history_log import Counts, HistoryLog
 from harness.run.seeds import child_rng
 from harness.run.spec import RunSpec
-from harness.workloads import Invocation, Workload, make_workload
+from harness.workloads import Invocation, Workload, WorkloadSpec, make_workload, workload_spec
 from nemesis import schedule as schedules
 from nemesis.executor import NemesisExecutor, capabilities_for, require_capabilities
 from nemesis.faults import TimedFault
@@ -166,6 +166,11 @@ def default_workload_name(spec: RunSpec) -> str:
 
     desc, _ = resolve(spec.system)
     return desc.workloads[0]
+
+
+def build_workload_spec(spec: RunSpec) -> WorkloadSpec:
+    """The spec's stateless workload spec (options validated): enough to judge a history."""
+    return workload_spec(default_workload_name(spec), spec.workload_options)
 
 
 def build_workload(spec: RunSpec) -> Workload:

@@ -24,7 +24,7 @@ from checkers.result import EXIT_CRASHED, UNKNOWN, Result
 from harness.backends.base import ClusterSpec
 from harness.backends.registry import backend_entry
 from harness.run.history_log import HistoryLog
-from harness.run.runner import Progress, RunOutcome, build_schedule, build_workload, execute
+from harness.run.runner import Progress, RunOutcome, build_schedule, build_workload_spec, execute
 from harness.run.seeds import derive_seed
 from harness.run.spec import RunSpec, SpecError, write_spec
 from harness.run.store import git_commit, new_run_dir, update_latest, write_index, write_json
@@ -66,7 +66,7 @@ def prepare(spec: RunSpec) -> RunSpec:
     resolve_packages(spec.nemesis)
     spec = spec.with_(workload=workload)
     build_schedule(spec)
-    build_workload(spec)
+    build_workload_spec(spec)
     return spec
 
 
@@ -81,7 +81,7 @@ def summarize(ops: tuple[Op, ...] | list[Op]) -> dict[str, int]:
 def judge(spec: RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Result, int]:
     """Check a complete history with the spec's workload checker; a checker crash is ``unknown``/255."""
     try:
-        result = build_workload(spec).check(list(ops), time_limit=spec.check_time_limit)
+        result = build_workload_spec(spec).check(list(ops), time_limit=spec.check_time_limit)
     except Exception:  # noqa: BLE001 - a checker bug must not lose the run
         trace = traceback.format_exc()
         return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + trace,
