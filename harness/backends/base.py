@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 
+class SpecError(ValueError):
+    """A spec that cannot be run (bad value, unknown field, unreadable spec.json, a backend that cannot
+    run here). Defined at the bottom of the harness so backends can raise it without importing upward;
+    ``harness.run.spec`` re-exports it."""
+
+
 class Unreachable(Exception):
     """The request certainly did not reach the node (connect refused / failed before sending): ``fail``."""
 

@@ -1,7 +1,7 @@
 """Third-party systems under test (etcd, redis): how to start, stop, fault and reach them per backend.
 
 A third-party system's descriptor names its adapter module (``SystemDescriptor.external``); that module
-maps backend names to backend classes (``BACKENDS``). ``harness.backends.registry`` routes a run of such a system
+maps backend names to backend classes or ``"module:Class"`` names (``BACKENDS``). ``harness.backends.registry`` routes a run of such a system
 here instead of to the backend's own node factory, so the runner, the nemesis and the checkers stay
 exactly the same: the adapter's connections take our key-value requests and answer our reply shapes.
 """
@@ -41,5 +41,9 @@ def make_backend(backend: str, cluster: ClusterSpec, run_spec: Any = None, **_: 
                               f"{' or '.join(sorted(backends))} backend, not on {backend!r}")
     if run_spec is not None:
         refuse_unsupported(desc.name, backend, needed_by(run_spec))
-    made: Backend = backends[backend](cluster)
+    factory = backends[backend]
+    if isinstance(factory, str):  # "module:attribute", imported only when that backend is asked for
+        module, _, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(module), attr)
+    made: Backend = factory(cluster)
     return made

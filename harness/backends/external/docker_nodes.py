@@ -32,8 +32,8 @@ from systems_under_test.registry import resolve
 
 def docker_client() -> Any:
     """The engine's client; a missing engine is a spec that cannot run here (exit 254)."""
+    from harness.backends.base import SpecError
     from harness.backends.docker.commands import EngineUnavailable, engine
-    from harness.run.spec import SpecError
 
     try:
         return engine()

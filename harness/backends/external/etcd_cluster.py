@@ -151,11 +151,5 @@ class EtcdLocalBackend(LocalExternalBackend):
         return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None, "core": status_core(doc)}
 
 
-def _docker_backend(spec: ClusterSpec) -> Any:
-    """The docker flavour (imported on demand: it needs the docker backend's modules)."""
-    from harness.backends.external.etcd_docker import EtcdDockerBackend
-
-    return EtcdDockerBackend(spec)
-
-
-BACKENDS = {"local": EtcdLocalBackend, "docker": _docker_backend}
+# The docker flavour by name (imported on demand: it needs the docker backend's modules and imports this one).
+BACKENDS: dict[str, Any] = {"local": EtcdLocalBackend, "docker": "harness.backends.external.etcd_docker:EtcdDockerBackend"}

@@ -190,11 +190,6 @@ class RedisLocalBackend(RedisFailover, LocalExternalBackend):
         await super().start(node)
 
 
-def _docker_backend(spec: ClusterSpec) -> Any:
-    """The docker flavour (imported on demand: it needs the docker backend's modules)."""
-    from harness.backends.external.redis_docker import RedisDockerBackend
-
-    return RedisDockerBackend(spec)
-
-
-BACKENDS = {"local": RedisLocalBackend, "docker": _docker_backend}
+# The docker flavour by name (imported on demand: it needs the docker backend's modules and imports this one).
+BACKENDS: dict[str, Any] = {"local": RedisLocalBackend,
+                            "docker": "harness.backends.external.redis_docker:RedisDockerBackend"}
