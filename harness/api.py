@@ -7,7 +7,7 @@ our pyproject.toml, and etcd and Redis are written against this module alone)::
     [project.entry-points."splitbrain.systems"]
     chain = "chain_plugin.system:SYSTEM"               # a SystemDescriptor
     [project.entry-points."splitbrain.workloads"]
-    chain-kv = "chain_plugin.workload:ChainKV"  # a Workload subclass whose ``name`` is the entry's name
+    chain-kv = "chain_plugin.workload:ChainKVWorkload"  # a WorkloadSpec subclass named like the entry
     [project.entry-points."splitbrain.checkers"]
     my-check = "my_plugin:check"                # check(history, **opts) -> Result
 
@@ -44,7 +44,7 @@ from harness.backends.external.local_base import ExternalStartError
 from harness.backends.external.local_base import LocalExternalBackend as LocalProcesses
 from harness.backends.external.procs import BinaryMissing, ManagedProcess, require_binary
 from harness.backends.local import free_ports
-from harness.workloads.base import Completion, Invocation, OptionError, Workload
+from harness.workloads.base import Completion, Invocation, OpGenerator, OptionError, Workload, WorkloadSpec
 from nemesis.capabilities import Clock, Kill, Net, Packet, Pause, Refusals
 from nemesis.executor import CapabilityError
 from systems_under_test.core import (
@@ -109,6 +109,7 @@ __all__ = [
     "Net",
     "NodePlan",
     "Op",
+    "OpGenerator",
     "OptionError",
     "Packet",
     "Pause",
@@ -124,6 +125,7 @@ __all__ = [
     "Unreachable",
     "Variant",
     "Workload",
+    "WorkloadSpec",
     "check_linearizable",
     "error_body",
     "free_ports",

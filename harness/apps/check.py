@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import read_jsonl
-from checkers.result import Result, exit_code
+from checkers.result import Result
 from harness.run.session import judge, replay_command_for, write_results
 from harness.run.spec import read_spec
 
@@ -31,9 +31,8 @@ class CheckOutcome:
     exit_code: int
 
     def line(self) -> str:
-        """``path  verdict  N ops  T s`` for the terminal."""
-        verdict = {True: "valid", False: "INVALID"}.get(self.result.valid, "unknown")  # type: ignore[arg-type]
-        return f"{self.path}\t{verdict}\t{self.ops} ops\t{self.seconds:.2f}s"
+        """``path  verdict  N ops  T s  reason`` for the terminal."""
+        return f"{self.path}\t{self.result.verdict}\t{self.ops} ops\t{self.seconds:.2f}s\t{self.result.reason}"
 
     def to_json(self) -> dict[str, Any]:
         """One JSON object per input for ``--json``."""
@@ -78,4 +77,4 @@ def check_file(path: Path, model: str, *, initial: Any = None, time_limit: float
         result = run_checker(checker, ops)
     seconds = time.perf_counter() - t0
     n = sum(1 for op in ops if op.is_client and op.type == "invoke")
-    return CheckOutcome(path, result, n, seconds, exit_code(result.valid))
+    return CheckOutcome(path, result, n, seconds, result.exit_code)

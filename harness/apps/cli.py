@@ -20,7 +20,7 @@ import click
 
 from checkers.history import HistoryError
 from checkers.registry import PluginError as CheckerPluginError
-from checkers.result import merge_validity
+from checkers.result import EXIT_BAD_INPUT, EXIT_CRASHED, merge_validity
 from harness.backends.registry import backend_names
 from harness.run.spec import RunSpec, SpecError, read_spec
 from harness.workloads import OptionError, workload_classes
@@ -29,8 +29,6 @@ from nemesis.faults import ScheduleError
 from nemesis.packages import help_text as nemesis_help_text
 from systems_under_test.registry import PluginError, UnknownName
 
-EXIT_BAD_INPUT = 254
-EXIT_CRASHED = 255
 USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError, PluginError,
                CheckerPluginError)
 
@@ -97,14 +95,12 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     finally:
         if progress is not None:
             progress.close()
-    verdict = {True: "VALID", False: "INVALID"}.get(res.result.valid, "UNKNOWN")  # type: ignore[arg-type]
     counts = res.outcome.ops
     n_ops = sum(1 for op in counts if op.is_client and op.type == "invoke")
     if res.outcome.error:
         click.echo(res.outcome.error.rstrip(), file=err)
-    if res.result.explanation and res.result.valid is not True:
-        click.echo(res.result.explanation.splitlines()[0] if res.result.explanation else "", file=err)
-    click.echo(f"verdict: {verdict} ({n_ops} ops, {res.outcome.faults_applied} faults)")
+    click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {res.outcome.faults_applied} faults): "
+               f"{res.result.reason}")
     click.echo(f"report: {res.report_path}")
     if res.result.valid is not True:
         click.echo(f"replay: {res.replay_command}")

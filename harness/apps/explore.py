@@ -314,7 +314,7 @@ Checker = Callable[[RunSpec, Sequence[Op]], Result]
 def workload_check(spec: RunSpec | RunPlan, ops: Sequence[Op]) -> Result:
     """Judge ``ops`` with the checker(s) of the run's workload."""
     plan = spec if isinstance(spec, RunPlan) else build_plan(spec)
-    return plan.new_workload().check(list(ops), time_limit=plan.spec.check_time_limit)
+    return plan.workload_spec().check(list(ops), time_limit=plan.spec.check_time_limit)
 
 
 def simulate_and_check(spec: RunSpec, check: Checker = workload_check) -> Verdict:
@@ -591,8 +591,7 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
                f"network {json.dumps(f.spec.config.get(SIM_CONFIG_KEY, {}))}")
     click.echo(f"replays identically: {'yes' if f.replayed else 'NO'}")
     res = run_test(f.spec.with_(test_name=f.spec.test_name or f"explore-{name.replace(':', '-')}"), store=store)
-    verdict = {True: "VALID", False: "INVALID"}.get(res.result.valid, "UNKNOWN")  # type: ignore[arg-type]
-    click.echo(f"stored run: {verdict}")
+    click.echo(f"stored run: {res.result.summary()}")
     click.echo(f"report: {res.report_path}")
     click.echo(f"replay: {res.replay_command}")
     return 1

@@ -19,6 +19,12 @@ from typing import Any, Protocol
 from systems_under_test.registry import Variant
 
 
+class SpecError(ValueError):
+    """A spec that cannot be run (bad value, unknown field, unreadable spec.json, a backend that cannot
+    run here). Defined at the bottom of the harness so backends can raise it without importing upward;
+    ``harness.run.spec`` re-exports it."""
+
+
 class Unreachable(Exception):
     """The request certainly did not reach the node (connect refused / failed before sending): ``fail``."""
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import systems_under_test
 from harness.backends.base import ClusterSpec, Indefinite, Unreachable
-from harness.run.seeds import derive_seed
+from harness.backends.seeds import derive_seed
 
 READY_TIMEOUT = 20.0
 CONTROL_TIMEOUT = 3.0

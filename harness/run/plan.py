@@ -25,7 +25,7 @@ from harness.backends.base import Backend, ClusterSpec
 from harness.backends.registry import BackendEntry, backend_entry
 from harness.run.seeds import child_rng, derive_seed
 from harness.run.spec import RunSpec, SpecError
-from harness.workloads import Workload, workload_class
+from harness.workloads import Workload, WorkloadSpec, workload_class
 from nemesis import capabilities
 from nemesis import schedule as schedules
 from nemesis.executor import CapabilityError
@@ -44,7 +44,7 @@ class RunPlan:
     spec: RunSpec  # the spec as run: the default workload filled in
     system: SystemDescriptor
     variant: Variant
-    workload_class: type[Workload]
+    workload_class: type[WorkloadSpec]
     packages: tuple[Package, ...]
     schedule: tuple[TimedFault, ...]
     capabilities: tuple[str, ...]  # what the schedule needs from the backend
@@ -66,9 +66,14 @@ class RunPlan:
         """A fresh, not yet started backend for this plan's cluster (``options``: backend-specific)."""
         return self.backend_factory(self.cluster(run_dir), **options)
 
+    def workload_spec(self) -> WorkloadSpec:
+        """The run's stateless workload spec (requests, completions, final reads, checkers)."""
+        return self.workload_class(self.spec.workload_options)
+
     def new_workload(self) -> Workload:
-        """A fresh workload generator for one run, seeded from the run seed."""
-        return self.workload_class(child_rng(self.spec.seed, "workload"), self.spec.workload_options)
+        """A fresh workload (spec plus op generator) for one run, seeded from the run seed."""
+        spec = self.workload_spec()
+        return Workload(spec, spec.generator(child_rng(self.spec.seed, "workload")))
 
     def with_schedule(self, schedule: Sequence[TimedFault]) -> RunPlan:
         """The same plan with an explicit schedule (the explorer's candidates), validated the same way."""
@@ -94,7 +99,7 @@ def build_plan(spec: RunSpec) -> RunPlan:
     spec = spec.with_(workload=workload)
     packages = resolve_packages(spec.nemesis)
     schedule = tuple(_schedule(spec, packages))
-    wl_class(child_rng(spec.seed, "workload"), spec.workload_options)  # options are checked on construction
+    wl_class(spec.workload_options)  # options are checked on construction
     needed = _needed(packages, schedule)
     check_capabilities(backend_class, needed, entry.name, desc)
     return RunPlan(spec, desc, variant, wl_class, packages, schedule, needed, entry, backend_class, factory)

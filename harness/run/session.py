@@ -20,17 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import Op
-from checkers.result import UNKNOWN, Result, exit_code
+from checkers.result import EXIT_CRASHED, UNKNOWN, Result
 from harness.run.history_log import HistoryLog
 from harness.run.plan import RunPlan, build_plan, plan_of
 from harness.run.runner import Progress, RunOutcome, execute
-from harness.run.seeds import child_rng
 from harness.run.spec import RunSpec, write_spec
 from harness.run.store import git_commit, new_run_dir, update_latest, write_index, write_json
 from harness.workloads import workload_class
 from systems_under_test.registry import resolve
 
-EXIT_CRASHED = 255
 EXIT_INTERRUPTED = 2
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,11 +75,12 @@ def judge(plan: RunPlan | RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Resu
         spec = plan
         cls = workload_class(spec.workload or resolve(spec.system)[0].workloads[0])
     try:
-        result = cls(child_rng(spec.seed, "workload"), spec.workload_options).check(
-            list(ops), time_limit=spec.check_time_limit)
+        result = cls(spec.workload_options).check(list(ops), time_limit=spec.check_time_limit)
     except Exception:  # noqa: BLE001 - a checker bug must not lose the run
-        return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + traceback.format_exc()), EXIT_CRASHED
-    return result, exit_code(result.valid)
+        trace = traceback.format_exc()
+        return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + trace,
+                      reason="the checker crashed: " + trace.strip().splitlines()[-1]), EXIT_CRASHED
+    return result, result.exit_code
 
 
 def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], result: Result, code: int,
@@ -90,10 +89,10 @@ def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], 
     from reports.run_report import write_run_report
 
     counts = summarize(ops)
-    doc = {"valid": result.valid, "exit_code": code, "ops": counts["invoke"], "counts": counts,
+    doc = {"valid": result.valid, "verdict": result.verdict, "reason": result.reason, "exit_code": code, "ops": counts["invoke"], "counts": counts,
            "result": result.to_dict(), "replay": replay, **(extra or {})}
     write_json(run_dir / "results.json", doc)
-    report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), replay_command=replay)
+    report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), result=result, replay_command=replay)
     store = run_dir.parent.parent
     try:
         update_latest(store, run_dir)

@@ -38,7 +38,7 @@ def test_latest_and_index(tmp_path: Path) -> None:
     rows = list_runs(tmp_path)
     assert [r.valid for r in rows] == [False, True]
     html = write_index(tmp_path).read_text()
-    assert "INVALID" in html and "valid" in html and "t/20260101T000001/report.html" in html
+    assert "INVALID" in html and "VALID" in html and "t/20260101T000001/report.html" in html
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ def test_the_plugin_workload_option_is_validated_when_the_plan_is_built(chain: P
     from harness.workloads import OptionError
 
     plan = build_plan(RunSpec(system="chain", backend="sim", workload_options={"read_fraction": 0.25}))
-    assert plan.workload_class.__name__ == "ChainKVWorkload" and plan.new_workload().read_fraction == 0.25
+    assert plan.workload_class.__name__ == "ChainKVWorkload" and plan.workload_spec().read_fraction == 0.25
     with pytest.raises(OptionError, match="read_fraction"):
         build_plan(RunSpec(system="chain", backend="sim", workload_options={"read_fraction": 2}))
 
@@ -147,7 +147,7 @@ def test_a_plugin_of_the_wrong_type_is_refused_with_what_was_expected(site: Path
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     install_entry_points(site, "odd-plugin", {"splitbrain.workloads": {"odd": "json:dumps"}})
     code, _, err = _cli(capsys, "systems")
-    assert code == 254 and "plugin 'odd'" in err and "Workload subclass" in err
+    assert code == 254 and "plugin 'odd'" in err and "WorkloadSpec subclass" in err
 
 
 def test_a_checker_registers_through_its_entry_point(site: Path, tmp_path: Path,

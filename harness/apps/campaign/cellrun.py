@@ -17,11 +17,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from checkers.result import EXIT_CRASHED
 from harness.apps.campaign.metrics import run_metrics
 from harness.apps.campaign.model import Cell, CellRecord, Status
 from harness.run.store import write_json
-
-EXIT_CRASHED = 255
 
 
 def record_path(campaign_dir: Path, cell_id: str) -> Path:

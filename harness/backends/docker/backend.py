@@ -335,8 +335,8 @@ class DockerBackend:
 
 def make_docker_backend(cluster_spec: ClusterSpec, **_: Any) -> DockerBackend:
     """Backend-registry factory for ``docker``; a missing engine is a spec that cannot run here (254)."""
+    from harness.backends.base import SpecError
     from harness.backends.docker.commands import EngineUnavailable, engine
-    from harness.run.spec import SpecError
 
     try:
         client = engine()

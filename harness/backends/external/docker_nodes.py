@@ -35,8 +35,8 @@ PACKET_DOCKER = ("packet faults on docker delay/duplicate through our node runti
 
 def docker_client() -> Any:
     """The engine's client; a missing engine is a spec that cannot run here (exit 254)."""
+    from harness.backends.base import SpecError
     from harness.backends.docker.commands import EngineUnavailable, engine
-    from harness.run.spec import SpecError
 
     try:
         return engine()

@@ -111,7 +111,7 @@ class SimBackend:
         self.client_link = client_link
         self.require_virtual = require_virtual
         if factory is None:
-            from harness.run.spec import SpecError
+            from harness.backends.base import SpecError
 
             variant = spec.resolved_variant()
             if variant.factory is None:
