@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 
 from nemesis import capabilities, grudges, targets
@@ -94,6 +94,10 @@ class NemesisExecutor:
         self.left: set[str] = set()
         self.strobes: dict[str, asyncio.Task[None]] = {}
         self.applied = 0
+        self.aimed_hits = 0  # aimed faults that struck at their event (the rest struck when the window ended)
+        self._armed: tuple[TimedFault, asyncio.Future[str]] | None = None
+        self._watching = False
+        self._event_node: str | None = None
 
     def active(self) -> list[str]:
         """Human-readable list of faults in effect now (for the progress line)."""
@@ -122,7 +126,39 @@ class NemesisExecutor:
             delay = origin + tf.at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await self.apply(tf.op)
+            if tf.on is not None:
+                await self._aimed(tf)
+            else:
+                await self.apply(tf.op)
+
+    async def _aimed(self, tf: TimedFault) -> None:
+        """Wait up to ``tf.window`` for the event ``tf.on`` and strike at it; else strike when it ends."""
+        if isinstance(self.backend, capabilities.Events) and tf.window > 0:
+            if not self._watching:
+                self.backend.watch_events(self._on_event)
+                self._watching = True
+            fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._armed = (tf, fut)
+            try:
+                done, _ = await asyncio.wait({fut}, timeout=tf.window)
+            finally:
+                self._armed = None
+            if done:
+                return
+        self._event_node = None
+        await self.apply(tf.op)
+
+    def _on_event(self, node: str, name: str, data: Mapping[str, Any]) -> None:
+        """The backend's event callback: strike an armed fault now, before the node's next effect."""
+        armed = self._armed
+        if armed is None or (armed[0].on not in ("*", name)) or armed[1].done():
+            return
+        self._armed = None
+        self._event_node = node
+        self.aimed_hits += 1
+        _drive(self.apply(armed[0].op))  # targets are resolved before its first real suspension
+        self._event_node = None
+        armed[1].set_result(node)
 
     async def apply(self, op: FaultOp) -> Any:
         """Carry out ``op`` now and journal what was done; returns the journaled value."""
@@ -250,6 +286,10 @@ class NemesisExecutor:
 
     async def _targets(self, value: Any) -> list[str]:
         """Concrete nodes for a node list, ``None`` (all) or a symbolic ``{"targets": spec}``."""
+        if isinstance(value, Mapping) and value.get("targets") == "event":
+            if self._event_node is not None:
+                return [self._event_node]
+            value = {"targets": "primaries"}  # no event came: whoever leads is the best guess
         if isinstance(value, Mapping) and "targets" in value:
             spec = targets.check_spec(str(value["targets"]))
             primaries = await targets.find_primaries(self.backend, self.nodes) if spec == "primaries" else []
@@ -261,7 +301,9 @@ class NemesisExecutor:
         v = dict(value)
         if set(v) == {"grudge"}:
             name = str(v["grudge"])
-            if name == "primaries":
+            if name == "event" and self._event_node is not None:
+                return grudges.isolate_group(self.nodes, [self._event_node])
+            if name in ("primaries", "event"):
                 leaders = await targets.find_primaries(self.backend, self.nodes)
                 return grudges.isolate_group(self.nodes, leaders or [self.rng.choice(self.nodes)])
             if name not in grudges.BUILDERS:
@@ -334,6 +376,40 @@ class NemesisExecutor:
                 await b.set_packet_faults(n, delay=0.0, loss=0.0, dup=0.0)
                 done.append(f"clear packet faults {n}")
         return done
+
+
+def _drive(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run ``coro`` synchronously as far as it goes, then finish it as a task.
+
+    A fault aimed at an event must take effect inside the simulator's event callback, before the node
+    carries out its next effect; the simulator's fault methods never really suspend, so the coroutine
+    completes right here. On a backend whose methods do suspend, the rest runs as an ordinary task.
+    """
+    try:
+        yielded = coro.send(None)
+    except StopIteration:
+        return
+
+    async def rest(yielded: Any) -> None:
+        while True:
+            try:
+                if yielded is None:
+                    await asyncio.sleep(0)
+                    value = None
+                else:
+                    value = await yielded
+            except BaseException as e:  # noqa: BLE001 - handed to the coroutine, as await would
+                try:
+                    yielded = coro.throw(e)
+                except StopIteration:
+                    return
+                continue
+            try:
+                yielded = coro.send(value)
+            except StopIteration:
+                return
+
+    asyncio.ensure_future(rest(yielded))
 
 
 def _packet_faulty(faults: Mapping[str, Any]) -> bool:

@@ -77,7 +77,8 @@ class FaultOp:
     Where the right target can only be known while the cluster runs (its current leader), the value
     is *symbolic* and the executor resolves it when it strikes, journaling the concrete targets:
     ``{"targets": spec}`` for node lists (spec: ``one``, ``minority``, ``majority``, ``all``,
-    ``primaries``, ...) and ``{"grudge": "primaries"}`` for a partition. ``None`` means every node.
+    ``primaries``, ``event``: the node that announced the event an aimed fault waited for, ...) and
+    ``{"grudge": "primaries" | "event"}`` for a partition. ``None`` means every node.
     """
 
     kind: FaultKind
@@ -90,14 +91,24 @@ class FaultOp:
 
 @dataclass(frozen=True, slots=True)
 class TimedFault:
-    """A fault op due ``at`` seconds after the main phase starts."""
+    """A fault op due ``at`` seconds after the main phase starts.
+
+    With ``on`` set the op is *aimed*: from ``at`` on, the nemesis waits for the next protocol event of
+    that name (``systems_under_test.core.EVENTS``, or ``"*"`` for any) and strikes at that very moment
+    (exactly, in the simulator); targets ``{"targets": "event"}`` / ``{"grudge": "event"}`` then mean
+    the node that announced it. If no such event comes within ``window`` seconds (the system announces
+    nothing, or the backend cannot tell), it strikes when the window ends, like an ordinary fault.
+    """
 
     at: float
     op: FaultOp
+    on: str | None = None
+    window: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``{"at": s, "f": kind, "value": value}``."""
-        return {"at": self.at, **self.op.to_dict()}
+        """JSON form: ``{"at": s, "f": kind, "value": value}`` (+ ``"on"``, ``"window"`` when aimed)."""
+        aimed = {"on": self.on, "window": self.window} if self.on is not None else {}
+        return {"at": self.at, **self.op.to_dict(), **aimed}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> TimedFault:
@@ -108,4 +119,6 @@ class TimedFault:
         except (KeyError, ValueError, TypeError) as e:
             valid = ", ".join(k.value for k in FaultKind)
             raise ScheduleError(f"bad schedule entry {dict(d)!r} ({e}); f must be one of {valid}") from None
-        return TimedFault(at, FaultOp(kind, d.get("value")))
+        on = d.get("on")
+        return TimedFault(at, FaultOp(kind, d.get("value")), None if on is None else str(on),
+                          float(d.get("window", 0.0) or 0.0))

@@ -179,7 +179,7 @@ def build_schedule(spec: RunSpec) -> list[TimedFault]:
         return schedules.from_json(spec.schedule)
     rng = child_rng(spec.seed, "nemesis")
     return schedules.build(spec.nemesis, spec.node_ids, rng, interval=spec.nemesis_interval,
-                           time_limit=spec.time_limit)
+                           time_limit=spec.time_limit, system=spec.system)
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
