@@ -95,11 +95,13 @@ def swarm(
     if not packages or interval <= 0:
         return []
     pool = list(packages)
-    # One cycle of the packages must fit the run: a fault and a gap per package at the phase's scale.
-    cap = max(min(SCALES), min(1.0, time_limit / (2.5 * len(pool) * interval)))
+    # One cycle of the packages must fit the run even at the longest jitter: the first gap plus a fault
+    # and a gap per package.
+    cap = max(min(SCALES), min(1.0, time_limit / ((1.0 + jitter) * (2 * len(pool) + 1) * interval)))
     cycle: list[Package] = []
     out: list[tuple[float, int, TimedFault]] = []
     busy: dict[str, float] = {}  # capability -> when its current fault is undone
+    seen: set[str] = set()
 
     def emit(tf: TimedFault) -> None:
         out.append((tf.at, len(out), tf))
@@ -121,7 +123,11 @@ def swarm(
         aim = rng.random() < 0.5
         phase_end = min(time_limit, t + rng.uniform(0.25, 0.5) * time_limit)
         fired = 0
-        while t < phase_end or fired < len(subset):
+        # Until every package had its first turn a phase fires each of its packages once; later phases
+        # repeat theirs until the phase ends.
+        first_round = len(seen) < len(pool)
+        seen.update(p.name for p in subset)
+        while fired < len(subset) or (t < phase_end and not first_round):
             if t >= time_limit:
                 cycle[:0] = subset[fired:]  # their turn comes first in a later run... or never: too short
                 break
