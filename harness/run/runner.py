@@ -30,7 +30,7 @@ from harness.run.spec import RunSpec
 from harness.workloads import Invocation, Workload, make_workload
 from nemesis import schedule as schedules
 from nemesis.executor import NemesisExecutor, capabilities_for, require_capabilities
-from nemesis.faults import TimedFault
+from nemesis.faults import TimedFault, validate_schedule
 from nemesis.packages import resolve_packages
 
 Progress = Callable[[str, Counts, list[str]], None]
@@ -201,7 +201,7 @@ def build_workload(spec: RunSpec) -> Workload:
 def build_schedule(spec: RunSpec) -> list[TimedFault]:
     """The spec's explicit schedule, or one planned from its nemesis packages and the run seed."""
     if spec.schedule is not None:
-        return schedules.from_json(spec.schedule)
+        return validate_schedule(list(spec.schedule), spec.node_ids)
     rng = child_rng(spec.seed, "nemesis")
     return schedules.build(spec.nemesis, spec.node_ids, rng, interval=spec.nemesis_interval,
                            time_limit=spec.time_limit, system=spec.system)

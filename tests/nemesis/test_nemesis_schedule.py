@@ -7,7 +7,6 @@ import random
 import pytest
 
 from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, ScheduleError, TimedFault
-from nemesis.grudges import isolate_one, random_halves
 from nemesis.packages import CLASSIC, MODES, PACKAGES, help_text, resolve_mode, resolve_packages
 from nemesis.schedule import active_at, build, combined, from_json, phased, plan, to_json
 from systems_under_test.registry import UnknownName
