@@ -223,9 +223,18 @@ CLASSIC = ("partition", "kill", "pause", "clock", "packet")
 """What ``all`` selects: the packages every backend running our own systems supports."""
 
 
+def plugin_packages() -> dict[str, Package]:
+    """Packages of fault kinds plugins registered with a ``draw`` (named after their family)."""
+    from nemesis.table import BUILTIN, TABLE, kind_named, load_plugins
+
+    load_plugins()
+    return {s.family: Package(s.family, s.capability, s.description or s.name, s.draw, (kind_named(s.name),))
+            for s in TABLE.values() if s.name not in BUILTIN and s.draw is not None and s.undo is not None}
+
+
 def choices() -> list[str]:
     """Every word ``--nemesis`` accepts."""
-    return [*PACKAGES, "all", "none", *MODES]
+    return [*PACKAGES, *plugin_packages(), "all", "none", *MODES]
 
 
 def _words(names: Sequence[str]) -> list[str]:
@@ -247,10 +256,11 @@ def resolve_packages(names: Sequence[str], system: str | None = None) -> tuple[P
             extra = ("member",) if system is not None and refusal(system) is None else ()
             out.extend(PACKAGES[p] for p in (*CLASSIC, *extra) if PACKAGES[p] not in out)
             continue
-        if name not in PACKAGES:
+        package = PACKAGES.get(name) or plugin_packages().get(name)
+        if package is None:
             raise UnknownName(f"unknown nemesis {name!r}", choices())
-        if PACKAGES[name] not in out:
-            out.append(PACKAGES[name])
+        if package not in out:
+            out.append(package)
     return tuple(out)
 
 

@@ -40,6 +40,7 @@ from harness.run.spec import RunSpec
 from nemesis import schedule as schedules
 from nemesis.faults import FaultKind, FaultOp, TimedFault
 from nemesis.schedule import AIMABLE
+from nemesis.table import family_of, group_of
 from systems_under_test.core import EVENTS
 
 FAULT_KINDS: tuple[str, ...] = ("partition", "kill", "pause", "clock", "packet", "member")
@@ -171,14 +172,6 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: floa
     raise ValueError(f"unknown fault kind {kind!r}; valid: {', '.join(FAULT_KINDS)}")
 
 
-# Faults in one group act on the same state (a second partition replaces the first, a kill ends a pause
-# or a leave of the same node), so two faults of one group never overlap; other groups may.
-_GROUP_OF = {
-    FaultKind.START_PARTITION: "net", FaultKind.KILL: "process", FaultKind.PAUSE: "process",
-    FaultKind.LEAVE: "process", FaultKind.BUMP_CLOCK: "clock", FaultKind.STROBE_CLOCK: "clock",
-    FaultKind.START_PACKET: "packet",
-}
-
 Drawn = tuple[Any, ...]  # overlap?, gap, length, the op, its undo[, the event it is aimed at or None]
 
 
@@ -189,8 +182,8 @@ def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
     quiet and fault periods). With its ``overlap`` flag it starts its gap after the *previous fault's
     start* instead (its gap, as a share of the largest gap, becomes that share of the previous fault's
     length), so it strikes while that one is still in force, as in Jepsen's combined nemesis
-    (a coordinator crash inside a partition is what some bugs need). Faults of one group (see
-    ``_GROUP_OF``) would undo each other, so an overlap that would hit a still-active fault of its own
+    (a coordinator crash inside a partition is what some bugs need). Faults of one group (the fault
+    table's ``group``) would undo each other, so an overlap that would hit a still-active fault of its own
     group falls back to the sequential place. Every flag shrinks towards ``False``, so shrinking moves
     towards the plain sequential layout, and with no flag set the layout is exactly the sequential one.
 
@@ -202,7 +195,7 @@ def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
     placed: list[tuple[str, float, float]] = []  # group, start, end of each fault so far
     for overlap, gap, length, start, undo, *aimed in faults:
         on = aimed[0] if aimed else None
-        group = _GROUP_OF[start.kind]
+        group = group_of(start.kind)
         healed = max((end for _, _, end in placed), default=0.0)
         at = _r(healed + gap)
         if overlap and placed:
@@ -286,17 +279,8 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
     return scenario()
 
 
-_PACKAGE_OF = {
-    FaultKind.START_PARTITION: "partition", FaultKind.STOP_PARTITION: "partition",
-    FaultKind.KILL: "kill", FaultKind.START: "kill", FaultKind.PAUSE: "pause", FaultKind.RESUME: "pause",
-    FaultKind.BUMP_CLOCK: "clock", FaultKind.STROBE_CLOCK: "clock", FaultKind.RESET_CLOCK: "clock",
-    FaultKind.LEAVE: "member", FaultKind.JOIN: "member",
-    FaultKind.START_PACKET: "packet", FaultKind.STOP_PACKET: "packet",
-}
-
-
 def _kind_of(tf: TimedFault) -> str:
-    return _PACKAGE_OF[tf.op.kind]
+    return family_of(tf.op.kind)
 
 
 # ---------------------------------------------------------------------------------------------------

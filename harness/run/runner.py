@@ -30,8 +30,9 @@ from harness.run.spec import RunSpec
 from harness.workloads import Invocation, Workload, make_workload
 from nemesis import schedule as schedules
 from nemesis.executor import NemesisExecutor, capabilities_for, require_capabilities
-from nemesis.faults import TimedFault, validate_schedule
+from nemesis.faults import TimedFault
 from nemesis.packages import resolve_packages
+from nemesis.table import validate_schedule
 
 Progress = Callable[[str, Counts, list[str]], None]
 """Called with (phase, running counts, active faults) after every op and at each phase change."""
