@@ -88,7 +88,10 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     spec = _spec_from_options(ctx, opts)
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "
-               f"{spec.time_limit:g}s, nemesis {','.join(spec.nemesis) or 'none'}", file=err)
+               f"{spec.time_limit:g}s, nemesis {','.join(spec.nemesis) or 'none'}"
+               f"{f', explicit schedule of {len(spec.schedule)} ops' if spec.schedule is not None else ''}", file=err)
+    for entry in spec.schedule or ():
+        click.echo(f"  schedule: {json.dumps(entry)}", file=err)
     progress = None if opts["quiet"] else ProgressLine()
     try:
         res = run_test(spec, store=opts["store"], progress=progress)
