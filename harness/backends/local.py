@@ -8,8 +8,13 @@ runtime through its control channel, since there is no root for iptables.
 
 A node that is down or frozen cannot take control commands, so the backend keeps the desired fault
 state (grudge, packet faults, clock offsets) and re-sends a node's share whenever it comes back
-(restart or resume). Every node gets ``--parent-pid`` so that if the harness itself dies without a
-teardown, the nodes notice and exit on their own.
+(restart or resume).
+
+No node outlives the harness (:mod:`harness.backends.procguard`): each node is started with the kernel's
+parent-death signal (SIGKILL, which also ends a SIGSTOPped node), a watchdog process outside every node
+group kills the run's node groups once the harness is gone, the run's pid file lets ``splitbrain
+cleanup`` find leftovers, and every node gets ``--parent-pid`` to exit on its own as well. Nodes share
+a per-run secret token (a 0600 file in the run's data dir) that their control and peer ports require.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 import systems_under_test
 from harness.backends.base import ClusterSpec, Indefinite, Unreachable
+from harness.backends.procguard import PidFile, die_with_parent
 from harness.run.seeds import derive_seed
 
 READY_TIMEOUT = 20.0
@@ -177,6 +183,10 @@ class LocalBackend:
         self._grudge: dict[str, list[str]] = {}
         self._packet: dict[str, dict[str, float]] = {}
         self._clock: dict[str, float] = {}
+        run_id = f"{spec.run_dir.parent.name}-{spec.run_dir.name}-{os.getpid()}-{id(self):x}"
+        self._pidfile = PidFile(run_id, spec.run_dir)
+        self._pidfile_open = False
+        self.hurry = False  # set on a second interrupt: no restarts, no grace period at teardown
 
     # ----- lifecycle -------------------------------------------------------------------------------
 
@@ -199,6 +209,11 @@ class LocalBackend:
         return cmd
 
     async def _spawn(self, n: _Node) -> None:
+        if self.hurry:
+            raise NodeStartError(f"node {n.id} not restarted: teardown was hurried")
+        if not self._pidfile_open:
+            self._pidfile.open()
+            self._pidfile_open = True
         n.incarnation += 1
         n.data_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = n.data_dir.parent / f"{n.id}.{n.incarnation}.stderr"
@@ -206,9 +221,10 @@ class LocalBackend:
         with stderr_path.open("wb") as err:
             n.proc = await asyncio.create_subprocess_exec(
                 *self._command(n), stdout=asyncio.subprocess.PIPE, stderr=err, stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True, cwd=str(PROJECT_ROOT), env=env,
+                start_new_session=True, cwd=str(PROJECT_ROOT), env=env, preexec_fn=die_with_parent,
             )
         n.pids.append(n.proc.pid)
+        self._pidfile.add_node(n.proc.pid)
         n.paused = False
         assert n.proc.stdout is not None
         try:
@@ -250,7 +266,8 @@ class LocalBackend:
             self._kill_now(n, signal.SIGTERM)
             self._kill_now(n, signal.SIGCONT)
         if live:
-            waits = [asyncio.wait_for(n.proc.wait(), STOP_GRACE) for n in live if n.proc is not None]
+            grace = 0.0 if self.hurry else STOP_GRACE
+            waits = [asyncio.wait_for(n.proc.wait(), grace) for n in live if n.proc is not None]
             await asyncio.gather(*waits, return_exceptions=True)
         for n in self.nodes.values():
             self._kill_now(n)
@@ -259,6 +276,9 @@ class LocalBackend:
             if n.drain is not None:
                 n.drain.cancel()
             n.paused = False
+        if self._pidfile_open:
+            self._pidfile.close()
+            self._pidfile_open = False
 
     def kill_all_now(self) -> None:
         """Synchronous last resort (no event loop needed): SIGKILL every node's process group."""
