@@ -194,6 +194,12 @@ def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: fl
     from harness.apps.check import check_file, check_run_dir
 
     init = _parse_json_option("--initial", initial) if initial is not None else None
+    from checkers.models import get_model
+
+    try:
+        get_model(model, init)
+    except (ValueError, TypeError) as e:
+        raise click.BadParameter(str(e), param_hint="--model/--initial") from None
     if checker is not None:
         try:
             checker = resolve_checker(checker)
@@ -298,7 +304,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:
-        e.show(file=err)
+        # one line, as for every other user error (``--help`` shows the usage)
+        click.echo(f"splitbrain: error: {' '.join(e.format_message().split())}", file=err)
         return EXIT_BAD_INPUT
     except click.exceptions.Abort:
         click.echo("splitbrain: interrupted", file=err)
