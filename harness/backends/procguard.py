@@ -196,11 +196,13 @@ def harness_alive(pids: RunPids) -> bool:
     return same_process(pids.harness_pid, pids.harness_start)
 
 
-def sweep_leftovers(*, everything: bool = False, directory: Path | None = None) -> Swept:
+def sweep_leftovers(*, everything: bool = False, directory: Path | None = None, scan_proc: bool = True) -> Swept:
     """Remove leftovers of local runs: runs whose harness is gone (or every run, with ``everything``).
 
-    Pid files come first; then node runtimes found by command line whose ``--parent-pid`` process is gone
-    (or, with ``everything``, all of them) — that catches a run whose pid file was lost.
+    Pid files come first; then (``scan_proc``) node runtimes found by command line whose ``--parent-pid``
+    process is gone (or, with ``everything``, all of them) — that catches a run whose pid file was lost.
+    Only runtimes started with ``--parent-pid`` are candidates: the local backend always passes it, and
+    a runtime without it (a docker container's, seen in the host's /proc) is not a local node.
     """
     d = directory or runtime_dir()
     runs, killed, removed, live = [], [], [], []
@@ -218,8 +220,10 @@ def sweep_leftovers(*, everything: bool = False, directory: Path | None = None) 
         removed += r
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-    for pid, parent in runtime_processes():
-        if everything or parent is None or not _parent_alive(pid, parent):
+    for pid, parent in runtime_processes() if scan_proc else []:
+        if parent is None:
+            continue
+        if everything or not _parent_alive(pid, parent):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGKILL)
                 killed.append(pid)

@@ -128,12 +128,12 @@ def test_cleanup_reaps_a_run_whose_harness_is_gone_and_spares_a_live_one(tmp_pat
         (rt).mkdir()
         (rt / "gone.json").write_text(json.dumps(gone.to_json()))
         (rt / "live.json").write_text(json.dumps(live.to_json()))
-        swept = procguard.sweep_leftovers(directory=rt)
+        swept = procguard.sweep_leftovers(directory=rt, scan_proc=False)
         assert swept.runs == ("gone",) and swept.live_runs == ("live",)
         assert victim.wait(timeout=5) == -signal.SIGKILL
         assert bystander.poll() is None, "a run whose harness lives is left alone"
         assert not scratch.exists() and not (rt / "gone.json").exists() and (rt / "live.json").exists()
-        everything = procguard.sweep_leftovers(directory=rt, everything=True)
+        everything = procguard.sweep_leftovers(directory=rt, everything=True, scan_proc=False)
         assert everything.runs == ("live",)
         assert bystander.wait(timeout=5) == -signal.SIGKILL
     finally:
@@ -141,3 +141,25 @@ def test_cleanup_reaps_a_run_whose_harness_is_gone_and_spares_a_live_one(tmp_pat
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_cleanup_command_finds_a_leftover_node_by_its_dead_parent(tmp_path: Path) -> None:
+    """A node runtime whose --parent-pid is gone and that no pid file lists is found in /proc and killed."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    # a stand-in whose command line looks like a node runtime's (it never reads its arguments)
+    fake = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-m", procguard.RUNTIME_MARK,
+                             "--parent-pid", str(dead.pid), "--data-dir", str(tmp_path)], start_new_session=True)
+    try:
+        time.sleep(0.2)
+        env = {**os.environ, "SPLITBRAIN_RUNTIME_DIR": str(tmp_path / "rt"), "DOCKER_HOST": "unix:///nonexistent"}
+        out = subprocess.run([sys.executable, "-m", "harness.apps.cli", "cleanup"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=60, check=False)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert fake.wait(timeout=5) == -signal.SIGKILL
+        text = out.stdout + out.stderr
+        assert "local: killed" in text and "docker: skipped" in text
+    finally:
+        if fake.poll() is None:
+            fake.kill()
+            fake.wait()
