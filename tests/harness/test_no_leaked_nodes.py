@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_local_runs import REPO, _cmd, _node_pids, _wait_for_ops, _wait_no_nodes
 
 from harness.backends import procguard
-from test_local_runs import REPO, _cmd, _node_pids, _wait_for_ops, _wait_no_nodes
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="needs Linux /proc")
 
