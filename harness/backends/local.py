@@ -14,7 +14,8 @@ No node outlives the harness (:mod:`harness.backends.procguard`): each node is s
 parent-death signal (SIGKILL, which also ends a SIGSTOPped node), a watchdog process outside every node
 group kills the run's node groups once the harness is gone, the run's pid file lets ``splitbrain
 cleanup`` find leftovers, and every node gets ``--parent-pid`` to exit on its own as well. Nodes share
-a per-run secret token (a 0600 file in the run's data dir) that their control and peer ports require.
+a per-run secret token (passed in their environment, never on the command line, which any local user
+can read) that their control and peer ports require.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import signal
 import socket
 import sys
@@ -33,6 +35,7 @@ from typing import Any
 import systems_under_test
 from harness.backends.base import ClusterSpec, Indefinite, Unreachable
 from harness.backends.procguard import PidFile, die_with_parent
+from systems_under_test.runtime.options import TOKEN_ENV
 from harness.run.seeds import derive_seed
 
 READY_TIMEOUT = 20.0
@@ -187,6 +190,7 @@ class LocalBackend:
         self._pidfile = PidFile(run_id, spec.run_dir)
         self._pidfile_open = False
         self.hurry = False  # set on a second interrupt: no restarts, no grace period at teardown
+        self.token = secrets.token_hex(16)  # required by the nodes on their control and peer ports
 
     # ----- lifecycle -------------------------------------------------------------------------------
 
@@ -217,7 +221,8 @@ class LocalBackend:
         n.incarnation += 1
         n.data_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = n.data_dir.parent / f"{n.id}.{n.incarnation}.stderr"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+               TOKEN_ENV: self.token}
         with stderr_path.open("wb") as err:
             n.proc = await asyncio.create_subprocess_exec(
                 *self._command(n), stdout=asyncio.subprocess.PIPE, stderr=err, stdin=asyncio.subprocess.DEVNULL,
@@ -325,7 +330,7 @@ class LocalBackend:
         except (OSError, TimeoutError) as e:
             raise Unreachable(f"{n.id}: control channel unreachable: {e or type(e).__name__}") from None
         try:
-            writer.write(json.dumps(msg).encode() + b"\n")
+            writer.write(json.dumps({**msg, "token": self.token}).encode() + b"\n")
             await writer.drain()
             line = await asyncio.wait_for(reader.readline(), CONTROL_TIMEOUT)
         except (OSError, TimeoutError) as e:
