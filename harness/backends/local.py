@@ -35,8 +35,8 @@ from typing import Any
 import systems_under_test
 from harness.backends.base import ClusterSpec, Indefinite, Unreachable
 from harness.backends.procguard import PidFile, die_with_parent
-from systems_under_test.runtime.options import TOKEN_ENV
 from harness.run.seeds import derive_seed
+from systems_under_test.runtime.options import TOKEN_ENV
 
 READY_TIMEOUT = 20.0
 CONTROL_TIMEOUT = 3.0

@@ -20,7 +20,6 @@ from harness.backends.base import ClusterSpec
 from harness.backends.local import LocalBackend
 from systems_under_test.runtime.peers import hello_line
 
-
 _RUNNER: list[asyncio.Runner] = []
 
 
