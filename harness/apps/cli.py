@@ -269,7 +269,11 @@ def serve(store: Path, port: int, host: str) -> int:
     if not store.is_dir():
         raise click.BadParameter(f"no store at {store}", param_hint="--store")
     refresh_index(store)
-    server = make_server(store, host, port)
+    try:
+        server = make_server(store, host, port)
+    except OSError as e:  # port in use, no permission, a host that does not resolve
+        reason = e.strerror or str(e)
+        raise click.BadParameter(f"cannot listen on {host}:{port}: {reason}", param_hint="--host/--port") from None
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"serving {store.resolve()} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
     try:
