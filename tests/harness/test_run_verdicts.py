@@ -106,3 +106,32 @@ def test_a_run_whose_nodes_vanish_is_not_a_clean_success(tmp_path: Path) -> None
     assert "VALID" not in out.replace("INVALID", "")
     assert "cluster was gone" in out + err
     assert json.loads((run_dir / "results.json").read_text())["valid"] == "unknown"
+
+
+def test_a_torn_last_line_is_warned_about_on_stderr_and_in_the_report(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["run", "--backend", "sim", "--store", str(tmp_path), "--quiet", "--seed", "2",
+                    "--nemesis", "none", "--time-limit", "1"]) == 0
+    run_dir = next(tmp_path.glob("*/*/results.json")).parent
+    with (run_dir / "history.jsonl").open("a") as fh:
+        fh.write('{"index": 99999, "type": "inv')
+    capsys.readouterr()
+    assert run_cli(["check", str(run_dir)]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "torn" in err
+    results = json.loads((run_dir / "results.json").read_text())
+    assert any("torn" in w for w in results["warnings"])
+    assert "torn" in (run_dir / "report.html").read_text()
+    assert run_cli(["check", str(run_dir / "history.jsonl"), "--checker", "stats"]) == 0
+    assert "torn" in capsys.readouterr().err
+
+
+def test_paxos_runs_with_its_default_node_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_cli(["run", "--system", "paxos", "--backend", "sim", "--store", str(tmp_path), "--quiet",
+             "--nemesis", "none", "--time-limit", "0.5"])
+    assert "paxos on sim, 5 nodes" in capsys.readouterr().err
+    spec = json.loads(next(tmp_path.glob("*/*/spec.json")).read_text())["spec"]
+    assert spec["nodes"] == 5
+    run_cli(["run", "--system", "paxos", "--backend", "sim", "--store", str(tmp_path), "--quiet", "--nodes", "3",
+             "--nemesis", "none", "--time-limit", "0.5"])
+    assert "paxos on sim, 3 nodes" in capsys.readouterr().err
