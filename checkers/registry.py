@@ -39,6 +39,8 @@ CHECKERS: dict[str, Entry] = {
     "unique-ids": Entry("checkers.unique_ids", "check", "generated ids are never handed out twice"),
     "lock": Entry("checkers.locks", "check", "lock service: fencing-token order and mutual exclusion"),
     "2pc": Entry("checkers.twopc", "check", "two-phase commit: each txn visible on all participants or none"),
+    "long-fork": Entry("checkers.long_fork", "check",
+                       "long fork: reads that observe single-key inserts in incompatible orders (PSI's anomaly)"),
     "stats": Entry("checkers.stats", "check", "operation counts by f and outcome"),
 }
 ALIASES: dict[str, str] = {
@@ -50,6 +52,7 @@ ALIASES: dict[str, str] = {
     "unique-id": "unique-ids",
     "locks": "lock",
     "twopc": "2pc",
+    "long-forks": "long-fork",
 }
 
 

@@ -35,7 +35,26 @@ USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityErro
 DEFAULTS = RunSpec()
 
 
+def _version_text() -> str:
+    """``splitbrain X.Y.Z (commit abc123def456[, modified])``; the commit only from a git checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from harness.run.store import git_commit
+
+    try:
+        ver = version("splitbrain")
+    except PackageNotFoundError:
+        ver = "unknown"
+    info = git_commit(Path(__file__).resolve().parents[2])
+    if not info["commit"]:
+        return f"splitbrain {ver}"
+    return f"splitbrain {ver} (commit {info['commit'][:12]}{', modified' if info['dirty'] else ''})"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _p, v: (click.echo(_version_text()), ctx.exit()) if v else None,
+              help="print the version (and the git commit when run from a checkout) and exit")
 def cli() -> None:
     """splitbrain: Jepsen-style correctness tests for distributed protocols."""
 

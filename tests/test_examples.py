@@ -1,0 +1,70 @@
+"""The example histories under ``examples/histories``: each gives the verdict its table row names, and
+``check`` prints that verdict with a one-line reason (no ``--json`` needed); ``--version``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from checkers.result import Result
+from harness.apps.check import reason_line
+from harness.apps.cli import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "histories"
+
+
+def _rows() -> list[tuple[str, list[str], str]]:
+    """``(file, extra check args, verdict)`` from the examples' README table."""
+    rows = []
+    for line in (EXAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            args = re.findall(r"`([^`]*)`", cells[2])[0].split()
+            rows.append((cells[0].strip("`"), args, cells[3]))
+    return rows
+
+
+def test_every_example_file_is_in_the_table() -> None:
+    listed = {r[0] for r in _rows()}
+    assert listed == {p.name for p in EXAMPLES.iterdir() if p.name != "README.md"}
+    assert {"valid", "INVALID"} == {r[2] for r in _rows()}
+
+
+@pytest.mark.parametrize(("name", "args", "verdict"), _rows())
+def test_example_gives_its_verdict_with_a_reason(capsys: pytest.CaptureFixture[str], name: str, args: list[str],
+                                                 verdict: str) -> None:
+    code = run_cli(["check", *args, str(EXAMPLES / name)])
+    out, err = capsys.readouterr()
+    assert code == {"valid": 0, "INVALID": 1}[verdict], err
+    path, shown, ops, _secs, reason = out.rstrip("\n").split("\t")
+    assert path.endswith(name) and shown == verdict and ops.endswith(" ops")
+    assert len(reason) > 20 and "\n" not in reason and "gave no reason" not in reason
+
+
+def test_reasons_name_anomalies_and_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    run_cli(["check", "--checker", "elle-list-append", str(EXAMPLES / "list-append-g1c.json")])
+    assert "G1c x1" in capsys.readouterr().out
+    run_cli(["check", "--checker", "long-fork", str(EXAMPLES / "long-fork.edn")])
+    assert "1 long fork" in capsys.readouterr().out
+
+
+def test_reason_line_of_a_composed_result_puts_the_failure_first() -> None:
+    composed = Result("compose", False, {
+        "perf": {"checker": "stats", "valid": True, "explanation": "100 ops", "details": {}},
+        "lin": {"checker": "linearizable", "valid": False, "explanation": "read 3 cannot be linearized.\nmore",
+                "details": {}},
+    })
+    assert reason_line(composed) == "lin: read 3 cannot be linearized.; perf: 100 ops"
+    long = Result("x", False, {}, "First sentence says it. " + "x" * 400)
+    assert reason_line(long) == "First sentence says it."
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert re.match(r"splitbrain \d+\.\d+\.\d+", out)
+    if (ROOT / ".git").exists():
+        assert re.search(r"\(commit [0-9a-f]{12}", out), out
