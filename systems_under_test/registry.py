@@ -39,6 +39,9 @@ class Variant:
     planted_bug: bool
     factory: CoreFactory
     config: Mapping[str, Any] = field(default_factory=dict)
+    # correct as its makers define it, but it does not promise linearizability (a documented weaker read,
+    # asynchronous replication): a failure of the linearizability check is expected, not a bug
+    weaker_by_design: bool = False
 
     def make_core(
         self, node_id: str, peer_ids: Sequence[str], rng: random.Random, config: Mapping[str, Any] | None = None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -68,3 +69,32 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert re.match(r"splitbrain \d+\.\d+\.\d+", out)
     if (ROOT / ".git").exists():
         assert re.search(r"\(commit [0-9a-f]{12}", out), out
+
+
+def test_run_banner_shows_an_explicit_schedule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    schedule = ROOT / "examples" / "schedules" / "isolate-then-kill.json"
+    code = run_cli(["run", "--backend", "sim", "--system", "paxos", "--schedule", str(schedule), "--time-limit", "12",
+                    "--seed", "1", "--quiet", "--store", str(tmp_path)])
+    _out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "nemesis schedule" in err and f"schedule from {schedule}: 4 entries" in err
+    lines = err.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("schedule from"))
+    assert [ln.split()[2] for ln in lines[start + 1:start + 5]] == ["start-partition", "stop-partition", "kill",
+                                                                    "start"]
+    assert lines[start + 1].split()[1] == "2s" and '"n1":["n2","n3"]' in lines[start + 1]
+
+
+def test_systems_tags_weaker_by_design_and_aligns_long_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["systems"]) == 0
+    out = capsys.readouterr().out
+    rows = [ln for ln in out.splitlines() if ln.startswith("  ") and "[" in ln and "]" in ln]
+    tag_at = {ln.index("[") for ln in rows}
+    assert len(tag_at) == 1, "every variant's tag starts in the same column"
+    by_name = {ln.split()[0]: ln for ln in rows}
+    assert "[weaker by design]" in by_name["etcd:serializable"] and "[weaker by design]" in by_name["redis"]
+    assert "[correct]" in by_name["etcd"] and "[planted bug]" in by_name["paxos:stale-read"]
+    assert run_cli(["systems", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    weaker = {v["name"] for s in doc["systems"] for v in s["variants"] if v["weaker_by_design"]}
+    assert {"etcd:serializable", "redis"} <= weaker and not weaker & {"etcd", "paxos", "replication"}

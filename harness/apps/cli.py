@@ -107,7 +107,10 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     spec = _spec_from_options(ctx, opts)
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "
-               f"{spec.time_limit:g}s, nemesis {','.join(spec.nemesis) or 'none'}", file=err)
+               f"{spec.time_limit:g}s, nemesis {'schedule' if spec.schedule else ','.join(spec.nemesis) or 'none'}",
+               file=err)
+    if spec.schedule:
+        click.echo(_schedule_banner(spec.schedule, opts["schedule"]), file=err)
     progress = None if opts["quiet"] else ProgressLine()
     try:
         res = run_test(spec, store=opts["store"], progress=progress)
@@ -126,6 +129,21 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     if res.result.valid is not True:
         click.echo(f"replay: {res.replay_command}")
     return res.exit_code
+
+
+def _schedule_banner(schedule: Sequence[Any], source: Path | None) -> str:
+    """The explicit fault schedule as the run will play it, one entry per line (the nemesis packages of
+    the banner do not apply then, so the user should see what does)."""
+    lines = [f"schedule{f' from {source}' if source else ''}: {len(schedule)} entries (replaces the packages)"]
+    for item in schedule:
+        if isinstance(item, dict):
+            at, f, value = item.get("at"), item.get("f"), item.get("value")
+            shown = "" if value is None else " " + json.dumps(value, separators=(",", ":"), default=str)
+            when = f"{at:g}s" if isinstance(at, (int, float)) and not isinstance(at, bool) else repr(at)
+            lines.append(f"  at {when:>7}  {f}{shown}")
+        else:
+            lines.append(f"  {item!r}")
+    return "\n".join(lines)
 
 
 def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
@@ -205,7 +223,8 @@ def systems(as_json: bool) -> int:
         "systems": [
             {"name": d.name, "description": d.description, "workloads": list(d.workloads),
              "default_nodes": d.default_nodes,
-             "variants": [{"name": v.name, "planted_bug": v.planted_bug, "description": v.description}
+             "variants": [{"name": v.name, "planted_bug": v.planted_bug,
+                           "weaker_by_design": getattr(v, "weaker_by_design", False), "description": v.description}
                           for v in d.variants]}
             for d in all_systems().values()
         ],
@@ -217,18 +236,24 @@ def systems(as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return 0
+    tags = {(True, False): "[planted bug]", (False, True): "[weaker by design]", (False, False): "[correct]"}
+    names = [v["name"] for s in doc["systems"] for v in s["variants"]]
+    width = max(map(len, names), default=0)  # one column for every system, however long a name is
+    tag_width = max(map(len, tags.values()))
     for s in doc["systems"]:
         click.echo(f"{s['name']}: {s['description']}")
         click.echo(f"  workloads: {', '.join(s['workloads'])}; default nodes: {s['default_nodes']}")
         for v in s["variants"]:
-            tag = "planted bug" if v["planted_bug"] else "correct"
-            click.echo(f"  {v['name']:<28} [{tag}] {v['description']}")
+            tag = tags[(bool(v["planted_bug"]), bool(v["weaker_by_design"]) and not v["planted_bug"])]
+            click.echo(f"  {v['name']:<{width}}  {tag:<{tag_width}} {v['description']}")
     click.echo("workloads:")
+    width = max((len(w["name"]) for w in doc["workloads"]), default=0)
     for w in doc["workloads"]:
-        click.echo(f"  {w['name']:<12} {w['description']} (checkers: {', '.join(w['checkers'])})")
+        click.echo(f"  {w['name']:<{width}}  {w['description']} (checkers: {', '.join(w['checkers'])})")
     click.echo("nemesis packages:")
+    width = max((len(p["name"]) for p in doc["nemesis"]), default=0)
     for p in doc["nemesis"]:
-        click.echo(f"  {p['name']:<12} {p['description']} (needs: {p['capability']})")
+        click.echo(f"  {p['name']:<{width}}  {p['description']} (needs: {p['capability']})")
     click.echo(f"backends: {', '.join(doc['backends'])}")
     return 0
 

@@ -166,7 +166,9 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
     with contextlib.suppress(Exception):  # logs are best effort
         backend.collect_logs(run_dir / "nodes")
     extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted, "error": outcome.error,
-                             "duration": round(time.time() - started, 3), "faults_applied": outcome.faults_applied}
+                             "duration": round(time.time() - started, 3), "faults_applied": outcome.faults_applied,
+                             # history time (virtual on the sim backend, where wall time says little)
+                             "history_duration": round(max((op.time for op in outcome.ops), default=0) / 1e9, 3)}
     if outcome.error is not None:
         result, code = Result("harness", UNKNOWN, explanation="the run crashed; see error"), EXIT_CRASHED
     elif outcome.interrupted:

@@ -45,6 +45,7 @@ DESCRIPTOR = SystemDescriptor(
             planted_bug=False,
             factory=_no_core,
             config={"serializable": True},
+            weaker_by_design=True,
         ),
     ),
     workloads=("register",),

@@ -40,6 +40,7 @@ DESCRIPTOR = SystemDescriptor(
             planted_bug=False,
             factory=_no_core,
             config={"wait": 0},
+            weaker_by_design=True,
         ),
         Variant(
             name="redis:wait",
@@ -48,6 +49,7 @@ DESCRIPTOR = SystemDescriptor(
             planted_bug=False,
             factory=_no_core,
             config={"wait": -1},
+            weaker_by_design=True,
         ),
     ),
     workloads=("register", "set"),
