@@ -58,7 +58,7 @@ def test_reason_line_of_a_composed_result_puts_the_failure_first() -> None:
         "lin": {"checker": "linearizable", "valid": False, "explanation": "read 3 cannot be linearized.\nmore",
                 "details": {}},
     })
-    assert reason_line(composed) == "lin: read 3 cannot be linearized.; perf: 100 ops"
+    assert reason_line(composed) == "lin: read 3 cannot be linearized; perf: 100 ops"
     long = Result("x", False, {}, "First sentence says it. " + "x" * 400)
     assert reason_line(long) == "First sentence says it."
 

@@ -54,7 +54,7 @@ def reason_line(result: Any) -> str:
     if get("checker") == "compose" and isinstance(details, dict):
         subs = [(name, sub) for name, sub in details.items() if isinstance(sub, dict) and "valid" in sub]
         subs.sort(key=lambda ns: {False: 0, "unknown": 1}.get(ns[1]["valid"], 2))
-        text = "; ".join(f"{name}: {reason_line(sub)}" for name, sub in subs)
+        text = "; ".join(f"{name}: {reason_line(sub).rstrip('.')}" for name, sub in subs)
     else:
         text = next((ln.strip() for ln in str(get("explanation") or "").splitlines() if ln.strip()), "")
         counts = details.get("anomaly-counts") if isinstance(details, dict) else None
