@@ -98,3 +98,12 @@ def test_systems_tags_weaker_by_design_and_aligns_long_names(capsys: pytest.Capt
     doc = json.loads(capsys.readouterr().out)
     weaker = {v["name"] for s in doc["systems"] for v in s["variants"] if v["weaker_by_design"]}
     assert {"etcd:serializable", "redis"} <= weaker and not weaker & {"etcd", "paxos", "replication"}
+
+
+def test_check_help_names_every_checker(capsys: pytest.CaptureFixture[str]) -> None:
+    from checkers.registry import names
+
+    assert run_cli(["check", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # click wraps after a hyphen
+    for name in names():
+        assert name in text, name

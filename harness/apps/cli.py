@@ -183,7 +183,7 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="checker budget (s)")
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
-                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, "
+                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, long-fork, "
                    "2pc, stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
 def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, checker: str | None,
