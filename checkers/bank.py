@@ -25,7 +25,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from checkers.history import OK, Op
-from checkers.result import UNKNOWN, Result, Validity
+from checkers.result import UNKNOWN, Evidence, Result, Validity, op_indices
+
+TITLES = {"wrong-total": "Reads with the wrong total", "missing-balance": "Reads missing a balance",
+          "unexpected-account": "Reads with an unexpected account", "negative-balance": "Negative balances"}
 
 
 def _acct(k: Any) -> str:
@@ -100,7 +103,12 @@ def check(history: Sequence[Op], *, total: int | None = None, accounts: Iterable
     else:
         parts = [f"{v['count']} {k}" for k, v in summary.items()]
         text = f"{len(series_err)} of {len(reads)} reads are wrong: {', '.join(parts)}"
-    return Result("bank", valid, details, text)
+    evidence = tuple(Evidence(kind, TITLES.get(kind, kind), v["count"],
+                              tuple(c for c in (v["first"], v["worst"]) if c is not None)
+                              if v["first"] is not v["worst"] else (v["first"],))
+                     for kind, v in summary.items())
+    blamed = op_indices(c for cases in errors.values() for c in cases)
+    return Result("bank", valid, details, text, reason=text, evidence=evidence, blamed=blamed)
 
 
 def _worst(kind: str, cases: list[dict[str, Any]]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from checkers.history import FAIL, OK, Op, pairs
-from checkers.result import Result, Validity
+from checkers.result import Evidence, Result, Validity, op_indices
 
 
 def check(history: Sequence[Op], *, initial: int = 0, max_listed: int = 32) -> Result:
@@ -76,4 +76,6 @@ def check(history: Sequence[Op], *, initial: int = 0, max_listed: int = 32) -> R
     }
     text = (f"all {len(reads)} reads within bounds" if valid
             else f"{len(errors)} of {len(reads)} reads outside the possible range")
-    return Result("counter", valid, details, text)
+    evidence = (Evidence("out-of-bounds", "Reads outside the possible range", len(errors),
+                         tuple(errors[:max_listed])),) if errors else ()
+    return Result("counter", valid, details, text, evidence=evidence, blamed=op_indices(errors[:max_listed]))

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from checkers.history import OK, Op, Pair, pairs
-from checkers.result import UNKNOWN, Result, Validity
+from checkers.result import UNKNOWN, Evidence, Result, Validity, op_indices
 
 
 def _field(p: Pair, name: str) -> Any:
@@ -106,7 +106,10 @@ def check(history: Sequence[Op], *, max_listed: int = 32) -> Result:
     }
     text = (f"{n_acq} grants and {n_write} guarded writes, all safe" if valid
             else "; ".join(f"{len(v)} {k}" for k, v in errors.items()))
-    return Result("lock", valid, details, text)
+    evidence = tuple(Evidence(k, k.replace("-", " ").capitalize(), len(v), tuple(v[:max_listed]))
+                     for k, v in errors.items())
+    blamed = op_indices(c for v in errors.values() for c in v[:max_listed])
+    return Result("lock", valid, details, text, evidence=evidence, blamed=blamed)
 
 
 def _num(x: Any) -> float:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from checkers.history import OK, Op, pairs
-from checkers.result import UNKNOWN, Result, Validity
+from checkers.result import UNKNOWN, Evidence, Result, Validity
 
 
 def _h(x: Any) -> Any:
@@ -110,4 +110,17 @@ def check(history: Sequence[Op], *, linearizable: bool = False, max_listed: int 
     c = details["counts"]
     text = (f"{c['stable']} stable, {c['stale']} stale, {c['lost']} lost, {c['never-read']} never read, "
             f"{c['duplicated']} duplicated of {len(adds)} added elements")
-    return Result("set-full", valid, details, text)
+    evidence = [Evidence(kind, title, len(outcome[kind]), tuple(outcome[kind][:max_listed]))
+                for kind, title in (("lost", "Lost elements"), ("stale", "Stale elements"),
+                                    ("never-read", "Never read")) if outcome[kind]]
+    if duplicated:
+        evidence.insert(1, Evidence("duplicated", "Duplicated elements (element, copies in one read)",
+                                    len(duplicated), tuple(details["duplicated"])))
+    blamed = tuple(op.index for e in outcome["lost"] for op in adds.get(e, ()) if op is not None)
+    if not valid:
+        bad = [f"{c[k]} {k}" for k in ("lost", "duplicated", "stale") if c[k] and (k != "stale" or linearizable)]
+        reason = f"{', '.join(bad)} of {len(adds)} added elements"
+    else:
+        reason = text
+    return Result("set-full", valid, details, text, reason=reason, evidence=tuple(evidence),
+                  blamed=blamed[:max_listed * 2])

@@ -28,8 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from checkers.history import FAIL, OK, Op, pairs
-from checkers.result import UNKNOWN, Result, Validity
+from checkers.result import UNKNOWN, Evidence, Result, Validity, op_indices
 
+TITLES = {"partial": "Partially visible transactions", "committed-invisible": "Committed but invisible",
+          "aborted-visible": "Aborted but visible"}
 ShardOf = Mapping[Any, Any] | Callable[[Any], Any] | None
 
 
@@ -124,4 +126,6 @@ def check(history: Sequence[Op], *, shard_of: ShardOf = None, max_listed: int = 
         text = f"{counts['all']} transactions visible everywhere, {counts['none']} nowhere, none partially"
         if counts["unchecked"]:
             text += f"; {counts['unchecked']} not checkable (participant without a final read)"
-    return Result("2pc", valid, details, text)
+    evidence = tuple(Evidence(k, TITLES.get(k, k), len(v), tuple(v[:max_listed])) for k, v in errors.items())
+    blamed = op_indices(c for v in errors.values() for c in v[:max_listed])
+    return Result("2pc", valid, details, text, evidence=evidence, blamed=blamed)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from checkers.history import FAIL, INFO, OK, Op
-from checkers.result import UNKNOWN, Result, Validity
+from checkers.result import UNKNOWN, Evidence, Result, Validity
 
 
 def _key(x: Any) -> Any:
@@ -43,4 +43,7 @@ def check(history: Sequence[Op], *, f: str = "generate", max_listed: int = 32) -
     }
     text = (f"{counts[OK]} ids, all distinct" if valid
             else f"{len(dups)} ids handed out more than once among {counts[OK]} successful calls")
-    return Result("unique-ids", valid, details, text)
+    evidence = (Evidence("duplicated", "Ids handed out more than once", len(dups),
+                         tuple(details["duplicated"])),) if dups else ()
+    blamed = tuple(i for d in details["duplicated"] for i in d["op-indices"])
+    return Result("unique-ids", valid, details, text, evidence=evidence, blamed=blamed)

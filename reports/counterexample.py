@@ -12,47 +12,35 @@ and states in the model's own words, so every model gets the same view.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from checkers.result import Counterexample, OpRef
+
 SHOWN_PREFIX = 40
-WIDTH, LEFT, RIGHT, ROW, TOP = 1000, 90, 20, 26, 28
+WIDTH, LEFT, RIGHT, ROW, TOP = 1000, 150, 20, 26, 28
 
 
-def find_counterexample(result: Any) -> dict[str, Any] | None:
-    """The first linearizability counterexample in a result dict (also inside composed results)."""
-    if isinstance(result, Mapping):
-        ce = result.get("counterexample")
-        if isinstance(ce, Mapping) and isinstance(ce.get("op"), Mapping) and isinstance(ce.get("prefix"), list):
-            return dict(ce)
-        for v in result.values():
-            found = find_counterexample(v)
-            if found is not None:
-                return found
-    elif isinstance(result, list):
-        for v in result:
-            found = find_counterexample(v)
-            if found is not None:
-                return found
-    return None
+def process_label(process: Any, concurrency: int | None) -> str:
+    """``process 16 (thread 4)``: the history's process id with the timeline row (thread) it is drawn in."""
+    if concurrency and isinstance(process, int) and not isinstance(process, bool):
+        return f"process {process} (thread {process % concurrency})"
+    return f"process {process}"
 
 
-def _num(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-
-def _op_view(op: Mapping[str, Any], role: str) -> dict[str, Any]:
-    t0, t1 = _num(op.get("invoke_time")), _num(op.get("complete_time"))
+def _op_view(op: OpRef, role: str, concurrency: int | None = None) -> dict[str, Any]:
+    t0, t1 = op.invoke_time, op.complete_time
     return {
         "role": role,
-        "index": op.get("index"),
-        "complete_index": op.get("complete_index"),
-        "process": op.get("process"),
-        "f": op.get("f"),
-        "type": op.get("type"),
-        "value": json.dumps(op.get("value"), default=str, separators=(",", ":")),
-        "description": str(op.get("description") or f"{op.get('f')} {op.get('value')!r}"),
-        "order": op.get("order"),
+        "index": op.index,
+        "complete_index": op.complete_index,
+        "process": op.process,
+        "who": process_label(op.process, concurrency),
+        "f": op.f,
+        "type": op.type,
+        "value": json.dumps(op.value, default=str, separators=(",", ":")),
+        "description": op.description,
+        "order": op.order,
         "t0": t0,
         "t1": t1,
         "invoked": "?" if t0 is None else f"{t0 / 1e9:.6f}",
@@ -60,29 +48,35 @@ def _op_view(op: Mapping[str, Any], role: str) -> dict[str, Any]:
     }
 
 
-def linearization_points(prefix: Sequence[Mapping[str, Any]]) -> list[int]:
+def linearization_points(prefix: Sequence[OpRef]) -> list[int]:
     """Earliest linearization time of each prefix op, non-decreasing and never before its invocation."""
     points: list[int] = []
     last = 0
     for op in prefix:
-        last = max(last, _num(op.get("invoke_time")) or 0)
+        last = max(last, op.invoke_time or 0)
         points.append(last)
     return points
 
 
-def counterexample_view(ce: Mapping[str, Any], *, shown: int = SHOWN_PREFIX) -> dict[str, Any]:
-    """Everything the ``_counterexample.html`` partial draws, including the SVG geometry."""
-    prefix = [p for p in ce.get("prefix", []) if isinstance(p, Mapping)]
+def counterexample_view(ce: Counterexample, *, concurrency: int | None = None,
+                        shown: int = SHOWN_PREFIX) -> dict[str, Any]:
+    """Everything the ``_counterexample.html`` partial draws, including the SVG geometry.
+
+    ``concurrency`` (the run's client count) labels each process with the thread it is drawn in on
+    the timeline, so "process 16" in the explanation can be found there as thread 16 mod concurrency.
+    """
+    prefix = list(ce.prefix)
     points = linearization_points(prefix)
     tail, tail_points = prefix[-shown:], points[-shown:]
-    stuck = _op_view(ce["op"], "stuck")
-    tail_views = [_op_view(p, "prefix") for p in tail]
-    concurrent = [_op_view(p, "concurrent") for p in ce.get("concurrent", []) if isinstance(p, Mapping)]
+    stuck = _op_view(ce.op, "stuck", concurrency)
+    tail_views = [_op_view(p, "prefix", concurrency) for p in tail]
+    concurrent = [_op_view(p, "concurrent", concurrency) for p in ce.concurrent]
     drawn = tail_views + concurrent + [stuck]
     times = [t for v in drawn for t in (v["t0"], v["t1"]) if t is not None]
     lo, hi = (min(times), max(times)) if times else (0, 1)
     hi = hi + max((hi - lo) // 20, 1)
     procs = sorted({str(v["process"]) for v in drawn}, key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
+    labels = {str(v["process"]): v["who"] for v in drawn}
     row = {p: i for i, p in enumerate(procs)}
     scale = (WIDTH - LEFT - RIGHT) / max(hi - lo, 1)
 
@@ -104,18 +98,18 @@ def counterexample_view(ce: Mapping[str, Any], *, shown: int = SHOWN_PREFIX) -> 
     stuck_y = TOP + row[str(stuck["process"])] * ROW + ROW / 2
     stuck_x = x(max(stuck["t0"] or lo, tail_points[-1] if tail_points else lo))
     return {
-        "key": json.dumps(ce.get("key"), default=str),
-        "explanation": str(ce.get("explanation", "")),
-        "states": [str(s) for s in ce.get("prefix_states", [])],
+        "key": json.dumps(ce.key, default=str),
+        "explanation": ce.explanation,
+        "states": list(ce.prefix_states),
         "stuck": stuck,
         "prefix": tail_views,
         "prefix_total": len(prefix),
         "hidden": len(prefix) - len(tail),
         "concurrent": concurrent,
-        "refuted_up_front": bool(ce.get("refuted_up_front")),
+        "refuted_up_front": ce.refuted_up_front,
         "svg": {
             "width": WIDTH, "height": TOP + len(procs) * ROW + 8, "left": LEFT,
-            "rows": [{"label": f"process {p}", "y": TOP + i * ROW + ROW / 2} for i, p in enumerate(procs)],
+            "rows": [{"label": labels[p], "y": TOP + i * ROW + ROW / 2} for i, p in enumerate(procs)],
             "bars": bars, "points": pts, "stuck": {"x": stuck_x, "y": stuck_y},
             "path": " ".join(f"{p['x']},{p['y']}" for p in pts),
             "span": f"{lo / 1e9:.3f} s – {hi / 1e9:.3f} s",

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from checkers.result import verdict_word
 from reports.assets import static_js
 from reports.campaign_report import campaign_links
-from reports.run_report import _env, verdict_word
+from reports.run_report import _env
 
 COLUMNS = ("started", "test", "system", "workload", "backend", "nemesis", "ops", "duration", "verdict")
 

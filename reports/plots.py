@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from checkers.history import Op, Pair
+from checkers.result import Result
 from reports.faults import Band
 
 MAX_POINTS = 6000  # latency points over all series: SVG scatter stays quick to draw and hover
@@ -128,26 +129,23 @@ def quantile_figure(ps: Sequence[Pair], bands: Sequence[Band], duration_s: float
                                             bands, yaxis={"title": {"text": "latency (ms)"}, "type": "log"})}
 
 
-def find_series(details: Any, name: str) -> list[Any] | None:
-    """A checker's plot-ready ``series[name]`` (e.g. the bank checker's totals), searched recursively."""
-    if isinstance(details, Mapping):
-        s = details.get("series")
-        if isinstance(s, Mapping) and isinstance(s.get(name), list) and s[name]:
-            return list(s[name])
-        for v in details.values():
-            found = find_series(v, name)
-            if found is not None:
-                return found
+def bank_series(result: Result) -> Mapping[str, Any] | None:
+    """The bank checker's plot-ready ``series`` (totals read over time, bad reads) if it judged this run."""
+    for _, leaf in result.leaves():
+        series = leaf.details.get("series") if leaf.checker == "bank" else None
+        if isinstance(series, Mapping):
+            return series
     return None
 
 
-def bank_figure(result: Mapping[str, Any], bands: Sequence[Band]) -> dict[str, Any] | None:
+def bank_figure(result: Result, bands: Sequence[Band]) -> dict[str, Any] | None:
     """Bank totals read over time with the wrong reads marked (None when the run has no bank series)."""
-    totals = find_series(result, "total")
-    if totals is None:
+    series = bank_series(result)
+    totals = series.get("total") if series is not None else None
+    if not isinstance(totals, list) or not totals or series is None:
         return None
     good = [t for t in totals if isinstance(t, list) and len(t) == 2 and isinstance(t[1], (int, float))]
-    bad = find_series(result, "errors") or []
+    bad = series.get("errors") or []
     data = [{"type": "scatter", "mode": "markers", "name": "total read", "x": [t / 1e9 for t, _ in good],
              "y": [v for _, v in good], "marker": {"size": 5, "color": "#1e88e5"}}]
     bad_pts = [b for b in bad if isinstance(b, list) and len(b) == 2 and isinstance(b[1], (int, float))]
@@ -158,7 +156,7 @@ def bank_figure(result: Mapping[str, Any], bands: Sequence[Band]) -> dict[str, A
 
 
 def figures(ps: Sequence[Pair], ops: Sequence[Op], bands: Sequence[Band],
-            result: Mapping[str, Any]) -> list[dict[str, Any]]:
+            result: Result) -> list[dict[str, Any]]:
     """Every figure of the report: ``[{"id", "figure"}]`` in display order."""
     duration = max((op.time for op in ops), default=0) / 1e9
     out = [{"id": "plot-latency", "figure": latency_figure(ps, bands)},

@@ -12,29 +12,31 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import HistoryError, Op, pairs
+from checkers.result import Result
 from reports.assets import PlotlyRef, plotly_for, static_js
 from reports.checker_view import checker_sections
-from reports.counterexample import counterexample_view, find_counterexample
+from reports.counterexample import counterexample_view
 from reports.embed import script_json
 from reports.faults import COLORS, fault_bands
 from reports.plots import figures, latency_table
-from reports.timeline import timeline_data
+from reports.timeline import thread_map, timeline_data
 
 
-def _concurrency(spec: Mapping[str, Any]) -> int | None:
+def concurrency_of(spec: Mapping[str, Any]) -> int | None:
+    """The run's client concurrency (threads), which maps a process to its thread: process mod concurrency."""
     inner = spec.get("spec") if isinstance(spec.get("spec"), Mapping) else spec
     c = inner.get("concurrency") if isinstance(inner, Mapping) else None
     return c if isinstance(c, int) and not isinstance(c, bool) and c > 0 else None
 
 
-def report_sections(spec: Mapping[str, Any], results: Mapping[str, Any], ops: Sequence[Op], *,
+def report_sections(spec: Mapping[str, Any], result: Result, ops: Sequence[Op], *,
                     highlight: Iterable[int] = (), run_dir: Path | None = None,
                     assets: str = "auto") -> dict[str, Any]:
     """Template context for the report's sections (``assets``: how plotly.js is loaded, see ``plotly_for``)."""
-    result = results.get("result") or {}
-    ce_raw = find_counterexample(result) if results.get("valid") is False else None
-    ce = counterexample_view(ce_raw) if ce_raw is not None else None
-    marked = set(highlight) if results.get("valid") is False else set()  # only an invalid run blames ops
+    invalid = result.valid is False
+    conc = concurrency_of(spec)
+    ce = counterexample_view(result.counterexample, concurrency=conc) if invalid and result.counterexample else None
+    marked = set(highlight) if invalid else set()  # only an invalid run blames ops
     focus = None
     if ce is not None and isinstance(ce["stuck"]["index"], int):
         focus = ce["stuck"]["index"]
@@ -43,7 +45,7 @@ def report_sections(spec: Mapping[str, Any], results: Mapping[str, Any], ops: Se
         focus = min(marked)
     try:
         ps = pairs(ops)
-        timeline = timeline_data(ops, concurrency=_concurrency(spec), highlight=marked, focus=focus,
+        timeline = timeline_data(ops, concurrency=conc, highlight=marked, focus=focus,
                                  paired=ps)
         timeline_error = ""
     except HistoryError as e:  # a malformed history still gets a report, without the op-level views
@@ -52,7 +54,8 @@ def report_sections(spec: Mapping[str, Any], results: Mapping[str, Any], ops: Se
     plotly = plotly_for(run_dir, assets) if ps else PlotlyRef()
     return {
         "ce": ce,
-        "checkers": checker_sections(result) if result else [],
+        "checkers": checker_sections(result) if result.checker else [],
+        "threads": thread_map(ps, conc),
         "timeline_json": script_json(timeline) if timeline is not None else "",
         "timeline_error": timeline_error,
         "timeline_has_error": bool(timeline and timeline["highlight"]),

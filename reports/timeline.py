@@ -31,6 +31,25 @@ def _lane_label(lane: Any, concurrency: int | None) -> str:
     return f"thread {lane}" if concurrency and isinstance(lane, int) else f"process {lane}"
 
 
+def thread_map(ps: Sequence[Pair], concurrency: int | None) -> list[dict[str, Any]]:
+    """Which processes each thread ran, in order: ``[{"thread": 4, "processes": [4, 10, 16]}]``.
+
+    The history speaks of processes (a checker blames "process 16"); the timeline draws threads. Jepsen's
+    mapping is thread = process mod concurrency: a worker whose op ended ``info`` retires its process and
+    continues as process + concurrency. Empty when the concurrency is unknown (rows are processes then).
+    """
+    if not concurrency:
+        return []
+    seen: dict[int, list[int]] = {}
+    for p in ps:
+        proc = p.invoke.process
+        if isinstance(proc, int) and not isinstance(proc, bool):
+            procs = seen.setdefault(proc % concurrency, [])
+            if proc not in procs:
+                procs.append(proc)
+    return [{"thread": t, "processes": sorted(procs)} for t, procs in sorted(seen.items())]
+
+
 def _sort_key(v: Any) -> tuple[int, Any]:
     return (0, v) if isinstance(v, int) and not isinstance(v, bool) else (1, str(v))
 

@@ -34,6 +34,9 @@ SKIPPED: dict[str, str] = {
     ".venv/bin/python -m pytest": "the whole test suite, which includes this test",
     ".venv/bin/splitbrain run --backend docker --system twopc --workload bank": "needs a Docker engine",
     ".venv/bin/splitbrain campaign run campaigns/zoo.toml": "the whole bug zoo: hours of runs",
+    ".venv/bin/pip install -e examples/chain-plugin": "installs a plugin into the venv (tests/plugins/test_plugins.py)",
+    ".venv/bin/splitbrain run --system chain:any-replica-reads --backend sim --seed 1 --time-limit 10 --nemesis "
+    "partition --workload-options '{\"read_fraction\": 0.8}'": "needs the plugin installed (tests/plugins/test_plugins.py)",
     ".venv/bin/splitbrain serve": "runs a web server until Ctrl-C (tests/reports/test_serve.py covers it)",
     ".venv/bin/splitbrain run --system etcd --nemesis kill,pause": "needs Debian's etcd-server (tests/external)",
     ".venv/bin/splitbrain run --system redis --nemesis kill,pause": "needs Debian's redis-server (tests/external)",
@@ -51,7 +54,7 @@ def readme_commands() -> list[str]:
     text = README.read_text(encoding="utf-8")
     out = []
     for block in re.findall(r"```sh\n(.*?)```", text, re.DOTALL):
-        for line in block.splitlines():
+        for line in re.sub(r"\s*\\\n\s*", " ", block).splitlines():  # join continued lines
             cmd = _strip_comment(line)
             if cmd:
                 out += [part.strip() for part in cmd.split("&&")]

@@ -38,7 +38,7 @@ from checkers.elle.explain import explain_cycle
 from checkers.elle.graph import add_process_edges, add_realtime_edges, sccs
 from checkers.elle.txn import extract
 from checkers.history import Op
-from checkers.result import UNKNOWN, Result, Validity
+from checkers.result import UNKNOWN, Evidence, Result, Validity, op_indices
 
 DEFAULT_BUDGET = 200_000
 UNKNOWN_TYPES = frozenset({"empty-transaction-graph", "cycle-search-timeout", "duplicate-appends",
@@ -131,7 +131,13 @@ def _check(history: Sequence[Op], workload: str, name: str, cms: list[str], proh
             "largest-scc": max((len(c) for c in comps), default=0),
         },
     }
-    return Result(name, valid, details, _summary(valid, cms, details))
+    evidence = tuple(Evidence(k, k, details["anomaly-counts"][k], tuple(details["anomalies"][k]))
+                     for k in details["anomaly-types"])
+    if not_:
+        evidence += (Evidence("not", "Consistency models ruled out", len(not_), tuple(not_)),)
+    blamed = op_indices(c for k in details["anomaly-types"] if k in prohibited for c in details["anomalies"][k])
+    return Result(name, valid, details, _summary(valid, cms, details), reason=_reason(valid, cms, details),
+                  evidence=evidence, blamed=blamed)
 
 
 def _cycle_cases(an: Analysis, comps: list[list[int]], specs: Sequence[Any], budget: int) -> None:
@@ -161,6 +167,15 @@ def _cycle_cases(an: Analysis, comps: list[list[int]], specs: Sequence[Any], bud
             if (kind, frozenset(verts)) not in seen and not an.anomalies.get(kind):
                 seen.add((kind, frozenset(verts)))
                 an.add(kind, explain_cycle(g, txns, an.explain_step, (verts, labels), kind))
+
+
+def _reason(valid: Validity, cms: list[str], details: dict[str, Any]) -> str:
+    n = details["stats"]["transactions"]
+    if valid is True:
+        return f"{n} transactions: no anomaly forbidden by {', '.join(cms)}"
+    found = ", ".join(f"{details['anomaly-counts'][k]} {k}" for k in details["anomaly-types"])
+    ruled_out = f"; not {', '.join(details['not'])}" if details["not"] else ""
+    return f"{n} transactions: {found}{ruled_out}"
 
 
 def _summary(valid: Validity, cms: list[str], details: dict[str, Any]) -> str:

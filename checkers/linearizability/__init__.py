@@ -40,7 +40,7 @@ from checkers.linearizability.reduce import (
 )
 from checkers.linearizability.search import SearchOptions, SearchOutcome, search
 from checkers.models import Model, get_model
-from checkers.result import UNKNOWN, Result
+from checkers.result import UNKNOWN, Counterexample, Result
 
 __all__ = ["DEFAULT_MAX_CONFIGS", "Reductions", "check", "check_entries"]
 
@@ -205,4 +205,9 @@ def check(
         )
     else:
         explanation = f"linearizable: {len(per_key)} key(s), every one has a valid linearization"
-    return Result(checker="linearizability", valid=valid, details=details, explanation=explanation)
+    ce = Counterexample.from_dict(invalid[0]) if invalid else None
+    return Result(checker="linearizability", valid=valid, details=details, explanation=explanation,
+                  reason=(f"{'key ' + repr(ce.key) + ': ' if is_keyed else ''}{ce.op.description} cannot be "
+                          f"linearized" if ce is not None else ""),
+                  counterexample=ce, key=ce.key if ce is not None else None,
+                  blamed=ce.blamed if ce is not None else ())

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import read_jsonl
-from checkers.result import Result, exit_code
+from checkers.result import Result
 from harness.run.session import judge, replay_command_for, write_results
 from harness.run.spec import read_spec
 
@@ -31,41 +31,13 @@ class CheckOutcome:
     exit_code: int
 
     def line(self) -> str:
-        """``path  verdict  N ops  T s  reason`` for the terminal (tab-separated; the reason is one line)."""
-        verdict = {True: "valid", False: "INVALID"}.get(self.result.valid, "unknown")  # type: ignore[arg-type]
-        return f"{self.path}\t{verdict}\t{self.ops} ops\t{self.seconds:.2f}s\t{reason_line(self.result)}"
+        """``path  verdict  N ops  T s  reason`` for the terminal."""
+        return f"{self.path}\t{self.result.verdict}\t{self.ops} ops\t{self.seconds:.2f}s\t{self.result.reason}"
 
     def to_json(self) -> dict[str, Any]:
         """One JSON object per input for ``--json``."""
         return {"path": str(self.path), "valid": self.result.valid, "ops": self.ops,
                 "seconds": round(self.seconds, 3), "result": self.result.to_dict()}
-
-
-MAX_REASON = 240
-
-
-def reason_line(result: Any) -> str:
-    """Why a verdict is what it is, in one line: the checker's explanation (its first line) plus the
-    anomaly counts when the checker names any; for a composed result, each sub-checker's reason, the
-    failing ones first. A verdict printed without this sends the user to ``--json`` for the why."""
-    get = (lambda k, d=None: result.get(k, d)) if isinstance(result, dict) else (
-        lambda k, d=None: getattr(result, k, d))
-    details = get("details") or {}
-    if get("checker") == "compose" and isinstance(details, dict):
-        subs = [(name, sub) for name, sub in details.items() if isinstance(sub, dict) and "valid" in sub]
-        subs.sort(key=lambda ns: {False: 0, "unknown": 1}.get(ns[1]["valid"], 2))
-        text = "; ".join(f"{name}: {reason_line(sub).rstrip('.')}" for name, sub in subs)
-    else:
-        text = next((ln.strip() for ln in str(get("explanation") or "").splitlines() if ln.strip()), "")
-        counts = details.get("anomaly-counts") if isinstance(details, dict) else None
-        if isinstance(counts, dict) and counts:
-            text = f"{text} [{', '.join(f'{k} x{v}' for k, v in sorted(counts.items()))}]".strip()
-        if not text and isinstance(details, dict) and details.get("error"):
-            text = str(details["error"])
-    text = text or "(the checker gave no reason)"
-    if len(text) > MAX_REASON and 0 < text.find(". ") < MAX_REASON:
-        text = text[: text.find(". ") + 1]  # a long explanation: its first sentence says what went wrong
-    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
 def check_run_dir(run_dir: Path) -> CheckOutcome:
@@ -105,4 +77,4 @@ def check_file(path: Path, model: str, *, initial: Any = None, time_limit: float
         result = run_checker(checker, ops)
     seconds = time.perf_counter() - t0
     n = sum(1 for op in ops if op.is_client and op.type == "invoke")
-    return CheckOutcome(path, result, n, seconds, exit_code(result.valid))
+    return CheckOutcome(path, result, n, seconds, result.exit_code)

@@ -19,18 +19,18 @@ from typing import Any
 import click
 
 from checkers.history import HistoryError
-from checkers.result import merge_validity
+from checkers.registry import PluginError as CheckerPluginError
+from checkers.result import EXIT_BAD_INPUT, EXIT_CRASHED, merge_validity
 from harness.backends.registry import backend_names
 from harness.run.spec import RunSpec, SpecError, read_spec
-from harness.workloads import WORKLOADS, OptionError
+from harness.workloads import OptionError, workload_classes
 from nemesis.executor import CapabilityError
 from nemesis.faults import ScheduleError
 from nemesis.packages import help_text as nemesis_help_text
-from systems_under_test.registry import UnknownName
+from systems_under_test.registry import PluginError, UnknownName
 
-EXIT_BAD_INPUT = 254
-EXIT_CRASHED = 255
-USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError)
+USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError, PluginError,
+               CheckerPluginError)
 
 DEFAULTS = RunSpec()
 
@@ -117,14 +117,12 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     finally:
         if progress is not None:
             progress.close()
-    verdict = {True: "VALID", False: "INVALID"}.get(res.result.valid, "UNKNOWN")  # type: ignore[arg-type]
     counts = res.outcome.ops
     n_ops = sum(1 for op in counts if op.is_client and op.type == "invoke")
     if res.outcome.error:
         click.echo(res.outcome.error.rstrip(), file=err)
-    if res.result.explanation and res.result.valid is not True:
-        click.echo(res.result.explanation.splitlines()[0] if res.result.explanation else "", file=err)
-    click.echo(f"verdict: {verdict} ({n_ops} ops, {res.outcome.faults_applied} faults)")
+    click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {res.outcome.faults_applied} faults): "
+               f"{res.result.reason}")
     click.echo(f"report: {res.report_path}")
     if res.result.valid is not True:
         click.echo(f"replay: {res.replay_command}")
@@ -229,7 +227,7 @@ def systems(as_json: bool) -> int:
             for d in all_systems().values()
         ],
         "workloads": [{"name": n, "description": c.description, "checkers": list(c.checkers)}
-                      for n, c in WORKLOADS.items()],
+                      for n, c in workload_classes().items()],
         "nemesis": describe(),
         "backends": backend_names(),
     }

@@ -34,7 +34,7 @@ from checkers.history import Op, dumps
 from checkers.result import UNKNOWN, Result
 from harness.backends.sim.backend import SIM_CONFIG_KEY
 from harness.backends.sim.network import LinkParams
-from harness.run.runner import build_workload, default_workload_name
+from harness.run.plan import RunPlan, build_plan
 from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
 from nemesis import schedule as schedules
@@ -311,18 +311,20 @@ class Verdict:
 Checker = Callable[[RunSpec, Sequence[Op]], Result]
 
 
-def workload_check(spec: RunSpec, ops: Sequence[Op]) -> Result:
-    """Judge ``ops`` with the checker(s) of the spec's workload."""
-    return build_workload(spec).check(list(ops), time_limit=spec.check_time_limit)
+def workload_check(spec: RunSpec | RunPlan, ops: Sequence[Op]) -> Result:
+    """Judge ``ops`` with the checker(s) of the run's workload."""
+    plan = spec if isinstance(spec, RunPlan) else build_plan(spec)
+    return plan.workload_spec().check(list(ops), time_limit=plan.spec.check_time_limit)
 
 
 def simulate_and_check(spec: RunSpec, check: Checker = workload_check) -> Verdict:
-    """Run ``spec`` in the simulator and judge its history (by default with the workload's checker)."""
-    run = run_spec(spec)
+    """Plan ``spec``, run it in the simulator and judge its history (by default with the workload's checker)."""
+    plan = build_plan(spec)
+    run = run_spec(plan)
     ops = run.outcome.ops
     digest = hashlib.sha256("".join(dumps(op) + "\n" for op in ops).encode()).hexdigest()
     try:
-        result = check(spec, ops)
+        result = workload_check(plan, ops) if check is workload_check else check(spec, ops)
     except Exception:  # noqa: BLE001 - a checker bug must not end the search; it is reported
         result = Result("checker", UNKNOWN, explanation="the checker crashed:\n" + traceback.format_exc())
     return Verdict(result, run.outcome.error, digest, ops)
@@ -349,12 +351,13 @@ def explore(
     from systems_under_test.registry import resolve
 
     desc, _variant = resolve(opts.system)
-    if desc.external is not None:
+    if desc.is_third_party:
         from harness.run.spec import SpecError
 
-        raise SpecError(f"{desc.name} is a third-party system: explore runs only our own systems in the simulator")
+        raise SpecError(f"{desc.name} is a third-party system: explore runs only systems with a sans-IO core "
+                        "in the simulator")
     nodes = opts.nodes or desc.default_nodes
-    workload = default_workload_name(RunSpec(system=opts.system))
+    workload = desc.workloads[0]
     report = ExploreReport(opts.system)
     cache: dict[str, Verdict] = {}
     failures: list[RunSpec] = []
@@ -588,8 +591,7 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
                f"network {json.dumps(f.spec.config.get(SIM_CONFIG_KEY, {}))}")
     click.echo(f"replays identically: {'yes' if f.replayed else 'NO'}")
     res = run_test(f.spec.with_(test_name=f.spec.test_name or f"explore-{name.replace(':', '-')}"), store=store)
-    verdict = {True: "VALID", False: "INVALID"}.get(res.result.valid, "UNKNOWN")  # type: ignore[arg-type]
-    click.echo(f"stored run: {verdict}")
+    click.echo(f"stored run: {res.result.summary()}")
     click.echo(f"report: {res.report_path}")
     click.echo(f"replay: {res.replay_command}")
     return 1

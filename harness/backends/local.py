@@ -21,13 +21,13 @@ import random
 import signal
 import socket
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import systems_under_test
 from harness.backends.base import ClusterSpec, Indefinite, Unreachable
-from harness.run.seeds import derive_seed
+from harness.backends.seeds import derive_seed
 
 READY_TIMEOUT = 20.0
 CONTROL_TIMEOUT = 3.0
@@ -168,7 +168,7 @@ class LocalBackend:
 
     def __init__(self, spec: ClusterSpec) -> None:
         # Nodes run with the project root as their working directory: every path handed to them is absolute.
-        spec = ClusterSpec(spec.system, spec.nodes, spec.run_dir.resolve(), spec.seed, spec.config)
+        spec = replace(spec, run_dir=spec.run_dir.resolve())
         self.spec = spec
         ports = free_ports(2 * len(spec.nodes))
         self.nodes: dict[str, _Node] = {}
@@ -194,8 +194,10 @@ class LocalBackend:
             "--seed", str(derive_seed(self.spec.seed, n.id, n.incarnation)),
             "--parent-pid", str(os.getpid()),
         ]
-        if self.spec.config:
-            cmd += ["--config", json.dumps(dict(self.spec.config), sort_keys=True)]
+        # The core factory and its whole config travel on the command line, so the node process needs
+        # no registry (a plugin's core is imported from wherever it is installed).
+        cmd += ["--core", self.spec.resolved_variant().core_ref,
+                "--config", json.dumps(self.spec.node_config(), sort_keys=True)]
         return cmd
 
     async def _spawn(self, n: _Node) -> None:

@@ -25,13 +25,12 @@ from typing import Any
 from checkers.history import FAIL, INFO, INVOKE, Op
 from harness.backends.base import Backend, Connection, Indefinite, Unreachable
 from harness.run.history_log import Counts, HistoryLog
+from harness.run.plan import RunPlan, plan_of
 from harness.run.seeds import child_rng
 from harness.run.spec import RunSpec
-from harness.workloads import Invocation, Workload, make_workload
-from nemesis import schedule as schedules
-from nemesis.executor import NemesisExecutor, capabilities_for, require_capabilities
+from harness.workloads import Invocation, Workload
+from nemesis.executor import NemesisExecutor
 from nemesis.faults import TimedFault
-from nemesis.packages import resolve_packages
 
 Progress = Callable[[str, Counts, list[str]], None]
 """Called with (phase, running counts, active faults) after every op and at each phase change."""
@@ -158,30 +157,6 @@ class _Worker:
         await self._retire_connection()
 
 
-def default_workload_name(spec: RunSpec) -> str:
-    """The spec's workload, or the system's default one."""
-    if spec.workload:
-        return spec.workload
-    from systems_under_test.registry import resolve
-
-    desc, _ = resolve(spec.system)
-    return desc.workloads[0]
-
-
-def build_workload(spec: RunSpec) -> Workload:
-    """The spec's workload instance, seeded from the run seed."""
-    return make_workload(default_workload_name(spec), child_rng(spec.seed, "workload"), spec.workload_options)
-
-
-def build_schedule(spec: RunSpec) -> list[TimedFault]:
-    """The spec's explicit schedule, or one planned from its nemesis packages and the run seed."""
-    if spec.schedule is not None:
-        return schedules.from_json(spec.schedule)
-    rng = child_rng(spec.seed, "nemesis")
-    return schedules.build(spec.nemesis, spec.node_ids, rng, interval=spec.nemesis_interval,
-                           time_limit=spec.time_limit)
-
-
 async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
     for t in tasks:
         t.cancel()
@@ -190,23 +165,26 @@ async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
 
 async def execute(
     backend: Backend,
-    spec: RunSpec,
+    plan: RunPlan | RunSpec,
     history: HistoryLog,
     progress: Progress | None = None,
     *,
     workload: Workload | None = None,
     schedule: Sequence[TimedFault] | None = None,
 ) -> RunOutcome:
-    """Run every phase of one test on ``backend``, journaling into ``history``; teardown always runs.
+    """Run every phase of one ``plan`` on ``backend``, journaling into ``history``; teardown always runs.
 
-    Refuses (``CapabilityError``) before setup when the backend lacks a fault the schedule needs.
+    Everything was resolved and validated when the plan was built (a spec is planned here, for callers
+    that start from one); an explicit ``schedule`` is validated against the plan's backend before setup.
     Cancellation (Ctrl-C) heals and tears down, then returns an outcome marked ``interrupted``.
     """
     loop = asyncio.get_running_loop()
-    wl = workload if workload is not None else build_workload(spec)
-    sched = list(schedule) if schedule is not None else build_schedule(spec)
-    require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), sched), spec.backend,
-                         system=spec.system)
+    plan = plan_of(plan)
+    if schedule is not None:
+        plan = plan.with_schedule(schedule)
+    spec = plan.spec
+    wl = workload if workload is not None else plan.new_workload()
+    sched = list(plan.schedule)
     nemesis = NemesisExecutor(backend, history, spec.node_ids, child_rng(spec.seed, "nemesis-targets"))
     phase = "setup"
 

@@ -20,20 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import Op
-from checkers.result import UNKNOWN, Result, exit_code
-from harness.backends.base import ClusterSpec
-from harness.backends.registry import backend_entry
+from checkers.result import EXIT_CRASHED, UNKNOWN, Result
 from harness.run.history_log import HistoryLog
-from harness.run.runner import Progress, RunOutcome, build_schedule, build_workload, execute
-from harness.run.seeds import derive_seed
-from harness.run.spec import RunSpec, SpecError, write_spec
+from harness.run.plan import RunPlan, build_plan, plan_of
+from harness.run.runner import Progress, RunOutcome, execute
+from harness.run.spec import RunSpec, write_spec
 from harness.run.store import git_commit, new_run_dir, update_latest, write_index, write_json
 from harness.workloads import workload_class
-from nemesis.executor import capabilities_for, require_capabilities
-from nemesis.packages import resolve_packages
-from systems_under_test.registry import UnknownName, resolve
+from systems_under_test.registry import resolve
 
-EXIT_CRASHED = 255
 EXIT_INTERRUPTED = 2
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,25 +45,14 @@ class RunResult:
     report_path: Path
 
 
-def prepare(spec: RunSpec) -> RunSpec:
-    """Validate every name and option of ``spec`` and fill in defaults; raises before anything runs.
+def prepare(spec: RunSpec) -> RunPlan:
+    """Resolve and validate every name and option of ``spec`` into its run plan; raises before anything runs.
 
     Errors (``UnknownName`` with the valid choices, ``SpecError``, workload ``OptionError``,
-    ``ScheduleError``) are the user's to fix, so they surface here, before a run dir exists.
+    ``ScheduleError``, ``CapabilityError``, ``PluginError``) are the user's to fix, so they surface here,
+    before a run dir exists. See :func:`harness.run.plan.build_plan`.
     """
-    desc, _variant = resolve(spec.system)
-    workload = spec.workload or desc.workloads[0]
-    workload_class(workload)
-    if workload not in desc.workloads:
-        raise UnknownName(f"system {desc.name!r} does not support workload {workload!r}", desc.workloads)
-    if spec.nodes < desc.min_nodes:
-        raise SpecError(f"system {desc.name!r} needs at least {desc.min_nodes} nodes")
-    backend_entry(spec.backend)
-    resolve_packages(spec.nemesis)
-    spec = spec.with_(workload=workload)
-    build_schedule(spec)
-    build_workload(spec)
-    return spec
+    return build_plan(spec)
 
 
 def summarize(ops: tuple[Op, ...] | list[Op]) -> dict[str, int]:
@@ -79,13 +63,24 @@ def summarize(ops: tuple[Op, ...] | list[Op]) -> dict[str, int]:
     return out
 
 
-def judge(spec: RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Result, int]:
-    """Check a complete history with the spec's workload checker; a checker crash is ``unknown``/255."""
+def judge(plan: RunPlan | RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Result, int]:
+    """Check a complete history with the run's workload checker; a checker crash is ``unknown``/255.
+
+    A stored spec (``splitbrain check RUN_DIR``) needs only its workload, not a whole plan: the run's
+    backend or faults need not be available where it is re-checked.
+    """
+    if isinstance(plan, RunPlan):
+        spec, cls = plan.spec, plan.workload_class
+    else:
+        spec = plan
+        cls = workload_class(spec.workload or resolve(spec.system)[0].workloads[0])
     try:
-        result = build_workload(spec).check(list(ops), time_limit=spec.check_time_limit)
+        result = cls(spec.workload_options).check(list(ops), time_limit=spec.check_time_limit)
     except Exception:  # noqa: BLE001 - a checker bug must not lose the run
-        return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + traceback.format_exc()), EXIT_CRASHED
-    return result, exit_code(result.valid)
+        trace = traceback.format_exc()
+        return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + trace,
+                      reason="the checker crashed: " + trace.strip().splitlines()[-1]), EXIT_CRASHED
+    return result, result.exit_code
 
 
 def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], result: Result, code: int,
@@ -94,10 +89,10 @@ def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], 
     from reports.run_report import write_run_report
 
     counts = summarize(ops)
-    doc = {"valid": result.valid, "exit_code": code, "ops": counts["invoke"], "counts": counts,
+    doc = {"valid": result.valid, "verdict": result.verdict, "reason": result.reason, "exit_code": code, "ops": counts["invoke"], "counts": counts,
            "result": result.to_dict(), "replay": replay, **(extra or {})}
     write_json(run_dir / "results.json", doc)
-    report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), replay_command=replay)
+    report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), result=result, replay_command=replay)
     store = run_dir.parent.parent
     try:
         update_latest(store, run_dir)
@@ -114,16 +109,14 @@ def replay_command_for(spec: RunSpec, run_dir: Path) -> str:
     return spec.replay_command()
 
 
-def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress | None = None) -> RunResult:
-    """Run ``spec`` end to end and store it; returns the verdict and Jepsen's exit code."""
-    spec = prepare(spec)
-    entry = backend_entry(spec.backend)
+def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: Progress | None = None) -> RunResult:
+    """Run a spec (planned here) or a plan end to end and store it; returns the verdict and exit code."""
+    plan = plan_of(spec)
+    spec = plan.spec
+    entry = plan.backend
     run_dir = new_run_dir(store, spec.name)
-    cluster = ClusterSpec(spec.system, spec.node_ids, run_dir, derive_seed(spec.seed, "nodes"), dict(spec.config))
     try:
-        backend = entry.make(cluster, run_spec=spec)
-        require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), build_schedule(spec)),
-                             spec.backend)
+        backend = plan.make_backend(run_dir)
     except Exception:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
@@ -150,7 +143,7 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
         try:
-            return await execute(backend, spec, history, progress)
+            return await execute(backend, plan, history, progress)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
@@ -175,6 +168,6 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
         name = signal.Signals(caught.get("signal", signal.SIGINT)).name
         result, code = Result("harness", UNKNOWN, explanation=f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"), EXIT_INTERRUPTED
     else:
-        result, code = judge(spec, outcome.ops)
+        result, code = judge(plan, outcome.ops)
     report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
     return RunResult(run_dir, result, code, outcome, replay, report)

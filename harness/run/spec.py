@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from harness.backends.base import SpecError
 
-class SpecError(ValueError):
-    """A spec that cannot be run (bad value, unknown field, unreadable spec.json)."""
+__all__ = ["RunSpec", "SpecError", "read_spec", "write_spec"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,52 +15,69 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from checkers.history import INFO, OK, Op
 from checkers.result import Result
-from harness.workloads.base import Completion, Invocation, OptionError, Workload, error_completion
+from harness.workloads.base import (
+    Completion,
+    Invocation,
+    OpGenerator,
+    OptionError,
+    WorkloadSpec,
+    check_option_names,
+    error_completion,
+)
 
 DEFAULT_ACCOUNTS = tuple(f"acct{i}" for i in range(5))
 DEFAULT_TOTAL = 100
 
 
-class BankWorkload(Workload):
+@dataclass(frozen=True, slots=True)
+class BankOptions:
+    """The ``accounts`` and their conserved ``total``, the largest transfer, and the share of reads."""
+
+    accounts: tuple[str, ...] = DEFAULT_ACCOUNTS
+    total: int = DEFAULT_TOTAL
+    max_amount: int = 5
+    reads: float = 0.3
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> BankOptions:
+        """Validated options from a JSON object; ``OptionError`` says what is wrong."""
+        check_option_names(raw, cls, "bank")
+        opts = cls(tuple(str(a) for a in raw.get("accounts", DEFAULT_ACCOUNTS)), int(raw.get("total", DEFAULT_TOTAL)),
+                   int(raw.get("max_amount", 5)), float(raw.get("reads", 0.3)))
+        if len(opts.accounts) < 2 or opts.max_amount < 1 or not 0 <= opts.reads <= 1:
+            raise OptionError("bank options: at least 2 accounts, max_amount >= 1, 0 <= reads <= 1")
+        return opts
+
+
+class BankWorkload(WorkloadSpec):
     """Random transfers and whole-bank reads, judged by the bank checker."""
 
     name = "bank"
     checkers = ("bank",)
     description = "transfers between accounts on different shards + reads of all balances; total conserved"
 
-    def __init__(self, rng: random.Random, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(rng, options)
-        allowed = {"accounts", "total", "max_amount", "reads"}
-        unknown = sorted(set(self.options) - allowed)
-        if unknown:
-            raise OptionError(f"unknown bank option(s): {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}")
-        self.accounts = [str(a) for a in self.options.get("accounts", DEFAULT_ACCOUNTS)]
-        self.total = int(self.options.get("total", DEFAULT_TOTAL))
-        self.max_amount = int(self.options.get("max_amount", 5))
-        self.reads = float(self.options.get("reads", 0.3))
-        if len(self.accounts) < 2 or self.max_amount < 1 or not 0 <= self.reads <= 1:
-            raise OptionError("bank options: at least 2 accounts, max_amount >= 1, 0 <= reads <= 1")
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.options = BankOptions.parse(self.raw_options)
 
-    def next_op(self) -> Invocation:
-        """A read of every balance, or a transfer of 1..max_amount between two distinct accounts."""
-        if self.rng.random() < self.reads:
-            return Invocation("read", None)
-        a, b = self.rng.sample(self.accounts, 2)
-        return Invocation("transfer", {"from": a, "to": b, "amount": self.rng.randint(1, self.max_amount)})
+    def generator(self, rng: random.Random) -> BankGenerator:
+        """Transfers and reads for one run."""
+        return BankGenerator(self.options, rng)
 
-    def request(self, inv: Invocation) -> dict[str, Any]:
+    def request(self, inv: Invocation, gen: OpGenerator) -> dict[str, Any]:
         """The twopc request for a bank op."""
         if inv.f == "read":
-            return {"type": "balances", "keys": list(self.accounts)}
+            return {"type": "balances", "keys": list(self.options.accounts)}
         if inv.f == "transfer":
             return {"type": "transfer", **inv.value}
         raise ValueError(f"bank workload has no op {inv.f!r}")
 
-    def complete(self, inv: Invocation, reply: Mapping[str, Any]) -> Completion:
+    def complete(self, inv: Invocation, reply: Mapping[str, Any], gen: OpGenerator) -> Completion:
         """A read completes with the balances it saw (``balances_ok``); a transfer with its invoke value."""
         if reply.get("type") == "error":
             return error_completion(inv, reply)
@@ -70,7 +87,7 @@ class BankWorkload(Workload):
             return Completion(OK, inv.value)
         return Completion(INFO, inv.value, error=["unexpected-reply", str(reply.get("type"))])
 
-    def final_ops(self) -> list[Invocation]:
+    def final_ops(self, gen: OpGenerator) -> list[Invocation]:
         """A few reads after healing (a read may abort on a lock conflict; one success is enough)."""
         return [Invocation("read", None) for _ in range(3)]
 
@@ -78,4 +95,20 @@ class BankWorkload(Workload):
         """Every ok read sums to the total, lists every account and has no negative balance."""
         from checkers import bank
 
-        return bank.check(history, total=self.total, accounts=self.accounts)
+        return bank.check(history, total=self.options.total, accounts=list(self.options.accounts))
+
+
+class BankGenerator(OpGenerator):
+    """Reads of every balance, or transfers between two distinct accounts."""
+
+    def __init__(self, options: BankOptions, rng: random.Random) -> None:
+        super().__init__(rng)
+        self.options = options
+        self._accounts = list(options.accounts)
+
+    def next_op(self) -> Invocation:
+        """A read of every balance, or a transfer of 1..max_amount between two distinct accounts."""
+        if self.rng.random() < self.options.reads:
+            return Invocation("read", None)
+        a, b = self.rng.sample(self._accounts, 2)
+        return Invocation("transfer", {"from": a, "to": b, "amount": self.rng.randint(1, self.options.max_amount)})

@@ -15,83 +15,87 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from checkers.history import INFO, OK, Op
 from checkers.result import Result, compose
-from harness.workloads.base import Completion, Invocation, OptionError, Workload, error_completion
+from harness.workloads.base import (
+    Completion,
+    Invocation,
+    OpGenerator,
+    OptionError,
+    WorkloadSpec,
+    check_option_names,
+    error_completion,
+)
 
 LOCK = "L"
 
 
-class LockWorkload(Workload):
+@dataclass(frozen=True, slots=True)
+class LockOptions:
+    """Lease ``ttl``, the share of writes with a stale token, of releases, and whether to also check
+    fencing-lock linearizability."""
+
+    ttl: float = 1.0
+    stale: float = 0.25
+    release: float = 0.03
+    linearizable: bool = True
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> LockOptions:
+        """Validated options from a JSON object; ``OptionError`` says what is wrong."""
+        check_option_names(raw, cls, "lock")
+        opts = cls(float(raw.get("ttl", 1.0)), float(raw.get("stale", 0.25)), float(raw.get("release", 0.03)),
+                   bool(raw.get("linearizable", True)))
+        if opts.ttl <= 0 or not 0 <= opts.stale <= 1 or not 0 <= opts.release <= 0.5:
+            raise OptionError("lock options: ttl > 0, 0 <= stale <= 1, 0 <= release <= 0.5")
+        return opts
+
+
+class LockWorkload(WorkloadSpec):
     """Acquire / guarded write / release / read, judged for fencing, mutual exclusion and linearizability."""
 
     name = "lock"
     checkers = ("lock", "linearizable")
     description = "fenced lock: acquire, write with the token (sometimes a stale one), release, read"
 
-    def __init__(self, rng: random.Random, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(rng, options)
-        allowed = {"ttl", "stale", "release", "linearizable"}
-        unknown = sorted(set(self.options) - allowed)
-        if unknown:
-            raise OptionError(f"unknown lock option(s): {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}")
-        self.ttl = float(self.options.get("ttl", 1.0))
-        self.stale = float(self.options.get("stale", 0.25))
-        self.release = float(self.options.get("release", 0.03))
-        self.linearizable = bool(self.options.get("linearizable", True))
-        if self.ttl <= 0 or not 0 <= self.stale <= 1 or not 0 <= self.release <= 0.5:
-            raise OptionError("lock options: ttl > 0, 0 <= stale <= 1, 0 <= release <= 0.5")
-        self._owners = 0
-        self._values = 0
-        self._grants: list[dict[str, Any]] = []  # ok acquires in completion order
-        self._expires: dict[int, float] = {}
-        self._released: set[int] = set()
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.options = LockOptions.parse(self.raw_options)
 
-    def next_op(self) -> Invocation:
-        """Acquire as a fresh owner, or act as the newest (sometimes an older) holder, or read."""
-        r = self.rng.random()
-        holders = [g for g in self._grants if g["token"] not in self._released]
-        if not holders or r < 0.3:
-            self._owners += 1
-            return Invocation("acquire", {"owner": f"o{self._owners}", "lock": LOCK})
-        if r < 0.95 - self.release:
-            stale = self.rng.random() < self.stale and len(holders) > 1
-            g = self.rng.choice(holders[:-1]) if stale else holders[-1]
-            self._values += 1
-            return Invocation("write", {"owner": g["owner"], "lock": LOCK, "token": g["token"], "value": self._values})
-        if r < 0.95:  # most holders never release: their leases run out (a crashed or paused client)
-            g = holders[-1]
-            self._released.add(g["token"])  # a holder that lets go never writes again
-            return Invocation("release", {"owner": g["owner"], "lock": LOCK, "token": g["token"]})
-        return Invocation("read", None)
+    def generator(self, rng: random.Random) -> LockGenerator:
+        """The grants seen so far and who released, for one run."""
+        return LockGenerator(self.options, rng)
 
-    def request(self, inv: Invocation) -> dict[str, Any]:
-        """The lock service request for an op."""
+    def request(self, inv: Invocation, gen: OpGenerator) -> dict[str, Any]:
+        """The lock service request for an op (a write carries its grant's lease deadline, if known)."""
+        assert isinstance(gen, LockGenerator)
         v = inv.value
         if inv.f == "acquire":
-            return {"type": "acquire", "owner": v["owner"], "ttl": self.ttl}
+            return {"type": "acquire", "owner": v["owner"], "ttl": self.options.ttl}
         if inv.f == "write":
             return {"type": "write", "owner": v["owner"], "token": v["token"], "value": v["value"],
-                    "expires": self._expires.get(v["token"])}
+                    "expires": gen.expires.get(v["token"])}
         if inv.f == "release":
             return {"type": "release", "owner": v["owner"], "token": v["token"]}
         if inv.f == "read":
             return {"type": "read"}
         raise ValueError(f"lock workload has no op {inv.f!r}")
 
-    def complete(self, inv: Invocation, reply: Mapping[str, Any]) -> Completion:
+    def complete(self, inv: Invocation, reply: Mapping[str, Any], gen: OpGenerator) -> Completion:
         """Grants are remembered (with their lease deadline); writes carry the acceptance ``seq``."""
+        assert isinstance(gen, LockGenerator)
         if reply.get("type") == "error":
             return error_completion(inv, reply)
         if reply.get("type") != f"{inv.f}_ok":
             return Completion(INFO, inv.value, error=["unexpected-reply", str(reply.get("type"))])
         if inv.f == "acquire":
             grant = {**inv.value, "token": reply["token"]}
-            self._grants.append(grant)
+            gen.grants.append(grant)
             if reply.get("expires") is not None:
-                self._expires[int(reply["token"])] = float(reply["expires"])
+                gen.expires[int(reply["token"])] = float(reply["expires"])
             return Completion(OK, grant)
         if inv.f == "write":
             return Completion(OK, {**inv.value, "seq": reply.get("seq")})
@@ -99,7 +103,7 @@ class LockWorkload(Workload):
             return Completion(OK, reply.get("value"))
         return Completion(OK, inv.value)
 
-    def final_ops(self) -> list[Invocation]:
+    def final_ops(self, gen: OpGenerator) -> list[Invocation]:
         """One read of the guarded value."""
         return [Invocation("read", None)]
 
@@ -108,12 +112,44 @@ class LockWorkload(Workload):
         from checkers import locks
 
         results = {"lock": locks.check(history)}
-        if self.linearizable:
+        if self.options.linearizable:
             from checkers.linearizability import check
 
             results["linearizable"] = check(fencing_shapes(history), "fencing-lock", keyed=False,
                                             time_limit=time_limit)
         return compose(results)
+
+
+class LockGenerator(OpGenerator):
+    """Plays the lock's holders: fresh owners acquire, the newest (sometimes an older) holder writes."""
+
+    def __init__(self, options: LockOptions, rng: random.Random) -> None:
+        super().__init__(rng)
+        self.options = options
+        self._owners = 0
+        self._values = 0
+        self.grants: list[dict[str, Any]] = []  # ok acquires in completion order
+        self.expires: dict[int, float] = {}
+        self._released: set[int] = set()
+
+    def next_op(self) -> Invocation:
+        """Acquire as a fresh owner, or act as the newest (sometimes an older) holder, or read."""
+        r = self.rng.random()
+        holders = [g for g in self.grants if g["token"] not in self._released]
+        if not holders or r < 0.3:
+            self._owners += 1
+            return Invocation("acquire", {"owner": f"o{self._owners}", "lock": LOCK})
+        release = self.options.release
+        if r < 0.95 - release:
+            stale = self.rng.random() < self.options.stale and len(holders) > 1
+            g = self.rng.choice(holders[:-1]) if stale else holders[-1]
+            self._values += 1
+            return Invocation("write", {"owner": g["owner"], "lock": LOCK, "token": g["token"], "value": self._values})
+        if r < 0.95:  # most holders never release: their leases run out (a crashed or paused client)
+            g = holders[-1]
+            self._released.add(g["token"])  # a holder that lets go never writes again
+            return Invocation("release", {"owner": g["owner"], "lock": LOCK, "token": g["token"]})
+        return Invocation("read", None)
 
 
 def fencing_shapes(history: Sequence[Op]) -> list[Op]:

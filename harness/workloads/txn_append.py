@@ -17,61 +17,59 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from checkers.history import INFO, OK, Op
 from checkers.result import Result, compose
-from harness.workloads.base import Completion, Invocation, OptionError, Workload, error_completion
+from harness.workloads.base import (
+    Completion,
+    Invocation,
+    OpGenerator,
+    OptionError,
+    WorkloadSpec,
+    check_option_names,
+    error_completion,
+)
 
 
-class ListAppendWorkload(Workload):
+@dataclass(frozen=True, slots=True)
+class ListAppendOptions:
+    """Live ``keys``, the longest transaction, appends before a key retires, and the share of reads."""
+
+    keys: int = 6
+    max_txn_length: int = 4
+    appends_per_key: int = 30
+    reads: float = 0.5
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> ListAppendOptions:
+        """Validated options from a JSON object; ``OptionError`` says what is wrong."""
+        check_option_names(raw, cls, "list-append")
+        opts = cls(int(raw.get("keys", 6)), int(raw.get("max_txn_length", 4)), int(raw.get("appends_per_key", 30)),
+                   float(raw.get("reads", 0.5)))
+        if (opts.keys < 1 or opts.max_txn_length < 1 or opts.appends_per_key < 1
+                or not 0 <= opts.reads <= 1):
+            raise OptionError("list-append options: keys, max_txn_length, appends_per_key >= 1; 0 <= reads <= 1")
+        return opts
+
+
+class ListAppendWorkload(WorkloadSpec):
     """Random list-append transactions, judged by Elle (strict serializability) and 2PC atomicity."""
 
     name = "list-append"
     checkers = ("elle-list-append", "2pc")
     description = "multi-key append/read transactions across shards; Elle cycles + all-or-nothing visibility"
 
-    def __init__(self, rng: random.Random, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(rng, options)
-        allowed = {"keys", "max_txn_length", "appends_per_key", "reads"}
-        unknown = sorted(set(self.options) - allowed)
-        if unknown:
-            raise OptionError(
-                f"unknown list-append option(s): {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}")
-        self.keys = int(self.options.get("keys", 6))
-        self.max_len = int(self.options.get("max_txn_length", 4))
-        self.appends_per_key = int(self.options.get("appends_per_key", 30))
-        self.reads = float(self.options.get("reads", 0.5))
-        if self.keys < 1 or self.max_len < 1 or self.appends_per_key < 1 or not 0 <= self.reads <= 1:
-            raise OptionError("list-append options: keys, max_txn_length, appends_per_key >= 1; 0 <= reads <= 1")
-        self._next_key = 0
-        self._next_value = 0
-        self._live = [self._new_key() for _ in range(self.keys)]
-        self._appends: dict[str, int] = {k: 0 for k in self._live}
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.options = ListAppendOptions.parse(self.raw_options)
 
-    def _new_key(self) -> str:
-        self._next_key += 1
-        return str(self._next_key - 1)
+    def generator(self, rng: random.Random) -> ListAppendGenerator:
+        """Live keys and unique values for one run."""
+        return ListAppendGenerator(self.options, rng)
 
-    def next_op(self) -> Invocation:
-        """A transaction of 1..max_txn_length micro-ops on live keys; full keys are retired."""
-        txn: list[list[Any]] = []
-        for _ in range(self.rng.randint(1, self.max_len)):
-            slot = self.rng.randrange(len(self._live))
-            key = self._live[slot]
-            if self.rng.random() < self.reads:
-                txn.append(["r", key, None])
-                continue
-            self._next_value += 1
-            txn.append(["append", key, self._next_value])
-            self._appends[key] += 1
-            if self._appends[key] >= self.appends_per_key:
-                fresh = self._new_key()
-                self._live[slot] = fresh
-                self._appends[fresh] = 0
-        return Invocation("txn", txn)
-
-    def request(self, inv: Invocation) -> dict[str, Any]:
+    def request(self, inv: Invocation, gen: OpGenerator) -> dict[str, Any]:
         """A ``txn`` request (the final read of one key is a one-read transaction)."""
         if inv.f == "txn":
             return {"type": "txn", "txn": inv.value}
@@ -79,7 +77,7 @@ class ListAppendWorkload(Workload):
             return {"type": "txn", "txn": [["r", inv.value["participant"], None]]}
         raise ValueError(f"list-append workload has no op {inv.f!r}")
 
-    def complete(self, inv: Invocation, reply: Mapping[str, Any]) -> Completion:
+    def complete(self, inv: Invocation, reply: Mapping[str, Any], gen: OpGenerator) -> Completion:
         """Reads are filled in from ``txn_ok``; a final read becomes ``{participant, values}``."""
         if reply.get("type") == "error":
             return error_completion(inv, reply)
@@ -92,9 +90,10 @@ class ListAppendWorkload(Workload):
             return Completion(OK, {"participant": key, "values": {key: seen if seen is not None else []}})
         return Completion(OK, [list(m) for m in txn])
 
-    def final_ops(self) -> list[Invocation]:
+    def final_ops(self, gen: OpGenerator) -> list[Invocation]:
         """Two solo reads of every key that was ever appended to (the last successful one counts)."""
-        keys = [k for k, n in self._appends.items() if n > 0]
+        assert isinstance(gen, ListAppendGenerator)
+        keys = [k for k, n in gen.appends.items() if n > 0]
         return [Invocation("final-read", {"participant": k, "values": {k: None}}) for k in keys * 2]
 
     def check(self, history: Sequence[Op], *, time_limit: float | None = None) -> Result:
@@ -102,3 +101,37 @@ class ListAppendWorkload(Workload):
         from checkers import elle, twopc
 
         return compose({"elle-list-append": elle.check_list_append(history), "2pc": twopc.check(history)})
+
+
+class ListAppendGenerator(OpGenerator):
+    """Transactions over a few live keys; a key retires after ``appends_per_key`` appends."""
+
+    def __init__(self, options: ListAppendOptions, rng: random.Random) -> None:
+        super().__init__(rng)
+        self.options = options
+        self._next_key = 0
+        self._next_value = 0
+        self._live = [self._new_key() for _ in range(options.keys)]
+        self.appends: dict[str, int] = {k: 0 for k in self._live}
+
+    def _new_key(self) -> str:
+        self._next_key += 1
+        return str(self._next_key - 1)
+
+    def next_op(self) -> Invocation:
+        """A transaction of 1..max_txn_length micro-ops on live keys; full keys are retired."""
+        txn: list[list[Any]] = []
+        for _ in range(self.rng.randint(1, self.options.max_txn_length)):
+            slot = self.rng.randrange(len(self._live))
+            key = self._live[slot]
+            if self.rng.random() < self.options.reads:
+                txn.append(["r", key, None])
+                continue
+            self._next_value += 1
+            txn.append(["append", key, self._next_value])
+            self.appends[key] += 1
+            if self.appends[key] >= self.options.appends_per_key:
+                fresh = self._new_key()
+                self._live[slot] = fresh
+                self.appends[fresh] = 0
+        return Invocation("txn", txn)

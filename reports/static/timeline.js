@@ -256,7 +256,8 @@
     var o = this.ops, d = this.data, lines = [];
     var ty = d.types[o.ty[id]], done = o.t1[id] >= 0;
     lines.push(d.fs[o.f[id]] + " " + show(o.v[id]) + "  →  " + ty + (o.r[id] !== null ? " " + show(o.r[id]) : ""));
-    lines.push("process " + o.p[id] + (o.n[id] >= 0 ? " on " + d.nodes[o.n[id]] : ""));
+    lines.push("process " + o.p[id] + (d.lanes[o.lane[id]] !== "process " + o.p[id] ? " (" + d.lanes[o.lane[id]] + ")" : "") +
+      (o.n[id] >= 0 ? " on " + d.nodes[o.n[id]] : ""));
     lines.push("invoked " + fmtSeconds(o.t0[id]) + (done ? ", completed " + fmtSeconds(o.t1[id]) +
       " (" + ((o.t1[id] - o.t0[id]) / 1000).toFixed(2) + " ms)" : ", never completed"));
     lines.push("history index " + o.i[id] + (o.c[id] >= 0 ? " / " + o.c[id] : ""));

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import random
@@ -83,6 +84,21 @@ def seeded(seed: int, node: str, purpose: str) -> random.Random:
     return random.Random(f"{seed}/{node}/{purpose}")
 
 
+def make_core(opts: Options) -> Core:
+    """The node's core: from the ``--core`` factory the backend named, else the system registry."""
+    peers = [p for p in opts.peers if p != opts.node]
+    rng = seeded(opts.seed, opts.node, "core")
+    if opts.core is None:
+        _, variant = resolve(opts.system)
+        return variant.make_core(opts.node, peers, rng, opts.config)
+    module, _, qualname = opts.core.partition(":")
+    factory: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        factory = getattr(factory, part)
+    core: Core = factory(opts.node, peers, rng, dict(opts.config))
+    return core
+
+
 class NodeHost:
     """Hosts one core: clients, peers, timers, durability, faults."""
 
@@ -90,10 +106,7 @@ class NodeHost:
         self.opts = opts
         self.node = opts.node
         self.log = NodeLog(opts.log, opts.node)
-        _, variant = resolve(opts.system)
-        self.core: Core = variant.make_core(
-            opts.node, [p for p in opts.peers if p != opts.node], seeded(opts.seed, opts.node, "core"), opts.config
-        )
+        self.core: Core = make_core(opts)
         self.packet_rng = seeded(opts.seed, opts.node, "packet")
         self.faults = Faults()
         self.counters = Counters()

@@ -26,6 +26,7 @@ class Options:
     seed: int = 0
     config: Mapping[str, Any] = field(default_factory=dict)
     parent_pid: int | None = None
+    core: str | None = None  # "module:qualname" of the core factory; None = look the system up by name
 
 
 def parse_peers(text: str) -> dict[str, tuple[str, int]]:
@@ -57,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice this node makes")
     p.add_argument("--config", default="{}", help="system config as a JSON object")
     p.add_argument("--parent-pid", type=int, default=None, help="exit soon after this process is gone")
+    p.add_argument("--core", default=None,
+                   help="MODULE:NAME of the core factory to host, with --config as its whole config (the "
+                        "backends pass it, so a node needs no installed registry); default: look up --system")
     return p
 
 
@@ -86,4 +90,5 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         seed=ns.seed,
         config=config,
         parent_pid=ns.parent_pid,
+        core=ns.core,
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import corpus_manifest
 
-from checkers import bank
+from checkers import bank, importers
 from checkers.elle import check
 
 ELLE_ROWS = [r for r in corpus_manifest() if r["check"].startswith("elle:")]
@@ -32,7 +32,6 @@ def test_corpus_has_elle_rows(corpus: Path) -> None:
 
 @pytest.mark.parametrize("row", ELLE_ROWS, ids=[r["path"] for r in ELLE_ROWS])
 def test_elle_corpus_verdict_and_names(corpus: Path, row: dict[str, str]) -> None:
-    importers = pytest.importorskip("checkers.importers")
     history = importers.load_history(corpus / row["path"])
     m = re.match(r"elle:([\w-]+)\(([\w-]+)\)", row["check"])
     assert m, row["check"]
@@ -46,7 +45,6 @@ def test_elle_corpus_verdict_and_names(corpus: Path, row: dict[str, str]) -> Non
 
 
 def test_bank_corpus_is_valid(corpus: Path) -> None:
-    importers = pytest.importorskip("checkers.importers")
     path = corpus / "jepsen" / "bank.edn"
     if not path.is_file():
         pytest.skip("jepsen/bank.edn not in this corpus")

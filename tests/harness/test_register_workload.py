@@ -8,7 +8,6 @@ from collections import Counter
 import pytest
 
 from harness.workloads import Invocation, OptionError, make_workload
-from harness.workloads.register import RegisterWorkload
 from systems_under_test.registry import UnknownName
 
 
@@ -58,7 +57,7 @@ def test_keys_rotate_after_ops_per_key() -> None:
 
 
 def test_final_ops_read_every_used_key() -> None:
-    w = RegisterWorkload(random.Random(7), {"keys": 2, "ops_per_key": 5})
+    w = make_workload("register", random.Random(7), {"keys": 2, "ops_per_key": 5})
     used = {w.next_op().value[0] for _ in range(23)}
     finals = w.final_ops()
     assert {inv.value[0] for inv in finals} == used
@@ -66,7 +65,7 @@ def test_final_ops_read_every_used_key() -> None:
 
 
 def test_requests_and_completions() -> None:
-    w = RegisterWorkload(random.Random(8))
+    w = make_workload("register", random.Random(8))
     assert w.request(Invocation("read", ["k1", None])) == {"type": "read", "key": "k1"}
     assert w.request(Invocation("write", ["k1", 3])) == {"type": "write", "key": "k1", "value": 3}
     assert w.request(Invocation("cas", ["k1", [1, 2]])) == {"type": "cas", "key": "k1", "from": 1, "to": 2}

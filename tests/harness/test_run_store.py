@@ -38,12 +38,13 @@ def test_latest_and_index(tmp_path: Path) -> None:
     rows = list_runs(tmp_path)
     assert [r.valid for r in rows] == [False, True]
     html = write_index(tmp_path).read_text()
-    assert "INVALID" in html and "valid" in html and "t/20260101T000001/report.html" in html
+    assert "INVALID" in html and "VALID" in html and "t/20260101T000001/report.html" in html
 
 
 @pytest.fixture
 def fake_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(backends.BACKENDS, "fake", BackendEntry("fake", "in-process fake", "fake_cluster:make"))
+    monkeypatch.setitem(backends.BACKENDS, "fake", BackendEntry("fake", "in-process fake", "fake_cluster:make",
+                                                                  backend_class="fake_cluster:FakeCluster"))
 
 
 def test_run_test_writes_a_complete_run_dir(tmp_path: Path, fake_backend: None) -> None:

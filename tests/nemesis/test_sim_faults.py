@@ -211,7 +211,7 @@ class CheckedSim(SimBackend):
 
 @pytest.mark.parametrize("mode", ["", "combined"])
 def test_a_run_journals_every_fault_kind_and_ends_healed(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.backends.sim import simrun
+    from harness.run import simrun
 
     spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=5, concurrency=5, time_limit=30.0,
                    rate=20.0, nemesis=("partition", "kill", "pause", "clock", "packet", *([mode] if mode else [])),
@@ -268,13 +268,14 @@ BREAK_EVERYTHING = (
 
 def _broken_run(interrupt: bool) -> tuple[Any, CheckedSim]:
     from harness.run.history_log import HistoryLog
-    from harness.run.runner import build_workload, execute
-    from harness.run.simrun import cluster_spec
+    from harness.run.plan import build_plan
+    from harness.run.runner import execute
 
     spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=3, concurrency=3, time_limit=30.0,
                    rate=40.0, nemesis=(), seed=2, schedule=BREAK_EVERYTHING)
-    backend = CheckedSim(cluster_spec(spec))
-    real = build_workload(spec)
+    plan = build_plan(spec)
+    backend = CheckedSim(plan.cluster(Path(".")))
+    real = plan.new_workload()
 
     class Crashing:
         """The spec's workload, crashing the run (a harness bug) after two seconds of traffic."""
@@ -288,7 +289,7 @@ def _broken_run(interrupt: bool) -> tuple[Any, CheckedSim]:
             return real.next_op()
 
     async def main() -> Any:
-        task = asyncio.ensure_future(execute(backend, spec, HistoryLog(None),
+        task = asyncio.ensure_future(execute(backend, plan, HistoryLog(None),
                                              workload=None if interrupt else Crashing()))  # type: ignore[arg-type]
         if interrupt:
             await asyncio.sleep(2.0)

@@ -127,7 +127,7 @@ def test_valid_and_invalid_reports_and_the_index(browser: Any, tmp_path: Path) -
 
     pg = Page(browser, tmp_path)
     pg.open((valid_dir / "report.html").as_uri())
-    assert pg.page.get_attribute("#verdict", "data-verdict") == "valid"
+    assert pg.page.get_attribute("#verdict", "data-verdict") == "VALID"
     assert pg.page.locator("#counterexample").count() == 0
     pg.shot("report-valid-full", full=True)
     index = _first_client_index(valid_dir, "write")

@@ -39,7 +39,7 @@ def test_index_escapes_and_filters(tmp_path: Path) -> None:
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>x</b>" not in html
     assert 'id="run-filter"' in html and 'id="verdict-filter"' in html
-    assert 'data-verdict="valid"' in html and 'data-verdict="unknown"' in html
+    assert 'data-verdict="VALID"' in html and 'data-verdict="UNKNOWN"' in html
     assert 'href="t/20260101T000002/report.html"' in html
     assert html.index("20260101T000002") < html.index("20260101T000001")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from checkers.history import Op, pairs
+from checkers.result import Evidence, Result, compose
 from reports import assets
 from reports.checker_view import checker_sections
 from reports.faults import fault_bands
@@ -37,7 +38,7 @@ def test_quantiles_and_latency_table() -> None:
 def test_figures_carry_fault_bands_and_count_every_completion() -> None:
     ops = _ops(200)
     ps, bands = pairs(ops), fault_bands(ops)
-    figs = {f["id"]: f["figure"] for f in figures(ps, ops, bands, {})}
+    figs = {f["id"]: f["figure"] for f in figures(ps, ops, bands, Result("stats", True))}
     assert set(figs) == {"plot-latency", "plot-throughput", "plot-quantiles"}
     for fig in figs.values():
         assert len(fig["layout"]["shapes"]) == 1 and fig["layout"]["shapes"][0]["x0"] == bands[0].start / 1e9
@@ -59,26 +60,30 @@ def test_dense_series_are_thinned_deterministically() -> None:
 
 def test_bank_totals_plot_only_when_the_checker_gave_a_series() -> None:
     ops = _ops(20)
-    result = {"checker": "bank", "details": {"series": {"total": [[1_000_000_000, 100], [2_000_000_000, 90]],
-                                                         "errors": [[2_000_000_000, 90]]}}}
-    figs = {f["id"]: f["figure"] for f in figures(pairs(ops), ops, [], result)}
+    result = Result("bank", False, {"series": {"total": [[1_000_000_000, 100], [2_000_000_000, 90]],
+                                               "errors": [[2_000_000_000, 90]]}})
+    figs = {f["id"]: f["figure"] for f in figures(pairs(ops), ops, [], compose({"bank": result}))}
+    assert "plot-bank" not in {f["id"] for f in figures(pairs(ops), ops, [], Result("set-full", True, dict(
+        result.details)))}, "only the bank checker's series is a bank series"
     bank = figs["plot-bank"]
     assert bank["data"][0]["y"] == [100, 90] and bank["data"][1]["x"] == [2.0]
 
 
 def test_checker_sections_expand_compose_and_list_evidence() -> None:
-    result = {"checker": "compose", "valid": False, "details": {
-        "set": {"checker": "set-full", "valid": False, "explanation": "1 lost", "details": {"lost": [4, 7]}},
-        "elle": {"checker": "elle", "valid": False, "explanation": "G1c",
-                 "details": {"anomalies": {"G1c": [{"explanation": "T1 < T2 < T1"}]}, "not": ["read-committed"]}},
-        "bank": {"checker": "bank", "valid": True, "details": {"errors": {}}}}}
-    secs = {s["name"]: s for s in checker_sections(result)}
+    result = compose({
+        "set": Result("set-full", False, {}, "1 lost", evidence=(Evidence("lost", "Lost elements", 2, (4, 7)),)),
+        "elle": Result("elle", False, {}, "G1c", evidence=(
+            Evidence("G1c", "G1c", 1, ({"explanation": "T1 < T2 < T1"},)),
+            Evidence("not", "Consistency models ruled out", 1, ("read-committed",)))),
+        "bank": Result("bank", True, {"errors": {}}, "all reads fine")})
+    secs = {s["name"]: s for s in checker_sections(Result.from_dict(result.to_dict()))}
     assert set(secs) == {"set", "elle", "bank"}
-    assert secs["set"]["evidence"] == [{"title": "Lost elements", "count": 2, "cases": ["4", "7"]}]
+    assert secs["set"]["evidence"] == [{"title": "Lost elements", "kind": "lost", "count": 2, "cases": ["4", "7"]}]
     assert secs["elle"]["evidence"][0]["cases"] == ["T1 < T2 < T1"] and secs["elle"]["verdict"] == "INVALID"
-    assert secs["elle"]["evidence"][1] == {"title": "Consistency models ruled out", "count": 1,
+    assert secs["elle"]["evidence"][1] == {"title": "Consistency models ruled out", "kind": "not", "count": 1,
                                            "cases": ["read-committed"]}
-    assert secs["bank"]["evidence"] == [] and secs["bank"]["verdict"] == "valid"
+    assert secs["bank"]["evidence"] == [] and secs["bank"]["verdict"] == "VALID"
+    assert secs["set"]["reason"] == "1 lost" and secs["bank"]["reason"] == "all reads fine"
 
 
 def test_plotly_is_written_once_per_store_and_referenced_relatively(tmp_path: Path) -> None:

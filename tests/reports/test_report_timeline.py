@@ -81,7 +81,7 @@ def test_empty_and_malformed_histories_still_get_a_report() -> None:
     from reports.run_report import render_run_report
 
     empty = render_run_report({}, {"valid": "unknown", "result": {}}, [], assets="none")
-    assert 'data-verdict="unknown"' in empty and '"count":0' in empty
+    assert 'data-verdict="UNKNOWN"' in empty and '"count":0' in empty
     twice = [Op(0, 1, "invoke", 0, "read", ["k", None]), Op(1, 2, "invoke", 0, "read", ["k", None])]
     html = render_run_report({}, {"valid": "unknown", "result": {}}, twice, assets="none")
     assert "No timeline: op 1: process 0 invoked twice" in html and 'id="timeline-data"' not in html

@@ -22,12 +22,12 @@ from systems_under_test.registry import systems
 
 pytest.importorskip("checkers.linearizability", reason="the linearizability checker is not available")
 
-OURS = [d for d in systems().values() if d.external is None]
+OURS = [d for d in systems().values() if not d.is_third_party]
 CORRECT = [v.name for d in OURS for v in d.variants if not v.planted_bug]
 PLANTED = [v.name for d in OURS for v in d.variants if v.planted_bug]
 # Planted bugs the explorer does not find yet, with why (kept visible instead of silently passing).
 NOT_FOUND_YET: dict[str, str] = {}
-EXTERNAL = [d.name for d in systems().values() if d.external is not None]
+EXTERNAL = [d.name for d in systems().values() if d.is_third_party]
 
 
 @pytest.fixture

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 
 from checkers.history import OK, Op
-from harness.workloads.lock import LockWorkload, fencing_shapes
+from harness.workloads import make_workload
+from harness.workloads.lock import fencing_shapes
 
 
 def test_ops_follow_the_grants_and_stale_writes_use_older_unreleased_ones() -> None:
-    wl = LockWorkload(random.Random(3), {"stale": 0.5})
+    wl = make_workload("lock", random.Random(3), {"stale": 0.5})
     first = wl.next_op()
     assert first.f == "acquire" and wl.request(first) == {"type": "acquire", "owner": "o1", "ttl": 1.0}
     for token in (1, 2, 3):

@@ -6,13 +6,13 @@ import random
 
 import pytest
 
+from harness.workloads import make_workload
 from harness.workloads.bank import BankWorkload
 from harness.workloads.base import OptionError
-from harness.workloads.txn_append import ListAppendWorkload
 
 
 def test_bank_ops_requests_and_completions() -> None:
-    wl = BankWorkload(random.Random(1))
+    wl = make_workload("bank", random.Random(1))
     ops = [wl.next_op() for _ in range(200)]
     transfers = [op for op in ops if op.f == "transfer"]
     assert 100 < len(transfers) < 180 and {op.f for op in ops} == {"read", "transfer"}
@@ -28,11 +28,11 @@ def test_bank_ops_requests_and_completions() -> None:
     assert wl.complete(t, {"type": "error", "code": 0, "definite": False}).type == "info"
     assert [op.f for op in wl.final_ops()] == ["read"] * 3
     with pytest.raises(OptionError):
-        BankWorkload(random.Random(1), {"acounts": ["a"]})
+        BankWorkload({"acounts": ["a"]})
 
 
 def test_list_append_values_are_unique_and_keys_retire() -> None:
-    wl = ListAppendWorkload(random.Random(2), {"keys": 2, "appends_per_key": 3})
+    wl = make_workload("list-append", random.Random(2), {"keys": 2, "appends_per_key": 3})
     txns = [wl.next_op() for _ in range(40)]
     appended = [(m[1], m[2]) for t in txns for m in t.value if m[0] == "append"]
     assert len({v for _, v in appended}) == len(appended), "every appended value is unique"

@@ -16,9 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checkers.result import EXIT_CRASHED
 from harness.apps.campaign.model import Campaign, Cell, CellRecord, Expect, Status
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_UNKNOWN, EXIT_CRASHED = 0, 1, 2, 255
+EXIT_OK, EXIT_UNEXPECTED, EXIT_UNKNOWN = 0, 1, 2  # a campaign's own: did every cell end as expected
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,13 +111,13 @@ class SimBackend:
         self.client_link = client_link
         self.require_virtual = require_virtual
         if factory is None:
-            from harness.run.spec import SpecError
-            from systems_under_test.registry import resolve
+            from harness.backends.base import SpecError
 
-            desc, variant = resolve(spec.system)
-            if desc.external is not None:
-                raise SpecError(f"{desc.name} is a third-party system with no core in this project; the sim "
-                                "backend runs only our own systems (use --backend local or docker)")
+            variant = spec.resolved_variant()
+            if variant.factory is None:
+                raise SpecError(f"{spec.system.split(':')[0]} is a third-party system with no core in this "
+                                "project; the sim backend runs only systems with a sans-IO core (use --backend "
+                                "local or docker)")
             factory = variant.make_core
         self.factory: CoreFactory = factory
         self.nodes: dict[str, SimNode] = {}
@@ -193,6 +193,9 @@ class SimBackend:
             raise Unreachable(f"{node} does not answer ({'unknown' if sim is None else sim.state.value})")
         return sim.status()
 
+    def kill_all_now(self) -> None:
+        """Nothing to kill: every simulated node lives in this process and dies with its loop."""
+
     def collect_logs(self, dest: Path) -> None:
         """Write each node's in-memory log to ``dest/<node>.log``."""
         dest.mkdir(parents=True, exist_ok=True)
@@ -263,7 +266,7 @@ SIM_CONFIG_KEY = "sim"
 ``{"peer_link": {LinkParams fields}, "client_link": {...}}`` — so a spec.json alone replays a run."""
 
 
-def make_sim_backend(cluster: ClusterSpec, run_spec: Any = None, **overrides: Any) -> SimBackend:
+def make_sim_backend(cluster: ClusterSpec, **overrides: Any) -> SimBackend:
     """Backend-registry factory: a ``SimBackend`` with link parameters from ``config["sim"]``."""
     config = dict(cluster.config)
     sim = config.pop(SIM_CONFIG_KEY, None) or {}
