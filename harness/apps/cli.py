@@ -107,10 +107,10 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     spec = _spec_from_options(ctx, opts)
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "
-               f"{spec.time_limit:g}s, nemesis {'schedule' if spec.schedule else ','.join(spec.nemesis) or 'none'}",
-               file=err)
-    if spec.schedule:
-        click.echo(_schedule_banner(spec.schedule, opts["schedule"]), file=err)
+               f"{spec.time_limit:g}s, nemesis {','.join(spec.nemesis) or 'none'}"
+               f"{f', explicit schedule of {len(spec.schedule)} ops' if spec.schedule is not None else ''}", file=err)
+    for entry in spec.schedule or ():
+        click.echo(f"  schedule: {json.dumps(entry)}", file=err)
     progress = None if opts["quiet"] else ProgressLine()
     try:
         res = run_test(spec, store=opts["store"], progress=progress)
@@ -127,21 +127,6 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     if res.result.valid is not True:
         click.echo(f"replay: {res.replay_command}")
     return res.exit_code
-
-
-def _schedule_banner(schedule: Sequence[Any], source: Path | None) -> str:
-    """The explicit fault schedule as the run will play it, one entry per line (the nemesis packages of
-    the banner do not apply then, so the user should see what does)."""
-    lines = [f"schedule{f' from {source}' if source else ''}: {len(schedule)} entries (replaces the packages)"]
-    for item in schedule:
-        if isinstance(item, dict):
-            at, f, value = item.get("at"), item.get("f"), item.get("value")
-            shown = "" if value is None else " " + json.dumps(value, separators=(",", ":"), default=str)
-            when = f"{at:g}s" if isinstance(at, (int, float)) and not isinstance(at, bool) else repr(at)
-            lines.append(f"  at {when:>7}  {f}{shown}")
-        else:
-            lines.append(f"  {item!r}")
-    return "\n".join(lines)
 
 
 def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:

@@ -32,6 +32,7 @@ from nemesis.executor import CapabilityError
 from nemesis.faults import TimedFault
 from nemesis.membership import refusal as membership_refusal
 from nemesis.packages import Package, resolve_mode, resolve_packages
+from nemesis.table import validate_schedule
 from systems_under_test.registry import SystemDescriptor, UnknownName, Variant, resolve
 
 BackendFactory = Callable[..., Backend]
@@ -97,7 +98,7 @@ def build_plan(spec: RunSpec) -> RunPlan:
     entry = backend_entry(spec.backend)
     backend_class, factory = _backend_for(desc, entry)
     spec = spec.with_(workload=workload)
-    packages = resolve_packages(spec.nemesis)
+    packages = resolve_packages(spec.nemesis, spec.system)
     schedule = tuple(_schedule(spec, packages))
     wl_class(spec.workload_options)  # options are checked on construction
     needed = _needed(packages, schedule)
@@ -111,9 +112,10 @@ def plan_of(spec_or_plan: RunSpec | RunPlan) -> RunPlan:
 
 
 def _schedule(spec: RunSpec, packages: Sequence[Package]) -> list[TimedFault]:
-    """The spec's explicit schedule, or one laid out from its packages by its mode, seeded by the run."""
+    """The spec's explicit schedule (validated against the cluster), or one laid out from its packages by
+    its mode, seeded by the run."""
     if spec.schedule is not None:
-        return schedules.from_json(spec.schedule)
+        return validate_schedule(list(spec.schedule), spec.node_ids)
     layout = schedules.MODES[resolve_mode(spec.nemesis)]
     return layout(packages, spec.node_ids, child_rng(spec.seed, "nemesis"), interval=spec.nemesis_interval,
                   time_limit=spec.time_limit, jitter=0.5)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checkers.history import FAIL, INFO, INVOKE, Op
+from checkers.history import FAIL, INFO, INVOKE, OK, Op
 from harness.backends.base import Backend, Connection, Indefinite, Unreachable
 from harness.run.history_log import Counts, HistoryLog
 from harness.run.plan import RunPlan, plan_of
@@ -80,14 +80,33 @@ class Pacer:
 
 
 class FinalOps:
-    """The final-read phase's ops, handed out once each, as fast as clients take them."""
+    """The final-read phase's ops, handed out as fast as clients take them; one that does not succeed is
+    handed out again after a pause, a few times.
+
+    Why: a correct system may still be settling after the heal (an in-doubt transaction holds its locks
+    until its decision arrives), and final reads that all abort at once left a run with nothing to
+    check, so its verdict was "unknown" for no fault of the system.
+    """
+
+    RETRIES = 5
+    BACKOFF = 0.5  # seconds
 
     def __init__(self, ops: Sequence[Invocation]) -> None:
         self._ops = list(ops)
+        self._tries: dict[int, int] = {}
 
     async def next(self) -> Invocation | None:
         """The next final op, or None when all were handed out."""
         return self._ops.pop(0) if self._ops else None
+
+    def again(self, inv: Invocation) -> bool:
+        """Queue ``inv`` once more unless it already had its retries; True if queued."""
+        tries = self._tries.get(id(inv), 0)
+        if tries >= self.RETRIES:
+            return False
+        self._tries[id(inv)] = tries + 1
+        self._ops.append(inv)
+        return True
 
 
 class _Worker:
@@ -102,6 +121,7 @@ class _Worker:
         self.process = index
         self.conn: Connection | None = None
         self.req_id = 0
+        self.last_type = ""  # the completion type of the last op (OK, FAIL or INFO)
 
     async def _retire_connection(self) -> None:
         if self.conn is not None:
@@ -119,7 +139,10 @@ class _Worker:
         """
         try:
             while (inv := await source.next()) is not None:
-                if not await self.invoke(inv):
+                reachable = await self.invoke(inv)
+                if isinstance(source, FinalOps) and self.last_type != OK and source.again(inv):
+                    await asyncio.sleep(FinalOps.BACKOFF)
+                elif not reachable:
                     await asyncio.sleep(self.spec.concurrency / self.spec.rate)
         finally:
             await self._retire_connection()
@@ -128,6 +151,7 @@ class _Worker:
         """Perform one op and record its invocation and completion; False if the node was unreachable."""
         h, process, node = self.history, self.process, self.node
         h.append(INVOKE, process, inv.f, inv.value, node=node)
+        self.last_type = INFO
         if self.conn is None:
             try:
                 self.conn = await self.backend.connect(node)
@@ -148,6 +172,7 @@ class _Worker:
             return True
         done = self.workload.complete(inv, reply)
         h.append(done.type, process, inv.f, done.value, node=node, error=done.error)
+        self.last_type = done.type
         if done.type == INFO:
             await self._retire_process()
         return True

@@ -31,12 +31,14 @@ from systems_under_test.core import (
     CancelTimer,
     Core,
     Effect,
+    Event,
     Log,
     Persist,
     Reply,
     Send,
     SetTimer,
     error_body,
+    event_line,
 )
 from systems_under_test.registry import resolve
 from systems_under_test.runtime import durable
@@ -186,6 +188,8 @@ class NodeHost:
                 self._disarm(eff.name)
             elif isinstance(eff, Log):
                 self.note(eff.text)
+            elif isinstance(eff, Event):
+                self.note(event_line(eff))
             else:
                 self.note(f"ERROR unknown effect {eff!r}")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,8 @@ class SimBackend:
         self._next_conn = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._net: SimNetwork | None = None
+        self.event_trace: list[tuple[str, str]] = []  # (node, event name) in the order announced
+        self._event_listeners: list[Callable[[str, str, Mapping[str, Any]], None]] = []
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -153,8 +155,20 @@ class SimBackend:
         self._net = SimNetwork(loop, self.spec.seed, peer_link=self.peer_link, client_link=self.client_link)
         for n in self.spec.nodes:
             self.nodes[n] = SimNode(n, self.spec.nodes, self.factory, self.spec.config, self.spec.seed, loop, self._net)
+        for node in self.nodes.values():
+            node.on_event = self._announced
         for n in self.spec.nodes:
             self.nodes[n].start()
+
+    # -- announced protocol events (nemesis.capabilities.Events) -------------------------------------
+    def watch_events(self, callback: Callable[[str, str, Mapping[str, Any]], None]) -> None:
+        """Call ``callback(node, name, data)`` synchronously whenever a core announces an event."""
+        self._event_listeners.append(callback)
+
+    def _announced(self, node: str, name: str, data: Mapping[str, Any]) -> None:
+        self.event_trace.append((node, name))
+        for callback in list(self._event_listeners):
+            callback(node, name, data)
 
     async def teardown(self) -> None:
         """Stop every node and fail requests in progress (idempotent)."""
