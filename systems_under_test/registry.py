@@ -33,6 +33,9 @@ class Variant:
     planted_bug: bool
     factory: CoreFactory | None  # None: a third-party system's variant (no core in this project)
     config: Mapping[str, Any] = field(default_factory=dict)
+    # correct as its makers define it, but it does not promise linearizability (a documented weaker read,
+    # asynchronous replication): a failure of the linearizability check is expected, not a bug
+    weaker_by_design: bool = False
 
     @property
     def core_ref(self) -> str:

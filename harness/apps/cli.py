@@ -36,7 +36,26 @@ USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityErro
 DEFAULTS = RunSpec()
 
 
+def _version_text() -> str:
+    """``splitbrain X.Y.Z (commit abc123def456[, modified])``; the commit only from a git checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from harness.run.store import git_commit
+
+    try:
+        ver = version("splitbrain")
+    except PackageNotFoundError:
+        ver = "unknown"
+    info = git_commit(Path(__file__).resolve().parents[2])
+    if not info["commit"]:
+        return f"splitbrain {ver}"
+    return f"splitbrain {ver} (commit {info['commit'][:12]}{', modified' if info['dirty'] else ''})"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _p, v: (click.echo(_version_text()), ctx.exit()) if v else None,
+              help="print the version (and the git commit when run from a checkout) and exit")
 def cli() -> None:
     """splitbrain: Jepsen-style correctness tests for distributed protocols."""
 
@@ -184,7 +203,7 @@ def _read_text(option: str, path: Path) -> str:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="checker budget (s)")
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
-                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, "
+                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, long-fork, "
                    "2pc, stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
 def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, checker: str | None,
@@ -230,7 +249,8 @@ def systems(as_json: bool) -> int:
         "systems": [
             {"name": d.name, "description": d.description, "workloads": list(d.workloads),
              "default_nodes": d.default_nodes,
-             "variants": [{"name": v.name, "planted_bug": v.planted_bug, "description": v.description}
+             "variants": [{"name": v.name, "planted_bug": v.planted_bug,
+                           "weaker_by_design": getattr(v, "weaker_by_design", False), "description": v.description}
                           for v in d.variants]}
             for d in all_systems().values()
         ],
@@ -242,18 +262,24 @@ def systems(as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return 0
+    tags = {(True, False): "[planted bug]", (False, True): "[weaker by design]", (False, False): "[correct]"}
+    names = [v["name"] for s in doc["systems"] for v in s["variants"]]
+    width = max(map(len, names), default=0)  # one column for every system, however long a name is
+    tag_width = max(map(len, tags.values()))
     for s in doc["systems"]:
         click.echo(f"{s['name']}: {s['description']}")
         click.echo(f"  workloads: {', '.join(s['workloads'])}; default nodes: {s['default_nodes']}")
         for v in s["variants"]:
-            tag = "planted bug" if v["planted_bug"] else "correct"
-            click.echo(f"  {v['name']:<28} [{tag}] {v['description']}")
+            tag = tags[(bool(v["planted_bug"]), bool(v["weaker_by_design"]) and not v["planted_bug"])]
+            click.echo(f"  {v['name']:<{width}}  {tag:<{tag_width}} {v['description']}")
     click.echo("workloads:")
+    width = max((len(w["name"]) for w in doc["workloads"]), default=0)
     for w in doc["workloads"]:
-        click.echo(f"  {w['name']:<12} {w['description']} (checkers: {', '.join(w['checkers'])})")
+        click.echo(f"  {w['name']:<{width}}  {w['description']} (checkers: {', '.join(w['checkers'])})")
     click.echo("nemesis packages:")
+    width = max((len(p["name"]) for p in doc["nemesis"]), default=0)
     for p in doc["nemesis"]:
-        click.echo(f"  {p['name']:<12} {p['description']} (needs: {p['capability']})")
+        click.echo(f"  {p['name']:<{width}}  {p['description']} (needs: {p['capability']})")
     click.echo(f"backends: {', '.join(doc['backends'])}")
     return 0
 

@@ -167,7 +167,9 @@ def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: 
         with contextlib.suppress(Exception):  # logs are best effort
             backend.collect_logs(run_dir / "nodes")
         extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
-                                 "error": outcome.error, "duration": round(time.time() - started, 3)}
+                                 "error": outcome.error, "duration": round(time.time() - started, 3),
+                                 # history time (virtual on the sim backend, where wall time says little)
+                                 "history_duration": round(max((op.time for op in outcome.ops), default=0) / 1e9, 3)}
         faults = fault_summary(outcome.ops, requested_kinds(spec.nemesis, spec.schedule, spec.system),
                                planned=sum(1 for tf in outcome.schedule if tf.op.kind in UNDO_OF))
         extra["faults_applied"] = faults.total

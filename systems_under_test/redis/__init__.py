@@ -29,6 +29,7 @@ DESCRIPTOR = SystemDescriptor(
             planted_bug=False,
             factory=None,
             config={"wait": 0},
+            weaker_by_design=True,
         ),
         Variant(
             name="redis:wait",
@@ -37,6 +38,7 @@ DESCRIPTOR = SystemDescriptor(
             planted_bug=False,
             factory=None,
             config={"wait": -1},
+            weaker_by_design=True,
         ),
     ),
     workloads=("register", "set"),

@@ -158,13 +158,30 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.0f}%"
 
 
+def _table_width(console: Console, table: Table) -> int | None:
+    """The width to print ``table`` at: the terminal's on a terminal; elsewhere (a CI log, a pipe, a file)
+    the table's own natural width, which rich would otherwise cut to 80 columns and wrap cell by cell."""
+    if console.is_terminal:
+        return None
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update(width=100_000, max_width=100_000), table).maximum
+    return max(natural, 20)
+
+
 def print_summary(
     campaign: Campaign, records: Mapping[str, CellRecord], console: Console | None = None
 ) -> None:
     """Print the summary tables and the totals line."""
     console = console or Console()
     for table in summary_tables(campaign, records):
-        console.print(table)
+        width, kept = _table_width(console, table), console.width
+        if width is not None:
+            console.width = width  # print(width=) alone is capped at the console's width
+        try:
+            console.print(table)
+        finally:
+            console.width = kept
     t = summary.totals(campaign, records)
     console.print(
         f"cells: {t['cells']}  valid {t['valid']}  invalid {t['invalid']}  unknown {t['unknown']}  "
