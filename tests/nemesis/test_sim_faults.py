@@ -211,7 +211,7 @@ class CheckedSim(SimBackend):
 
 @pytest.mark.parametrize("mode", ["", "combined"])
 def test_a_run_journals_every_fault_kind_and_ends_healed(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.backends.sim import simrun
+    from harness.run import simrun
 
     spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=5, concurrency=5, time_limit=30.0,
                    rate=20.0, nemesis=("partition", "kill", "pause", "clock", "packet", *([mode] if mode else [])),
@@ -219,8 +219,8 @@ def test_a_run_journals_every_fault_kind_and_ends_healed(mode: str, monkeypatch:
     made: list[CheckedSim] = []
     original = simrun.make_sim_backend
 
-    def make(cluster: ClusterSpec, run_spec: Any = None, **kw: Any) -> CheckedSim:
-        base = original(cluster, run_spec, **kw)
+    def make(cluster: ClusterSpec, **kw: Any) -> CheckedSim:
+        base = original(cluster, **kw)
         b = CheckedSim(base.spec, peer_link=base.peer_link, client_link=base.client_link, factory=base.factory)
         made.append(b)
         return b
