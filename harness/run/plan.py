@@ -97,6 +97,9 @@ def build_plan(spec: RunSpec) -> RunPlan:
     wl_class(child_rng(spec.seed, "workload"), spec.workload_options)  # options are checked on construction
     needed = _needed(packages, schedule)
     check_capabilities(backend_class, needed, entry.name, desc)
+    preflight = getattr(backend_class, "preflight", None)
+    if callable(preflight):  # e.g. a third-party binary that is not installed: refused with its package
+        preflight()
     return RunPlan(spec, desc, variant, wl_class, packages, schedule, needed, entry, backend_class, factory)
 
 
