@@ -119,5 +119,9 @@ def resolve(name: str) -> tuple[SystemDescriptor, Variant]:
     base = name.split(":", 1)[0]
     desc = plugins.load_named(plugins.SYSTEMS, base, _problem(base))
     if desc is None:
-        raise UnknownName(f"unknown system {base!r}", plugins.names(plugins.SYSTEMS))
+        known = plugins.names(plugins.SYSTEMS)
+        if not known:  # entry points come from installed metadata: a bare checkout has none
+            raise UnknownName(f"unknown system {base!r}: no system is registered (entry points come from the "
+                              "installed package: run pip install -e . in the checkout)", known)
+        raise UnknownName(f"unknown system {base!r}", known)
     return desc, desc.variant(name)
