@@ -91,6 +91,8 @@ def build_plan(spec: RunSpec) -> RunPlan:
         raise SpecError(f"system {desc.name!r} needs at least {desc.min_nodes} nodes")
     entry = backend_entry(spec.backend)
     backend_class, factory = _backend_for(desc, entry)
+    if variant.factory is not None and entry.name != "sim":
+        _check_importable(variant)
     spec = spec.with_(workload=workload)
     packages = resolve_packages(spec.nemesis)
     schedule = tuple(_schedule(spec, packages))
@@ -132,6 +134,18 @@ def _load(ref: Any) -> Any:
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def _check_importable(variant: Variant) -> None:
+    """A node process imports the core factory by name (``--core``): it must be found again that way."""
+    ref = variant.core_ref
+    try:
+        found = _load(ref)
+    except (ImportError, AttributeError):
+        found = None
+    if found is not variant.factory:
+        raise SpecError(f"the core factory of {variant.name} ({ref}) cannot be imported by name, which a node "
+                        "process does: make it a module-level class or function")
 
 
 def _backend_for(desc: SystemDescriptor, entry: BackendEntry) -> tuple[type, BackendFactory]:

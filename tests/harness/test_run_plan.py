@@ -81,3 +81,18 @@ def test_every_refusal_happens_when_the_plan_is_built(changes: dict[str, Any], e
                                                       text: str) -> None:
     with pytest.raises(error, match=text):
         build_plan(SPEC.with_(**changes))
+
+
+def test_a_core_a_node_process_cannot_import_is_refused_off_the_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.run import plan as plan_module
+    from harness.run.spec import SpecError
+    from systems_under_test.paxos.core import PaxosCore
+    from systems_under_test.registry import SystemDescriptor, Variant
+
+    closure = lambda *args: PaxosCore(*args)  # noqa: E731 - the point: not importable by name
+    desc = SystemDescriptor("paxos", "paxos with an anonymous factory", (Variant("paxos", "", False, closure),),
+                            ("register",))
+    monkeypatch.setattr(plan_module, "resolve", lambda name: (desc, desc.variants[0]))
+    assert build_plan(SPEC.with_(system="paxos")).variant.factory is closure, "the simulator calls it in-process"
+    with pytest.raises(SpecError, match="module-level class or function"):
+        build_plan(SPEC.with_(system="paxos", backend="local"))
