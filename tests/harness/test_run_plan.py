@@ -89,7 +89,9 @@ def test_a_core_a_node_process_cannot_import_is_refused_off_the_simulator(monkey
     from systems_under_test.paxos.core import PaxosCore
     from systems_under_test.registry import SystemDescriptor, Variant
 
-    closure = lambda *args: PaxosCore(*args)  # noqa: E731 - the point: not importable by name
+    def closure(*args: Any) -> PaxosCore:  # the point: a nested function cannot be imported by name
+        return PaxosCore(*args)
+
     desc = SystemDescriptor("paxos", "paxos with an anonymous factory", (Variant("paxos", "", False, closure),),
                             ("register",))
     monkeypatch.setattr(plan_module, "resolve", lambda name: (desc, desc.variants[0]))
