@@ -28,7 +28,7 @@ from harness.run.spec import RunSpec, SpecError
 from harness.workloads import Workload, workload_class
 from nemesis import capabilities
 from nemesis import schedule as schedules
-from nemesis.executor import CapabilityError
+from nemesis.executor import CapabilityError, capabilities_for
 from nemesis.faults import TimedFault
 from nemesis.membership import refusal as membership_refusal
 from nemesis.packages import Package, resolve_mode, resolve_packages
@@ -120,8 +120,6 @@ def _schedule(spec: RunSpec, packages: Sequence[Package]) -> list[TimedFault]:
 
 
 def _needed(packages: Sequence[Package], schedule: Sequence[TimedFault]) -> tuple[str, ...]:
-    from nemesis.executor import capabilities_for
-
     return tuple(capabilities_for(packages, schedule))
 
 
