@@ -107,8 +107,12 @@ def _problem(name: str) -> Callable[[Any], str | None]:
 
 
 def systems() -> dict[str, SystemDescriptor]:
-    """Every registered system, by name, in listing order (ours first); a broken plugin raises."""
-    return {ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name)) for ep in plugins.entries(plugins.SYSTEMS)}
+    """Every registered system, by name, in listing order; a broken plugin raises ``PluginError``.
+
+    Systems with a sans-IO core come first, third-party ones after; within each, ours before plugins'.
+    """
+    loaded = {ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name)) for ep in plugins.entries(plugins.SYSTEMS)}
+    return dict(sorted(loaded.items(), key=lambda item: item[1].is_third_party))
 
 
 def resolve(name: str) -> tuple[SystemDescriptor, Variant]:
