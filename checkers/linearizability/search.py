@@ -45,11 +45,12 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Hashable, Sequence
+from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from checkers.linearizability.budget import rss_bytes
 from checkers.linearizability.entries import Entry
 from checkers.models.base import INVALID, NO_VALUE, UNKNOWN, Model
 
@@ -61,6 +62,8 @@ _F = itemgetter(0)  # Entry.f
 _CRASHED = itemgetter(3)  # Entry.crashed
 _RET = itemgetter(5)  # Entry.ret_pos
 _INV = itemgetter(4)  # Entry.inv_pos
+_K = itemgetter(0)  # Child.k
+NEVER = 1 << 62  # a pause point never reached
 MAX_BEST_STATES = 16
 #: a configuration: (k, rel, crashed bits, state id, label of the op placed last: a rank, or -1-class)
 Child = tuple[int, int, int, int, int]
@@ -78,6 +81,7 @@ class SearchOptions:
     twins: bool = True
     deadline: float | None = None  # time.monotonic() value
     max_configs: int | None = None
+    memory_limit: int | None = None  # bytes of resident memory of the process (checked now and then)
 
 
 @dataclass(slots=True)
@@ -102,6 +106,22 @@ class SearchOutcome:
 
 def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchOptions()) -> SearchOutcome:
     """Decide whether ``entries`` (one key) have a linearization under ``model``."""
+    try:
+        next(search_steps(model, entries, opts))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    raise AssertionError("a search without a slice never pauses")
+
+
+def search_steps(
+    model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchOptions(), first_slice: int | None = None
+) -> Generator[int, int | None, SearchOutcome]:
+    """``search`` as a resumable generator, for drivers that share their time between many keys.
+
+    It runs about ``first_slice`` steps (None: to the end), then yields the steps taken so far; send it
+    the number of further steps to allow (None: to the end). Its return value (``StopIteration.value``)
+    is the ``SearchOutcome``. A paused search keeps its cache, so resuming loses nothing.
+    """
     if any(map(_CRASHED, entries)):
         crashed = sorted([e for e in entries if e.crashed], key=_INV)
         completed = sorted([e for e in entries if not e.crashed], key=_RET)
@@ -228,12 +248,21 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     # cache: (k, rel, sid) -> crashed bitsets seen (or a plain set when nothing crashed)
     use_lists = n_cls > 0
     dominance = opts.dominance
-    cache: dict[tuple[int, int, int], list[int]] = {}
-    plain_seen: set[tuple[int, int, int]] = set()
-    exact: set[tuple[int, int, int, int]] = set()
+    # Memory-lean and forgetful: the cache is bucketed by k (one set or dict per rank, created when
+    # first needed), and a configuration within a bucket is one int, (sid << w_bits) | rel (rel never
+    # has a bit at w_bits or above), with the crashed bits below that in the exact set. A bucket below the
+    # lowest k the search can still reach is dropped (see ``forget``): it can never be looked up again.
+    w_bits = max((win[-1][1] + 1 for win in window if win), default=0)  # highest bit d of any rel, + 1
+    x_bits = sum(c_size)
+    cache_at: list[dict[int, list[int]] | None] = [None] * (m + 1)
+    seen_at: list[set[int] | None] = [None] * (m + 1)
+    exact_at: list[set[int] | None] = [None] * (m + 1)
+    forgotten = 0  # buckets below this rank are gone
     n_configs = 0
     max_configs = opts.max_configs
     deadline = opts.deadline
+    memory_limit = opts.memory_limit
+    pause_at = NEVER if first_slice is None else first_slice
 
     def children(k: int, rel: int, cb: int, sid: int, ns: int) -> tuple[list[Child], bool]:
         """Child configurations not seen before, and whether one of them linearizes everything
@@ -319,18 +348,30 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         out: list[Child] = []
         if not use_lists:
             for ch in raw:
-                key = (ch[0], ch[1], ch[3])
-                if key not in plain_seen:
-                    plain_seen.add(key)
-                    out.append(ch)
+                key = (ch[3] << w_bits) | ch[1]
+                bucket = seen_at[ch[0]]
+                if bucket is None:
+                    seen_at[ch[0]] = {key}
+                elif key not in bucket:
+                    bucket.add(key)
+                else:
+                    continue
+                out.append(ch)
             n_configs += len(out)
             return out, False
         for ch in raw:
-            key = (ch[0], ch[1], ch[3])
+            ck = ch[0]
+            key = (ch[3] << w_bits) | ch[1]
             ncb = ch[2]
-            full = (ch[0], ch[1], ch[3], ncb)
-            if full in exact:
+            full = (key << x_bits) | ncb
+            ex = exact_at[ck]
+            if ex is None:
+                ex = exact_at[ck] = set()
+                cache_at[ck] = {}
+            elif full in ex:
                 continue
+            cache = cache_at[ck]
+            assert cache is not None
             seen = cache.get(key)
             if seen is None:
                 cache[key] = [ncb]
@@ -341,7 +382,7 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                     # keep an antichain: sets that ncb dominates are redundant from now on
                     seen[:] = [old for old in seen if ncb & ~old != 0]
                     seen.append(ncb)
-            exact.add(full)
+            ex.add(full)
             n_configs += 1
             out.append(ch)
         return out, False
@@ -379,12 +420,47 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 break
             best_sids.add(cfg[3])
 
-    def over_budget() -> str:
-        """Why the search must stop now ("" to go on); checked every few steps."""
+    checks = 0
+    live_frames = 0  # stack[:live_frames] are known to have no child left (frames never gain one)
+
+    def forget(k_now: int) -> None:
+        """Drop the cache buckets of ranks below the lowest k the search can still reach.
+
+        Sound because it changes nothing the search does: every configuration still to be expanded is
+        a descendant of the current one or of a child not yet taken from a frame on the stack, and k
+        never decreases from a configuration to its children. The bottom-most frame with a child left
+        bounds them all from below (frames above it, and the current configuration, are its
+        descendants), so a configuration of a lower k can never be generated again and its bucket
+        could never be looked up.
+        """
+        nonlocal forgotten, live_frames
+        low = k_now
+        live_frames = min(live_frames, len(stack))
+        for i in range(live_frames, len(stack)):
+            kids, nxt_i = stack[i][0], stack[i][1]
+            if nxt_i < len(kids):
+                low = min(low, min(map(_K, kids[nxt_i:])))
+                break
+            live_frames = i + 1
+        for kk in range(forgotten, low):
+            seen_at[kk] = None
+            cache_at[kk] = None
+            exact_at[kk] = None
+        forgotten = max(forgotten, low)
+
+    def over_budget(k_now: int) -> str:
+        """Why the search must stop now ("" to go on); checked every few steps. Every 64th check also
+        forgets unreachable cache buckets and compares the process's memory with the cap."""
+        nonlocal checks
         if deadline is not None and time.monotonic() > deadline:
             return "time limit reached"
         if max_configs is not None and n_configs > max_configs:
             return f"configuration budget ({max_configs}) exhausted"
+        checks += 1
+        if not checks & 63:
+            forget(k_now)
+            if memory_limit is not None and rss_bytes() > memory_limit:
+                return f"memory limit ({memory_limit // 1_000_000} MB) reached"
         return ""
 
     # Depth first from the root. A frame is pushed only where the search branches: [children, next
@@ -422,9 +498,12 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 witness = _entries_along(path, completed, classes, c_base, c_mask)
                 return SearchOutcome(True, n_configs, steps or 1, witness=witness)
             nrel = rel >> (tz + 1)
-            seen_key = (nk, nrel, ns)
-            if seen_key not in plain_seen:
-                plain_seen.add(seen_key)
+            seen_key = (ns << w_bits) | nrel
+            bucket = seen_at[nk]
+            if bucket is None:
+                bucket = seen_at[nk] = set()
+            if seen_key not in bucket:
+                bucket.add(seen_key)
                 n_configs += 1
                 path.append((nk, nrel, cb, ns, k))
                 k = nk
@@ -433,7 +512,10 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 steps += 1
                 if steps & _CHECK_MASK:
                     continue
-                timed_out = over_budget()
+                if steps >= pause_at:
+                    more = yield steps
+                    pause_at = steps + more if more else NEVER
+                timed_out = over_budget(k)
                 if timed_out:
                     path_ends()
                     break
@@ -472,7 +554,10 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         k, rel, cb, sid, _ = nxt
         steps += 1
         if not steps & _CHECK_MASK:
-            timed_out = over_budget()
+            if steps >= pause_at:
+                more = yield steps
+                pause_at = steps + more if more else NEVER
+            timed_out = over_budget(k)
             if timed_out:
                 path_ends()
                 break
