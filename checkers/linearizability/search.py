@@ -54,7 +54,6 @@ from checkers.linearizability.budget import rss_bytes
 from checkers.linearizability.entries import Entry
 from checkers.models.base import INVALID, NO_VALUE, UNKNOWN, Model
 
-_CHECK_MASK = 63  # the budget is checked every 64 steps
 #: crashed sets kept per (completed set, state) for the dominance test; beyond that only exact repeats
 #: are pruned, which keeps the cost of one configuration bounded (dominance is an optional pruning)
 DOMINANCE_LIST = 1024
@@ -82,6 +81,9 @@ class SearchOptions:
     deadline: float | None = None  # time.monotonic() value
     max_configs: int | None = None
     memory_limit: int | None = None  # bytes of resident memory of the process (checked now and then)
+    #: steps between budget checks and checks between cache clean-ups (powers of two; tests make them 1)
+    check_every: int = 64
+    forget_every: int = 64
 
 
 @dataclass(slots=True)
@@ -263,6 +265,8 @@ def search_steps(
     deadline = opts.deadline
     memory_limit = opts.memory_limit
     pause_at = NEVER if first_slice is None else first_slice
+    check_mask = opts.check_every - 1
+    forget_mask = opts.forget_every - 1
 
     def children(k: int, rel: int, cb: int, sid: int, ns: int) -> tuple[list[Child], bool]:
         """Child configurations not seen before, and whether one of them linearizes everything
@@ -457,7 +461,7 @@ def search_steps(
         if max_configs is not None and n_configs > max_configs:
             return f"configuration budget ({max_configs}) exhausted"
         checks += 1
-        if not checks & 63:
+        if not checks & forget_mask:
             forget(k_now)
             if memory_limit is not None and rss_bytes() > memory_limit:
                 return f"memory limit ({memory_limit // 1_000_000} MB) reached"
@@ -510,7 +514,7 @@ def search_steps(
                 rel = nrel
                 sid = ns
                 steps += 1
-                if steps & _CHECK_MASK:
+                if steps & check_mask:
                     continue
                 if steps >= pause_at:
                     more = yield steps
@@ -553,7 +557,7 @@ def search_steps(
         path.append(nxt)
         k, rel, cb, sid, _ = nxt
         steps += 1
-        if not steps & _CHECK_MASK:
+        if not steps & check_mask:
             if steps >= pause_at:
                 more = yield steps
                 pause_at = steps + more if more else NEVER
