@@ -31,7 +31,7 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from checkers.history import Op
-from checkers.linearizability.budget import default_memory_limit
+from checkers.linearizability.budget import AUTO_MEMORY
 from checkers.linearizability.driver import WARMUP_SECONDS, KeyTask, advance, prepare, round_robin, run_jobs
 from checkers.linearizability.entries import Entry, split_history
 from checkers.linearizability.explain import counterexample, op_dict
@@ -122,7 +122,7 @@ def check(
         budget: int | None = max_configs
     else:
         budget = DEFAULT_MAX_CONFIGS if time_limit is None else None
-    cap = default_memory_limit() if memory_limit == "auto" else memory_limit
+    cap = AUTO_MEMORY if memory_limit == "auto" else memory_limit
     assert cap is None or isinstance(cap, int)
 
     tasks = sorted((prepare(m, key, per_key[key], red) for key in per_key), key=_task_order)

@@ -12,6 +12,8 @@ import os
 import sys
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+#: a memory limit that stands for "the default cap, worked out when first needed"
+AUTO_MEMORY = -1
 #: the share of the memory available at the start of a check that the check may grow into by default
 DEFAULT_SHARE = 0.6
 

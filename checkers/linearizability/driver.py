@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from operator import itemgetter
 from typing import Any
 
-from checkers.linearizability.budget import rss_bytes
+from checkers.linearizability.budget import AUTO_MEMORY, default_memory_limit, rss_bytes
 from checkers.linearizability.entries import Entry
 from checkers.linearizability.reduce import (
     Reductions,
@@ -180,6 +180,8 @@ def run_jobs(live: list[KeyTask], opts: SearchOptions, *, jobs: int, all_keys: b
         return
     hands = deal(live, jobs)
     cap = opts.memory_limit
+    if cap == AUTO_MEMORY:
+        cap = default_memory_limit()
     if cap is not None:  # each worker grows into its share of what is left
         now = rss_bytes()
         opts = replace(opts, memory_limit=now + max(cap - now, 0) // len(hands))

@@ -28,7 +28,8 @@ Reductions inside the search (each can be switched off, and the property tests c
   first is tried: in any successful continuation placing the later-returning twin first, swapping the
   two keeps every state (the ops are identical) and the real-time order (an op placed between them
   that was invoked after either returned would already break the original order).
-* **Forced reads.** If a pending read-only op (a read, a failed cas observation) succeeds in the current
+* **Forced reads.** If a pending read-only op (a read, a failed cas observation: ``FAILED`` output
+  never changes the state) succeeds in the current
   state, linearizing it *now* loses nothing: moving it earlier in any successful continuation keeps the
   real-time order (it is a candidate now) and the states of every other op. So it is the only child.
 
@@ -50,9 +51,9 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from checkers.linearizability.budget import rss_bytes
+from checkers.linearizability.budget import AUTO_MEMORY, default_memory_limit, rss_bytes
 from checkers.linearizability.entries import Entry
-from checkers.models.base import INVALID, NO_VALUE, UNKNOWN, Model
+from checkers.models.base import FAILED, INVALID, NO_VALUE, UNKNOWN, Model
 
 #: crashed sets kept per (completed set, state) for the dominance test; beyond that only exact repeats
 #: are pruned, which keeps the cost of one configuration bounded (dominance is an optional pruning)
@@ -80,7 +81,9 @@ class SearchOptions:
     twins: bool = True
     deadline: float | None = None  # time.monotonic() value
     max_configs: int | None = None
-    memory_limit: int | None = None  # bytes of resident memory of the process (checked now and then)
+    #: bytes of resident memory of the process (checked now and then); AUTO_MEMORY: a default cap
+    #: below what the machine has (``budget.default_memory_limit``), worked out when first needed
+    memory_limit: int | None = None
     #: steps between budget checks and checks between cache clean-ups (powers of two; tests make them 1)
     check_every: int = 64
     forget_every: int = 64
@@ -218,6 +221,10 @@ def search_steps(
         t_ro = list(map(ro_fs.__contains__, map(_F, table_op)))
     else:
         t_ro = [is_read_only(op[0], op[1]) for op in table_op]
+    if forced_ok:
+        # a definite failure kept as an observation (a failed cas) never changes the state (the model
+        # contract: its step returns the state or INVALID), so it is read-only whatever its name
+        t_ro = [ro or op[2] is FAILED for ro, op in zip(t_ro, table_op, strict=True)]
     c_tab = list(map(tables.__getitem__, c_tid))
     c_op = list(map(table_op.__getitem__, c_tid))
     read_only = list(map(t_ro.__getitem__, c_tid))
@@ -455,7 +462,7 @@ def search_steps(
     def over_budget(k_now: int) -> str:
         """Why the search must stop now ("" to go on); checked every few steps. Every 64th check also
         forgets unreachable cache buckets and compares the process's memory with the cap."""
-        nonlocal checks
+        nonlocal checks, memory_limit
         if deadline is not None and time.monotonic() > deadline:
             return "time limit reached"
         if max_configs is not None and n_configs > max_configs:
@@ -463,6 +470,8 @@ def search_steps(
         checks += 1
         if not checks & forget_mask:
             forget(k_now)
+            if memory_limit == AUTO_MEMORY:  # decided only now: most searches never get here
+                memory_limit = default_memory_limit()
             if memory_limit is not None and rss_bytes() > memory_limit:
                 return f"memory limit ({memory_limit // 1_000_000} MB) reached"
         return ""
