@@ -275,6 +275,26 @@ def search_steps(
     check_mask = opts.check_every - 1
     forget_mask = opts.forget_every - 1
 
+    # movers[sid]: (class, next sid) of the crashed classes whose op can take effect in state sid and
+    # changes it (the others are never tried there, see above), in class order; worked out per state
+    movers: dict[int, list[tuple[int, int]]] = {}
+
+    def state_movers(sid: int) -> list[tuple[int, int]]:
+        out = []
+        for c in range(n_cls):
+            nc = x_tab[c].get(sid)
+            if nc is None:
+                nc = compute(x_tid[c], sid)
+            if nc >= 0 and nc != sid:
+                out.append((c, nc))
+        movers[sid] = out
+        return out
+
+    # writers_of[v]: the crashed classes whose op writes v, in class order (for dead ends)
+    writers_of: dict[Any, list[int]] = {}
+    for c, v in enumerate(x_write):
+        writers_of.setdefault(v, []).append(c)
+
     def children(k: int, rel: int, cb: int, sid: int, ns: int) -> tuple[list[Child], bool]:
         """Child configurations not seen before, and whether one of them linearizes everything
         (``ns``: the state after rank k, -1 if it cannot be placed now)."""
@@ -289,11 +309,13 @@ def search_steps(
                     break
             else:
                 rk = ret[k]
-                for c in range(n_avail[k]) if n_cls else ():
-                    if x_write[c] == v:
-                        cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
-                        if cnt < c_size[c] and c_inv[c][cnt] < rk:
-                            break
+                na = n_avail[k] if n_cls else 0
+                for c in writers_of.get(v, ()):
+                    if c >= na:
+                        break
+                    cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
+                    if cnt < c_size[c] and c_inv[c][cnt] < rk:
+                        break
                 else:
                     return [], False
         if ns >= 0:
@@ -331,14 +353,15 @@ def search_steps(
                 raw.append((k, rel | (1 << d), cb, nj, j))
         if not forced and n_cls:
             rk = ret[k]
-            for c in range(n_avail[k]):
+            na = n_avail[k]
+            moves = movers.get(sid)
+            if moves is None:
+                moves = state_movers(sid)
+            for c, nc in moves:
+                if c >= na:
+                    break
                 cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
                 if cnt == c_size[c] or c_inv[c][cnt] >= rk:
-                    continue
-                nc = x_tab[c].get(sid)
-                if nc is None:
-                    nc = compute(x_tid[c], sid)
-                if nc < 0 or nc == sid:
                     continue
                 raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), nc, -1 - c))
         elif forced:
@@ -397,6 +420,32 @@ def search_steps(
             n_configs += 1
             out.append(ch)
         return out, False
+
+    def admit(ck: int, key: int, ncb: int) -> bool:
+        """The cache test of a configuration with crashed ops (as in ``children``): False when it
+        repeats or is dominated, else it is recorded (and counted) and True."""
+        nonlocal n_configs
+        full = (key << x_bits) | ncb
+        ex = exact_at[ck]
+        if ex is None:
+            ex = exact_at[ck] = set()
+            cache_at[ck] = {}
+        elif full in ex:
+            return False
+        cache = cache_at[ck]
+        assert cache is not None
+        seen = cache.get(key)
+        if seen is None:
+            cache[key] = [ncb]
+        elif dominance:
+            if any(old & ~ncb == 0 for old in seen):
+                return False
+            if len(seen) < DOMINANCE_LIST:
+                seen[:] = [old for old in seen if ncb & ~old != 0]
+                seen.append(ncb)
+        ex.add(full)
+        n_configs += 1
+        return True
 
     # The deepest configuration: depth (completed ops linearized) never decreases along a path, so the
     # deepest configuration of a path is at its end, and only where a path ends (no new child, or the
@@ -501,9 +550,9 @@ def search_steps(
                     states.append(nstate)
             tab[sid] = ns
         nxt: Child | None = None
-        # without crashed ops, rank k is the only child when it fits and is a forced read or nothing
-        # else is pending: the step is taken right here
-        if not use_lists and ns >= 0 and ((read_only[k] and ns == sid) or rel.bit_count() == w_len[k]):
+        # rank k is the only child when it fits and is a forced read, or (without crashed ops) when
+        # nothing else is pending: the step is taken right here
+        if ns >= 0 and ((read_only[k] and ns == sid) or (not use_lists and rel.bit_count() == w_len[k])):
             tz = (~rel & (rel + 1)).bit_length() - 1
             nk = k + 1 + tz
             if nk == m:
@@ -512,12 +561,17 @@ def search_steps(
                 return SearchOutcome(True, n_configs, steps or 1, witness=witness)
             nrel = rel >> (tz + 1)
             seen_key = (ns << w_bits) | nrel
-            bucket = seen_at[nk]
-            if bucket is None:
-                bucket = seen_at[nk] = set()
-            if seen_key not in bucket:
-                bucket.add(seen_key)
-                n_configs += 1
+            if use_lists:
+                fresh = admit(nk, seen_key, cb)
+            else:
+                bucket = seen_at[nk]
+                if bucket is None:
+                    bucket = seen_at[nk] = set()
+                fresh = seen_key not in bucket
+                if fresh:
+                    bucket.add(seen_key)
+                    n_configs += 1
+            if fresh:
                 path.append((nk, nrel, cb, ns, k))
                 k = nk
                 rel = nrel

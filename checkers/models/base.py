@@ -30,6 +30,10 @@ class Outcome(Enum):
     INVALID = "invalid"
     NO_VALUE = "no value"
 
+    # members are singletons compared by identity: hash them in C, not with Enum's Python __hash__ (they
+    # are parts of the keys of the search's transition tables)
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
         return self.value
 
@@ -42,10 +46,17 @@ INVALID = Outcome.INVALID
 NO_VALUE = Outcome.NO_VALUE
 
 
+_FLAT = frozenset({list, tuple})
+_SCALARS = frozenset({int, str, float, bool, type(None)})
+
+
 def freeze(v: Any) -> Hashable:
     """A hashable, value-equal version of a JSON-ish value (lists -> tuples, dicts -> item tuples)."""
+    t = type(v)
+    if t in _FLAT:  # the common case first: a flat list of scalars ([old, new], [key, value])
+        return tuple([x if type(x) in _SCALARS else freeze(x) for x in v])
     if isinstance(v, list | tuple):
-        return tuple(freeze(x) for x in v)
+        return tuple([freeze(x) for x in v])
     if isinstance(v, dict):
         return tuple(sorted(((freeze(k), freeze(x)) for k, x in v.items()), key=repr))
     if isinstance(v, set | frozenset):
