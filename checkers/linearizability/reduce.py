@@ -99,9 +99,10 @@ def observed_values(entries: Sequence[Entry]) -> set[Any]:
 
 
 def reduce_entries(
-    model: Model, entries: Sequence[Entry], red: Reductions
+    model: Model, entries: Sequence[Entry], red: Reductions, covers: list[tuple[Entry, Entry]] | None = None
 ) -> tuple[Model, list[Entry], dict[str, int]]:
-    """Apply the enabled pre-search reductions; returns the (possibly renamed) model, entries and counts."""
+    """Apply the enabled pre-search reductions; returns the (possibly renamed) model, entries and counts.
+    ``covers`` receives (dropped observation, the op it goes right after) for building a witness."""
     stats: dict[str, int] = {}
     out = list(entries)
     any_crashed = any(map(_CRASHED, out))  # neither reduction below can drop anything otherwise
@@ -121,7 +122,7 @@ def reduce_entries(
         else:
             stats["late_crashed_dropped"] = 0
     if red.covered_observations and _is_register(model):
-        kept = drop_covered_observations(out)
+        kept = drop_covered_observations(out, covers)
         stats["covered_observations_dropped"] = len(out) - len(kept)
         out = kept
     if red.unobserved_values and _is_register(model):
@@ -170,7 +171,9 @@ def _leaves(e: Entry) -> Any:
     return FAILED
 
 
-def drop_covered_observations(entries: list[Entry]) -> list[Entry]:
+def drop_covered_observations(
+    entries: list[Entry], covers: list[tuple[Entry, Entry]] | None = None
+) -> list[Entry]:
     """Drop each failed-cas observation ``c`` (the register did not hold ``old``) that a completed op
     ``x`` *covers*: ``x`` ran entirely inside ``c``'s interval (invoked after ``c`` was, returned before
     ``c`` returned) and is known to leave a state other than ``old``.
@@ -198,6 +201,8 @@ def drop_covered_observations(entries: list[Entry]) -> list[Entry]:
             left = _leaves(x)
             if left is not FAILED and left != old:
                 drop.add(j)
+                if covers is not None:
+                    covers.append((c, x))
                 break
     return [e for i, e in enumerate(entries) if i not in drop] if drop else entries
 

@@ -64,6 +64,7 @@ _RET = itemgetter(5)  # Entry.ret_pos
 _INV = itemgetter(4)  # Entry.inv_pos
 _K = itemgetter(0)  # Child.k
 NEVER = 1 << 62  # a pause point never reached
+INF_POS = 1 << 62
 MAX_BEST_STATES = 16
 #: a configuration: (k, rel, crashed bits, state id, label of the op placed last: a rank, or -1-class)
 Child = tuple[int, int, int, int, int]
@@ -254,6 +255,48 @@ def search_steps(
         c_write = [t_write[t] for t in c_tid]
         x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes]
 
+    # Unreachable targets (models with ``may_reach``: Porcupine's kv). A completed op j with a target
+    # (a get: the exact value it returned) must be placed some time, and every op placed before it
+    # was invoked before j returned. If none of the ops still unplaced that could come before j
+    # ``resets`` the state, the state j meets is reached from the current one by non-resetting ops
+    # only; if the model says the target cannot be reached that way, no continuation exists. The
+    # test runs for rank k and every unplaced op of its window (all of them must still be placed);
+    # r_before[j]: ranks of resetting completed ops invoked before j returned (ascending), and
+    # x_reset_before[j]: some resetting crashed op was invoked before j returned.
+    reach = opts.dead_ends and type(model).may_reach is not Model.may_reach
+    c_target: list[Any] = []
+    r_before: list[list[int]] = []
+    x_reset_before: list[bool] = []
+    may_reach = model.may_reach
+    if reach:
+        t_target = [model.target(*key) for key in table_op[:n_tables]]
+        reach = any(v is not NO_VALUE for v in t_target)
+    if reach:
+        t_reset = [model.resets(key[0], key[1]) for key in table_op[:n_tables]]
+        c_target = [t_target[t] for t in c_tid]
+        reset_ranks = [r for r in range(m) if t_reset[c_tid[r]]]
+        reset_inv = sorted((inv[r], r) for r in reset_ranks)
+        x_reset_inv = min((e.inv_pos for e in crashed if model.resets(e.f, e.inp)), default=INF_POS)
+        r_before = [sorted(r for i, r in reset_inv[: bisect_left(reset_inv, (ret[j], -1))]) for j in range(m)]
+        x_reset_before = [x_reset_inv < ret[j] for j in range(m)]
+
+    def unreachable(k: int, rel: int, sid: int) -> bool:
+        """Some op that must still be placed (rank k, an unplaced op of its window) has a target the
+        current state cannot reach before it (see above)."""
+        s = states[sid]
+        for j in (k, *[j for j, d in window[k] if not (rel >> d) & 1]):
+            v = c_target[j]
+            if v is NO_VALUE or x_reset_before[j]:
+                continue
+            resets = r_before[j]
+            if resets and resets[-1] >= k and any(
+                r == k or (r > k and not (rel >> (r - k - 1)) & 1) for r in resets[bisect_left(resets, k):]
+            ):
+                continue
+            if not may_reach(s, v):
+                return True
+        return False
+
     # cache: (k, rel, sid) -> crashed bitsets seen (or a plain set when nothing crashed)
     use_lists = n_cls > 0
     dominance = opts.dominance
@@ -301,6 +344,8 @@ def search_steps(
         nonlocal n_configs
         raw: list[Child] = []
         forced = False
+        if reach and unreachable(k, rel, sid):
+            return [], False
         # rank k itself: linearizing it moves k past every linearized rank just above it
         if ns < 0 and dead_ends and c_need[k] is not NO_VALUE:
             v = c_need[k]

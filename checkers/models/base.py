@@ -119,6 +119,21 @@ class Model:
         """The state this op leaves when it changes the state, or ``NO_VALUE`` (never, or not that simple)."""
         return NO_VALUE
 
+    def target(self, f: str, inp: Any, out: Any) -> Any:
+        """The exact state a completed op needs to succeed (a get's result), or ``NO_VALUE``; used with
+        ``may_reach`` and ``resets`` (a model overriding ``may_reach`` must override all three)."""
+        return NO_VALUE
+
+    def may_reach(self, state: Any, target: Any) -> bool:
+        """False when no sequence of ops that do not ``reset`` can take ``state`` to ``target`` (True
+        when unsure). Lets the search abandon a configuration in which some pending op's target has
+        become unreachable."""
+        return True
+
+    def resets(self, f: str, inp: Any) -> bool:
+        """True when the op may take the state anywhere (a put); conservative by default."""
+        return True
+
     def crash_is_noop(self, f: str, inp: Any) -> bool:
         """True if a crashed (``info``) op of this kind can be dropped: taking effect or not is the same."""
         return self.is_read_only(f, inp)

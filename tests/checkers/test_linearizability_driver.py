@@ -1,0 +1,144 @@
+"""The multi-key driver and the budgets: one hard key never starves the others, an unknown verdict names
+its undecided keys and says why, and the new in-search reductions agree with the plain search."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from checkers.history import Op
+from checkers.linearizability import Reductions, check, check_entries, search_options
+from checkers.linearizability.entries import split_entries
+from checkers.models import UNKNOWN, get_model
+from tests.checkers.test_linearizability_props import brute_force, brute_force_model, histories
+
+
+def _keyed(ops: list[tuple[str, str, Any, Any]], key: str, start: int, proc0: int) -> list[Op]:
+    """Sequential kv ops on one key (process proc0): (f, value in, value out) as invoke/ok pairs."""
+    out: list[Op] = []
+    for i, (f, vin, vout, _) in enumerate(ops):
+        p = proc0
+        out.append(Op(0, start + 2 * i, "invoke", p, f, [key, vin]))
+        out.append(Op(0, start + 2 * i + 1, "ok", p, f, [key, vout]))
+    return out
+
+
+def hard_key(n: int) -> list[Op]:
+    """A key no search decides quickly: n concurrent appends, then a get whose value is no order of
+    them (the first two tokens swapped against an earlier get that fixed their order)."""
+    ops: list[Op] = []
+    toks = [f"<{i}>" for i in range(n)]
+    ops.append(Op(0, 0, "invoke", 100, "get", ["hard", None]))
+    for i in range(n):
+        ops.append(Op(0, 1, "invoke", 200 + i, "append", ["hard", toks[i]]))
+    ops.append(Op(0, 2, "ok", 100, "get", ["hard", ""]))
+    for i in range(n):
+        ops.append(Op(0, 3, "ok", 200 + i, "append", ["hard", toks[i]]))
+    ops.append(Op(0, 4, "invoke", 101, "get", ["hard", None]))
+    ops.append(Op(0, 5, "ok", 101, "get", ["hard", toks[1] + toks[0] + "".join(toks[2:])[:-3]]))
+    return ops
+
+
+def easy_bad_key() -> list[Op]:
+    """A stale read: append a, then (after it returned) a get that does not see it."""
+    return _keyed([("append", "a", "a", None), ("get", None, "", None)], "easy", 10, 300)
+
+
+def _renumber(ops: list[Op]) -> list[Op]:
+    ops = sorted(ops, key=lambda o: o.time)
+    return [Op(i, o.time, o.type, o.process, o.f, o.value) for i, o in enumerate(ops)]
+
+
+def test_an_easy_violation_is_found_while_a_hard_key_is_still_open() -> None:
+    history = _renumber(hard_key(12) + easy_bad_key())
+    started = time.monotonic()
+    res = check(history, "kv", time_limit=20)
+    assert res.valid is False
+    assert res.details["invalid_keys"] == ["easy"]
+    assert time.monotonic() - started < 5
+    # the hard key was given turns but did not hold the answer back
+    assert res.details["stats"].get("hard", {}).get("configs", 0) < 1_000_000
+
+
+def test_unknown_names_every_undecided_key_and_the_reason() -> None:
+    ok_key = _keyed([("append", "a", "a", None), ("get", None, "a", None)], "fine", 10, 300)
+    history = _renumber(hard_key(12) + ok_key)
+    res = check(history, "kv", time_limit=0.5)
+    assert res.valid == "unknown"
+    assert res.details["unknown_keys"] == ["hard"]
+    assert "time limit" in res.details["unknown"][0]["reason"]
+    assert "hard" in res.explanation
+    assert res.details["stats"]["fine"]["configs"] > 0  # the easy key was decided all the same
+
+
+def test_a_memory_cap_gives_unknown_with_the_reason() -> None:
+    res = check(_renumber(hard_key(12)), "kv", memory_limit=1, time_limit=30)
+    assert res.valid == "unknown"
+    assert "memory limit" in res.explanation
+
+
+def test_worker_processes_give_the_same_verdicts(monkeypatch: Any) -> None:
+    import checkers.linearizability as lin
+
+    monkeypatch.setattr(lin, "WARMUP_SECONDS", 0.0)  # fork at once, even for these small histories
+    bad = _renumber(hard_key(12) + easy_bad_key())
+    res = check(bad, "kv", time_limit=20, jobs=2)
+    assert res.valid is False and res.details["invalid_keys"] == ["easy"]
+    ok_key = _keyed([("append", "a", "a", None), ("get", None, "a", None)], "fine", 20, 400)
+    res = check(_renumber(ok_key + easy_bad_key()[:2]), "kv", jobs=2, all_keys=True)
+    assert res.valid is True and res.details["keys_checked"] == 2
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(), st.sampled_from([None, 0]))
+def test_forgetting_cache_buckets_changes_no_verdict(case: Any, initial: Any) -> None:
+    """Checking the budget (and forgetting unreachable buckets) after every step agrees with brute force."""
+    events, ref = case
+    model = get_model("cas-register", initial)
+    entries = split_entries(events, model, keyed=False).get(None, [])
+    for red in (Reductions(), Reductions.none()):
+        opts = search_options(red, None, None)
+        eager = type(opts)(**{**{n: getattr(opts, n) for n in opts.__slots__}, "check_every": 1, "forget_every": 1})
+        outcome, _, _ = check_entries(model, entries, reductions=red, options=eager)
+        assert outcome.valid is brute_force(ref, initial)
+
+
+@st.composite
+def kv_histories(draw: st.DrawFn) -> tuple[list[Op], list[dict[str, Any]]]:
+    """Random small kv histories (get/put/append, some crashed), outputs drawn from plausible values."""
+    n = draw(st.integers(1, 6))
+    starts = sorted(draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)))
+    events: list[tuple[int, int, str, int, str, Any]] = []
+    ref: list[dict[str, Any]] = []
+    for i, s in enumerate(starts):
+        f = draw(st.sampled_from(["get", "get", "append", "append", "put"]))
+        length = draw(st.integers(1, 6))
+        crashed = draw(st.integers(0, 5)) == 0
+        inp = None if f == "get" else draw(st.sampled_from(["a", "b", "c"]))
+        out: Any = UNKNOWN if crashed else (
+            draw(st.sampled_from(["", "a", "b", "ab", "ba", "abc", "ca", "c"])) if f == "get" else inp)
+        ref.append({"f": f, "inp": inp, "out": out, "inv": 2 * s, "ret": 10**9 if crashed else 2 * (s + length) + 1})
+        events.append((2 * s, i, "invoke", i, f, ["k", inp]))
+        if not crashed:
+            events.append((2 * (s + length) + 1, i, "ok", i, f, ["k", out]))
+    events.sort(key=lambda e: (e[0], e[1]))
+    ops = [Op(j, t, typ, p, f, v) for j, (t, _, typ, p, f, v) in enumerate(events)]
+    for o in ref:
+        o["inv"] = next(j for j, (t, _, typ, *_r) in enumerate(events) if t == o["inv"] and typ == "invoke")
+        if o["ret"] != 10**9:
+            o["ret"] = next(j for j, (t, *_r) in enumerate(events) if t == o["ret"])
+    return ops, ref
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kv_histories())
+def test_unreachable_targets_agree_with_brute_force(case: Any) -> None:
+    """The kv search with its reachability pruning (on by default) and without any reduction."""
+    ops, ref = case
+    expected = brute_force_model("kv", ref)
+    assert check(ops, "kv").valid is expected
+    assert check(ops, "kv", reductions=Reductions(dead_ends=False)).valid is expected
+    assert check(ops, "kv", reductions=Reductions.none()).valid is expected
