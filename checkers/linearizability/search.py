@@ -65,6 +65,8 @@ _INV = itemgetter(4)  # Entry.inv_pos
 _K = itemgetter(0)  # Child.k
 NEVER = 1 << 62  # a pause point never reached
 INF_POS = 1 << 62
+#: ops with a target (gets) whose reachability is tested per configuration (see ``unreachable``)
+REACH_LOOKAHEAD = 12
 MAX_BEST_STATES = 16
 #: a configuration: (k, rel, crashed bits, state id, label of the op placed last: a rank, or -1-class)
 Child = tuple[int, int, int, int, int]
@@ -260,11 +262,13 @@ def search_steps(
     # was invoked before j returned. If none of the ops still unplaced that could come before j
     # ``resets`` the state, the state j meets is reached from the current one by non-resetting ops
     # only; if the model says the target cannot be reached that way, no continuation exists. The
-    # test runs for rank k and every unplaced op of its window (all of them must still be placed);
+    # test runs for the first REACH_LOOKAHEAD ops with a target from rank k on that are not placed
+    # (every one of them must still be placed, in the window of k or later);
     # r_before[j]: ranks of resetting completed ops invoked before j returned (ascending), and
     # x_reset_before[j]: some resetting crashed op was invoked before j returned.
     reach = opts.dead_ends and type(model).may_reach is not Model.may_reach
     c_target: list[Any] = []
+    target_ranks: list[int] = []
     r_before: list[list[int]] = []
     x_reset_before: list[bool] = []
     may_reach = model.may_reach
@@ -279,22 +283,32 @@ def search_steps(
         x_reset_inv = min((e.inv_pos for e in crashed if model.resets(e.f, e.inp)), default=INF_POS)
         r_before = [sorted(r for i, r in reset_inv[: bisect_left(reset_inv, (ret[j], -1))]) for j in range(m)]
         x_reset_before = [x_reset_inv < ret[j] for j in range(m)]
+        target_ranks = [j for j in range(m) if c_target[j] is not NO_VALUE]
 
     def unreachable(k: int, rel: int, sid: int) -> bool:
         """Some op that must still be placed (rank k, an unplaced op of its window) has a target the
         current state cannot reach before it (see above)."""
         s = states[sid]
-        for j in (k, *[j for j, d in window[k] if not (rel >> d) & 1]):
+        first = bisect_left(target_ranks, k)
+        for j in target_ranks[first : first + REACH_LOOKAHEAD]:
+            if j > k and (rel >> (j - k - 1)) & 1:
+                continue  # placed already
             v = c_target[j]
-            if v is NO_VALUE or x_reset_before[j]:
+            if x_reset_before[j] or may_reach(s, v):
                 continue
+            # still reachable if a resetting op not placed yet (and able to precede j) leaves a state
+            # from which it is: the state j meets is the current one grown, or one such op's grown
             resets = r_before[j]
-            if resets and resets[-1] >= k and any(
-                r == k or (r > k and not (rel >> (r - k - 1)) & 1) for r in resets[bisect_left(resets, k):]
-            ):
+            if resets and resets[-1] >= k:
+                for r in resets[bisect_left(resets, k):]:
+                    if r == k or not (rel >> (r - k - 1)) & 1:
+                        after = step(s, *c_op[r])
+                        if after is INVALID or may_reach(after, v):
+                            break
+                else:
+                    return True
                 continue
-            if not may_reach(s, v):
-                return True
+            return True
         return False
 
     # cache: (k, rel, sid) -> crashed bitsets seen (or a plain set when nothing crashed)

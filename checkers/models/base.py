@@ -131,7 +131,8 @@ class Model:
         return True
 
     def resets(self, f: str, inp: Any) -> bool:
-        """True when the op may take the state anywhere (a put); conservative by default."""
+        """True when the op may take the state out of what ``may_reach`` allows (a put); the state it
+        leaves must then not depend on the one before. Conservative by default."""
         return True
 
     def crash_is_noop(self, f: str, inp: Any) -> bool:
