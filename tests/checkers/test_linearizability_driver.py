@@ -13,38 +13,23 @@ from checkers.history import Op
 from checkers.linearizability import Reductions, check, check_entries, search_options
 from checkers.linearizability.entries import split_entries
 from checkers.models import UNKNOWN, get_model
+from tests.checkers.test_linearizability import pathological
 from tests.checkers.test_linearizability_props import brute_force, brute_force_model, histories
 
 
-def _keyed(ops: list[tuple[str, str, Any, Any]], key: str, start: int, proc0: int) -> list[Op]:
-    """Sequential kv ops on one key (process proc0): (f, value in, value out) as invoke/ok pairs."""
-    out: list[Op] = []
-    for i, (f, vin, vout, _) in enumerate(ops):
-        p = proc0
-        out.append(Op(0, start + 2 * i, "invoke", p, f, [key, vin]))
-        out.append(Op(0, start + 2 * i + 1, "ok", p, f, [key, vout]))
-    return out
+def hard_key(n_vals: int = 10) -> list[Op]:
+    """A key no search decides quickly (the pathological history of test_linearizability, keyed):
+    crashed cas ops over every pair of values, and a read of a value nothing could have written."""
+    return [Op(o.index, o.time, o.type, f"h{o.process}", o.f,
+               ["hard", o.value if o.f != "read" or o.type != "invoke" else None]) for o in pathological(n_vals)]
 
 
-def hard_key(n: int) -> list[Op]:
-    """A key no search decides quickly: n concurrent appends, then a get whose value is no order of
-    them (the first two tokens swapped against an earlier get that fixed their order)."""
-    ops: list[Op] = []
-    toks = [f"<{i}>" for i in range(n)]
-    ops.append(Op(0, 0, "invoke", 100, "get", ["hard", None]))
-    for i in range(n):
-        ops.append(Op(0, 1, "invoke", 200 + i, "append", ["hard", toks[i]]))
-    ops.append(Op(0, 2, "ok", 100, "get", ["hard", ""]))
-    for i in range(n):
-        ops.append(Op(0, 3, "ok", 200 + i, "append", ["hard", toks[i]]))
-    ops.append(Op(0, 4, "invoke", 101, "get", ["hard", None]))
-    ops.append(Op(0, 5, "ok", 101, "get", ["hard", toks[1] + toks[0] + "".join(toks[2:])[:-3]]))
-    return ops
-
-
-def easy_bad_key() -> list[Op]:
-    """A stale read: append a, then (after it returned) a get that does not see it."""
-    return _keyed([("append", "a", "a", None), ("get", None, "", None)], "easy", 10, 300)
+def small_key(key: str, stale: bool, start: int) -> list[Op]:
+    """write 1, then (after it returned) a read: of 1, or of the initial nil (a stale read) when ``stale``."""
+    p = f"{key}-p"
+    return [Op(0, start, "invoke", p, "write", [key, 1]), Op(0, start + 1, "ok", p, "write", [key, 1]),
+            Op(0, start + 2, "invoke", p, "read", [key, None]),
+            Op(0, start + 3, "ok", p, "read", [key, None if stale else 1])]
 
 
 def _renumber(ops: list[Op]) -> list[Op]:
@@ -53,9 +38,9 @@ def _renumber(ops: list[Op]) -> list[Op]:
 
 
 def test_an_easy_violation_is_found_while_a_hard_key_is_still_open() -> None:
-    history = _renumber(hard_key(12) + easy_bad_key())
+    history = _renumber(hard_key() + small_key("easy", True, 10_000))
     started = time.monotonic()
-    res = check(history, "kv", time_limit=20)
+    res = check(history, "cas-register", time_limit=20)
     assert res.valid is False
     assert res.details["invalid_keys"] == ["easy"]
     assert time.monotonic() - started < 5
@@ -64,9 +49,8 @@ def test_an_easy_violation_is_found_while_a_hard_key_is_still_open() -> None:
 
 
 def test_unknown_names_every_undecided_key_and_the_reason() -> None:
-    ok_key = _keyed([("append", "a", "a", None), ("get", None, "a", None)], "fine", 10, 300)
-    history = _renumber(hard_key(12) + ok_key)
-    res = check(history, "kv", time_limit=0.5)
+    history = _renumber(hard_key() + small_key("fine", False, 10_000))
+    res = check(history, "cas-register", time_limit=0.5)
     assert res.valid == "unknown"
     assert res.details["unknown_keys"] == ["hard"]
     assert "time limit" in res.details["unknown"][0]["reason"]
@@ -75,7 +59,7 @@ def test_unknown_names_every_undecided_key_and_the_reason() -> None:
 
 
 def test_a_memory_cap_gives_unknown_with_the_reason() -> None:
-    res = check(_renumber(hard_key(12)), "kv", memory_limit=1, time_limit=30)
+    res = check(_renumber(hard_key()), "cas-register", memory_limit=1, time_limit=30)
     assert res.valid == "unknown"
     assert "memory limit" in res.explanation
 
@@ -84,12 +68,12 @@ def test_worker_processes_give_the_same_verdicts(monkeypatch: Any) -> None:
     import checkers.linearizability as lin
 
     monkeypatch.setattr(lin, "WARMUP_SECONDS", 0.0)  # fork at once, even for these small histories
-    bad = _renumber(hard_key(12) + easy_bad_key())
-    res = check(bad, "kv", time_limit=20, jobs=2)
+    bad = _renumber(hard_key() + small_key("easy", True, 10_000))
+    res = check(bad, "cas-register", time_limit=20, jobs=2)
     assert res.valid is False and res.details["invalid_keys"] == ["easy"]
-    ok_key = _keyed([("append", "a", "a", None), ("get", None, "a", None)], "fine", 20, 400)
-    res = check(_renumber(ok_key + easy_bad_key()[:2]), "kv", jobs=2, all_keys=True)
-    assert res.valid is True and res.details["keys_checked"] == 2
+    fine = _renumber(small_key("a", False, 0) + small_key("b", False, 2) + small_key("c", True, 4))
+    res = check(fine, "cas-register", jobs=2, all_keys=True)
+    assert res.valid is False and res.details["invalid_keys"] == ["c"] and res.details["keys_checked"] == 3
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
