@@ -58,7 +58,6 @@ class KeyTask:
     stats: dict[str, Any]
     refutation: Refutation | None
     cost: tuple[int, int]
-    covers: list[tuple[Entry, Entry]]  # dropped observations and the ops they go right after
     gen: Generator[int, int | None, SearchOutcome] | None = None
     outcome: SearchOutcome | None = None
 
@@ -67,14 +66,13 @@ def prepare(model: Model, key: Any, entries: Sequence[Entry], red: Reductions) -
     """Drop unknown nil reads, look for an up-front refutation, apply the reductions."""
     kept, nil_reads = drop_unknown_nil_reads(model, entries)
     refutation = impossible_read(model, kept) if red.precheck else None
-    covers: list[tuple[Entry, Entry]] = []
-    rmodel, reduced, stats = reduce_entries(model, kept, red, covers)
+    rmodel, reduced, stats = reduce_entries(model, kept, red)
     if nil_reads:
         stats["unknown_nil_reads_dropped"] = nil_reads
     crashed = sum(map(_CRASHED, reduced))
     # cheapest first: a refuted key costs a bounded prefix search; then fewer crashed ops, fewer ops
     cost = (0, 0) if refutation is not None else (1 + crashed, len(reduced))
-    return KeyTask(key, kept, rmodel, reduced, stats, refutation, cost, covers)
+    return KeyTask(key, kept, rmodel, reduced, stats, refutation, cost)
 
 
 def advance(task: KeyTask, opts: SearchOptions, steps: int | None) -> bool:
@@ -110,16 +108,7 @@ def finish(task: KeyTask, outcome: SearchOutcome) -> None:
             outcome.stuck = originals.get(id(outcome.stuck.invoke), outcome.stuck)
     if task.refutation is not None:
         outcome.stuck = task.refutation.entry
-    if task.covers and outcome.valid:
-        # a covered observation goes right after the op that covers it (see reduce)
-        after: dict[int, list[Entry]] = {}
-        for c, x in task.covers:
-            after.setdefault(id(x.invoke), []).append(c)
-        witness = []
-        for e in outcome.witness:
-            witness.append(e)
-            witness += after.get(id(e.invoke), ())
-        outcome.witness = witness
+
     task.stats.update(
         ops=len(task.entries),
         searched=len(task.reduced),

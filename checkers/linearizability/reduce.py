@@ -24,9 +24,6 @@ against a brute-force search.
   write's effect comes after its invocation), so the write is dropped only when every failed-cas
   observation of the key returned before the write was invoked.
 
-* **Covered observations.** A failed-cas observation that a completed op known to leave another
-  value ran entirely inside of can be placed right after that op: dropped (``drop_covered_observations``).
-
 The up-front refutation (``impossible_read``) finds a read that returned a value no operation could
 have written before the read returned: a linearization point of the read must follow the write's,
 which must follow the write's invocation. It gives a verdict in linear time and a crisp reason.
@@ -58,6 +55,7 @@ class _Unobserved:
 
 UNOBSERVED = _Unobserved()
 _CRASHED = itemgetter(3)  # Entry.crashed
+_RET_POS = itemgetter(5)  # Entry.ret_pos
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +73,11 @@ class Reductions:
     dead_ends: bool = True
     twins: bool = True
     guided: bool = True  # an ordering heuristic, not a reduction: it only changes which child goes first
-    covered_observations: bool = True
 
     @staticmethod
     def none() -> Reductions:
         """Every reduction off: the plain search."""
-        return Reductions(False, False, False, False, False, False, False, False, False, False, False, False)
+        return Reductions(False, False, False, False, False, False, False, False, False, False, False)
 
 
 def _is_register(model: Model) -> bool:
@@ -99,10 +96,9 @@ def observed_values(entries: Sequence[Entry]) -> set[Any]:
 
 
 def reduce_entries(
-    model: Model, entries: Sequence[Entry], red: Reductions, covers: list[tuple[Entry, Entry]] | None = None
+    model: Model, entries: Sequence[Entry], red: Reductions
 ) -> tuple[Model, list[Entry], dict[str, int]]:
-    """Apply the enabled pre-search reductions; returns the (possibly renamed) model, entries and counts.
-    ``covers`` receives (dropped observation, the op it goes right after) for building a witness."""
+    """Apply the enabled pre-search reductions; returns the (possibly renamed) model, entries and counts."""
     stats: dict[str, int] = {}
     out = list(entries)
     any_crashed = any(map(_CRASHED, out))  # neither reduction below can drop anything otherwise
@@ -121,10 +117,6 @@ def reduce_entries(
             out = kept
         else:
             stats["late_crashed_dropped"] = 0
-    if red.covered_observations and _is_register(model):
-        kept = drop_covered_observations(out, covers)
-        stats["covered_observations_dropped"] = len(out) - len(kept)
-        out = kept
     if red.unobserved_values and _is_register(model):
         seen = observed_values(out)
         renamed = 0
@@ -155,56 +147,6 @@ def reduce_entries(
             stats["unobserved_crashed_writes_dropped"] = len(out) - len(kept)
             out = kept
     return model, out, stats
-
-
-def _leaves(e: Entry) -> Any:
-    """The state a completed register op is known to leave (its read value, written value, cas new),
-    or FAILED when it does not say (a failed cas leaves whatever was there)."""
-    if e.out is FAILED:
-        return FAILED
-    if e.f == "read":
-        return e.out
-    if e.f == "write":
-        return e.inp
-    if e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
-        return e.inp[1]
-    return FAILED
-
-
-def drop_covered_observations(
-    entries: list[Entry], covers: list[tuple[Entry, Entry]] | None = None
-) -> list[Entry]:
-    """Drop each failed-cas observation ``c`` (the register did not hold ``old``) that a completed op
-    ``x`` *covers*: ``x`` ran entirely inside ``c``'s interval (invoked after ``c`` was, returned before
-    ``c`` returned) and is known to leave a state other than ``old``.
-
-    Sound: in any linearization of the rest, put ``c`` right after ``x``. The state there is not
-    ``old``, so ``c``'s comparison fails, and ``c`` changes nothing, so every later op sees what it
-    saw. Real time holds: an op that returned before ``c`` was invoked returned before ``x`` was, so
-    it precedes ``x`` and ``c``; an op invoked after ``c`` returned was invoked after ``x`` returned, so
-    it follows ``x``, hence ``c``. Conversely, dropping a read-only op from a linearization leaves one.
-    Entries come in invocation order (as ``split_history`` gives them).
-    """
-    drop: set[int] = set()
-    n = len(entries)
-    for j, c in enumerate(entries):
-        if c.out is not FAILED or not (isinstance(c.inp, tuple) and len(c.inp) == 2):
-            continue
-        old = c.inp[0]
-        end = c.ret_pos
-        for i in range(j + 1, n):
-            x = entries[i]
-            if x.inv_pos > end:
-                break
-            if x.crashed or x.ret_pos > end:
-                continue
-            left = _leaves(x)
-            if left is not FAILED and left != old:
-                drop.add(j)
-                if covers is not None:
-                    covers.append((c, x))
-                break
-    return [e for i, e in enumerate(entries) if i not in drop] if drop else entries
 
 
 def _writes_unobserved(e: Entry) -> bool:
@@ -252,7 +194,7 @@ def impossible_read(model: Model, entries: Sequence[Entry]) -> Refutation | None
             writers.setdefault(e.inp, []).append(e)
         elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
             writers.setdefault(e.inp[1], []).append(e)
-    for e in sorted(entries, key=lambda x: x.ret_pos):
+    for e in sorted(entries, key=_RET_POS):
         if e.crashed or e.out is FAILED:
             continue
         if e.f == "read":

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -63,6 +64,7 @@ _CRASHED = itemgetter(3)  # Entry.crashed
 _RET = itemgetter(5)  # Entry.ret_pos
 _INV = itemgetter(4)  # Entry.inv_pos
 _K = itemgetter(0)  # Child.k
+_OP3 = itemgetter(0, 1, 2)  # Entry (f, inp, out)
 NEVER = 1 << 62  # a pause point never reached
 INF_POS = 1 << 62
 #: ops with a target (gets) whose reachability is tested per configuration (see ``unreachable``)
@@ -145,8 +147,11 @@ def search_steps(
     # window[k]: (rank j, bit d = j-k-1) of ops above k invoked before k returned; op j belongs to the
     # windows of ranks lo..j-1, where lo is the first rank returning after j's invocation
     window: list[list[tuple[int, int]]] = [[] for _ in range(m)]
-    for j in range(m):
-        for k in range(bisect_right(ret, inv[j]), j):
+    for j in range(1, m):
+        ij = inv[j]
+        if ij > ret[j - 1]:
+            continue  # invoked after every lower rank returned: in no window (the common case)
+        for k in range(bisect_right(ret, ij), j):
             window[k].append((j, j - k - 1))
     # rel only ever holds bits of the window, so rank k is the only move left when they are all set
     w_len = list(map(len, window))
@@ -202,22 +207,14 @@ def search_steps(
     # the model's read-only operations by name, unless it decides with a method of its own
     ro_fs = model.read_only_fs if type(model).is_read_only is Model.is_read_only else None
     # every property of an op below depends only on its (f, input, output), so it is computed per table
-    tables: list[dict[int, int]] = []
-    table_op: list[tuple[str, Any, Any]] = []
-    uses: list[int] = []
-    c_tid: list[int] = []
-    for e in completed:
-        key = e[:3]  # (f, inp, out)
-        t = table_of.get(key)
-        if t is None:
-            t = table_of[key] = len(tables)
-            tables.append({})
-            table_op.append(key)
-            uses.append(1)
-        else:
-            uses[t] += 1
-        c_tid.append(t)
+    # (len(table_of) is evaluated before setdefault inserts: a new key gets the next number)
+    c_tid = [table_of.setdefault(key, len(table_of)) for key in map(_OP3, completed)]
+    table_op: list[tuple[str, Any, Any]] = list(table_of)
+    tables: list[dict[int, int]] = [{} for _ in table_op]
     n_tables = len(tables)
+    uses = [0] * n_tables
+    for t, n in Counter(c_tid).items():
+        uses[t] = n
     if not forced_ok:
         t_ro = [False] * n_tables
     elif ro_fs is not None:
@@ -253,8 +250,8 @@ def search_steps(
         dead_ends = any(v is not NO_VALUE for v in t_need)
     if dead_ends:
         t_write = [model.writes(*key) for key in table_op[:n_tables]]
-        c_need = [t_need[t] for t in c_tid]
-        c_write = [t_write[t] for t in c_tid]
+        c_need = list(map(t_need.__getitem__, c_tid))
+        c_write = list(map(t_write.__getitem__, c_tid))
         x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes]
 
     # Unreachable targets (models with ``may_reach``: Porcupine's kv). A completed op j with a target
