@@ -67,6 +67,7 @@ _K = itemgetter(0)  # Child.k
 _OP3 = itemgetter(0, 1, 2)  # Entry (f, inp, out)
 NEVER = 1 << 62  # a pause point never reached
 INF_POS = 1 << 62
+LAZY = -(1 << 60)  # the label of a sentinel child standing for the crashed children of its parent
 #: ops with a target (gets) whose reachability is tested per configuration (see ``unreachable``)
 REACH_LOOKAHEAD = 12
 MAX_BEST_STATES = 16
@@ -349,6 +350,28 @@ def search_steps(
     for c, v in enumerate(x_write):
         writers_of.setdefault(v, []).append(c)
 
+    def crashed_raw(k: int, rel: int, cb: int, sid: int) -> list[Child]:
+        """The children of a configuration that place a crashed op (the next member of a class
+        invoked before rank k returned, which changes the state)."""
+        raw: list[Child] = []
+        rk = ret[k]
+        na = n_avail[k]
+        moves = movers.get(sid)
+        if moves is None:
+            moves = state_movers(sid)
+        for c, nc in moves:
+            if c >= na:
+                break
+            cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
+            if cnt == c_size[c] or c_inv[c][cnt] >= rk:
+                continue
+            raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), nc, -1 - c))
+        return raw
+
+    def crashed_kids(k: int, rel: int, cb: int, sid: int) -> list[Child]:
+        """What a sentinel child expands to: the crashed children not seen before (admitted now)."""
+        return [ch for ch in crashed_raw(k, rel, cb, sid) if admit(ch[0], (ch[3] << w_bits) | ch[1], ch[2])]
+
     def children(k: int, rel: int, cb: int, sid: int, ns: int) -> tuple[list[Child], bool]:
         """Child configurations not seen before, and whether one of them linearizes everything
         (``ns``: the state after rank k, -1 if it cannot be placed now)."""
@@ -407,19 +430,14 @@ def search_steps(
                     forced = True
                     break
                 raw.append((k, rel | (1 << d), cb, nj, j))
+        lazy = False
         if not forced and n_cls:
-            rk = ret[k]
-            na = n_avail[k]
-            moves = movers.get(sid)
-            if moves is None:
-                moves = state_movers(sid)
-            for c, nc in moves:
-                if c >= na:
-                    break
-                cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
-                if cnt == c_size[c] or c_inv[c][cnt] >= rk:
-                    continue
-                raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), nc, -1 - c))
+            if ns >= 0:
+                # rank k fits: its child goes first, and the crashed ones are worked out only if the
+                # search comes back here (a sentinel child stands for them, see ``crashed_kids``)
+                lazy = True
+            else:
+                raw += crashed_raw(k, rel, cb, sid)
         elif forced:
             raw = raw[-1:]
         if guided and not forced and len(raw) > 1 and read_only[k]:
@@ -475,6 +493,8 @@ def search_steps(
             ex.add(full)
             n_configs += 1
             out.append(ch)
+        if lazy:
+            out.append((k, rel, cb, sid, LAZY))
         return out, False
 
     def admit(ck: int, key: int, ncb: int) -> bool:
@@ -653,26 +673,36 @@ def search_steps(
                 nxt = kids[0]
                 if len(kids) > 1:
                     stack.append([kids, 1, len(path)])
-        if nxt is None:
-            path_ends()
-            while stack:  # back to the last frame with a child left
-                frame = stack[-1]
-                kids = frame[0]
-                i = frame[1]
-                if i == len(kids):
-                    stack.pop()
-                    continue
-                frame[1] = i + 1
-                plen = frame[2]
-                if len(path) > plen:
-                    if dirty and len(path) >= best_len > plen:
-                        best_path = path[:best_len]
-                        dirty = False
-                    del path[plen:]
-                nxt = kids[i]
+        while True:
+            if nxt is None:
+                path_ends()
+                while stack:  # back to the last frame with a child left
+                    frame = stack[-1]
+                    kids = frame[0]
+                    i = frame[1]
+                    if i == len(kids):
+                        stack.pop()
+                        continue
+                    frame[1] = i + 1
+                    plen = frame[2]
+                    if len(path) > plen:
+                        if dirty and len(path) >= best_len > plen:
+                            best_path = path[:best_len]
+                            dirty = False
+                        del path[plen:]
+                    nxt = kids[i]
+                    break
+                else:
+                    break  # everything reachable was explored
+            if nxt[4] != LAZY:
                 break
-            else:
-                break  # everything reachable was explored
+            # a sentinel: the crashed children of the configuration at the end of the path
+            kids = crashed_kids(nxt[0], nxt[1], nxt[2], nxt[3])
+            nxt = kids[0] if kids else None
+            if len(kids) > 1:
+                stack.append([kids, 1, len(path)])
+        if nxt is None:
+            break  # everything reachable was explored
         path.append(nxt)
         k, rel, cb, sid, _ = nxt
         steps += 1
