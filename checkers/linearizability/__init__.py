@@ -3,9 +3,14 @@ their real-time order, that the model accepts?
 
 ``check(history, model)`` splits keyed histories per key (P-compositionality: a history of independent
 objects is linearizable iff each object's sub-history is), shrinks each sub-history soundly
-(``reduce``), refutes the obvious cases up front, then runs the search (``search``). The first invalid
-key stops the check unless ``all_keys``; the budget (``time_limit`` seconds over the whole check,
-``max_configs`` configurations per key) turns a hopeless search into ``unknown``.
+(``reduce``), refutes the obvious cases up front, then runs the searches (``search``) under the
+multi-key driver (``driver``): the keys take turns, cheapest first, with a slice of steps that doubles
+every round, so one hard key never holds back a violation on another; ``jobs > 1`` continues the keys
+still open after a short warm-up in forked workers. The first invalid key stops the check unless
+``all_keys``. The budgets turn a hopeless search into ``unknown`` with the reason, naming every
+undecided key: ``time_limit`` seconds over the whole check, ``memory_limit`` bytes of resident memory
+("auto": 60 % of what is free when the search first checks), ``max_configs`` configurations per key
+(by default 1,000,000 when there is no time limit, none when there is one).
 
 Conventions: ``fail`` ops never happened, except a cas whose comparison failed (error 22), which is
 kept as an observation (``failed_cas="auto"``; ``"observe"`` keeps every failed cas, ``"drop"`` none).

@@ -33,9 +33,23 @@ Reductions inside the search (each can be switched off, and the property tests c
   state, linearizing it *now* loses nothing: moving it earlier in any successful continuation keeps the
   real-time order (it is a candidate now) and the states of every other op. So it is the only child.
 
+* **Unreachable targets** (models with ``Model.may_reach``: Porcupine's kv, where gets and appends only
+  ever extend the value). An op that must still be placed and needs an exact state (a get's value),
+  with no unplaced op that ``resets`` the state able to come before it, needs a state reachable from
+  the current one; when the model says it is not, the configuration has no children. Switched with
+  ``dead_ends``; the argument is at ``unreachable`` below.
+
 Order of the children (it changes the time to find a linearization, never the verdict): rank ``k``
-first, then the window in return order, then crashed ops (taken only when needed); when ``k`` is a read
+first, then the window in return order, then crashed ops (taken only when needed: when rank ``k``
+fits, they are worked out only if the search comes back to the configuration); when ``k`` is a read
 the state cannot satisfy, the moves after which it can be placed go first (``guided``).
+
+Memory: the cache is bucketed by ``k`` and a configuration is one int in its bucket; buckets of ranks
+the search can no longer reach are dropped as it goes (``forget``: this changes nothing the search does,
+it only forgets what can never be looked up again), so a search that moves forward through a long
+history keeps a window of the cache, not all of it. The process's resident memory is compared with a
+cap now and then (``memory_limit``). The search is a generator (``search_steps``) that can pause every
+few steps and resume, so a driver can share time between many keys (``driver``).
 
 The search keeps the deepest configuration it reaches (most completed ops linearized) and the path that
 led there: the longest linearizable prefix for the counterexample. Time and configuration budgets turn
