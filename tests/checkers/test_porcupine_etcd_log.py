@@ -3,6 +3,8 @@ is an observation (the register did not hold ``old``), as Porcupine's etcd model
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,20 @@ def test_a_timed_out_read_constrains_nothing(tmp_path: Path) -> None:
     ops = load_history(_write(tmp_path / "h.log", rows, "  "))
     assert ops[-1].type == "fail" and ops[-1].error is None
     assert check(ops, "cas-register").valid is True
+
+
+def _splitbrain(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).parent / "splitbrain"
+    if not exe.exists():
+        pytest.skip("the splitbrain console script is not installed next to this interpreter")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_check_command_reads_the_log_as_porcupine_does_and_says_so(tmp_path: Path) -> None:
+    log = _write(tmp_path / "six.log", FAILED_CAS_LOG, "   ")
+    res = _splitbrain("check", "--jobs", "2", "--memory-limit", "2000", "--time-limit", "10", str(log))
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "INVALID" in res.stdout
+    help_text = _splitbrain("check", "--help").stdout
+    assert "Porcupine etcd logs" in help_text and "error 22" in help_text
+    assert "--jobs" in help_text and "--memory-limit" in help_text
