@@ -134,11 +134,11 @@ def check(
     opts = replace(search_options(red, deadline, budget), memory_limit=cap)
     live, slice_steps = round_robin(tasks, opts, all_keys=all_keys,
                                     until=started + WARMUP_SECONDS if jobs > 1 else None)
-    if live and jobs > 1 and not (not all_keys and any(t.outcome and t.outcome.valid is False for t in tasks)):
+    proven = not all_keys and any(t.outcome is not None and t.outcome.valid is False for t in tasks)
+    if live and jobs > 1 and not proven:
+        # the warm-up ran out with keys still open: workers continue them (nothing is redone)
         run_jobs(live, opts, jobs=jobs, all_keys=all_keys, slice_steps=slice_steps)
-    elif live and jobs > 1:
-        pass  # a violation is proven: the keys still open are not needed
-    for t in live:
+    for t in live:  # searches no longer needed (a violation is proven) end here
         if t.gen is not None:
             t.gen.close()
             t.gen = None
