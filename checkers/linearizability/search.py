@@ -284,6 +284,7 @@ def search_steps(
     r_before: list[list[int]] = []
     x_reset_before: list[bool] = []
     may_reach = model.may_reach
+    prefix = False
     if reach:
         t_target = [model.target(*key) for key in table_op[:n_tables]]
         reach = any(v is not NO_VALUE for v in t_target)
@@ -296,6 +297,11 @@ def search_steps(
         r_before = [sorted(r for i, r in reset_inv[: bisect_left(reset_inv, (ret[j], -1))]) for j in range(m)]
         x_reset_before = [x_reset_inv < ret[j] for j in range(m)]
         target_ranks = [j for j in range(m) if c_target[j] is not NO_VALUE]
+        # the model's reachability is "is a prefix of" and every target and state is a string: test
+        # it with str.startswith directly (the hot path of kv searches)
+        prefix = model.reach_is_prefix and all(type(c_target[j]) is str for j in target_ranks) and all(
+            type(x) is str for x in states
+        ) and all(type(op[1]) in (str, type(None)) for op in table_op if op[0] != "get")
 
     def unreachable(k: int, rel: int, sid: int) -> bool:
         """Some op that must still be placed (rank k, an unplaced op of its window) has a target the
@@ -306,7 +312,7 @@ def search_steps(
             if j > k and (rel >> (j - k - 1)) & 1:
                 continue  # placed already
             v = c_target[j]
-            if x_reset_before[j] or may_reach(s, v):
+            if (v.startswith(s) if prefix else may_reach(s, v)) or x_reset_before[j]:
                 continue
             # still reachable if a resetting op not placed yet (and able to precede j) leaves a state
             # from which it is: the state j meets is the current one grown, or one such op's grown

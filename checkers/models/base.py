@@ -124,6 +124,9 @@ class Model:
         ``may_reach`` and ``resets`` (a model overriding ``may_reach`` must override all three)."""
         return NO_VALUE
 
+    #: ``may_reach(s, t)`` is ``t.startswith(s)`` whenever both are strings (the search then calls that)
+    reach_is_prefix: ClassVar[bool] = False
+
     def may_reach(self, state: Any, target: Any) -> bool:
         """False when no sequence of ops that do not ``reset`` can take ``state`` to ``target`` (True
         when unsure). Lets the search abandon a configuration in which some pending op's target has

@@ -116,6 +116,8 @@ class KeyValue(Model):
             return "" if out is None else out
         return NO_VALUE
 
+    reach_is_prefix = True
+
     def may_reach(self, state: Any, target: Any) -> bool:
         """Gets keep the value and appends extend it: only a value that starts with it is reachable."""
         if isinstance(state, str) and isinstance(target, str):
