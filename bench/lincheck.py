@@ -288,7 +288,7 @@ def verdict(res: Any) -> str:
     if res.valid is False:
         return "INVALID"
     keys = res.details.get("unknown_keys") or []
-    return "unknown" + (f" ({', '.join(map(str, keys[:3]))})" if res.details.get("keyed") else "")
+    return "unknown" + (f" (key {', '.join(map(str, keys[:3]))})" if res.details.get("keyed") else "")
 
 
 #: generated Porcupine-kv shapes: (name, clients, hard key, bad) and Porcupine's own time where known (ms)
