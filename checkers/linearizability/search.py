@@ -577,7 +577,9 @@ def search_steps(
             best_sids.add(cfg[3])
 
     checks = 0
-    live_frames = 0  # stack[:live_frames] are known to have no child left (frames never gain one)
+    # stack[:live_frames] are known to have no child left (frames never gain one; a pop below the mark
+    # lowers it, so a frame pushed at a position below it later is never skipped)
+    live_frames = 0
 
     def forget(k_now: int) -> None:
         """Drop the cache buckets of ranks below the lowest k the search can still reach.
@@ -591,7 +593,6 @@ def search_steps(
         """
         nonlocal forgotten, live_frames
         low = k_now
-        live_frames = min(live_frames, len(stack))
         for i in range(live_frames, len(stack)):
             kids, nxt_i = stack[i][0], stack[i][1]
             if nxt_i < len(kids):
@@ -702,6 +703,8 @@ def search_steps(
                     i = frame[1]
                     if i == len(kids):
                         stack.pop()
+                        # a frame pushed at this position later is a new one
+                        live_frames = min(live_frames, len(stack))
                         continue
                     frame[1] = i + 1
                     plen = frame[2]

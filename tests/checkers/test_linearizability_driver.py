@@ -3,9 +3,11 @@ its undecided keys and says why, and the new in-search reductions agree with the
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -85,9 +87,14 @@ def test_forgetting_cache_buckets_changes_no_verdict(case: Any, initial: Any) ->
     entries = split_entries(events, model, keyed=False).get(None, [])
     for red in (Reductions(), Reductions.none()):
         opts = search_options(red, None, None)
-        eager = type(opts)(**{**{n: getattr(opts, n) for n in opts.__slots__}, "check_every": 1, "forget_every": 1})
+        fields = {n: getattr(opts, n) for n in opts.__slots__}
+        eager = type(opts)(**{**fields, "check_every": 1, "forget_every": 1})
+        never = type(opts)(**{**fields, "check_every": 1, "forget_every": 1 << 30})
         outcome, _, _ = check_entries(model, entries, reductions=red, options=eager)
         assert outcome.valid is brute_force(ref, initial)
+        # forgetting drops only buckets never looked up again: the search does exactly the same work
+        plain, _, _ = check_entries(model, entries, reductions=red, options=never)
+        assert (outcome.configs, outcome.steps) == (plain.configs, plain.steps)
 
 
 @st.composite
@@ -126,3 +133,60 @@ def test_unreachable_targets_agree_with_brute_force(case: Any) -> None:
     assert check(ops, "kv").valid is expected
     assert check(ops, "kv", reductions=Reductions(dead_ends=False)).valid is expected
     assert check(ops, "kv", reductions=Reductions.none()).valid is expected
+
+
+def register_history(n_ops: int, clients: int, crash: float, seed: int) -> list[Op]:
+    """A linearizable cas-register history (each op takes effect at a random instant of its interval,
+    a crashed one later or never), big enough for the search to backtrack and forget."""
+    rng = random.Random(seed)
+    ops: list[dict[str, Any]] = []
+    clock = [0.0] * clients
+    proc = list(range(clients))
+    for i in range(n_ops):
+        c = rng.randrange(clients)
+        start = clock[c] + rng.random()
+        end = start + rng.random() * clients / 2 + 0.01
+        f = rng.choice(["read", "read", "write", "cas"])
+        inp: Any = None if f == "read" else rng.randrange(4) if f == "write" else [rng.randrange(4), rng.randrange(4)]
+        crashed = rng.random() < crash
+        at = rng.uniform(start, end) if not crashed else (end + rng.random() * 5 if rng.random() < 0.5 else None)
+        ops.append({"i": i, "p": proc[c], "f": f, "in": inp, "start": start, "end": end, "crashed": crashed, "at": at})
+        clock[c] = end
+        if crashed:
+            proc[c] += 1000
+    state: Any = None
+    for o in sorted((o for o in ops if o["at"] is not None), key=lambda o: o["at"]):
+        if o["f"] == "read":
+            o["out"] = state
+        elif o["f"] == "write":
+            state = o["in"]
+        else:
+            o["ok"] = state == o["in"][0]
+            state = o["in"][1] if o["ok"] else state
+    events = []
+    for o in ops:
+        events.append((o["start"], 2 * o["i"], "invoke", o["p"], o["f"], o["in"], None))
+        if o["crashed"]:
+            events.append((o["end"], 2 * o["i"] + 1, "info", o["p"], o["f"], o["in"], None))
+        elif o["f"] == "cas" and not o["ok"]:
+            events.append((o["end"], 2 * o["i"] + 1, "fail", o["p"], "cas", o["in"], 22))
+        else:
+            events.append((o["end"], 2 * o["i"] + 1, "ok", o["p"], o["f"], o.get("out", o["in"]), None))
+    events.sort(key=lambda e: (e[0], e[1]))
+    return [Op(j, j, t, p, f, v, error=err) for j, (_, _, t, p, f, v, err) in enumerate(events)]
+
+
+@pytest.mark.parametrize("every", [1, 4, 16])
+@pytest.mark.parametrize("seed", range(4))
+def test_forgetting_on_histories_that_backtrack(seed: int, every: int) -> None:
+    history = register_history(600, 12, 0.1 * (seed % 2), seed)
+    model = get_model("cas-register")
+    entries = split_entries(history, model, keyed=False)[None]
+    opts = search_options(Reductions(), None, None)
+    fields = {n: getattr(opts, n) for n in opts.__slots__}
+    eager, _, _ = check_entries(model, entries,
+                                options=type(opts)(**{**fields, "check_every": 1, "forget_every": every}))
+    never, _, _ = check_entries(model, entries, options=type(opts)(**{**fields, "forget_every": 1 << 30}))
+    assert eager.valid is True and never.valid is True
+    assert (eager.configs, eager.steps) == (never.configs, never.steps)
+    assert eager.steps > 600  # it did backtrack
