@@ -200,15 +200,29 @@ def _read_text(option: str, path: Path) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--model", default="cas-register", show_default=True, help="model for history files")
 @click.option("--initial", default=None, help="initial model state as JSON (history files)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="checker budget (s)")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="checker budget in seconds; past it the keys still open are unknown")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="worker processes for many-key histories (default: the cores)")
+@click.option("--memory-limit", type=click.IntRange(min=1), default=None, metavar="MB",
+              help="past this resident memory the search answers unknown (default: 60% of what is free)")
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
                    "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, long-fork, "
                    "2pc, stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
-def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, checker: str | None,
-          as_json: bool) -> int:
-    """Re-check stored run dirs, or check history files (Jepsen EDN, Elle JSON, Porcupine, ours)."""
+def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, jobs: int | None,
+          memory_limit: int | None, checker: str | None, as_json: bool) -> int:
+    """Re-check stored run dirs, or check history files (Jepsen EDN, Elle JSON, Porcupine, ours).
+
+    \b
+    A failed cas, per format (as the producing tool reads it):
+      Porcupine etcd logs: ':fail :cas' observed that the register did not
+        hold the old value (Porcupine's etcd model);
+      ours, Elle JSON, Jepsen EDN: only a failure with error 22 (precondition
+        failed) is such an observation; any other failed op never happened
+        (Knossos drops every failed op).
+    """
     from checkers.registry import resolve as resolve_checker
     from harness.apps.check import check_file, check_run_dir
 
@@ -229,7 +243,8 @@ def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: fl
         if path.is_dir():
             out = check_run_dir(path)
         else:
-            out = check_file(path, model, initial=init, time_limit=time_limit, checker=checker)
+            out = check_file(path, model, initial=init, time_limit=time_limit, checker=checker, jobs=jobs,
+                             memory_limit=memory_limit)
         outcomes.append(out)
         click.echo(json.dumps(out.to_json(), default=str) if as_json else out.line())
     if any(o.exit_code == EXIT_CRASHED for o in outcomes):
