@@ -1,0 +1,202 @@
+"""The worker side of a Dask campaign: run one cell on this machine and pack its run for the client.
+
+A Dask task runs in a worker *thread*, and the worker process has several threads (its event loop, the
+executor, the nanny link), so forking it directly is unsafe. Each cell therefore runs in a process forked
+by a ``forkserver`` whose server preloads the harness: single-threaded forks that cost milliseconds, and a
+process boundary so a cell that segfaults, hangs or leaks cannot take the worker with it — the same
+isolation as the local executor. The cell writes into a private scratch directory laid out like a
+campaign directory (``runs/``, ``cells/<id>.json``, ``cells/<id>.log``); the task then packs the cell's
+run directory and log into one gzip'd tar and returns it with the record, so the client can write the
+cell into its own store exactly as a local cell would be. The scratch directory is removed afterwards.
+
+Nothing here needs the Dask client: the module is imported on workers (by reference, when a task is
+unpickled), so it imports ``distributed`` only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.apps.campaign.cellrun import EXIT_CRASHED, child_main, read_record
+from harness.apps.campaign.model import Cell, CellRecord, Status
+
+TERM_GRACE = 5.0
+POLL = 0.05
+WATCH_PARENT = 0.5
+EVENT_TOPIC = "splitbrain-cell"
+PRELOAD = [
+    "harness.apps.campaign.cellrun",
+    "harness.apps.campaign.backends",
+    "harness.run.session",
+    "harness.backends.sim.backend",
+    "harness.backends.sim.loop",
+    "harness.backends.local",
+    "reports.run_report",
+    "reports.index_page",
+    "checkers.registry",
+]
+
+_ctx_lock = threading.Lock()
+_ctx: Any = None
+
+
+class VersionMismatch(RuntimeError):
+    """This worker runs another splitbrain than the client (the task refuses to run the cell)."""
+
+
+def identity() -> dict[str, Any]:
+    """What the client compares before trusting a worker with cells: splitbrain version and git commit."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from harness.run.session import PROJECT_ROOT
+    from harness.run.store import git_commit
+
+    try:
+        ver = version("splitbrain")
+    except PackageNotFoundError:
+        ver = "unknown"
+    return {"version": ver, "commit": git_commit(PROJECT_ROOT)["commit"], "host": socket.gethostname()}
+
+
+def _context() -> Any:
+    """The process's forkserver context (started once, with the harness preloaded)."""
+    global _ctx
+    with _ctx_lock:
+        if _ctx is None:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if "forkserver" in methods:
+                ctx.set_forkserver_preload(PRELOAD)
+            _ctx = ctx
+        return _ctx
+
+
+def _cell_child(cell: Cell, scratch: Path, worker_pid: int) -> None:
+    """Cell process: stop the run (SIGTERM: it tears its cluster down) if the worker dies, then run it."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_PARENT)
+            try:
+                os.kill(worker_pid, 0)
+            except ProcessLookupError:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            except PermissionError:
+                continue
+
+    threading.Thread(target=watch, name="watch-worker", daemon=True).start()
+    child_main(cell, scratch)
+
+
+@contextlib.contextmanager
+def _may_have_children() -> Any:
+    """Let a daemonic worker process (Dask's default under a nanny) start the cell process.
+
+    ``multiprocessing`` refuses children in daemonic processes because a daemon is killed without
+    cleanup; the cell process watches the worker and stops itself when it goes, which is the cleanup
+    that rule protects, so the flag is lifted for the start only.
+    """
+    config = multiprocessing.current_process()._config  # the only switch for this rule
+    was = config.get("daemon")
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        if was is not None:
+            config["daemon"] = was
+
+
+def run_cell_here(cell: Cell, scratch: Path, timeout: float) -> CellRecord:
+    """Run ``cell`` in a child process into ``scratch``; a death or timeout is a crashed record."""
+    ctx = _context()
+    began = time.monotonic()
+    with _may_have_children():
+        proc = ctx.Process(target=_cell_child, args=(cell, scratch, os.getpid()), name=f"cell {cell.id}")
+        proc.daemon = True
+        proc.start()
+    timed_out = False
+    proc.join(timeout)
+    if proc.is_alive():
+        timed_out = True
+        proc.terminate()
+        proc.join(TERM_GRACE)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    rec = read_record(scratch, cell.id)
+    if rec is None or timed_out:
+        why = (
+            f"killed after the cell timeout of {timeout:g} s"
+            if timed_out
+            else f"the cell's process died (exit code {proc.exitcode}) without a result"
+        )
+        rec = CellRecord(
+            cell.id, Status.CRASHED, EXIT_CRASHED, rec.run_dir if rec else None,
+            round(time.monotonic() - began, 3), error=why,
+        )
+    return rec
+
+
+def pack(scratch: Path, record: CellRecord) -> bytes:
+    """The cell's run directory and log as a gzip'd tar, paths relative to the campaign directory."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=6) as tar:
+        if record.run_dir:
+            run_dir = scratch / record.run_dir
+            if run_dir.is_dir():
+                tar.add(run_dir, arcname=record.run_dir)
+        log = scratch / "cells" / f"{record.cell_id}.log"
+        if log.is_file():
+            tar.add(log, arcname=f"cells/{record.cell_id}.log")
+    return buf.getvalue()
+
+
+def run_cell_task(cell_doc: dict[str, Any], timeout: float, expected: dict[str, Any]) -> dict[str, Any]:
+    """The Dask task of one cell: check the version, run the cell, return its record and packed run.
+
+    Returns ``{"record", "archive", "scratch", "worker", "seconds"}``; ``scratch`` is the absolute path the
+    run was written under (the client rewrites it to its own directory in the run's text files).
+    """
+    from distributed import get_worker
+
+    worker = get_worker()
+    mine = identity()
+    if mine["version"] != expected["version"] or (
+        expected.get("commit") and mine["commit"] and mine["commit"] != expected["commit"]
+    ):
+        raise VersionMismatch(
+            f"worker {worker.address} runs splitbrain {mine['version']} (commit {mine['commit']}), "
+            f"the client {expected['version']} (commit {expected.get('commit')})"
+        )
+    cell = Cell.from_dict(cell_doc)
+    started = time.monotonic()
+    with contextlib.suppress(Exception):  # progress events are a convenience
+        worker.log_event(EVENT_TOPIC, {"event": "start", "cell": cell.id, "worker": worker.address})
+    base = Path(worker.local_directory) if getattr(worker, "local_directory", None) else None
+    scratch = Path(tempfile.mkdtemp(prefix="splitbrain-cell-", dir=base))
+    try:
+        (scratch / "cells").mkdir()
+        record = run_cell_here(cell, scratch, timeout)
+        archive = pack(scratch, record)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {
+        "record": record.to_dict(),
+        "archive": archive,
+        "scratch": str(scratch),
+        "worker": worker.address,
+        "seconds": round(time.monotonic() - started, 3),
+    }
