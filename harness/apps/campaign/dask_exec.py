@@ -175,10 +175,10 @@ def check_workers(client: Any, expected: Mapping[str, Any], *, wait: float = WOR
             f"no Dask worker joined the scheduler within {wait:g} s; start one with: "
             f"dask worker {client.scheduler.address}"
         ) from None
-    from harness.apps.campaign.dask_worker import identity
+    from harness.apps.campaign.dask_worker import prepare_worker
 
     try:
-        ids: dict[str, Any] = client.run(identity)
+        ids: dict[str, Any] = client.run(prepare_worker)
     except Exception as e:  # noqa: BLE001 - a worker without splitbrain fails to unpickle the function
         raise CampaignError(
             f"a Dask worker cannot run splitbrain ({type(e).__name__}: {e}); install the same splitbrain "

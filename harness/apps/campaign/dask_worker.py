@@ -83,19 +83,35 @@ def _context() -> Any:
         return _ctx
 
 
+def prepare_worker() -> dict[str, Any]:
+    """Start this worker's forkserver now (the harness imports take a while) and say who we are."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        with contextlib.suppress(Exception):  # the first cell would start it anyway
+            forkserver.ensure_running()
+    return identity()
+
+
 def _cell_child(cell: Cell, scratch: Path, worker_pid: int) -> None:
     """Cell process: stop the run (SIGTERM: it tears its cluster down) if the worker dies, then run it."""
+
+    parent = os.getppid()  # the forkserver, which exits with the worker (or the worker itself)
 
     def watch() -> None:
         while True:
             time.sleep(WATCH_PARENT)
             try:
                 os.kill(worker_pid, 0)
+                gone = os.getppid() != parent
             except ProcessLookupError:
+                gone = True
+            except PermissionError:
+                gone = False
+            if gone:
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
-            except PermissionError:
-                continue
 
     threading.Thread(target=watch, name="watch-worker", daemon=True).start()
     child_main(cell, scratch)
