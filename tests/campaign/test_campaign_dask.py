@@ -139,3 +139,105 @@ def test_progress_tally_counts_each_cell_once() -> None:
     t.finish("c1", "tcp://127.0.0.1:2", failed=False)
     t.finish("c3", None, failed=True)  # never started: its workers kept dying
     assert t.line() == "queued 0 | ? running 0 done 0 failed 1 | 127.0.0.1:2 running 1 done 1 failed 0"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, proc: object, timeout: float = 60.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {timeout:g} s ({proc})")
+
+
+@pytest.mark.slow
+def test_real_scheduler_and_workers_survive_a_killed_worker(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dask_cli = str(Path(sys.executable).parent / "dask")
+    port, w1_port, w2_port = _free_port(), _free_port(), _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    sim_block = {"systems": ["replication", "replication:async"], "faults": ["partition"], "seeds": 3}
+    doc = {
+        "campaign": {"name": "two-workers"},
+        "defaults": {"time_limit": 3, "quiesce": 0.5, "nemesis_interval": 1.0, "rate": 30},
+        "matrix": [
+            {"systems": ["replication"], "faults": ["none", "partition"], "backends": ["local"], "seeds": 1},
+            sim_block,
+        ],
+    }
+    camp = build_campaign(doc)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+        with (logs / f"{name}.log").open("wb") as out:
+            procs[name] = subprocess.Popen([dask_cli, *args], stdout=out, stderr=subprocess.STDOUT)
+        return procs[name]
+
+    try:
+        _wait_port(port, start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"))
+        common = ["--nthreads", "1", "--resources", "cores=1", "--host", "127.0.0.1", "--no-dashboard"]
+        # w1 is a bare worker process (killed below); w2 runs under a nanny, as `dask worker` does by default
+        start("w1", "worker", address, "--name", "w1", "--no-nanny", "--worker-port", str(w1_port),
+              "--local-directory", str(tmp_path / "w1"), *common)
+        start("w2", "worker", address, "--name", "w2", "--worker-port", str(w2_port),
+              "--local-directory", str(tmp_path / "w2"), *common)
+        _wait_port(w1_port, procs["w1"])
+        _wait_port(w2_port, procs["w2"])
+        store = tmp_path / "store"
+        first = api.run(camp, store=store, cluster=address, max_cells=2)  # a client that stopped early
+        assert first.outcome is not None and len(first.outcome.ran) == 2
+
+        killed: list[str] = []
+
+        class KillW1MidCell:
+            def __call__(self, kind: str, cell: object, rec: object) -> None:
+                pass
+
+            def set_detail(self, text: str, worker: str | None = None) -> None:
+                if not killed and f"127.0.0.1:{w1_port} running 1" in text:
+                    procs["w1"].kill()
+                    procs["w1"].wait()
+                    killed.append(text)
+
+        second = api.run(camp, store=store, cluster=address, resume=True, observer=KillW1MidCell())
+        assert killed, "worker w1 never ran a cell"
+        assert second.directory == first.directory and second.outcome is not None
+        assert sorted(second.outcome.kept) == sorted(first.outcome.ran)
+        directory = second.directory
+        assert sorted(p.stem for p in (directory / "cells").glob("*.json")) == sorted(c.id for c in camp.cells)
+        for cell in camp.cells:  # exactly one run per cell, whatever ran on the killed worker
+            assert len(list((directory / "runs" / cell.id).glob("*/spec.json"))) == 1, cell.id
+        reference = api.run(build_campaign({**doc, "matrix": [sim_block]}), store=tmp_path / "reference")
+        for cell in camp.cells:
+            rec = second.records[cell.id]
+            if cell.spec.backend == "sim":
+                assert rec.status is reference.records[cell.id].status, cell.id
+            else:
+                assert rec.status is Status.VALID, (cell.id, rec.error)
+        assert second.exit_code == reference.exit_code  # the sim cells decide it; the local ones are valid
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
