@@ -63,6 +63,13 @@ def test_local2_cluster_gives_the_local_report(tmp_path: Path, monkeypatch: pyte
         ).read_text()
         assert (dask.directory / "cells" / f"{rec.cell_id}.log").is_file()
     assert len(list((dask.directory / "runs").glob("*/*/spec.json"))) == len(camp.cells)
+    # the same store layout as a local run: run dirs, latest, index.html and the shared report assets
+    assert {p.name for p in (dask.directory / "runs").iterdir()} == {
+        p.name for p in (local.directory / "runs").iterdir()
+    }
+    assert {p.relative_to(dask.directory).as_posix() for p in (dask.directory / "runs" / "_assets").rglob("*")} == {
+        p.relative_to(local.directory).as_posix() for p in (local.directory / "runs" / "_assets").rglob("*")
+    }
     html = dask.report.read_text()
     assert all(f'href="{r.run_dir}/report.html"' in html for r in dask.records.values())
     links = campaign_links(tmp_path / "dask")

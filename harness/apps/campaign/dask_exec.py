@@ -47,8 +47,9 @@ from harness.apps.campaign.cellrun import EXIT_CRASHED, write_record
 from harness.apps.campaign.executor import Observer, Outcome, kept_records, open_directory, validate
 from harness.apps.campaign.model import Campaign, CampaignError, Cell, CellRecord, Status
 from harness.run.store import update_latest, write_index
+from reports.assets import ensure_store_assets
 
-POLL = 0.05
+POLL = 0.02
 RETRIES = 2  # an exception in a task (not a dead worker: the scheduler reschedules those itself)
 WORKER_WAIT = 30.0  # seconds to wait for a first worker to join the scheduler
 CONNECT_TIMEOUT = 15.0
@@ -257,6 +258,7 @@ def store_cell(directory: Path, payload: Mapping[str, Any]) -> CellRecord:
             )
             with contextlib.suppress(OSError):
                 update_latest(directory / "runs", target)
+            ensure_store_assets(directory / "runs")  # the report's plotly.js, shared by the store's runs
         elif run_dir:
             rec = CellRecord(
                 rec.cell_id, rec.status, rec.exit_code, None, rec.wall_seconds, rec.metrics, rec.error

@@ -7,7 +7,8 @@ process boundary so a cell that segfaults, hangs or leaks cannot take the worker
 isolation as the local executor. The cell writes into a private scratch directory laid out like a
 campaign directory (``runs/``, ``cells/<id>.json``, ``cells/<id>.log``); the task then packs the cell's
 run directory and log into one gzip'd tar and returns it with the record, so the client can write the
-cell into its own store exactly as a local cell would be. The scratch directory is removed afterwards.
+cell into its own store exactly as a local cell would be. The cell's files are removed afterwards; the
+store-wide assets (plotly.js under ``runs/_assets``) are not shipped: the client's store has its own.
 
 Nothing here needs the Dask client: the module is imported on workers (by reference, when a task is
 unpickled), so it imports ``distributed`` only inside the functions that need it.
@@ -50,6 +51,7 @@ PRELOAD = [
 
 _ctx_lock = threading.Lock()
 _ctx: Any = None
+_scratch: Path | None = None
 
 
 class VersionMismatch(RuntimeError):
@@ -180,6 +182,21 @@ def pack(scratch: Path, record: CellRecord) -> bytes:
     return buf.getvalue()
 
 
+def _scratch_root(worker: Any) -> Path:
+    """This worker process's scratch campaign directory (kept: its ``runs/_assets`` copy is reused).
+
+    Each cell writes only below ``runs/<cell id>/`` and ``cells/<cell id>.*``, which are removed once the
+    cell is packed; a cell id runs at most once at a time on a worker (its task key is unique).
+    """
+    global _scratch
+    with _ctx_lock:
+        if _scratch is None or not _scratch.is_dir():
+            base = getattr(worker, "local_directory", None)
+            _scratch = Path(tempfile.mkdtemp(prefix="splitbrain-cells-", dir=base))
+            (_scratch / "cells").mkdir()
+        return _scratch
+
+
 def run_cell_task(cell_doc: dict[str, Any], timeout: float, expected: dict[str, Any]) -> dict[str, Any]:
     """The Dask task of one cell: check the version, run the cell, return its record and packed run.
 
@@ -201,14 +218,14 @@ def run_cell_task(cell_doc: dict[str, Any], timeout: float, expected: dict[str, 
     started = time.monotonic()
     with contextlib.suppress(Exception):  # progress events are a convenience
         worker.log_event(EVENT_TOPIC, {"event": "start", "cell": cell.id, "worker": worker.address})
-    base = Path(worker.local_directory) if getattr(worker, "local_directory", None) else None
-    scratch = Path(tempfile.mkdtemp(prefix="splitbrain-cell-", dir=base))
+    scratch = _scratch_root(worker)
     try:
-        (scratch / "cells").mkdir()
         record = run_cell_here(cell, scratch, timeout)
         archive = pack(scratch, record)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    finally:  # the worker keeps nothing of the cell: the client has it now (or it is retried)
+        shutil.rmtree(scratch / "runs" / cell.id, ignore_errors=True)
+        for suffix in (".json", ".log"):
+            (scratch / "cells" / f"{cell.id}{suffix}").unlink(missing_ok=True)
     return {
         "record": record.to_dict(),
         "archive": archive,
