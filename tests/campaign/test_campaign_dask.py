@@ -139,6 +139,19 @@ def test_cells_ask_for_what_they_use() -> None:
     assert sorted(missing) == ["cores=1, docker=1", "cores=1, redis=1"]
 
 
+def test_cells_left_without_a_worker_are_given_up_after_the_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    camp = build_campaign({"matrix": [{"systems": ["replication"], "backends": ["sim", "docker"]}]})
+    sim, docker = camp.cells
+    since: dict[str, float] = {}
+    only_cores = {"a": {"resources": {"cores": 1}}}
+    assert dask_exec._stranded([sim, docker], only_cores, since) == {}  # within the grace: keep waiting
+    assert list(since) == [docker.id]
+    monkeypatch.setattr(dask_exec, "STRANDED_GRACE", 0.0)
+    assert dask_exec._stranded([sim, docker], only_cores, since) == {"cores=1, docker=1": [docker.id]}
+    assert dask_exec._stranded([sim], {}, {}) == {"a worker": [sim.id]}  # no worker at all: nothing can run
+    assert dask_exec._stranded([docker], {"b": {"resources": {"cores": 2, "docker": 1}}}, since) == {}
+
+
 def test_progress_tally_counts_each_cell_once() -> None:
     t = dask_exec.Tally(3)
     assert t.start("c1", "tcp://127.0.0.1:1") and t.start("c2", "tcp://127.0.0.1:2")

@@ -107,6 +107,8 @@ def run_command(
     print_summary(camp, res.records)
     for line in res.failures():
         click.echo(f"  {line}")
+    for note in res.outcome.notes if res.outcome is not None else []:
+        click.echo(f"note: {note}", err=True)
     if res.outcome is not None and res.outcome.pending:
         click.echo(
             f"{len(res.outcome.pending)} cell(s) not run; continue with: splitbrain campaign run {file} "

@@ -53,6 +53,8 @@ POLL = 0.02
 RETRIES = 2  # an exception in a task (not a dead worker: the scheduler reschedules those itself)
 WORKER_WAIT = 30.0  # seconds to wait for a first worker to join the scheduler
 CONNECT_TIMEOUT = 15.0
+STRAND_CHECK = 5.0  # seconds between checks that every waiting cell still has a worker able to run it
+STRANDED_GRACE = 60.0  # how long cells may wait for such a worker (one may be restarting) before giving up
 REWRITTEN = ("spec.json", "results.json", "report.html")  # the run files that name their own directory
 MAX_WORKERS_SHOWN = 4
 _LOCAL = re.compile(r"local:(\d+)")
@@ -207,7 +209,7 @@ def unplaceable(cells: list[Cell], workers: Mapping[str, Mapping[str, Any]]) -> 
     for cell in cells:
         need = requirements(cell)
         if not any(all(o.get(k, 0) >= v for k, v in need.items()) for o in offers):
-            label = ", ".join(f"{k}={v:g}" for k, v in sorted(need.items()))
+            label = ", ".join(f"{k}={v:g}" for k, v in sorted(need.items())) or "a worker"
             out.setdefault(label, []).append(cell.id)
     return out
 
@@ -418,6 +420,8 @@ def run_campaign_on_cluster(
         finished: set[str] = set()
         cells = {c.id: c for c in todo}
         shown = ""
+        stranded_since: dict[str, float] = {}
+        next_check = time.monotonic() + STRAND_CHECK
         try:
             ac = as_completed(list(futures.values()))
             while any(by_key[k].id not in finished and f.status != "cancelled" for k, f in futures.items()):
@@ -442,6 +446,23 @@ def run_campaign_on_cluster(
                         detail(shown, worker)
                     notify("done", cell, rec)
                     fut.release()
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + STRAND_CHECK
+                    waiting = [
+                        c
+                        for c in todo
+                        if c.id not in finished
+                        and c.id not in started
+                        and futures[task_key(directory, c)].status != "cancelled"
+                    ]
+                    given_up = _stranded(waiting, workers_info(client), stranded_since)
+                    for need, ids in given_up.items():
+                        for cid in ids:
+                            futures[task_key(directory, cells[cid])].cancel()
+                        out.notes.append(
+                            f"{len(ids)} cell(s) needing {need} were not run: no connected worker offered "
+                            f"it for {STRANDED_GRACE:g} s (e.g. {ids[0]}); start such a worker and --resume"
+                        )
                 if deadline is not None and time.monotonic() >= deadline:
                     for key, fut in futures.items():
                         if by_key[key].id not in started and not fut.done():
@@ -456,6 +477,27 @@ def run_campaign_on_cluster(
         if (directory / "runs").is_dir():
             write_index(directory / "runs")
     out.pending = left_out + [c.id for c in todo if c.id not in out.records]
+    return out
+
+
+def _stranded(
+    waiting: list[Cell], workers: Mapping[str, Mapping[str, Any]], since: dict[str, float]
+) -> dict[str, list[str]]:
+    """Waiting cells that no connected worker has been able to run for ``STRANDED_GRACE`` seconds."""
+    now = time.monotonic()
+    missing = unplaceable(waiting, workers)
+    stuck = {cid for ids in missing.values() for cid in ids}
+    for cid in list(since):
+        if cid not in stuck:
+            del since[cid]
+    out: dict[str, list[str]] = {}
+    for need, ids in missing.items():
+        for cid in ids:
+            if now - since.setdefault(cid, now) >= STRANDED_GRACE:
+                out.setdefault(need, []).append(cid)
+    for ids in out.values():
+        for cid in ids:
+            since.pop(cid, None)
     return out
 
 

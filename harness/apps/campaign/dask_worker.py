@@ -27,6 +27,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from harness.apps.campaign.cellrun import EXIT_CRASHED, child_main, read_record
 from harness.apps.campaign.model import Cell, CellRecord, Status
 
 TERM_GRACE = 5.0
-POLL = 0.05
+ABANDON_POLL = 0.5
 WATCH_PARENT = 0.5
 EVENT_TOPIC = "splitbrain-cell"
 PRELOAD = [
@@ -137,8 +138,14 @@ def _may_have_children() -> Any:
             config["daemon"] = was
 
 
-def run_cell_here(cell: Cell, scratch: Path, timeout: float) -> CellRecord:
-    """Run ``cell`` in a child process into ``scratch``; a death or timeout is a crashed record."""
+def run_cell_here(
+    cell: Cell, scratch: Path, timeout: float, abandoned: Callable[[], bool] = lambda: False
+) -> CellRecord:
+    """Run ``cell`` in a child process into ``scratch``; a death or timeout is a crashed record.
+
+    ``abandoned`` is polled while the cell runs: once it says nobody wants the result any more (the
+    client cancelled the campaign or went away), the cell is stopped like a timed-out one.
+    """
     ctx = _context()
     began = time.monotonic()
     with _may_have_children():
@@ -146,7 +153,13 @@ def run_cell_here(cell: Cell, scratch: Path, timeout: float) -> CellRecord:
         proc.daemon = True
         proc.start()
     timed_out = False
-    proc.join(timeout)
+    deadline = began + timeout
+    given_up = False
+    while proc.is_alive() and time.monotonic() < deadline:
+        if abandoned():
+            given_up = True
+            break
+        proc.join(min(ABANDON_POLL, max(0.0, deadline - time.monotonic())))
     if proc.is_alive():
         timed_out = True
         proc.terminate()
@@ -157,7 +170,9 @@ def run_cell_here(cell: Cell, scratch: Path, timeout: float) -> CellRecord:
     rec = read_record(scratch, cell.id)
     if rec is None or timed_out:
         why = (
-            f"killed after the cell timeout of {timeout:g} s"
+            "stopped: the campaign no longer wants this cell (cancelled or its client went away)"
+            if given_up
+            else f"killed after the cell timeout of {timeout:g} s"
             if timed_out
             else f"the cell's process died (exit code {proc.exitcode}) without a result"
         )
@@ -180,6 +195,24 @@ def pack(scratch: Path, record: CellRecord) -> bytes:
         if log.is_file():
             tar.add(log, arcname=f"cells/{record.cell_id}.log")
     return buf.getvalue()
+
+
+def _abandoned_check(worker: Any) -> Callable[[], bool]:
+    """True once the scheduler has cancelled or forgotten this thread's task (best effort: False if the
+    worker's task table cannot be read on this version of distributed)."""
+    try:
+        from distributed.worker import thread_state
+
+        key = thread_state.key
+        tasks = worker.state.tasks
+    except (ImportError, AttributeError):
+        return lambda: False
+
+    def abandoned() -> bool:
+        ts = tasks.get(key)
+        return ts is None or getattr(ts, "state", "executing") in ("cancelled", "released", "forgotten")
+
+    return abandoned
 
 
 def _scratch_root(worker: Any) -> Path:
@@ -220,7 +253,7 @@ def run_cell_task(cell_doc: dict[str, Any], timeout: float, expected: dict[str, 
         worker.log_event(EVENT_TOPIC, {"event": "start", "cell": cell.id, "worker": worker.address})
     scratch = _scratch_root(worker)
     try:
-        record = run_cell_here(cell, scratch, timeout)
+        record = run_cell_here(cell, scratch, timeout, _abandoned_check(worker))
         archive = pack(scratch, record)
     finally:  # the worker keeps nothing of the cell: the client has it now (or it is retried)
         shutil.rmtree(scratch / "runs" / cell.id, ignore_errors=True)
