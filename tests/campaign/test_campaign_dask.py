@@ -181,8 +181,21 @@ def _wait_port(port: int, proc: object, timeout: float = 60.0) -> None:
     raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {timeout:g} s ({proc})")
 
 
+def _toml(doc: dict[str, object]) -> str:
+    """The campaign document as a campaign file (the subset of TOML these tests need)."""
+    lines = []
+    for table in ("campaign", "defaults"):
+        lines.append(f"[{table}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in doc[table].items()]  # type: ignore[attr-defined]
+    for block in doc["matrix"]:  # type: ignore[attr-defined]
+        lines.append("[[matrix]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in block.items()]
+    return "\n".join(lines) + "\n"
+
+
 @pytest.mark.slow
 def test_real_scheduler_and_workers_survive_a_killed_worker(tmp_path: Path) -> None:
+    import signal
     import subprocess
     import sys
 
@@ -220,8 +233,22 @@ def test_real_scheduler_and_workers_survive_a_killed_worker(tmp_path: Path) -> N
         _wait_port(w1_port, procs["w1"])
         _wait_port(w2_port, procs["w2"])
         store = tmp_path / "store"
-        first = api.run(camp, store=store, cluster=address, max_cells=2)  # a client that stopped early
-        assert first.outcome is not None and len(first.outcome.ran) == 2
+        toml = tmp_path / "two-workers.toml"
+        toml.write_text(_toml(doc))
+        client = subprocess.Popen(  # a user's client, interrupted with Ctrl-C after the first cells
+            [sys.executable, "-m", "harness.apps.cli", "campaign", "run", str(toml), "--store", str(store),
+             "--cluster", address, "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(store.glob("campaigns/two-workers/*/cells/*.json")):
+            time.sleep(0.05)
+        client.send_signal(signal.SIGINT)
+        output, _ = client.communicate(timeout=120)
+        assert client.returncode == 2, output
+        (directory,) = (store / "campaigns" / "two-workers").iterdir()
+        stopped_with = {p.stem for p in (directory / "cells").glob("*.json")}
+        assert 1 <= len(stopped_with) < len(camp.cells), output
 
         killed: list[str] = []
 
@@ -237,9 +264,8 @@ def test_real_scheduler_and_workers_survive_a_killed_worker(tmp_path: Path) -> N
 
         second = api.run(camp, store=store, cluster=address, resume=True, observer=KillW1MidCell())
         assert killed, "worker w1 never ran a cell"
-        assert second.directory == first.directory and second.outcome is not None
-        assert sorted(second.outcome.kept) == sorted(first.outcome.ran)
-        directory = second.directory
+        assert second.directory == directory and second.outcome is not None
+        assert set(second.outcome.kept) == stopped_with
         assert sorted(p.stem for p in (directory / "cells").glob("*.json")) == sorted(c.id for c in camp.cells)
         for cell in camp.cells:  # exactly one run per cell, whatever ran on the killed worker
             assert len(list((directory / "runs" / cell.id).glob("*/spec.json"))) == 1, cell.id
