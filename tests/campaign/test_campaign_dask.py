@@ -101,6 +101,22 @@ def test_cells_no_worker_can_run_fail_at_once(
     assert not (store / "campaigns").exists()  # nothing was started or stored
 
 
+def test_a_cluster_running_other_code_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(dask_exec, "detect_resources", lambda: {"cores": 1})
+    real = dask_exec.client_identity()
+    monkeypatch.setattr(dask_exec, "client_identity", lambda: {**real, "version": "0.0.0-other"})
+    toml = tmp_path / "c.toml"
+    toml.write_text('[[matrix]]\nsystems = ["replication"]\n')
+    store = tmp_path / "store"
+    assert run_cli(["campaign", "run", str(toml), "--store", str(store), "--cluster", "local:1", "--quiet"]) == 254
+    err = capsys.readouterr().err
+    assert "refusing the cluster: this client runs splitbrain 0.0.0-other" in err
+    assert f"runs {real['version']}" in err and "Install the same version on every worker" in err
+    assert not (store / "campaigns").exists()
+
+
 def test_cluster_addresses_are_checked() -> None:
     assert dask_exec.parse_cluster("local:3") == dask_exec.ClusterAddress("local", workers=3)
     assert dask_exec.parse_cluster("tcp://127.0.0.1:8786").address == "tcp://127.0.0.1:8786"

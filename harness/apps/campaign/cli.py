@@ -82,9 +82,11 @@ def run_command(
             target = directory or api.latest_directory(store, camp.name)
             if target is not None:
                 kept = kept_records(camp, target, retry_crashed=retry_crashed)
+        where = cluster or camp.cluster
         click.echo(
             f"splitbrain: campaign {camp.name}: {len(camp.cells)} cells"
-            + (f", {len(kept)} already done" if kept else ""),
+            + (f", {len(kept)} already done" if kept else "")
+            + (f", on Dask cluster {where}" if where else ""),
             err=True,
         )
         display = None if quiet else LiveDisplay(camp, kept)
