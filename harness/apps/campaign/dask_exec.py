@@ -39,6 +39,7 @@ import subprocess
 import tarfile
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,7 +121,7 @@ def client_identity() -> dict[str, Any]:
     """This client's splitbrain version and commit (what every worker must match)."""
     from harness.apps.campaign.dask_worker import identity
 
-    return identity()
+    return dict(identity())
 
 
 @contextlib.contextmanager
@@ -382,7 +383,8 @@ def run_campaign_on_cluster(
     todo = [c for c in campaign.cells if c.id not in kept]
     if max_cells is not None:
         todo = todo[:max_cells]
-    left_out = [c.id for c in campaign.cells if c.id not in kept and c not in todo]
+    todo_ids = {c.id for c in todo}
+    left_out = [c.id for c in campaign.cells if c.id not in kept and c.id not in todo_ids]
     notify = observer or (lambda kind, cell, rec: None)
     detail = getattr(observer, "set_detail", None)
     expected = client_identity()
@@ -400,10 +402,10 @@ def run_campaign_on_cluster(
         began = time.monotonic()
         deadline = None if campaign.budget.time is None else began + campaign.budget.time
         futures = {}
-        by_key: dict[str, Cell] = {}
+        keys = {cell.id: task_key(directory, cell) for cell in todo}
+        by_key: dict[str, Cell] = {keys[cell.id]: cell for cell in todo}
         for cell in todo:
-            key = task_key(directory, cell)
-            by_key[key] = cell
+            key = keys[cell.id]
             futures[key] = client.submit(
                 run_cell_task,
                 cell.to_dict(),
@@ -416,24 +418,37 @@ def run_campaign_on_cluster(
             )
         from distributed import as_completed
 
+
         started: set[str] = set()
         finished: set[str] = set()
         cells = {c.id: c for c in todo}
         shown = ""
+        lost: list[str] = []  # cells whose tasks the cluster cancelled (e.g. the scheduler went away)
         stranded_since: dict[str, float] = {}
         next_check = time.monotonic() + STRAND_CHECK
         try:
             ac = as_completed(list(futures.values()))
-            while any(by_key[k].id not in finished and f.status != "cancelled" for k, f in futures.items()):
+            remaining = set(futures)  # keys neither collected nor cancelled
+            given_up: set[str] = set()  # keys this client cancelled (time budget, stranded cells)
+            while remaining:
                 _drain(events, tally, cells, started, finished, notify)
                 if detail is not None and tally.line() != shown:
                     shown = tally.line()
                     detail(shown, None)
                 for fut in ac.next_batch(block=False) if ac.has_ready() else []:
                     cell = by_key[fut.key]
-                    if cell.id in finished or fut.status == "cancelled":
+                    remaining.discard(fut.key)
+                    if cell.id in finished:
                         continue
-                    rec, worker = _collect(fut, cell, directory, began)
+                    try:
+                        got = None if fut.status == "cancelled" else _collect(fut, cell, directory, began)
+                    except CancelledError:  # distributed's FutureCancelledError derives from it
+                        got = None
+                    if got is None:
+                        if fut.key not in given_up:
+                            lost.append(cell.id)
+                        continue
+                    rec, worker = got
                     finished.add(cell.id)
                     if cell.id not in started:
                         started.add(cell.id)
@@ -448,25 +463,23 @@ def run_campaign_on_cluster(
                     fut.release()
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + STRAND_CHECK
-                    waiting = [
-                        c
-                        for c in todo
-                        if c.id not in finished
-                        and c.id not in started
-                        and futures[task_key(directory, c)].status != "cancelled"
-                    ]
-                    given_up = _stranded(waiting, workers_info(client), stranded_since)
-                    for need, ids in given_up.items():
+                    waiting = [c for c in todo if keys[c.id] in remaining and c.id not in started]
+                    stranded = _stranded(waiting, workers_info(client), stranded_since)
+                    for need, ids in stranded.items():
                         for cid in ids:
-                            futures[task_key(directory, cells[cid])].cancel()
+                            key = keys[cid]
+                            given_up.add(key)
+                            remaining.discard(key)
+                            futures[key].cancel()
                         out.notes.append(
                             f"{len(ids)} cell(s) needing {need} were not run: no connected worker offered "
                             f"it for {STRANDED_GRACE:g} s (e.g. {ids[0]}); start such a worker and --resume"
                         )
                 if deadline is not None and time.monotonic() >= deadline:
-                    for key, fut in futures.items():
-                        if by_key[key].id not in started and not fut.done():
-                            fut.cancel()
+                    for key in [k for k in remaining if by_key[k].id not in started]:
+                        given_up.add(key)
+                        remaining.discard(key)
+                        futures[key].cancel()
                 time.sleep(POLL)
         except KeyboardInterrupt:
             out.interrupted = True
@@ -476,6 +489,11 @@ def run_campaign_on_cluster(
     with contextlib.suppress(Exception):  # the runs' own index, as each local cell leaves it
         if (directory / "runs").is_dir():
             write_index(directory / "runs")
+        if lost:
+            out.notes.append(
+                f"{len(lost)} cell(s) were cancelled by the cluster (did the scheduler restart?), e.g. "
+                f"{lost[0]}; --resume runs them"
+            )
     out.pending = left_out + [c.id for c in todo if c.id not in out.records]
     return out
 

@@ -17,6 +17,7 @@ unpickled), so it imports ``distributed`` only inside the functions that need it
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import multiprocessing
 import os
@@ -59,8 +60,12 @@ class VersionMismatch(RuntimeError):
     """This worker runs another splitbrain than the client (the task refuses to run the cell)."""
 
 
+@functools.cache
 def identity() -> dict[str, Any]:
-    """What the client compares before trusting a worker with cells: splitbrain version and git commit."""
+    """What the client compares before trusting a worker with cells: splitbrain version and git commit.
+
+    Cached: the code a process runs was imported once, whatever happens to the checkout afterwards.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     from harness.run.session import PROJECT_ROOT
@@ -148,7 +153,7 @@ def run_cell_here(
     """
     ctx = _context()
     began = time.monotonic()
-    with _may_have_children():
+    with _ctx_lock, _may_have_children():  # one thread at a time flips the process-wide flag
         proc = ctx.Process(target=_cell_child, args=(cell, scratch, os.getpid()), name=f"cell {cell.id}")
         proc.daemon = True
         proc.start()
@@ -239,7 +244,7 @@ def run_cell_task(cell_doc: dict[str, Any], timeout: float, expected: dict[str, 
     from distributed import get_worker
 
     worker = get_worker()
-    mine = identity()
+    mine = dict(identity())
     if mine["version"] != expected["version"] or (
         expected.get("commit") and mine["commit"] and mine["commit"] != expected["commit"]
     ):
