@@ -39,8 +39,8 @@ TERM_GRACE = 5.0
 ABANDON_POLL = 0.5
 WATCH_PARENT = 0.5
 EVENT_TOPIC = "splitbrain-cell"
-PRELOAD = [  # "__main__" first: else every cell process would run the worker's main script again
-    "__main__",
+PRELOAD = [  # the worker's main first: else every cell process would run it again (see forkserver_main)
+    "harness.apps.campaign.forkserver_main",
     "harness.apps.campaign.dask_worker",
     "harness.apps.campaign.cellrun",
     "harness.apps.campaign.backends",
@@ -80,6 +80,19 @@ def _preload() -> list[str]:
     return [*PRELOAD, *(m for m in ours if m not in PRELOAD)]
 
 
+def _name_main() -> None:
+    """Tell the forkserver (through its environment) which main module a cell child expects loaded."""
+    from multiprocessing import spawn
+
+    from harness.apps.campaign.forkserver_main import ENV
+
+    data = spawn.get_preparation_data("cell")
+    if "init_main_from_name" in data:
+        os.environ[ENV] = f"name:{data['init_main_from_name']}"
+    elif "init_main_from_path" in data:
+        os.environ[ENV] = f"path:{data['init_main_from_path']}"
+
+
 _ctx_lock = threading.Lock()
 _ctx: Any = None
 _scratch: Path | None = None
@@ -115,6 +128,7 @@ def _context() -> Any:
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             if "forkserver" in methods:
+                _name_main()
                 ctx.set_forkserver_preload(_preload())
             _ctx = ctx
         return _ctx
