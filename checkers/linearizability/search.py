@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -228,8 +227,8 @@ def search_steps(
     tables: list[dict[int, int]] = [{} for _ in table_op]
     n_tables = len(tables)
     uses = [0] * n_tables
-    for t, n in Counter(c_tid).items():
-        uses[t] = n
+    for t in c_tid:
+        uses[t] += 1
     if not forced_ok:
         t_ro = [False] * n_tables
     elif ro_fs is not None:
