@@ -647,8 +647,12 @@ def search_steps(
             tab[sid] = ns
         nxt: Child | None = None
         # rank k is the only child when it fits and is a forced read, or (without crashed ops) when
-        # nothing else is pending: the step is taken right here
-        if ns >= 0 and ((read_only[k] and ns == sid) or (not use_lists and rel.bit_count() == w_len[k])):
+        # nothing else is pending: the step is taken right here. With crashed ops and nothing else
+        # pending, the children are rank k and then the crashed ones, worked out only if the search
+        # comes back (``children`` would give the same two, the second as a sentinel): the sentinel
+        # goes into a frame of its own and rank k is taken right here as well
+        forced_k = read_only[k] and ns == sid
+        if ns >= 0 and (forced_k or (rel.bit_count() == w_len[k] and not (use_lists and reach))):
             tz = (~rel & (rel + 1)).bit_length() - 1
             nk = k + 1 + tz
             if nk == m:
@@ -667,7 +671,10 @@ def search_steps(
                 if fresh:
                     bucket.add(seen_key)
                     n_configs += 1
+            lazy = use_lists and not forced_k
             if fresh:
+                if lazy:
+                    stack.append([[(k, rel, cb, sid, LAZY)], 0, len(path)])
                 path.append((nk, nrel, cb, ns, k))
                 k = nk
                 rel = nrel
@@ -683,6 +690,8 @@ def search_steps(
                     path_ends()
                     break
                 continue
+            if lazy:
+                nxt = (k, rel, cb, sid, LAZY)  # rank k was seen: on to the crashed children
         else:
             kids, done = children(k, rel, cb, sid, ns)
             if done:
