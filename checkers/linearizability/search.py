@@ -351,17 +351,21 @@ def search_steps(
 
     # movers[sid]: (class, next sid) of the crashed classes whose op can take effect in state sid and
     # changes it (the others are never tried there, see above), in class order; worked out per state
+    # worked out per state up to the classes needed so far (movers_upto[sid]: classes below it done)
     movers: dict[int, list[tuple[int, int]]] = {}
+    movers_upto: dict[int, int] = {}
 
-    def state_movers(sid: int) -> list[tuple[int, int]]:
-        out = []
-        for c in range(n_cls):
+    def state_movers(sid: int, na: int) -> list[tuple[int, int]]:
+        out = movers.get(sid)
+        if out is None:
+            out = movers[sid] = []
+        for c in range(movers_upto.get(sid, 0), na):
             nc = x_tab[c].get(sid)
             if nc is None:
                 nc = compute(x_tid[c], sid)
             if nc >= 0 and nc != sid:
                 out.append((c, nc))
-        movers[sid] = out
+        movers_upto[sid] = na
         return out
 
     # writers_of[v]: the crashed classes whose op writes v, in class order (for dead ends)
@@ -376,8 +380,8 @@ def search_steps(
         rk = ret[k]
         na = n_avail[k]
         moves = movers.get(sid)
-        if moves is None:
-            moves = state_movers(sid)
+        if moves is None or movers_upto[sid] < na:
+            moves = state_movers(sid, na)
         for c, nc in moves:
             if c >= na:
                 break
