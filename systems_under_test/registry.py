@@ -110,8 +110,12 @@ def _problem(name: str) -> Callable[[Any], str | None]:
 
 
 def systems() -> dict[str, SystemDescriptor]:
-    """Every registered system, by name, in listing order (ours first); a broken plugin raises."""
-    return {ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name)) for ep in plugins.entries(plugins.SYSTEMS)}
+    """Every registered system, by name, in listing order; a broken plugin raises ``PluginError``.
+
+    Systems with a sans-IO core come first, third-party ones after; within each, ours before plugins'.
+    """
+    loaded = {ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name)) for ep in plugins.entries(plugins.SYSTEMS)}
+    return dict(sorted(loaded.items(), key=lambda item: item[1].is_third_party))
 
 
 def resolve(name: str) -> tuple[SystemDescriptor, Variant]:
@@ -122,5 +126,9 @@ def resolve(name: str) -> tuple[SystemDescriptor, Variant]:
     base = name.split(":", 1)[0]
     desc = plugins.load_named(plugins.SYSTEMS, base, _problem(base))
     if desc is None:
-        raise UnknownName(f"unknown system {base!r}", plugins.names(plugins.SYSTEMS))
+        known = plugins.names(plugins.SYSTEMS)
+        if not known:  # entry points come from installed metadata: a bare checkout has none
+            raise UnknownName(f"unknown system {base!r}: no system is registered (entry points come from the "
+                              "installed package: run pip install -e . in the checkout)", known)
+        raise UnknownName(f"unknown system {base!r}", known)
     return desc, desc.variant(name)

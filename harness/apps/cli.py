@@ -9,6 +9,7 @@ or the offending file and line — never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import traceback
@@ -64,6 +65,27 @@ def _parse_json_option(name: str, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise click.BadParameter(f"not valid JSON ({e.msg})", param_hint=name) from None
+    except RecursionError:
+        raise click.BadParameter("JSON nested too deeply", param_hint=name) from None
+    except ValueError as e:  # e.g. an integer literal longer than Python converts
+        raise click.BadParameter(f"not valid JSON ({e})", param_hint=name) from None
+
+
+def _store_path(_ctx: click.Context, _param: click.Parameter, value: str) -> Path:
+    """``--store``: a non-empty directory path (an empty one would write runs into the current directory)."""
+    if not value.strip():
+        raise click.BadParameter("must not be empty (give a directory, e.g. store)")
+    return Path(value)
+
+
+def _writable_store(store: Path) -> None:
+    """Refuse before the run a store that cannot be created or written (not a traceback halfway)."""
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.BadParameter(f"cannot create {store}: {e.strerror or e}", param_hint="--store") from None
+    if not os.access(store, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"{store} is not writable", param_hint="--store")
 
 
 @cli.command()
@@ -83,7 +105,7 @@ def _parse_json_option(name: str, text: str) -> Any:
 @click.option("--nemesis-interval", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.nemesis_interval,
               show_default=True, help="mean seconds of each fault and each quiet period")
 @click.option("--seed", type=int, default=None, help="run seed (default: a fresh random one, printed)")
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
+@click.option("--store", type=click.Path(file_okay=False), default="store", show_default=True, callback=_store_path)
 @click.option("--test-name", default="", help="store directory name (default: from the system)")
 @click.option("--quiesce", type=click.FloatRange(min=0), default=DEFAULTS.quiesce, show_default=True,
               help="seconds to wait after healing before the final reads")
@@ -105,6 +127,7 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     from harness.run.session import run_test
 
     spec = _spec_from_options(ctx, opts)
+    _writable_store(opts["store"])
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "
                f"{spec.time_limit:g}s, nemesis {','.join(spec.nemesis) or 'none'}"
@@ -121,8 +144,8 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     n_ops = sum(1 for op in counts if op.is_client and op.type == "invoke")
     if res.outcome.error:
         click.echo(res.outcome.error.rstrip(), file=err)
-    click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {res.outcome.faults_applied} faults): "
-               f"{res.result.reason}")
+    faults = res.faults.phrase() if res.faults is not None else f"{res.outcome.faults_applied} faults"
+    click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {faults}): {res.result.reason}")
     click.echo(f"report: {res.report_path}")
     if res.result.valid is not True:
         click.echo(f"replay: {res.replay_command}")
@@ -141,6 +164,10 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
     for name in simple:
         if opts["spec_path"] is None or name in explicit:
             fields[name] = opts[name]
+    if opts["spec_path"] is None and "nodes" not in explicit:
+        from systems_under_test.registry import resolve as resolve_system
+
+        fields["nodes"] = resolve_system(opts["system"])[0].default_nodes  # the system's own default size
     if opts["spec_path"] is None or "nemesis" in explicit:
         fields["nemesis"] = tuple(p.strip() for p in opts["nemesis"].split(",") if p.strip() and p.strip() != "none")
     if opts["seed"] is not None:
@@ -152,30 +179,60 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
     if opts["config_json"] is not None:
         fields["config"] = _parse_json_option("--config", opts["config_json"])
     if opts["schedule"] is not None:
-        items = _parse_json_option("--schedule", opts["schedule"].read_text(encoding="utf-8"))
+        items = _parse_json_option("--schedule", _read_text("--schedule", opts["schedule"]))
         if not isinstance(items, list):
             raise click.BadParameter("expected a JSON list of {at, f, value}", param_hint="--schedule")
         fields["schedule"] = tuple(items)
     return base.with_(**fields)
 
 
+def _read_text(option: str, path: Path) -> str:
+    """A UTF-8 text file named by an option (a binary or unreadable file is the user's to fix)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{path}: not a UTF-8 text file", param_hint=option) from None
+    except OSError as e:
+        raise click.BadParameter(f"{path}: cannot read ({e.strerror or e})", param_hint=option) from None
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--model", default="cas-register", show_default=True, help="model for history files")
 @click.option("--initial", default=None, help="initial model state as JSON (history files)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="checker budget (s)")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="checker budget in seconds; past it the keys still open are unknown")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="worker processes for many-key histories (default: the cores)")
+@click.option("--memory-limit", type=click.IntRange(min=1), default=None, metavar="MB",
+              help="past this resident memory the search answers unknown (default: 60% of what is free)")
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
                    "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, long-fork, "
                    "2pc, stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
-def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, checker: str | None,
-          as_json: bool) -> int:
-    """Re-check stored run dirs, or check history files (Jepsen EDN, Elle JSON, Porcupine, ours)."""
+def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, jobs: int | None,
+          memory_limit: int | None, checker: str | None, as_json: bool) -> int:
+    """Re-check stored run dirs, or check history files (Jepsen EDN, Elle JSON, Porcupine, ours).
+
+    \b
+    A failed cas, per format (as the producing tool reads it):
+      Porcupine etcd logs: ':fail :cas' observed that the register did not
+        hold the old value (Porcupine's etcd model);
+      ours, Elle JSON, Jepsen EDN: only a failure with error 22 (precondition
+        failed) is such an observation; any other failed op never happened
+        (Knossos drops every failed op).
+    """
     from checkers.registry import resolve as resolve_checker
     from harness.apps.check import check_file, check_run_dir
 
     init = _parse_json_option("--initial", initial) if initial is not None else None
+    from checkers.models import get_model
+
+    try:
+        get_model(model, init)
+    except (ValueError, TypeError) as e:
+        raise click.BadParameter(str(e), param_hint="--model/--initial") from None
     if checker is not None:
         try:
             checker = resolve_checker(checker)
@@ -186,7 +243,8 @@ def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: fl
         if path.is_dir():
             out = check_run_dir(path)
         else:
-            out = check_file(path, model, initial=init, time_limit=time_limit, checker=checker)
+            out = check_file(path, model, initial=init, time_limit=time_limit, checker=checker, jobs=jobs,
+                             memory_limit=memory_limit)
         outcomes.append(out)
         click.echo(json.dumps(out.to_json(), default=str) if as_json else out.line())
     if any(o.exit_code == EXIT_CRASHED for o in outcomes):
@@ -252,7 +310,11 @@ def serve(store: Path, port: int, host: str) -> int:
     if not store.is_dir():
         raise click.BadParameter(f"no store at {store}", param_hint="--store")
     refresh_index(store)
-    server = make_server(store, host, port)
+    try:
+        server = make_server(store, host, port)
+    except OSError as e:  # port in use, no permission, a host that does not resolve
+        reason = e.strerror or str(e)
+        raise click.BadParameter(f"cannot listen on {host}:{port}: {reason}", param_hint="--host/--port") from None
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"serving {store.resolve()} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
     try:
@@ -287,7 +349,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:
-        e.show(file=err)
+        # one line, as for every other user error (``--help`` shows the usage)
+        click.echo(f"splitbrain: error: {' '.join(e.format_message().split())}", file=err)
         return EXIT_BAD_INPUT
     except click.exceptions.Abort:
         click.echo("splitbrain: interrupted", file=err)

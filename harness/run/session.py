@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import shutil
 import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from checkers.history import Op
 from checkers.result import EXIT_CRASHED, UNKNOWN, Result
@@ -26,7 +29,9 @@ from harness.run.plan import RunPlan, build_plan, plan_of
 from harness.run.runner import Progress, RunOutcome, execute
 from harness.run.spec import RunSpec, write_spec
 from harness.run.store import git_commit, new_run_dir, update_latest, write_index, write_json
+from harness.run.verdict import FaultSummary, downgrade, fault_summary, indeterminate_reason, requested_kinds
 from harness.workloads import workload_class
+from nemesis.faults import UNDO_OF
 from systems_under_test.registry import resolve
 
 EXIT_INTERRUPTED = 2
@@ -43,6 +48,7 @@ class RunResult:
     outcome: RunOutcome
     replay_command: str
     report_path: Path
+    faults: FaultSummary | None = None  # faults that took effect (None: not a complete run's count)
 
 
 def prepare(spec: RunSpec) -> RunPlan:
@@ -125,49 +131,177 @@ def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: 
     write_spec(run_dir / "spec.json", spec, **git_commit(PROJECT_ROOT), command=replay, started=started)
     history = HistoryLog(run_dir / "history.jsonl")
     caught: dict[str, int] = {}
+    status = _PhaseFile(run_dir, started)
+    tracked = status.wrap(progress)
 
     async def main() -> RunOutcome:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        installed = []
 
         def on_signal(signum: int) -> None:
+            # The first signal cuts the run short (heal, teardown, bookkeeping); any later one only
+            # hurries the teardown along — it never skips the report, ``latest`` or the index.
             if not caught and task is not None:
                 caught["signal"] = signum
+                _detach_closed_terminal(signum)
                 task.cancel()
+            else:
+                caught["count"] = caught.get("count", 1) + 1
+                _hurry(backend)
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, on_signal, sig)
-                installed.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass
-        try:
-            return await execute(backend, plan, history, progress)
-        finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+        return await execute(backend, plan, history, tracked)
 
-    try:
-        with asyncio.Runner(loop_factory=entry.new_loop_factory()) as runner:
-            outcome = runner.run(main())
-    finally:
-        history.close()
-        kill_now = getattr(backend, "kill_all_now", None)
-        if kill_now is not None:
+    with _SignalsDeferred(caught, backend) as deferred:
+        try:
+            with asyncio.Runner(loop_factory=entry.new_loop_factory()) as runner:
+                outcome = runner.run(main())
+        finally:
+            deferred.install()  # closing the loop reset the signals to their defaults
+            history.close()
+            kill_now = getattr(backend, "kill_all_now", None)
+            if kill_now is not None:
+                kill_now()
+        with contextlib.suppress(Exception):  # logs are best effort
+            backend.collect_logs(run_dir / "nodes")
+        extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
+                                 "error": outcome.error, "duration": round(time.time() - started, 3),
+                                 # history time (virtual on the sim backend, where wall time says little)
+                                 "history_duration": round(max((op.time for op in outcome.ops), default=0) / 1e9, 3)}
+        faults = fault_summary(outcome.ops, requested_kinds(spec.nemesis, spec.schedule, spec.system),
+                               planned=sum(1 for tf in outcome.schedule if tf.op.kind in UNDO_OF))
+        extra["faults_applied"] = faults.total
+        extra["faults"] = faults.to_json()
+        if faults.requested and (faults.total == 0 or faults.missing):
+            extra["warnings"] = [faults.phrase()]
+        if outcome.error is not None:
+            result = Result("harness", UNKNOWN, explanation="the run crashed; see error",
+                            reason="the harness crashed: " + (outcome.error.strip().splitlines() or ["?"])[-1])
+            code = EXIT_CRASHED
+        elif outcome.interrupted:
+            name = signal.Signals(caught.get("signal", signal.SIGINT)).name
+            why = f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"
+            result, code = Result("harness", UNKNOWN, explanation=why, reason=f"interrupted by {name}"), EXIT_INTERRUPTED
+        else:
+            result, code = judge(plan, outcome.ops)
+            result, code = qualify(result, code, outcome.ops, faults)
+        report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
+        status.finish(outcome.phase)
+    if caught and code in (0, 1):
+        code = EXIT_INTERRUPTED  # a signal during the bookkeeping: the run is complete, but say it was stopped
+    return RunResult(run_dir, result, code, outcome, replay, report, faults)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def qualify(result: Result, code: int, ops: tuple[Op, ...] | list[Op], faults: FaultSummary | None) -> tuple[Result, int]:
+    """Turn a ``valid`` that says little (most ops indeterminate, no planned fault took) into ``unknown``."""
+    if code == EXIT_CRASHED:
+        return result, code
+    reason = indeterminate_reason(ops) or (faults.downgrade_reason() if faults is not None else None)
+    if reason is None or result.valid is not True:
+        return result, code
+    result = downgrade(result, reason)
+    return result, result.exit_code
+
+
+def _hurry(backend: Any) -> None:
+    """Second interrupt: no more restarts, no grace periods, every node killed at once."""
+    with contextlib.suppress(AttributeError):
+        backend.hurry = True
+    kill_now = getattr(backend, "kill_all_now", None)
+    if kill_now is not None:
+        with contextlib.suppress(Exception):
             kill_now()
-    with contextlib.suppress(Exception):  # logs are best effort
-        backend.collect_logs(run_dir / "nodes")
-    extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted, "error": outcome.error,
-                             "duration": round(time.time() - started, 3), "faults_applied": outcome.faults_applied,
-                             # history time (virtual on the sim backend, where wall time says little)
-                             "history_duration": round(max((op.time for op in outcome.ops), default=0) / 1e9, 3)}
-    if outcome.error is not None:
-        result, code = Result("harness", UNKNOWN, explanation="the run crashed; see error"), EXIT_CRASHED
-    elif outcome.interrupted:
-        name = signal.Signals(caught.get("signal", signal.SIGINT)).name
-        result, code = Result("harness", UNKNOWN, explanation=f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"), EXIT_INTERRUPTED
-    else:
-        result, code = judge(plan, outcome.ops)
-    report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
-    return RunResult(run_dir, result, code, outcome, replay, report)
+
+
+def _detach_closed_terminal(signum: int) -> None:
+    """After SIGHUP the terminal is gone: point stdout/stderr at /dev/null so the teardown's output cannot fail."""
+    if signum != signal.SIGHUP:
+        return
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            if os.isatty(fd):
+                os.dup2(devnull, fd)
+        os.close(devnull)
+
+
+class _SignalsDeferred:
+    """Outside the event loop (log collection, checking, report, index), a stop signal is noted, not fatal.
+
+    SIGINT would otherwise raise KeyboardInterrupt in the middle of writing the report, and SIGTERM or
+    SIGHUP would end the process at once; both leave a run without report, ``latest`` or index entry.
+    While the loop runs, its own handlers (installed by ``main``) take precedence.
+    """
+
+    def __init__(self, caught: dict[str, int], backend: Any) -> None:
+        self.caught = caught
+        self.backend = backend
+        self.saved: dict[int, Any] = {}
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.caught.setdefault("signal", signum)
+        self.caught["count"] = self.caught.get("count", 0) + 1
+        _detach_closed_terminal(signum)
+        _hurry(self.backend)
+
+    def install(self) -> None:
+        """(Re)install the deferring handlers (main thread only; elsewhere signals are not ours)."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                with contextlib.suppress(OSError, ValueError):
+                    previous = signal.signal(sig, self._note)
+                    self.saved.setdefault(sig, previous)
+
+    def __enter__(self) -> Self:
+        self.install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.saved.items():
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                signal.signal(sig, handler)
+
+
+class _PhaseFile:
+    """``status.json`` in the run dir: the phase the run is in, so a run cut short by SIGKILL says where."""
+
+    def __init__(self, run_dir: Path, started: float) -> None:
+        self.path = run_dir / "status.json"
+        self.started = started
+        self.phase: str | None = None
+        self._write("starting", finished=False)
+
+    def _write(self, phase: str, *, finished: bool) -> None:
+        with contextlib.suppress(OSError):
+            write_json(self.path, {"phase": phase, "finished": finished, "pid": os.getpid(),
+                                   "started": self.started})
+
+    def wrap(self, progress: Progress | None) -> Progress:
+        """A progress callback that records phase changes (and forwards everything to ``progress``)."""
+
+        def tracked(phase: str, counts: Any, faults: list[str]) -> None:
+            if phase != self.phase:
+                self.phase = phase
+                self._write(phase, finished=False)
+            if progress is not None:
+                progress(phase, counts, faults)
+
+        return tracked
+
+    def finish(self, phase: str) -> None:
+        """The run's bookkeeping is complete."""
+        self._write(phase, finished=True)
+
+
+def read_phase_file(run_dir: Path) -> dict[str, Any] | None:
+    """The run's ``status.json`` (None when absent or unreadable)."""
+    try:
+        doc = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,17 @@ class Options:
     config: Mapping[str, Any] = field(default_factory=dict)
     parent_pid: int | None = None
     core: str | None = None  # "module:qualname" of the core factory; None = look the system up by name
+    token: str | None = None  # the run's shared secret; None = control and peer ports are open (no auth)
+
+
+TOKEN_ENV = "SPLITBRAIN_NODE_TOKEN"
+"""The run's secret: the environment (not the command line, which every local user can read)."""
+
+
+def take_token() -> str | None:
+    """Read the run token from the environment and remove it, so nothing this node starts inherits it."""
+    token = os.environ.pop(TOKEN_ENV, None)
+    return token or None
 
 
 def parse_peers(text: str) -> dict[str, tuple[str, int]]:
@@ -91,4 +103,5 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         config=config,
         parent_pid=ns.parent_pid,
         core=ns.core,
+        token=take_token(),
     )

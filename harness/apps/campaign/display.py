@@ -48,6 +48,8 @@ class LiveDisplay:
         self.surprises = 0
         self.crashed = 0
         self.running = 0
+        self.detail = ""  # the cluster's queued / per-worker counts (Dask campaigns)
+        self.worker: str | None = None  # where the cell reported next ran
         self.progress: Progress | None = None
         if self.console.is_terminal:
             self.progress = Progress(
@@ -65,7 +67,16 @@ class LiveDisplay:
             self.progress.start()
 
     def _label(self, running: int) -> str:
-        return f"{self.campaign.name}: running {running}, unexpected {self.surprises}, crashed {self.crashed}"
+        label = f"{self.campaign.name}: running {running}, unexpected {self.surprises}, crashed {self.crashed}"
+        return f"{label} | {self.detail}" if self.detail else label
+
+    def set_detail(self, text: str, worker: str | None = None) -> None:
+        """The cluster's counts (``queued N | worker running r done d failed f | ...``), shown from now on."""
+        self.detail = text
+        self.worker = worker
+        if self.progress is not None:
+            self.progress.update(self.task, description=self._label(self.running))
+            self.progress.refresh()
 
     def __call__(self, kind: str, cell: Cell, record: CellRecord | None) -> None:
         self.running += 1 if kind == "start" else -1
@@ -87,7 +98,9 @@ class LiveDisplay:
             done = sum(1 for r in self.records.values() if r.status.final)
             self.console.print(
                 f"[{done}/{len(self.campaign.cells)}] {cell.id}: {record.status.value} "
-                f"({record.wall_seconds:.1f}s)",
+                f"({record.wall_seconds:.1f}s)"
+                + (f" on {self.worker}" if self.worker else "")
+                + (f" | {self.detail}" if self.detail else ""),
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
