@@ -124,7 +124,9 @@ def test_the_readme_has_commands_and_every_skip_is_still_in_it() -> None:
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c not in SKIPPED])
 def test_readme_command_runs(clone: Path, command: str) -> None:
     argv = narrowed(shlex.split(command))
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # a new user's shell: the venv is not activated, so no bare ``splitbrain`` on the PATH
+    path = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "splitbrain").exists()]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.pathsep.join(path)}
     env.pop("PYTEST_ADDOPTS", None)
     proc = subprocess.run(argv, cwd=clone, capture_output=True, text=True, timeout=600, env=env,
                           check=False)
@@ -134,6 +136,13 @@ def test_readme_command_runs(clone: Path, command: str) -> None:
     assert output.strip(), "every command says something"
     if argv[1:2] == ["run"]:
         assert re.search(r"^verdict: (VALID|INVALID|UNKNOWN)", proc.stdout, re.MULTILINE), output
+        replay = re.search(r"^replay: (.*)$", proc.stdout, re.MULTILINE)
+        if replay:  # the replay line an invalid run prints runs as printed, and replays the same run
+            again = subprocess.run(shlex.split(replay.group(1)), cwd=clone, capture_output=True, text=True,
+                                   timeout=600, env=env, check=False)
+            verdict = re.compile(r"^verdict: .*$", re.MULTILINE)
+            assert again.returncode == proc.returncode, again.stdout + again.stderr
+            assert verdict.findall(again.stdout) == verdict.findall(proc.stdout)
     if argv[1:2] == ["check"]:
         for line in proc.stdout.splitlines():
             if not line.startswith("{"):

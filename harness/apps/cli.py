@@ -148,8 +148,21 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {faults}): {res.result.reason}")
     click.echo(f"report: {res.report_path}")
     if res.result.valid is not True:
-        click.echo(f"replay: {res.replay_command}")
+        click.echo(f"replay: {as_invoked(res.replay_command)}")
     return res.exit_code
+
+
+def as_invoked(command: str) -> str:
+    """``command`` (stored as ``splitbrain ...``) spelled the way this process was started when a bare
+    ``splitbrain`` would not be found: run as ``.venv/bin/splitbrain`` without an activated venv, the
+    printed replay line must still run when pasted as it is."""
+    import shlex
+    import shutil
+
+    prog = sys.argv[0] if sys.argv else ""
+    if not command.startswith("splitbrain ") or Path(prog).name != "splitbrain" or shutil.which("splitbrain"):
+        return command
+    return shlex.quote(prog) + command[len("splitbrain"):]
 
 
 def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
