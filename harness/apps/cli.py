@@ -22,6 +22,7 @@ import click
 from checkers.history import HistoryError
 from checkers.registry import PluginError as CheckerPluginError
 from checkers.result import EXIT_BAD_INPUT, EXIT_CRASHED, merge_validity
+from harness.apps.invoked import as_invoked
 from harness.backends.registry import backend_names
 from harness.run.spec import RunSpec, SpecError, read_spec
 from harness.workloads import OptionError, workload_classes
@@ -150,19 +151,6 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     if res.result.valid is not True:
         click.echo(f"replay: {as_invoked(res.replay_command)}")
     return res.exit_code
-
-
-def as_invoked(command: str) -> str:
-    """``command`` (stored as ``splitbrain ...``) spelled the way this process was started when a bare
-    ``splitbrain`` would not be found: run as ``.venv/bin/splitbrain`` without an activated venv, the
-    printed replay line must still run when pasted as it is."""
-    import shlex
-    import shutil
-
-    prog = sys.argv[0] if sys.argv else ""
-    if not command.startswith("splitbrain ") or Path(prog).name != "splitbrain" or shutil.which("splitbrain"):
-        return command
-    return shlex.quote(prog) + command[len("splitbrain"):]
 
 
 def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
