@@ -22,6 +22,7 @@ import click
 from checkers.history import HistoryError
 from checkers.registry import PluginError as CheckerPluginError
 from checkers.result import EXIT_BAD_INPUT, EXIT_CRASHED, merge_validity
+from harness.apps.invoked import as_invoked
 from harness.backends.registry import backend_names
 from harness.run.spec import RunSpec, SpecError, read_spec
 from harness.workloads import OptionError, workload_classes
@@ -148,7 +149,7 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {faults}): {res.result.reason}")
     click.echo(f"report: {res.report_path}")
     if res.result.valid is not True:
-        click.echo(f"replay: {res.replay_command}")
+        click.echo(f"replay: {as_invoked(res.replay_command)}")
     return res.exit_code
 
 
