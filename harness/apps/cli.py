@@ -105,9 +105,9 @@ def _writable_store(store: Path) -> None:
 def run(ctx: click.Context, /, **opts: Any) -> int:
     """Run one test against a cluster with faults, check it, store it and print the verdict."""
     from harness.run.progress import ProgressLine
-    from harness.run.session import run_test
+    from harness.run.session import prepare, run_test
 
-    spec = _spec_from_options(ctx, opts)
+    spec = prepare(_spec_from_options(ctx, opts))  # every refusal before the banner: one line, nothing started
     _writable_store(opts["store"])
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "

@@ -29,10 +29,10 @@ from harness.backends.registry import backend_entry
 from harness.run.history_log import HistoryLog
 from harness.run.runner import Progress, RunOutcome, build_schedule, build_workload, execute
 from harness.run.seeds import derive_seed
-from harness.run.spec import RunSpec, SpecError, write_spec
+from harness.run.spec import RunSpec, SpecError, validate_config, write_spec
 from harness.run.store import git_commit, new_run_dir, update_latest, write_index, write_json
 from harness.run.verdict import FaultSummary, downgrade, fault_summary, indeterminate_reason, requested_kinds
-from harness.workloads import workload_class
+from harness.workloads import OptionError, workload_class
 from nemesis.executor import capabilities_for, require_capabilities
 from nemesis.faults import UNDO_OF
 from nemesis.packages import resolve_packages
@@ -71,9 +71,16 @@ def prepare(spec: RunSpec) -> RunSpec:
         raise SpecError(f"system {desc.name!r} needs at least {desc.min_nodes} nodes")
     backend_entry(spec.backend)
     resolve_packages(spec.nemesis)
+    validate_config(spec)
     spec = spec.with_(workload=workload)
     build_schedule(spec)
-    build_workload(spec)
+    try:
+        build_workload(spec)
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
+        if isinstance(e, OptionError):
+            raise
+        raise OptionError(f"workload options {dict(spec.workload_options)} are not usable by the {workload} "
+                          f"workload ({type(e).__name__}: {e})") from None
     return spec
 
 
