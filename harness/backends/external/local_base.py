@@ -9,6 +9,7 @@ the generic capability check then refuses them, and ``harness.backends.external.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 from harness.backends.base import ClusterSpec
 from harness.backends.external.procs import ManagedProcess
+from harness.backends.procguard import PidFile
 from systems_under_test.registry import resolve
 
 READY_TIMEOUT = 30.0
@@ -36,12 +38,25 @@ class LocalExternalBackend(ABC):
         self.spec = spec
         _desc, variant = resolve(spec.system)
         self.config: dict[str, Any] = {**variant.config, **dict(spec.config)}
+        # the run's pid file (see harness.backends.procguard): a leftover run's nodes and data dirs are found
+        run_id = f"{spec.run_dir.parent.name}-{spec.run_dir.name}-{os.getpid()}-{id(self):x}"
+        scratch = [] if self.config.get("keep_data", False) else [self.data_dir(n) for n in spec.nodes]
+        self._pidfile = PidFile(run_id, spec.run_dir, scratch=scratch)
+        self._pidfile_open = False
         self.procs: dict[str, ManagedProcess] = {
-            n: ManagedProcess(n, spec.run_dir / "data", self._command_for(n)) for n in spec.nodes
+            n: ManagedProcess(n, spec.run_dir / "data", self._command_for(n), on_spawn=self._record)
+            for n in spec.nodes
         }
 
     def _command_for(self, node: str) -> Any:
         return lambda: self.command(node)
+
+    def _record(self, pid: int) -> None:
+        """A node process was spawned: the pid file (and its watchdog, started with the first) knows it."""
+        if not self._pidfile_open:
+            self._pidfile.open()
+            self._pidfile_open = True
+        self._pidfile.add_node(pid)
 
     def data_dir(self, node: str) -> Path:
         """The node's data directory (kept across kill/restart)."""
@@ -80,6 +95,9 @@ class LocalExternalBackend(ABC):
         if not self.config.get("keep_data", False):
             for node in self.spec.nodes:
                 shutil.rmtree(self.data_dir(node), ignore_errors=True)
+        if self._pidfile_open and not any(p.alive for p in self.procs.values()):
+            self._pidfile.close()
+            self._pidfile_open = False
 
     def kill_all_now(self) -> None:
         """Synchronous last resort (no event loop needed): SIGKILL every node's process group."""
