@@ -95,6 +95,13 @@ def test_sighup_tears_down_like_sigterm(tmp_path: Path, env: dict[str, str]) -> 
     assert (store / "index.html").is_file()
     assert sorted(p.name for p in (run_dir / "nodes").iterdir()) == ["n1.log", "n2.log", "n3.log"]
     assert not list((tmp_path / "rt" / "local-runs").glob("*.json")), "a finished teardown removes the pid file"
+    # re-checking the interrupted run keeps its facts
+    check = subprocess.run([sys.executable, "-m", "harness.apps.cli", "check", str(run_dir)], cwd=REPO,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert check.returncode in (1, 2), check.stdout + check.stderr
+    assert "cut short in phase" in check.stdout
+    again = json.loads((run_dir / "results.json").read_text())
+    assert again["interrupted"] is True and again["phase"] == results["phase"] and again["rechecked"] is True
 
 
 def test_second_interrupt_hurries_teardown_but_keeps_the_bookkeeping(tmp_path: Path, env: dict[str, str]) -> None:
