@@ -234,3 +234,31 @@ def test_run_takes_any_option_object_with_a_verdict_or_one_line(system: str, opt
                             "--time-limit", "0.1", "--quiesce", "0", "--nemesis", "none", "--op-timeout", "0.2",
                             "--workload-options", _dumps(options), "--config", _dumps(config)])
     assert_verdict_or_one_line(code, err, f"{system} --workload-options {options!r} --config {config!r}")
+
+
+def test_check_stops_reading_an_endless_input_and_says_why(tmp_path: Path) -> None:
+    import threading
+
+    from checkers.history import HistoryError
+    from checkers.importers import read_bounded
+
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        try:
+            with fifo.open("w") as fh:
+                while True:
+                    fh.write('{"type": "invoke", "process": 0, "f": "read"}\n' * 1000)
+        except (BrokenPipeError, OSError):
+            pass
+
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    try:
+        read_bounded(fifo, limit=1 << 20)
+    except HistoryError as e:
+        assert "stopped reading after 1048576 bytes" in str(e) and str(fifo) in str(e)
+    else:
+        raise AssertionError("an endless input was read to its end")
+    t.join(timeout=5)
