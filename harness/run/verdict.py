@@ -105,25 +105,37 @@ def requested_kinds(nemesis: Sequence[str], schedule: Sequence[Mapping[str, Any]
 
 
 def indeterminate_reason(ops: Iterable[Op]) -> str | None:
-    """Why the history says too little to call it valid (most client ops indeterminate), or None."""
-    invoked = completed = info = unreachable = 0
+    """Why the history says too little to call it valid (the cluster was gone), or None.
+
+    Two conditions, both needed: more than half of all client operations were lost (ended ``info``,
+    never completed, or found no node), *and* so were more than half of the operations sent to each
+    node. The second keeps a run with heavy crash faults — one node down much of the time while the
+    others serve — from being mistaken for a cluster that vanished.
+    """
+    invoked: dict[Any, int] = {}
+    lost: dict[Any, int] = {}
+    info = unreachable = 0
     for op in ops:
         if not op.is_client:
             continue
         if op.type == INVOKE:
-            invoked += 1
-            continue
-        completed += 1
-        if op.type == INFO:
+            invoked[op.node] = invoked.get(op.node, 0) + 1
+            lost[op.node] = lost.get(op.node, 0) + 1  # until it completes with an answer
+        elif op.type == INFO:
             info += 1
         elif op.type == FAIL and isinstance(op.error, list) and op.error[:1] == ["unreachable"]:
             unreachable += 1
-    info += invoked - completed  # never completed: indeterminate too
-    lost = info + unreachable
-    if invoked == 0 or lost <= INDETERMINATE_SHARE * invoked:
+        else:
+            lost[op.node] = lost.get(op.node, 0) - 1
+    total, total_lost = sum(invoked.values()), sum(lost.values())
+    if total == 0 or total_lost <= INDETERMINATE_SHARE * total:
         return None
-    return (f"{lost} of {invoked} operations were indeterminate or found no node ({info} info, "
-            f"{unreachable} unreachable): the cluster was gone for most of the run, so nothing was tested")
+    if any(lost[n] <= INDETERMINATE_SHARE * invoked[n] for n in invoked):
+        return None  # some node kept answering: faults, not a vanished cluster
+    never = total_lost - info - unreachable
+    return (f"{total_lost} of {total} operations were indeterminate or found no node ({info} info, "
+            f"{unreachable} unreachable{f', {never} unanswered' if never > 0 else ''}) on every node: "
+            "the cluster was gone for most of the run, so nothing was tested")
 
 
 def downgrade(result: Result, reason: str) -> Result:
