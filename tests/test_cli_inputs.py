@@ -97,8 +97,12 @@ edn_op = st.tuples(st.sampled_from([":invoke", ":ok", ":fail", ":info", ":weird"
                    st.one_of(st.sampled_from(["0", "1", ":nemesis", "[1]", "{:a 1}", "nil", "\"p\"", "1.5"]), edn_value),
                    st.sampled_from([":read", ":write", ":cas", ":txn", ":add", "\"f\"", "[1]"]),
                    edn_value).map(lambda t: f"{{:type {t[0]}, :process {t[1]}, :f {t[2]}, :value {t[3]}}}")
+kv_op = st.tuples(st.sampled_from([":invoke", ":ok", ":fail", ":info"]), st.sampled_from(["0", "1", "[1]", "nil"]),
+                  st.sampled_from([":get", ":put", ":append", ":cas", ":x"]), edn_value, edn_value).map(
+    lambda t: f"{{:process {t[1]}, :type {t[0]}, :f {t[2]}, :key {t[3]}, :value {t[4]}}}")
 edn_text = st.one_of(
     st.lists(edn_op, max_size=6).map(lambda ops: "[" + "\n".join(ops) + "]"),
+    st.lists(kv_op, min_size=1, max_size=6).map("\n".join),
     st.lists(edn_op, min_size=1, max_size=6).map("\n".join),
     st.lists(st.one_of(edn_op, edn_value), max_size=6).map(lambda xs: "(" + " ".join(xs) + ")"),
     st.integers(100, 5000).map(lambda n: "[" * n + "]" * n),
