@@ -9,6 +9,7 @@ or the offending file and line — never a traceback.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import sys
@@ -50,6 +51,13 @@ def _parse_json_option(name: str, text: str) -> Any:
         raise click.BadParameter("JSON nested too deeply", param_hint=name) from None
     except ValueError as e:  # e.g. an integer literal longer than Python converts
         raise click.BadParameter(f"not valid JSON ({e})", param_hint=name) from None
+
+
+def _finite(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """A number flag must be finite: ``nan`` compares false with every bound and ``inf`` never ends."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def _store_path(_ctx: click.Context, _param: click.Parameter, value: str) -> Path:
@@ -181,7 +189,8 @@ def _read_text(option: str, path: Path) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--model", default="cas-register", show_default=True, help="model for history files")
 @click.option("--initial", default=None, help="initial model state as JSON (history files)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="checker budget (s)")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite,
+              help="checker budget (s)")
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
                    "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, "
