@@ -251,6 +251,12 @@ def validate_config(spec: RunSpec) -> None:
         bad = non_finite_path(value, name, MAX_OPTION_NUMBER)
         if bad is not None:
             raise SpecError(f"{bad} must be a finite number of at most {MAX_OPTION_NUMBER} in magnitude")
+    for key, value in spec.config.items():
+        durational = any(w in key for w in ("heartbeat", "timeout", "ttl", "interval", "backoff", "period"))
+        if durational and isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            # a zero period re-arms its timer at the same instant forever: the node (in the simulator,
+            # the whole run) spins without time passing
+            raise SpecError(f"config.{key} must be > 0 seconds, got {value}")
     if not spec.config:
         return
     import random
