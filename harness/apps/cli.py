@@ -9,6 +9,7 @@ or the offending file and line — never a traceback.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import sys
@@ -72,6 +73,13 @@ def _parse_json_option(name: str, text: str) -> Any:
         raise click.BadParameter(f"not valid JSON ({e})", param_hint=name) from None
 
 
+def _finite(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """A number flag must be finite: ``nan`` compares false with every bound and ``inf`` never ends."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
 def _store_path(_ctx: click.Context, _param: click.Parameter, value: str) -> Path:
     """``--store``: a non-empty directory path (an empty one would write runs into the current directory)."""
     if not value.strip():
@@ -125,9 +133,10 @@ def _writable_store(store: Path) -> None:
 def run(ctx: click.Context, /, **opts: Any) -> int:
     """Run one test against a cluster with faults, check it, store it and print the verdict."""
     from harness.run.progress import ProgressLine
-    from harness.run.session import run_test
+    from harness.run.session import prepare, run_test
 
-    spec = _spec_from_options(ctx, opts)
+    plan = prepare(_spec_from_options(ctx, opts))  # every refusal before the banner: one line, nothing started
+    spec = plan.spec
     _writable_store(opts["store"])
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "
@@ -137,7 +146,7 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
         click.echo(f"  schedule: {json.dumps(entry)}", file=err)
     progress = None if opts["quiet"] else ProgressLine()
     try:
-        res = run_test(spec, store=opts["store"], progress=progress)
+        res = run_test(plan, store=opts["store"], progress=progress)
     finally:
         if progress is not None:
             progress.close()
@@ -201,7 +210,7 @@ def _read_text(option: str, path: Path) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--model", default="cas-register", show_default=True, help="model for history files")
 @click.option("--initial", default=None, help="initial model state as JSON (history files)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite,
               help="checker budget in seconds; past it the keys still open are unknown")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many-key histories (default: the cores)")
