@@ -99,7 +99,7 @@ def main() -> None:
         alarms = list(ex.map(random_run, [(c, s) for c in correct for s in range(1, a.correct_seeds + 1)]))
         found = list(ex.map(explore_one, bugs)) if not a.no_explore else []
     by_explore = {f["system"]: f for f in found}
-    print(f"| planted bug | random `all` caught ({a.seeds} seeds) | median virtual s to first violation "
+    print(f"| planted bug | random `all` caught ({a.seeds} seeds) | median virtual s of the earliest blamed op "
           f"| explore: found | explore: wall s to first (runs) |")
     print("|---|---|---|---|---|")
     for b in bugs:
