@@ -196,7 +196,7 @@ def explore(
         report_multiple_bugs=False,
         print_blob=False,
         verbosity=Verbosity.quiet,
-        phases=(Phase.generate, Phase.target, Phase.shrink),
+        phases=(Phase.generate, Phase.target, Phase.shrink) if opts.coverage else (Phase.generate, Phase.shrink),
         suppress_health_check=list(HealthCheck),
     )
     @given(scenario_strategy(opts, nodes, workload))
@@ -217,7 +217,8 @@ def explore(
             new = verdict.coverage - seen
             seen.update(new)
             report.coverage = len(seen)
-            target(float(len(new)), label="new event sequences")
+            if opts.coverage:
+                target(float(len(new)), label="new event sequences")
         if verdict.failed:
             failures.append(spec)
             raise _Failure(verdict.result.explanation or "invalid")

@@ -41,6 +41,8 @@ class ExploreOptions:
     quiesce: float = 2.0
     kinds: tuple[str, ...] = FAULT_KINDS
     check_time_limit: float = 20.0  # checker budget per run (past it the verdict is unknown)
+    coverage: bool = True  # feed Hypothesis the new event sequences each run reached (coverage guidance)
+    aim: bool = True  # let drawn faults wait for protocol events
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -171,7 +173,9 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
         overlap = draw(st.booleans())
         # Aimed at a protocol moment (strikes at the next such event, or when half its length passed);
         # shrinks towards not aimed.
-        on = draw(st.sampled_from([*EVENTS, "*"])) if draw(st.booleans()) and drawn[2].kind in AIMABLE else None
+        on = None
+        if opts.aim and drawn[2].kind in AIMABLE and draw(st.booleans()):
+            on = draw(st.sampled_from([*EVENTS, "*"]))
         return (overlap, *drawn, on)
 
     @st.composite
