@@ -34,3 +34,11 @@ def test_explore_prints_the_shrunk_schedule_for_a_checker_without_explanation(
     assert "VIOLATION" in out.out and "shrunk schedule" in out.out and "replay:" in out.out
     lines = [line for line in out.err.splitlines() if line.strip().startswith("run ")]
     assert lines and all(line.rsplit(": ", 1)[-1].strip() not in ("", "true", "false") for line in lines)
+
+
+def test_coverage_guided_search_counts_the_event_sequences_it_reached() -> None:
+    from harness.apps.explore import ExploreOptions, explore
+
+    report = explore(ExploreOptions("twopc", budget=8, coverage=True, time_limit=3.0))
+    assert report.finding is None and report.runs >= 1
+    assert report.coverage >= 3  # at least start>prepared, start>decided and prepared>decided

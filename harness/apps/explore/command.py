@@ -59,9 +59,11 @@ def _fault_kinds(text: str) -> tuple[str, ...]:
               help="wall-clock seconds allowed for shrinking a failure")
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
 @click.option("--quiet", is_flag=True, help="no line per run")
+@click.option("--coverage", is_flag=True,
+              help="coverage guidance: keep and mutate runs that reached new sequences of protocol events")
 def explore_command(system: str, variant: str | None, budget: int, time_budget: float | None, seed: int,
                     nodes: int | None, time_limit: float, faults: str, shrink_time: float, store: Path,
-                    quiet: bool) -> int:
+                    quiet: bool, coverage: bool) -> int:
     """Search fault schedules in the simulator; shrink a violation and store a replayable run of it."""
     from harness.run.session import run_test
     from systems_under_test.registry import resolve
@@ -72,7 +74,7 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
 
     kinds = tuple(k for k in _fault_kinds(faults) if k != "member" or refusal(name) is None)
     opts = ExploreOptions(name, budget=budget, time_budget=time_budget, shrink_time=shrink_time, seed=seed,
-                          nodes=nodes, time_limit=time_limit, kinds=kinds)
+                          nodes=nodes, time_limit=time_limit, kinds=kinds, coverage=coverage)
     click.echo(f"splitbrain explore: {name}, budget {budget} runs"
                f"{f' or {time_budget:g}s' if time_budget is not None else ''}, faults {','.join(opts.kinds)}, "
                f"{time_limit:g} virtual s per run", err=True)
