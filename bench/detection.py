@@ -87,6 +87,7 @@ def main() -> None:
     ap.add_argument("--correct-seeds", type=int, default=60, help="runs per correct variant (seeds 1..N)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-explore", action="store_true")
+    ap.add_argument("--explore-only", action="store_true", help="only the explore column")
     ap.add_argument("--only", default=None, help="comma-separated variants to measure")
     a = ap.parse_args()
     bugs, correct = _variants()
@@ -95,11 +96,13 @@ def main() -> None:
         bugs, correct = [b for b in bugs if b in keep], [c for c in correct if c in keep]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(a.jobs) as ex:
+        if a.explore_only:
+            a.seeds = a.correct_seeds = 0
         rows = list(ex.map(random_run, [(b, s) for b in bugs for s in range(1, a.seeds + 1)]))
         alarms = list(ex.map(random_run, [(c, s) for c in correct for s in range(1, a.correct_seeds + 1)]))
         found = list(ex.map(explore_one, bugs)) if not a.no_explore else []
     by_explore = {f["system"]: f for f in found}
-    print(f"| planted bug | random `all` caught ({a.seeds} seeds) | median virtual s to first violation "
+    print(f"| planted bug | random `all` caught ({a.seeds} seeds) | median virtual s of the earliest blamed op "
           f"| explore: found | explore: wall s to first (runs) |")
     print("|---|---|---|---|---|")
     for b in bugs:
@@ -110,7 +113,8 @@ def main() -> None:
         e = by_explore.get(b)
         ecell = ("yes" if e["found"] else "no") if e else "-"
         etime = f"{e['first_s']:.1f} ({e['runs']})" if e and e["found"] else "-"
-        print(f"| {b} | {100 * len(caught) / len(mine):.0f} % ({len(caught)}/{len(mine)}) | {med} | {ecell} | {etime} |")
+        rate = f"{100 * len(caught) / len(mine):.0f} % ({len(caught)}/{len(mine)})" if mine else "-"
+        print(f"| {b} | {rate} | {med} | {ecell} | {etime} |")
     print()
     print(f"false alarms (invalid or unknown) over {a.correct_seeds} seeds per correct variant:")
     for c in correct:

@@ -24,10 +24,10 @@ from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 
 from nemesis import capabilities, grudges, targets
-from nemesis.faults import CAPABILITY_OF, FaultKind, FaultOp, TimedFault
+from nemesis.faults import FaultKind, FaultOp, TimedFault
 from nemesis.membership import refusal
 from nemesis.packages import Package
-from nemesis.table import BUILTIN, kind_named, spec_of
+from nemesis.table import BUILTIN, CAPABILITY_OF, kind_named, spec_of
 
 HEAL_ATTEMPTS = 3
 HEAL_RETRY_DELAY = 0.5
@@ -99,6 +99,7 @@ class NemesisExecutor:
         self._armed: tuple[TimedFault, asyncio.Future[str]] | None = None
         self._watching = False
         self._event_node: str | None = None
+        self.last_struck: str | None = None  # the node announcing the last event an aimed fault struck at
 
     def active(self) -> list[str]:
         """Human-readable list of faults in effect now (for the progress line)."""
@@ -157,6 +158,7 @@ class NemesisExecutor:
             return
         self._armed = None
         self._event_node = node
+        self.last_struck = node
         self.aimed_hits += 1
         _drive(self.apply(armed[0].op))  # targets are resolved before its first real suspension
         self._event_node = None
@@ -204,8 +206,9 @@ class NemesisExecutor:
     async def _targets(self, value: Any) -> list[str]:
         """Concrete nodes for a node list, ``None`` (all) or a symbolic ``{"targets": spec}``."""
         if isinstance(value, Mapping) and value.get("targets") == "event":
-            if self._event_node is not None:
-                return [self._event_node]
+            node = self._event_node or self.last_struck
+            if node is not None:
+                return [node]
             value = {"targets": "primaries"}  # no event came: whoever leads is the best guess
         if isinstance(value, Mapping) and "targets" in value:
             spec = targets.check_spec(str(value["targets"]))
@@ -218,8 +221,9 @@ class NemesisExecutor:
         v = dict(value)
         if set(v) == {"grudge"}:
             name = str(v["grudge"])
-            if name == "event" and self._event_node is not None:
-                return grudges.isolate_group(self.nodes, [self._event_node])
+            struck = self._event_node or self.last_struck
+            if name == "event" and struck is not None:
+                return grudges.isolate_group(self.nodes, [struck])
             if name in ("primaries", "event"):
                 leaders = await targets.find_primaries(self.backend, self.nodes)
                 return grudges.isolate_group(self.nodes, leaders or [self.rng.choice(self.nodes)])

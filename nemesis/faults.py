@@ -7,7 +7,6 @@ the history records exactly what was done (``process: "nemesis"``, ``f`` = the k
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -46,41 +45,6 @@ class PluginKind(str):
 Kind = FaultKind | PluginKind
 
 
-class _TableView(Mapping[Any, Any]):
-    """A read-only, always current view of one column of :data:`nemesis.table.TABLE`, keyed by kind."""
-
-    def __init__(self, column: str) -> None:
-        self._column = column
-
-    def _data(self) -> dict[Any, Any]:
-        from nemesis.table import TABLE, kind_named
-
-        out: dict[Any, Any] = {}
-        for name, spec in TABLE.items():
-            v = getattr(spec, self._column)
-            if v is not None:
-                out[kind_named(name)] = kind_named(v) if self._column == "undo" else v
-        return out
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._data()[key]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._data())
-
-    def __len__(self) -> int:
-        return len(self._data())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data()
-
-
-CAPABILITY_OF: Mapping[Kind, str] = _TableView("capability")
-"""The backend capability (nemesis.capabilities.CAPABILITIES key) each kind needs (from the table)."""
-UNDO_OF: Mapping[Kind, Kind] = _TableView("undo")
-"""Fault starts and the kind that undoes each (the brackets a report draws as one band)."""
-
-
 class ScheduleError(ValueError):
     """A schedule entry that cannot be understood."""
 
@@ -117,7 +81,7 @@ class TimedFault:
     With ``on`` set the op is *aimed*: from ``at`` on, the nemesis waits for the next protocol event of
     that name (``systems_under_test.core.EVENTS``, or ``"*"`` for any) and strikes at that very moment
     (exactly, in the simulator); targets ``{"targets": "event"}`` / ``{"grudge": "event"}`` then mean
-    the node that announced it. If no such event comes within ``window`` seconds (the system announces
+    the node that announced it (in a fault that is not aimed: the node the last aimed fault struck). If no such event comes within ``window`` seconds (the system announces
     nothing, or the backend cannot tell), it strikes when the window ends, like an ordinary fault.
     """
 
@@ -130,18 +94,3 @@ class TimedFault:
         """JSON form: ``{"at": s, "f": kind, "value": value}`` (+ ``"on"``, ``"window"`` when aimed)."""
         aimed = {"on": self.on, "window": self.window} if self.on is not None else {}
         return {"at": self.at, **self.op.to_dict(), **aimed}
-
-    @staticmethod
-    def from_dict(d: Mapping[str, Any]) -> TimedFault:
-        """Parse :meth:`to_dict` output; raises ``ScheduleError``."""
-        from nemesis.table import TABLE, kind_named
-
-        try:
-            kind = kind_named(d["f"])
-            at = float(d["at"])
-        except (KeyError, ValueError, TypeError) as e:
-            valid = ", ".join(TABLE)
-            raise ScheduleError(f"bad schedule entry {dict(d)!r} ({e}); f must be one of {valid}") from None
-        on = d.get("on")
-        return TimedFault(at, FaultOp(kind, d.get("value")), None if on is None else str(on),
-                          float(d.get("window", 0.0) or 0.0))

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nemesis import grudges, targets
-from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, FaultOp
+from nemesis.faults import FaultKind, FaultOp
+from nemesis.table import CAPABILITY_OF, UNDO_OF
 from systems_under_test.registry import UnknownName
 
 Draw = Callable[[Sequence[str], random.Random], FaultOp]

@@ -30,8 +30,9 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, FaultOp, TimedFault
+from nemesis.faults import FaultKind, FaultOp, TimedFault
 from nemesis.packages import Package, resolve_mode, resolve_packages
+from nemesis.table import CAPABILITY_OF, UNDO_OF, timed_fault_from_dict
 from systems_under_test.core import EVENTS
 
 SCALES = (0.2, 0.4, 0.7, 1.0)
@@ -72,9 +73,9 @@ def plan(
     return out
 
 
-def _aim(op: FaultOp, rng: random.Random) -> FaultOp:
-    """Half the time, retarget an aimed kill/pause/partition at the node that announced the event."""
-    if rng.random() < 0.5:
+def _aim(op: FaultOp, rng: random.Random | None) -> FaultOp:
+    """Half the time (always without ``rng``), retarget a kill/pause/partition at the event's node."""
+    if rng is None or rng.random() < 0.5:
         if op.kind in (FaultKind.KILL, FaultKind.PAUSE):
             return FaultOp(op.kind, {"targets": "event"})
         if op.kind is FaultKind.START_PARTITION:
@@ -102,6 +103,7 @@ def swarm(
     out: list[tuple[float, int, TimedFault]] = []
     busy: dict[str, float] = {}  # capability -> when its current fault is undone
     seen: set[str] = set()
+    struck_until = 0.0  # when the last aimed fault is undone
 
     def emit(tf: TimedFault) -> None:
         out.append((tf.at, len(out), tf))
@@ -142,8 +144,14 @@ def swarm(
                 continue
             on = None
             if aim and op.kind in AIMABLE:
-                on = rng.choice([*EVENTS, "*"])
-                op = _aim(op, rng)
+                if overlap and struck_until > t and rng.random() < 0.5:
+                    # a follow-up inside an aimed fault: hit the node that was struck at the event again
+                    # (cut off at the critical moment, then crashed; crashed, then its clock moved ...)
+                    op = _aim(op, None)
+                else:
+                    on = rng.choice([*EVENTS, "*"])
+                    op = _aim(op, rng)
+                    struck_until = t + length
             start = TimedFault(round(t, 6), op, on, round(length / 2, 6) if on else 0.0)
             emit(start)
             end = t + length
@@ -238,4 +246,4 @@ def to_json(schedule: Sequence[TimedFault]) -> list[dict[str, Any]]:
 
 def from_json(items: Sequence[Mapping[str, Any]]) -> list[TimedFault]:
     """Parse a JSON schedule (sorted by time); raises ``ScheduleError``."""
-    return sorted((TimedFault.from_dict(d) for d in items), key=lambda tf: tf.at)
+    return sorted((timed_fault_from_dict(d) for d in items), key=lambda tf: tf.at)

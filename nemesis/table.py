@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -289,10 +289,58 @@ def validate_schedule(items: Any, nodes: Sequence[str]) -> list[TimedFault]:
         extra = sorted(set(d) - {"at", "f", "value", "on", "window"})
         if extra:
             raise ScheduleError(f"{where}: unknown field(s) {', '.join(extra)}; accepted: at, f, value, on, window")
-        out.append(TimedFault.from_dict(d))
+        out.append(timed_fault_from_dict(d))
     return sorted(out, key=lambda tf: tf.at)
 
 
 def schedule_shapes() -> list[tuple[str, str]]:
     """(fault kind, accepted value) for every kind, for docs and help."""
     return [(s.name, s.shape) for s in TABLE.values()]
+
+
+def timed_fault_from_dict(d: Mapping[str, Any]) -> TimedFault:
+    """Parse :meth:`TimedFault.to_dict` output; raises ``ScheduleError``."""
+    try:
+        kind = kind_named(d["f"])
+        at = float(d["at"])
+    except (KeyError, ValueError, TypeError) as e:
+        valid = ", ".join(TABLE)
+        raise ScheduleError(f"bad schedule entry {dict(d)!r} ({e}); f must be one of {valid}") from None
+    on = d.get("on")
+    return TimedFault(at, FaultOp(kind, d.get("value")), None if on is None else str(on),
+                      float(d.get("window", 0.0) or 0.0))
+
+
+class _TableView(Mapping[Any, Any]):
+    """A read-only, always current view of one column of :data:`nemesis.table.TABLE`, keyed by kind."""
+
+    def __init__(self, column: str) -> None:
+        self._column = column
+
+    def _data(self) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for name, spec in TABLE.items():
+            v = getattr(spec, self._column)
+            if v is not None:
+                out[kind_named(name)] = kind_named(v) if self._column == "undo" else v
+        return out
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
+
+
+CAPABILITY_OF: Mapping[Kind, str] = _TableView("capability")
+"""The backend capability (nemesis.capabilities.CAPABILITIES key) each kind needs (from the table)."""
+UNDO_OF: Mapping[Kind, Kind] = _TableView("undo")
+"""Fault starts and the kind that undoes each (the brackets a report draws as one band)."""
+
+

@@ -31,7 +31,7 @@ from harness.run.spec import RunSpec, write_spec
 from harness.run.store import git_commit, new_run_dir, update_latest, write_index, write_json
 from harness.run.verdict import FaultSummary, downgrade, fault_summary, indeterminate_reason, requested_kinds
 from harness.workloads import workload_class
-from nemesis.faults import UNDO_OF
+from nemesis.table import UNDO_OF
 from systems_under_test.registry import resolve
 
 EXIT_INTERRUPTED = 2

@@ -27,7 +27,8 @@ from typing import Any
 
 from checkers.history import FAIL, INFO, INVOKE, OK, Op
 from checkers.result import UNKNOWN, Result
-from nemesis.faults import UNDO_OF, FaultKind
+from nemesis.faults import FaultKind
+from nemesis.table import UNDO_OF
 
 INDETERMINATE_SHARE = 0.5
 _STARTS = {k.value for k in UNDO_OF}

@@ -171,11 +171,9 @@ class NodeHost:
         self.log.close()
 
     def set_faults(self, faults: Faults) -> None:
-        """Install a new fault state; a changed clock offset re-arms every timer on the new clock."""
-        old, self.faults = self.faults, faults
-        if old.clock_offset != faults.clock_offset:
-            for name, (at, _) in list(self.timers.items()):
-                self._arm(name, at)
+        """Install a new fault state. Armed timers keep their remaining time: they run on the loop's
+        monotonic clock, which a clock jump does not move (a timeout armed for 1 s still fires in 1 s)."""
+        self.faults = faults
 
     # ----------------------------------------------------------------- effects
 

@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, ScheduleError, TimedFault
+from nemesis.faults import FaultKind, ScheduleError, TimedFault
 from nemesis.packages import CLASSIC, MODES, PACKAGES, help_text, resolve_mode, resolve_packages
 from nemesis.schedule import active_at, build, combined, from_json, phased, plan, to_json
+from nemesis.table import CAPABILITY_OF, UNDO_OF
 from systems_under_test.registry import UnknownName
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]

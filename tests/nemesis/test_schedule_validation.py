@@ -86,3 +86,9 @@ def test_the_cli_refuses_a_bad_schedule_before_the_run_with_254(entry: Any, tmp_
     assert code == 254, err
     assert "schedule entry 0" in err and "Traceback" not in err
     assert not (tmp_path / "store").exists() or not any((tmp_path / "store").rglob("history.jsonl"))
+
+
+def test_the_readme_documents_every_schedule_entry_shape() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for kind in FaultKind:
+        assert f"- `{kind.value}`: `{TABLE[kind.value].shape}`" in readme, kind

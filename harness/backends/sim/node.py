@@ -12,7 +12,8 @@ process owns, split into what survives a crash and what does not:
 
 Pause freezes the node the way SIGSTOP does: arriving messages and requests queue, timers that come
 due wait, and everything queued is handled on resume in arrival order. The node's clock is the
-virtual time plus its offset; timers are kept on the node's clock, so changing the offset moves them.
+virtual time plus its offset; a timer runs for the time it was armed for, so a clock jump changes what
+``now`` reads but not when an armed timer fires (as a monotonic timer in a real process).
 """
 
 from __future__ import annotations
@@ -136,12 +137,10 @@ class SimNode:
             self._dispatch(kind, args)
 
     def set_offset(self, seconds: float) -> None:
-        """Set the clock offset; armed timers keep their node-clock deadlines (so they move)."""
+        """Set the clock offset; armed timers keep their remaining time (a real node waits on a monotonic
+        clock, which a wall-clock jump does not move: a timeout armed for 1 s still fires in 1 s)."""
         self.offset = float(seconds)
         self.log(f"clock offset {self.offset:+.6f}s")
-        for name, (at, handle) in list(self._timers.items()):
-            handle.cancel()
-            self._arm(name, at)
 
     # -- inbound events ------------------------------------------------------------------------------
     def _on_net(self, src: str, msg: Any) -> None:
