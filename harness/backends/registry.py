@@ -29,10 +29,11 @@ class BackendEntry:
     def make(self, *args: Any, **kwargs: Any) -> Any:
         """Build the backend (a third-party system's cluster gets its adapter for this backend)."""
         cluster = args[0] if args else kwargs.get("cluster")
-        if getattr(cluster, "system", None) is not None:
+        system = getattr(cluster, "system", None)
+        if system is not None:
             from harness.backends.external import external_module, make_backend
 
-            if external_module(cluster.system) is not None:
+            if external_module(system) is not None:
                 return make_backend(self.name, *args, **kwargs)
         return _load(self.factory)(*args, **kwargs)
 

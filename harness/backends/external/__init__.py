@@ -43,7 +43,7 @@ def make_backend(backend: str, cluster: ClusterSpec, run_spec: Any = None, **_: 
         refuse_unsupported(desc.name, backend, needed_by(run_spec))
     factory = backends[backend]
     if isinstance(factory, str):  # "module:attribute", imported only when that backend is asked for
-        module, _, attr = factory.partition(":")
-        factory = getattr(importlib.import_module(module), attr)
+        module_name, _sep, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(module_name), attr)
     made: Backend = factory(cluster)
     return made
