@@ -28,11 +28,13 @@ class Entry:
 
 CHECKERS: dict[str, Entry] = {
     "linearizable": Entry("checkers.linearizability", "check",
-                          "linearizability of single-object ops (cas-register by default; Knossos/Porcupine)"),
+                          "linearizability of single-object ops (cas-register by default; "
+                          "Knossos/Porcupine)"),
     "elle-list-append": Entry("checkers.elle", "check_list_append",
                               "Elle: list-append transactions, dependency cycles, consistency models"),
     "elle-rw-register": Entry("checkers.elle", "check_rw_register",
-                              "Elle: read-write register transactions, dependency cycles, consistency models"),
+                              "Elle: read-write register transactions, dependency cycles, consistency "
+                              "models"),
     "bank": Entry("checkers.bank", "check", "bank transfers: conserved total, no negative/missing balances"),
     "set-full": Entry("checkers.sets", "check", "set adds and reads: stable / stale / lost elements"),
     "counter": Entry("checkers.counter", "check", "counter adds and reads: reads within possible bounds"),

@@ -37,7 +37,8 @@ class Journal(Protocol):
     """Where nemesis ops are recorded (``harness.run.history_log.HistoryLog`` is one)."""
 
     def append(
-        self, type_: str, process: int | str, f: str, value: Any, *, node: str | None = None, error: Any = None
+        self, type_: str, process: int | str, f: str, value: Any, *, node: str | None = None,
+        error: Any = None
     ) -> Any:
         """Record one op."""
 
@@ -81,7 +82,9 @@ def capabilities_for(packages: Sequence[Package], schedule: Sequence[TimedFault]
 class NemesisExecutor:
     """Applies fault ops through the capability protocols and remembers what is active."""
 
-    def __init__(self, backend: Any, journal: Journal, nodes: Sequence[str], rng: random.Random | None = None) -> None:
+    def __init__(
+        self, backend: Any, journal: Journal, nodes: Sequence[str], rng: random.Random | None = None
+    ) -> None:
         self.backend = backend
         self.journal = journal
         self.nodes = tuple(nodes)
@@ -175,7 +178,8 @@ class NemesisExecutor:
                     raise r
             return targets
         if kind is FaultKind.PAUSE:
-            targets = [n for n in await self._targets(op.value) if n not in self.paused and n not in self.killed]
+            targets = [n for n in await self._targets(op.value) if n not in self.paused
+                       and n not in self.killed]
             for n in targets:
                 self.paused.add(n)
                 await b.pause(n)
@@ -265,7 +269,9 @@ class NemesisExecutor:
                 leaders = await targets.find_primaries(self.backend, self.nodes)
                 return grudges.isolate_group(self.nodes, leaders or [self.rng.choice(self.nodes)])
             if name not in grudges.BUILDERS:
-                raise ValueError(f"unknown grudge {name!r}; valid: {', '.join([*grudges.BUILDERS, 'primaries'])}")
+                raise ValueError(
+                    f"unknown grudge {name!r}; valid: {', '.join([*grudges.BUILDERS, 'primaries'])}"
+                )
             return grudges.BUILDERS[name](self.nodes, self.rng)
         return {str(n): sorted(str(x) for x in xs) for n, xs in v.items()}
 

@@ -180,7 +180,8 @@ def _build() -> dict[str, Package]:
     }
     for q, draw in partitions.items():
         out.append(_pkg(f"partition:{q}", f"partition: {partition_text[q]}", draw, FaultKind.START_PARTITION))
-    out.append(_pkg("partition:any", "partition: each time one of halves, one, minority, ring, bridge, primaries",
+    out.append(_pkg("partition:any",
+                    "partition: each time one of halves, one, minority, ring, bridge, primaries",
                     _any(list(partitions.values())), FaultKind.START_PARTITION))
     for family, kind, verb in (("kill", FaultKind.KILL, "crash and later restart"),
                                ("pause", FaultKind.PAUSE, "freeze and later resume")):
@@ -216,7 +217,8 @@ def _words(names: Sequence[str]) -> list[str]:
 
 
 def resolve_packages(names: Sequence[str]) -> tuple[Package, ...]:
-    """The packages called ``names`` (``"none"`` or empty = no faults; modes skipped); raises ``UnknownName``."""
+    """The packages called ``names`` (``"none"`` or empty = no faults; modes skipped); raises
+    ``UnknownName``."""
     out: list[Package] = []
     for name in _words(names):
         if name in MODES:

@@ -41,7 +41,8 @@ class Variant:
     config: Mapping[str, Any] = field(default_factory=dict)
 
     def make_core(
-        self, node_id: str, peer_ids: Sequence[str], rng: random.Random, config: Mapping[str, Any] | None = None
+        self, node_id: str, peer_ids: Sequence[str], rng: random.Random,
+        config: Mapping[str, Any] | None = None
     ) -> Core:
         """Build this variant's core for ``node_id`` with the variant's config overlaid by ``config``."""
         merged = {**self.config, **(config or {})}
@@ -67,7 +68,9 @@ class SystemDescriptor:
         for v in self.variants:
             if v.name == name:
                 return v
-        raise UnknownName(f"unknown variant {name!r} of system {self.name!r}", [v.name for v in self.variants])
+        raise UnknownName(
+            f"unknown variant {name!r} of system {self.name!r}", [v.name for v in self.variants]
+        )
 
 
 class UnknownName(LookupError):

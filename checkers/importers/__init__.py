@@ -22,7 +22,8 @@ from checkers.importers.porcupine import looks_like_etcd_log, parse_etcd_log
 
 FORMATS = ("jsonl", "elle-json", "jepsen-edn", "porcupine-kv", "porcupine-etcd-log")
 
-__all__ = ["FORMATS", "HistoryError", "detect_format", "load_history", "load_history_with_format", "parse_text"]
+__all__ = ["FORMATS", "HistoryError", "detect_format", "load_history", "load_history_with_format",
+           "parse_text"]
 
 _SKIP = re.compile(r"(?:[\s,]+|;[^\n]*)*")
 

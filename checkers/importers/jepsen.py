@@ -85,7 +85,7 @@ def parse_edn_history(text: str, name: str) -> list[Op]:
     entries: list[tuple[Any, int]] = []
     if len(forms) == 1 and isinstance(forms[0].value, list):
         form: Form = forms[0]
-        entries = list(zip(form.value, form.item_lines))
+        entries = list(zip(form.value, form.item_lines, strict=True))
     else:
         entries = [(f.value, f.line) for f in forms]
     return [op_from_map(d, i, f"{name}:{line}") for i, (d, line) in enumerate(entries)]

@@ -32,7 +32,9 @@ class CheckOutcome:
 
     def line(self) -> str:
         """``path  verdict  N ops  T s  reason`` for the terminal."""
-        return f"{self.path}\t{self.result.verdict}\t{self.ops} ops\t{self.seconds:.2f}s\t{self.result.reason}"
+        return (
+            f"{self.path}\t{self.result.verdict}\t{self.ops} ops\t{self.seconds:.2f}s\t{self.result.reason}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """One JSON object per input for ``--json``."""
@@ -54,7 +56,9 @@ def check_run_dir(run_dir: Path) -> CheckOutcome:
             previous = json.loads(results_path.read_text(encoding="utf-8"))
         except ValueError:
             previous = {}
-    extra: dict[str, Any] = {k: previous[k] for k in ("phase", "interrupted", "error", "duration", "faults_applied") if k in previous}
+    extra: dict[str, Any] = {k: previous[k]
+                             for k in ("phase", "interrupted", "error", "duration", "faults_applied")
+                             if k in previous}
     extra["rechecked"] = True
     write_results(run_dir, spec, ops, result, code, replay=replay_command_for(spec, run_dir), extra=extra)
     n = sum(1 for op in ops if op.is_client and op.type == "invoke")

@@ -59,16 +59,19 @@ def _parse_json_option(name: str, text: str) -> Any:
               help="target ops per second, all clients together")
 @click.option("--nemesis", default=",".join(DEFAULTS.nemesis), show_default=True,
               help=nemesis_help_text())
-@click.option("--nemesis-interval", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.nemesis_interval,
+@click.option("--nemesis-interval", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULTS.nemesis_interval,
               show_default=True, help="mean seconds of each fault and each quiet period")
 @click.option("--seed", type=int, default=None, help="run seed (default: a fresh random one, printed)")
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"),
+              show_default=True)
 @click.option("--test-name", default="", help="store directory name (default: from the system)")
 @click.option("--quiesce", type=click.FloatRange(min=0), default=DEFAULTS.quiesce, show_default=True,
               help="seconds to wait after healing before the final reads")
 @click.option("--op-timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.op_timeout,
               show_default=True, help="seconds a client waits for a reply (then: info)")
-@click.option("--check-time-limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.check_time_limit,
+@click.option("--check-time-limit", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULTS.check_time_limit,
               show_default=True, help="checker budget in seconds (past it: unknown)")
 @click.option("--workload-options", default=None, help='workload options as JSON, e.g. \'{"keys": 5}\'')
 @click.option("--config", "config_json", default=None, help="system config overrides as JSON")
@@ -112,13 +115,15 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
         path = opts["spec_path"]
         base, _ = read_spec(path / "spec.json" if path.is_dir() else path)
     fields: dict[str, Any] = {}
-    simple = ("system", "workload", "backend", "nodes", "concurrency", "time_limit", "rate", "nemesis_interval",
+    simple = ("system", "workload", "backend", "nodes", "concurrency", "time_limit", "rate",
+              "nemesis_interval",
               "test_name", "quiesce", "op_timeout", "check_time_limit")
     for name in simple:
         if opts["spec_path"] is None or name in explicit:
             fields[name] = opts[name]
     if opts["spec_path"] is None or "nemesis" in explicit:
-        fields["nemesis"] = tuple(p.strip() for p in opts["nemesis"].split(",") if p.strip() and p.strip() != "none")
+        fields["nemesis"] = tuple(p.strip() for p in opts["nemesis"].split(",") if p.strip()
+                                  and p.strip() != "none")
     if opts["seed"] is not None:
         fields["seed"] = opts["seed"]
     elif opts["spec_path"] is None:
@@ -139,13 +144,16 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--model", default="cas-register", show_default=True, help="model for history files")
 @click.option("--initial", default=None, help="initial model state as JSON (history files)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="checker budget (s)")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="checker budget (s)")
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
-                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, "
+                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, "
+                   "lock, "
                    "2pc, stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
-def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, checker: str | None,
+def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None,
+          checker: str | None,
           as_json: bool) -> int:
     """Re-check stored run dirs, or check history files (Jepsen EDN, Elle JSON, Porcupine, ours)."""
     from checkers.registry import resolve as resolve_checker
@@ -211,7 +219,8 @@ def systems(as_json: bool) -> int:
 
 
 @cli.command()
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"),
+              show_default=True)
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (keep it local)")
 def serve(store: Path, port: int, host: str) -> int:
@@ -252,7 +261,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (errors mapped to Jepsen's codes)."""
     err = sys.stderr
     try:
-        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="splitbrain", standalone_mode=False)
+        rv = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="splitbrain", standalone_mode=False
+        )
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:

@@ -1,4 +1,5 @@
-"""Click commands ``image build|ls|rm`` and ``cleanup``, added to the ``splitbrain`` group by harness.apps.cli.
+"""Click commands ``image build|ls|rm`` and ``cleanup``, added to the ``splitbrain`` group by
+harness.apps.cli.
 
 They live here so the main CLI needs only ``cli.add_command(...)``; the work is in ``commands``.
 """

@@ -88,7 +88,8 @@ class ExploreReport:
     system: str
     runs: int = 0
     shrink_runs: int = 0
-    verdicts: dict[str, int] = field(default_factory=lambda: {"true": 0, "false": 0, "unknown": 0, "crashed": 0})
+    verdicts: dict[str, int] = field(default_factory=lambda: {"true": 0, "false": 0, "unknown": 0,
+                                                              "crashed": 0})
     wall_seconds: float = 0.0
     finding: Finding | None = None
 
@@ -114,7 +115,8 @@ def _r(x: float) -> float:
 _GAP_RANGE = 0.25  # the largest quiet gap before a fault, as a share of the time span it is drawn for
 
 
-def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: float) -> tuple[float, float, FaultOp, FaultOp]:
+def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: float) -> tuple[float, float,
+                                                                                            FaultOp, FaultOp]:
     """Draw one fault of ``kind``: the quiet gap before it, how long it lasts, the op and its undo."""
     gap = draw(_grid(st, 0.0, _GAP_RANGE * time_limit, 20))
     length = draw(_grid(st, 0.1, time_limit / 2, 40))
@@ -134,14 +136,16 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: floa
     if kind == "partition":
         # Symmetric in who is on which side, so the smaller side is enough; one-way cuts drop only
         # what the smaller side receives.
-        side = sorted(draw(st.lists(st.sampled_from(list(nodes)), min_size=1, max_size=max(1, len(nodes) // 2),
+        side = sorted(draw(st.lists(st.sampled_from(list(nodes)), min_size=1,
+                                    max_size=max(1, len(nodes) // 2),
                                     unique=True)))
         rest = [n for n in nodes if n not in side]
         one_way = draw(st.booleans())
         grudge: dict[str, list[str]] = {n: list(rest) for n in side}
         if not one_way:
             grudge.update({n: list(side) for n in rest})
-        return gap, length, FaultOp(FaultKind.START_PARTITION, grudge), FaultOp(FaultKind.STOP_PARTITION, None)
+        return gap, length, FaultOp(FaultKind.START_PARTITION, grudge), FaultOp(FaultKind.STOP_PARTITION,
+                                                                                None)
     if kind == "kill":
         return gap, length, FaultOp(FaultKind.KILL, targets), FaultOp(FaultKind.START, targets)
     if kind == "pause":
@@ -150,7 +154,8 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: floa
         offsets = {n: draw(_grid(st, 0.0, 30.0, 30)) * (-1 if draw(st.booleans()) else 1) for n in targets}
         if leaders:  # strobe: flip between +0 and the offset every period, for the fault's length
             value = {"nodes": offsets, "period": draw(_grid(st, 0.01, 0.2, 19)), "duration": length}
-            return gap, length, FaultOp(FaultKind.STROBE_CLOCK, value), FaultOp(FaultKind.RESET_CLOCK, targets)
+            return gap, length, FaultOp(FaultKind.STROBE_CLOCK, value), FaultOp(FaultKind.RESET_CLOCK,
+                                                                                targets)
         return gap, length, FaultOp(FaultKind.BUMP_CLOCK, offsets), FaultOp(FaultKind.RESET_CLOCK, targets)
     if kind == "member":  # never the first node: systems with membership use it as the change manager
         node = draw(st.sampled_from(list(nodes[1:]) or list(nodes)))
@@ -218,7 +223,8 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
     from nemesis.membership import refusal
 
     node_ids = tuple(f"n{i}" for i in range(1, nodes + 1))
-    kinds = tuple(k for k in FAULT_KINDS if k in opts.kinds and (k != "member" or refusal(opts.system) is None))
+    kinds = tuple(k for k in FAULT_KINDS if k in opts.kinds
+                  and (k != "member" or refusal(opts.system) is None))
     if not kinds:
         raise ValueError(f"none of the fault kinds {', '.join(opts.kinds)} applies to {opts.system}")
 
@@ -352,7 +358,9 @@ def explore(
     if desc.external is not None:
         from harness.run.spec import SpecError
 
-        raise SpecError(f"{desc.name} is a third-party system: explore runs only our own systems in the simulator")
+        raise SpecError(
+            f"{desc.name} is a third-party system: explore runs only our own systems in the simulator"
+        )
     nodes = opts.nodes or desc.default_nodes
     workload = default_workload_name(RunSpec(system=opts.system))
     report = ExploreReport(opts.system)
@@ -455,9 +463,11 @@ def sweep_spec(system: str, seed: int, *, kinds: Sequence[str] = FAULT_KINDS, ti
     mix = tuple(k for k in kinds if rng.random() < 0.7) or tuple(kinds)
     peer = LinkParams(base=round(rng.uniform(0.0002, 0.003), 4), jitter=round(rng.uniform(0.0, 0.01), 4),
                       loss=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.1)]), 3),
-                      dup=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.05)]), 3), reorder=rng.random() < 0.7)
+                      dup=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.05)]), 3),
+                      reorder=rng.random() < 0.7)
     desc, _ = resolve(system)
-    return RunSpec(system=system, backend="sim", nodes=nodes or desc.default_nodes, concurrency=rng.randint(2, 8),
+    return RunSpec(system=system, backend="sim", nodes=nodes or desc.default_nodes,
+                   concurrency=rng.randint(2, 8),
                    time_limit=time_limit, rate=float(rng.randint(20, 80)), nemesis=mix,
                    nemesis_interval=round(rng.uniform(0.5, 3.0), 3), seed=seed, quiesce=2.0,
                    config={SIM_CONFIG_KEY: {"peer_link": peer.to_dict()}})
@@ -545,14 +555,16 @@ def _fault_kinds(text: str) -> tuple[str, ...]:
 @click.option("--time", "time_budget", type=click.FloatRange(min=0), default=None,
               help="wall-clock seconds to search (default: only --budget bounds it)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the search itself")
-@click.option("--nodes", type=click.IntRange(min=1), default=None, help="cluster size (default: the system's)")
+@click.option("--nodes", type=click.IntRange(min=1), default=None,
+              help="cluster size (default: the system's)")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=DEFAULT_TIME_LIMIT, show_default=True,
               help="virtual seconds of each run's main phase")
 @click.option("--faults", default="all", show_default=True,
               help=f"fault kinds to draw from: {','.join(FAULT_KINDS)} (each run uses a random subset)")
 @click.option("--shrink-time", type=click.FloatRange(min=0), default=DEFAULT_SHRINK_TIME, show_default=True,
               help="wall-clock seconds allowed for shrinking a failure")
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"),
+              show_default=True)
 @click.option("--quiet", is_flag=True, help="no line per run")
 def explore_command(system: str, variant: str | None, budget: int, time_budget: float | None, seed: int,
                     nodes: int | None, time_limit: float, faults: str, shrink_time: float, store: Path,
@@ -569,7 +581,8 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
     opts = ExploreOptions(name, budget=budget, time_budget=time_budget, shrink_time=shrink_time, seed=seed,
                           nodes=nodes, time_limit=time_limit, kinds=kinds)
     click.echo(f"splitbrain explore: {name}, budget {budget} runs"
-               f"{f' or {time_budget:g}s' if time_budget is not None else ''}, faults {','.join(opts.kinds)}, "
+               f"{f' or {time_budget:g}s' if time_budget is not None else ''}, faults "
+               f"{','.join(opts.kinds)}, "
                f"{time_limit:g} virtual s per run", err=True)
     report = explore(opts, progress=None if quiet else (lambda line: click.echo("  " + line, err=True)))
     v = report.verdicts
@@ -584,10 +597,12 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
     click.echo(f"shrunk schedule: {len(lines)} fault ops (from {f.faults_before_shrinking})")
     for line in lines or ["(no faults needed)"]:
         click.echo(f"  {line}")
-    click.echo(f"seed {f.spec.seed}, {f.spec.nodes} nodes, {f.spec.concurrency} clients, rate {f.spec.rate:g}/s, "
+    click.echo(f"seed {f.spec.seed}, {f.spec.nodes} nodes, {f.spec.concurrency} clients, "
+               f"rate {f.spec.rate:g}/s, "
                f"network {json.dumps(f.spec.config.get(SIM_CONFIG_KEY, {}))}")
     click.echo(f"replays identically: {'yes' if f.replayed else 'NO'}")
-    res = run_test(f.spec.with_(test_name=f.spec.test_name or f"explore-{name.replace(':', '-')}"), store=store)
+    res = run_test(f.spec.with_(test_name=f.spec.test_name or f"explore-{name.replace(':', '-')}"),
+                   store=store)
     click.echo(f"stored run: {res.result.summary()}")
     click.echo(f"report: {res.report_path}")
     click.echo(f"replay: {res.replay_command}")

@@ -92,7 +92,8 @@ class Splitbrain:
         return SplitbrainRun(res.result, res.run_dir, res.exit_code, res.replay_command, res.report_path)
 
     def campaign(self, source: Any, **kwargs: Any) -> CampaignOutcome:
-        """Run a campaign (a TOML path or a ``Campaign``) into this store; see ``harness.apps.campaign.run``."""
+        """Run a campaign (a TOML path or a ``Campaign``) into this store; see
+        ``harness.apps.campaign.run``."""
         from harness.apps.campaign import run
 
         res = run(source, store=self.store, **kwargs)

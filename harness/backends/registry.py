@@ -48,9 +48,11 @@ def _load(ref: str) -> Any:
 
 
 BACKENDS: dict[str, BackendEntry] = {
-    "local": BackendEntry("local", "one OS process per node on 127.0.0.1 ports", "harness.backends.local:make_local_backend"),
+    "local": BackendEntry("local", "one OS process per node on 127.0.0.1 ports",
+                          "harness.backends.local:make_local_backend"),
     "sim": BackendEntry("sim", "every node in this process on a virtual-time loop (deterministic)",
-                        "harness.backends.sim.backend:make_sim_backend", "harness.backends.sim.loop:new_loop"),
+                        "harness.backends.sim.backend:make_sim_backend",
+                        "harness.backends.sim.loop:new_loop"),
     "docker": BackendEntry("docker", "one container per node on an internal bridge network (OS-level faults)",
                            "harness.backends.docker.backend:make_docker_backend"),
 }

@@ -95,7 +95,8 @@ def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], 
     from reports.run_report import write_run_report
 
     counts = summarize(ops)
-    doc = {"valid": result.valid, "verdict": result.verdict, "reason": result.reason, "exit_code": code, "ops": counts["invoke"], "counts": counts,
+    doc = {"valid": result.valid, "verdict": result.verdict, "reason": result.reason, "exit_code": code,
+           "ops": counts["invoke"], "counts": counts,
            "result": result.to_dict(), "replay": replay, **(extra or {})}
     write_json(run_dir / "results.json", doc)
     report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), result=result, replay_command=replay)
@@ -120,7 +121,8 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
     spec = prepare(spec)
     entry = backend_entry(spec.backend)
     run_dir = new_run_dir(store, spec.name)
-    cluster = ClusterSpec(spec.system, spec.node_ids, run_dir, derive_seed(spec.seed, "nodes"), dict(spec.config))
+    cluster = ClusterSpec(spec.system, spec.node_ids, run_dir, derive_seed(spec.seed, "nodes"),
+                          dict(spec.config))
     try:
         backend = entry.make(cluster, run_spec=spec)
         require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), build_schedule(spec)),
@@ -166,13 +168,16 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
             kill_now()
     with contextlib.suppress(Exception):  # logs are best effort
         backend.collect_logs(run_dir / "nodes")
-    extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted, "error": outcome.error,
-                             "duration": round(time.time() - started, 3), "faults_applied": outcome.faults_applied}
+    extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
+                             "error": outcome.error,
+                             "duration": round(time.time() - started, 3),
+                             "faults_applied": outcome.faults_applied}
     if outcome.error is not None:
         result, code = Result("harness", UNKNOWN, explanation="the run crashed; see error"), EXIT_CRASHED
     elif outcome.interrupted:
         name = signal.Signals(caught.get("signal", signal.SIGINT)).name
-        result, code = Result("harness", UNKNOWN, explanation=f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"), EXIT_INTERRUPTED
+        why = f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"
+        result, code = Result("harness", UNKNOWN, explanation=why), EXIT_INTERRUPTED
     else:
         result, code = judge(spec, outcome.ops)
     report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)

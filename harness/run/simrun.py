@@ -53,7 +53,9 @@ def run_spec(
 ) -> SimRun:
     """Run ``spec`` on a fresh virtual-time loop; the history goes to ``history_path`` if given."""
     links = {k: v for k, v in (("peer_link", peer_link), ("client_link", client_link)) if v is not None}
-    backend = make_sim_backend(cluster_spec(spec, history_path.parent if history_path else None), spec, **links)
+    backend = make_sim_backend(
+        cluster_spec(spec, history_path.parent if history_path else None), spec, **links
+    )
     history = HistoryLog(history_path)
     box: list[RunOutcome] = []
 

@@ -30,7 +30,8 @@ def _no_core(node_id: str, peer_ids: Sequence[str], rng: random.Random, config: 
 
 DESCRIPTOR = SystemDescriptor(
     name="redis",
-    description="Redis 7.0 (Debian's redis-server): one primary, asynchronous replicas, failover by promoting "
+    description="Redis 7.0 (Debian's redis-server): one primary, asynchronous replicas, failover by "
+                "promoting "
     "the most up-to-date replica; third-party, local and docker backends only",
     variants=(
         Variant(

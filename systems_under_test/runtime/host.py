@@ -92,7 +92,8 @@ class NodeHost:
         self.log = NodeLog(opts.log, opts.node)
         _, variant = resolve(opts.system)
         self.core: Core = variant.make_core(
-            opts.node, [p for p in opts.peers if p != opts.node], seeded(opts.seed, opts.node, "core"), opts.config
+            opts.node, [p for p in opts.peers if p != opts.node], seeded(opts.seed, opts.node, "core"),
+            opts.config
         )
         self.packet_rng = seeded(opts.seed, opts.node, "packet")
         self.faults = Faults()
@@ -283,7 +284,9 @@ class NodeHost:
             self._deliver(src, _parse(line))
         self.note(f"peer {src} disconnected")
 
-    async def _serve_client(self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve_client(
+        self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         """Handle every request line of a client connection."""
         self._next_conn += 1
         conn = ClientConn(f"c{self._next_conn}", writer)

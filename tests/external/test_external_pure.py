@@ -95,7 +95,9 @@ def test_redis_results_map_to_ours() -> None:
     assert decode_read([b"set", [b"3", b"1", b"2"]]) == [1, 2, 3]
     assert decode_read([b"none"]) is None
     cas = {"type": "cas", "key": "k", "from": 1, "to": 2}
-    assert translate_results(cas, [0, 1], wait=1)["code"] == 22  # comparison failed: definite, whatever WAIT says
+    assert (
+        translate_results(cas, [0, 1], wait=1)["code"] == 22
+    )  # comparison failed: definite, whatever WAIT says
     assert translate_results(cas, [1], wait=0) == {"type": "cas_ok"}
     short = translate_results({"type": "write", "key": "k", "value": 1}, [True, 0], wait=1)
     assert short["type"] == "error" and short["definite"] is False  # applied on the primary, not replicated
@@ -156,7 +158,8 @@ def test_supervisor_promotes_best_replica_and_demotes_the_old_primary_once_it_an
         admin = FakeAdmin(["n1", "n2", "n3"])
         admin.offset.update(n2=10, n3=11)
         events: list[str] = []
-        sup = Supervisor(["n1", "n2", "n3"], "n1", admin, Policy(down_after=0.0, demote_every=0.0), events.append)
+        sup = Supervisor(["n1", "n2", "n3"], "n1", admin, Policy(down_after=0.0, demote_every=0.0),
+                         events.append)
         await sup.tick()
         assert sup.primary == "n1" and not admin.sent  # healthy: nothing happens
         admin.frozen.add("n1")
@@ -180,7 +183,12 @@ def test_refusals_name_the_reason() -> None:
     with pytest.raises(CapabilityError) as err:
         refuse_unsupported("etcd", "local", ["net", "clock", "kill"])
     text = str(err.value)
-    assert "cooperative" in text and "--backend docker" in text and "vDSO" in text and "Supported there: kill, pause" in text
+    assert (
+        "cooperative" in text
+        and "--backend docker" in text
+        and "vDSO" in text
+        and "Supported there: kill, pause" in text
+    )
     assert "hangs redis-server" in reason("redis", "docker", "clock")
     refuse_unsupported("redis", "docker", ["net", "kill", "pause"])
 
@@ -227,7 +235,9 @@ def test_http_client_reads_both_body_framings_and_classifies_failures() -> None:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for reply in replies:
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
+            length = int(
+                next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
+            )
             await reader.readexactly(length)
             writer.write(reply)
             await writer.drain()

@@ -121,6 +121,7 @@ def test_clients_of_a_dead_node_do_not_starve_the_others(tmp_path: Path) -> None
     backend.latency = 0.05  # live nodes take a while to answer; a dead one refuses at once
     spec = SPEC.with_(nemesis=(), rate=60.0, time_limit=1.5, concurrency=3, quiesce=0.0)
     outcome = _run(backend, spec)
-    by_node = {n: sum(1 for op in outcome.ops if op.type == INVOKE and op.node == n) for n in ("n1", "n2", "n3")}
+    by_node = {n: sum(1 for op in outcome.ops if op.type == INVOKE and op.node == n)
+               for n in ("n1", "n2", "n3")}
     assert by_node["n2"] > 12 and by_node["n3"] > 12
     assert by_node["n1"] < 0.45 * sum(by_node.values()), by_node

@@ -29,8 +29,10 @@ except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None
 
 pytestmark = [
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(sync_playwright is None,
+                       reason="playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(),
+                       reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
 ]
 
 
@@ -56,7 +58,8 @@ class Page:
         started = time.perf_counter()
         self.page.goto(url, wait_until="domcontentloaded", timeout=120_000)
         self.page.wait_for_function("!document.querySelector('.timeline') || "
-                                    "(window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0)",
+                                    "(window.SplitbrainTimeline && "
+                                    "window.SplitbrainTimeline.instances.length > 0)",
                                     timeout=60_000)
         interactive = time.perf_counter() - started
         self.wait_for_plots()
@@ -164,7 +167,9 @@ def test_valid_and_invalid_reports_and_the_index(browser: Any, tmp_path: Path) -
         assert pg.page.locator("#runs tbody tr:not([hidden])").count() == 1
         pg.shot("index")
         pg.page.click("#runs tbody tr:not([hidden]) a")
-        pg.page.wait_for_function("window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0")
+        pg.page.wait_for_function(
+            "window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0"
+        )
         pg.wait_for_plots()
         _assert_plots_drawn(pg)  # plotly.js also loads from the store over HTTP
         pg.clean()
@@ -184,8 +189,9 @@ def test_history_values_are_text_and_never_run(browser: Any, tmp_path: Path) -> 
         run_dir / "history.jsonl") if op.is_client and op.value and op.value[0] == EVIL)
     assert EVIL in pg.hover_op(evil_op)
     assert pg.page.evaluate("window.__ran") == 0
-    assert pg.page.evaluate("document.querySelectorAll('script:not([type]), script[type=\"text/javascript\"]')"
-                            ".length") <= 4, "no script element came from the history"
+    assert pg.page.evaluate("document.querySelectorAll("
+                            "'script:not([type]), script[type=\"text/javascript\"]').length") <= 4, (
+        "no script element came from the history")
     pg.shot("report-escaping")
     pg.clean()
 
@@ -203,7 +209,8 @@ def test_a_100k_op_report_opens_and_responds(browser: Any, tmp_path: Path) -> No
     draw_ms = pg.page.evaluate("(function(t){t.act('in'); t.act('out'); return t.lastDrawMs;})"
                                "(window.SplitbrainTimeline.instances[0])")
     text = pg.hover_op(_first_client_index(run_dir, "read"))
-    print(f"\n100k ops: report (incl. check) written in {written:.1f} s, {report.stat().st_size / 1e6:.1f} MB; "
+    print(f"\n100k ops: report (incl. check) written in {written:.1f} s, "
+          f"{report.stat().st_size / 1e6:.1f} MB; "
           f"browser load {load:.2f} s, timeline init {init_ms:.0f} ms, redraw {draw_ms:.0f} ms")
     assert "read" in text
     assert load < 60 and draw_ms < 1000

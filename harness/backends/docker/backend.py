@@ -106,7 +106,8 @@ class DockerBackend:
         atexit.register(self._atexit_cleanup)
         self._atexit_registered = True
         net, subnet = await asyncio.to_thread(
-            cluster.create_network, self.client, self.run_id, L.run_labels(self.run_id, owner), int(self.run_id, 16)
+            cluster.create_network, self.client, self.run_id, L.run_labels(self.run_id, owner),
+            int(self.run_id, 16)
         )
         plans = cluster.plan_nodes(self.run_id, self.spec.nodes, subnet)
         self._plans = {p.node: p for p in plans}
@@ -117,13 +118,14 @@ class DockerBackend:
             return cluster.create_node(self.client, self.image, net.name, plan, cmd, labels)
 
         created = await asyncio.gather(*(asyncio.to_thread(create, p) for p in plans))
-        self._containers = {p.node: c for p, c in zip(plans, created)}
+        self._containers = {p.node: c for p, c in zip(plans, created, strict=True)}
         await asyncio.gather(*(asyncio.to_thread(c.start) for c in created))
         await asyncio.gather(*(self._wait_ready(n) for n in self.spec.nodes))
         self.timings["cluster_start_s"] = loop.time() - t1
 
     def _node_command(self, plan: cluster.NodePlan, plans: Sequence[cluster.NodePlan]) -> list[str]:
-        """The command of ``plan``'s container: our node runtime (a backend for another server overrides it)."""
+        """The command of ``plan``'s container: our node runtime (a backend for another server overrides
+        it)."""
         return cluster.node_command(self.spec.system, plan, plans, self.spec.seed, self.spec.config)
 
     async def _wait_ready(self, node: str) -> None:
@@ -237,7 +239,9 @@ class DockerBackend:
         argv = restore_command(restore_script(self._faults[node], peers))
         code, out = await asyncio.to_thread(self._containers[node].exec_run, argv)
         if code != 0:
-            raise RuntimeError(f"iptables-restore failed in {plan.container} ({code}): {out.decode(errors='replace')}")
+            raise RuntimeError(
+                f"iptables-restore failed in {plan.container} ({code}): {out.decode(errors='replace')}"
+            )
 
     async def _push_runtime(self, node: str) -> None:
         """Send the node's desired delay/dup and clock offset to its runtime (skipped while unreachable)."""
@@ -309,14 +313,18 @@ class DockerBackend:
         if self._reachable(node):
             await self._control(node, {"type": "clock", "offset": float(seconds)})
 
-    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+    async def set_packet_faults(
+        self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
+    ) -> None:
         """Loss on what ``node`` sends to peers via iptables ``statistic``; delay and dup via its runtime."""
         self._plan(node)
         self._faults[node] = replace(self._faults[node], loss=float(loss))
         self._packet[node] = (float(delay), float(dup))
         await self._push_firewall(node)
         if self._reachable(node):
-            await self._control(node, {"type": "packet", "delay": float(delay), "loss": 0.0, "dup": float(dup)})
+            await self._control(
+                node, {"type": "packet", "delay": float(delay), "loss": 0.0, "dup": float(dup)}
+            )
 
     def kill_all_now(self) -> None:
         """Synchronous last-chance removal of this run's objects (called after the event loop is gone)."""

@@ -1,7 +1,8 @@
 """Third-party systems under test (etcd, redis): how to start, stop, fault and reach them per backend.
 
 A third-party system's descriptor names its adapter module (``SystemDescriptor.external``); that module
-maps backend names to backend classes or ``"module:Class"`` names (``BACKENDS``). ``harness.backends.registry`` routes a run of such a system
+maps backend names to backend classes or ``"module:Class"`` names (``BACKENDS``).
+``harness.backends.registry`` routes a run of such a system
 here instead of to the backend's own node factory, so the runner, the nemesis and the checkers stay
 exactly the same: the adapter's connections take our key-value requests and answer our reply shapes.
 """

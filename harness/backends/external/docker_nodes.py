@@ -87,7 +87,9 @@ class ExternalDockerBackend(DockerBackend):
             await asyncio.to_thread(container.reload)
             if container.status in ("exited", "dead"):
                 out = await asyncio.to_thread(container.logs, tail=20)
-                raise RuntimeError(f"{self.system} node {node} exited during startup:\n{out.decode(errors='replace')}")
+                raise RuntimeError(
+                    f"{self.system} node {node} exited during startup:\n{out.decode(errors='replace')}"
+                )
             if loop.time() > deadline:
                 raise RuntimeError(f"{self.system} node {node} did not listen within {self.ready_timeout}s")
             await asyncio.sleep(0.1)
@@ -103,6 +105,8 @@ class ExternalDockerBackend(DockerBackend):
         """Refused: see :mod:`harness.backends.external.refusals`."""
         raise CapabilityError(reason(self.system, "docker", "clock"))
 
-    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+    async def set_packet_faults(
+        self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
+    ) -> None:
         """Refused: see :mod:`harness.backends.external.refusals`."""
         raise CapabilityError(reason(self.system, "docker", "packet"))

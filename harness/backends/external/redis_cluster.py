@@ -6,7 +6,8 @@ primary within ``repl_timeout`` seconds (their vote drives failover under partit
 append-only file is on (fsync every second, Redis's default trade-off), so a killed node restarts with
 its data — minus, possibly, its last second.
 
-Failover is the harness's :class:`~harness.backends.external.failover.Supervisor`. A restarted node comes back as
+Failover is the harness's :class:`~harness.backends.external.failover.Supervisor`. A restarted node comes
+back as
 a replica of whoever is primary then, as Sentinel would reconfigure it.
 
 Client routing (config ``route``): ``primary`` (default) — a client talks to the current primary and
@@ -101,7 +102,7 @@ class RedisFailover:
     async def _not_replicating(self, nodes: Sequence[str]) -> list[str]:
         """The nodes that do not answer yet, or are replicas whose link to the primary is not up."""
         infos = await asyncio.gather(*(self.supervisor.admin.replication(n) for n in nodes))
-        return [n for n, i in zip(nodes, infos)
+        return [n for n, i in zip(nodes, infos, strict=True)
                 if i is None or (n != self.supervisor.primary and i.get("master_link_status") != "up")]
 
     def _write_failover_log(self, dest: Path) -> None:
@@ -126,7 +127,8 @@ class RedisFailover:
         info = await self.supervisor.admin.replication(node)
         if info is None:
             raise Unreachable(f"{node} does not answer")
-        return {"type": "status_ok", "node": node, "core": redis_core(info), "primary": self.supervisor.primary,
+        return {"type": "status_ok", "node": node, "core": redis_core(info),
+                "primary": self.supervisor.primary,
                 "failovers": self.supervisor.failovers}
 
 
@@ -135,7 +137,7 @@ class RedisLocalBackend(RedisFailover, LocalExternalBackend):
 
     def __init__(self, spec: ClusterSpec) -> None:
         self.binary = require_binary("redis-server", "redis-server")
-        self.ports = dict(zip(spec.nodes, free_ports(len(spec.nodes))))
+        self.ports = dict(zip(spec.nodes, free_ports(len(spec.nodes)), strict=True))
         super().__init__(spec)
         self._init_redis()
 
@@ -160,7 +162,9 @@ class RedisLocalBackend(RedisFailover, LocalExternalBackend):
                 break
             if loop.time() >= deadline:
                 tails = "\n".join(self.procs[n].tail() for n in waiting)
-                raise ExternalStartError(f"redis nodes {', '.join(waiting)} not ready within {timeout:g}s:\n{tails}")
+                raise ExternalStartError(
+                    f"redis nodes {', '.join(waiting)} not ready within {timeout:g}s:\n{tails}"
+                )
             await asyncio.sleep(0.1)
 
     async def setup(self) -> None:

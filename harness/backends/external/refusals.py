@@ -20,11 +20,14 @@ from typing import Any
 from nemesis.executor import CapabilityError
 
 _COOPERATIVE = ("on the local backend {cap} faults are cooperative: our node runtime drops/delays the peer "
-                "messages it is told to, and {system} is not our runtime; use --backend docker for partitions")
+                "messages it is told to, and {system} is not our runtime; use --backend docker for "
+                "partitions")
 _CLOCK = ("clock faults on {system} are out of scope: our clock offsets are cooperative (applied by our node "
           "runtime), and libfaketime {faketime}")
-_FAKETIME = {"etcd": "does not affect etcd (Go reads the clock through the vDSO)", "redis": "hangs redis-server"}
-_PACKET_DOCKER = ("packet faults on docker delay/duplicate through our node runtime (the kernel has no netem); "
+_FAKETIME = {"etcd": "does not affect etcd (Go reads the clock through the vDSO)",
+             "redis": "hangs redis-server"}
+_PACKET_DOCKER = ("packet faults on docker delay/duplicate through our node runtime "
+                  "(the kernel has no netem); "
                   "{system} is not our runtime")
 
 SUPPORTED: dict[str, frozenset[str]] = {
