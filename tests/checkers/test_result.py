@@ -42,7 +42,8 @@ def test_verdict_words_and_exit_codes() -> None:
     assert [exit_code(v) for v in (True, False, UNKNOWN)] == [0, 1, 2]
     assert EXIT_CRASHED == 255
     r = Result("x", False, {}, "first line\nsecond")
-    assert (r.verdict, r.exit_code, r.reason, r.summary()) == ("INVALID", 1, "first line", "INVALID: first line")
+    assert (r.verdict, r.exit_code, r.reason) == ("INVALID", 1, "first line")
+    assert r.summary() == "INVALID: first line"
     assert Result("x", True).reason == "no violation found", "a verdict without words still gets a reason"
 
 
@@ -124,7 +125,7 @@ def test_compose_reason_counterexample_and_leaves() -> None:
     tp = _invalid_results()["2pc"]
     c = compose({"lin": lin, "2pc": tp, "ok": Result("stats", True, {}, "all fine")})
     assert c.valid is False and c.verdict == "INVALID"
-    assert c.reason == f"lin: {lin.reason}; 2pc: {tp.reason}", "the parts that decided the verdict, each with why"
+    assert c.reason == f"lin: {lin.reason}; 2pc: {tp.reason}", "the parts that decided the verdict, with why"
     assert c.counterexample == lin.counterexample and c.key == "k"
     assert set(c.blamed) == set(lin.blamed) | set(tp.blamed)
     assert [n for n, _ in c.leaves()] == ["lin", "2pc", "ok"]
@@ -134,7 +135,8 @@ def test_compose_reason_counterexample_and_leaves() -> None:
 
 
 def test_a_result_written_before_the_typed_fields_still_reads() -> None:
-    legacy = {"checker": "bank", "valid": False, "explanation": "3 of 9 reads are wrong\nmore", "details": {"x": 1}}
+    legacy = {"checker": "bank", "valid": False, "explanation": "3 of 9 reads are wrong\nmore",
+              "details": {"x": 1}}
     r = Result.from_dict(legacy)
     assert (r.valid, r.reason, r.details, r.evidence, r.counterexample) == (
         False, "3 of 9 reads are wrong", {"x": 1}, (), None)
