@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -246,4 +247,34 @@ def test_a_campaign_comparison_report_opens_and_links_its_runs(browser: Any, tmp
     pg = Page(browser, tmp_path)
     pg.page.goto((store / "index.html").as_uri(), wait_until="load")
     assert pg.page.locator("a[href*='campaigns/']").count() >= 1, "the index links the campaign"
+    pg.clean()
+
+
+def test_invalid_bank_report_says_why_at_the_top(browser: Any, tmp_path: Path) -> None:
+    """A non-register run: the banner carries the reason, and "where it went wrong" lists the evidence and
+    the blamed ops, each process shown with its timeline thread."""
+    from harness.run.session import run_test
+    from harness.run.spec import RunSpec
+
+    spec = RunSpec(system="twopc:unilateral-commit", workload="bank", backend="sim", seed=1, time_limit=20.0,
+                   nemesis=("partition", "kill"))
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+        res = pool.submit(run_test, spec, store=tmp_path / "store").result()
+    assert res.result.valid is False and res.result.blamed, res.result.reason
+    pg = Page(browser, tmp_path)
+    pg.open(res.report_path.as_uri())
+    assert pg.page.get_attribute("#verdict", "data-verdict") == "INVALID"
+    reason = pg.page.inner_text("#reason")
+    assert reason == res.result.reason and "wrong-total" in reason
+    assert pg.page.locator("#verdict").bounding_box()["y"] < 200, "the reason is at the top of the page"
+    wrong = pg.page.inner_text("#wrong ~ p.evidence-line")
+    assert "Reads with the wrong total" in wrong
+    assert pg.page.locator("details.key-ops tr.hl").count() > 0, "the blamed reads are highlighted"
+    pg.shot("report-invalid-bank-top")
+    blamed = res.result.blamed[0]
+    text = pg.hover_op(blamed)
+    conc = spec.concurrency
+    proc = next(op.process for op in res.outcome.ops if op.index == blamed)
+    assert f"process {proc} (thread {proc % conc})" in text
+    pg.shot("report-invalid-bank-timeline")
     pg.clean()
