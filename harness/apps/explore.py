@@ -592,7 +592,7 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
     if f is None:
         click.echo("no violation found")
         return 2 if v["unknown"] else 0
-    click.echo(f"VIOLATION ({f.reason}): {(f.result.explanation or f.error or '').splitlines()[0]}")
+    click.echo(f"VIOLATION ({f.reason}): {f.result.reason if f.error is None else f.error.splitlines()[0]}")
     lines = describe_schedule(f.spec)
     click.echo(f"shrunk schedule: {len(lines)} fault ops (from {f.faults_before_shrinking})")
     for line in lines or ["(no faults needed)"]:
