@@ -55,8 +55,8 @@ async def _client(backend: Any, node: str, index: int, stop: float, counts: dict
         await conn.close()
 
 
-async def measure(backend_name: str, system: str, nodes: int, concurrency: int, seconds: float) -> dict[str,
-                                                                                                        Any]:
+async def measure(backend_name: str, system: str, nodes: int, concurrency: int,
+                  seconds: float) -> dict[str, Any]:
     """Start a cluster, time its start, run the closed loop, tear down; returns the numbers."""
     node_ids = tuple(f"n{i}" for i in range(1, nodes + 1))
     with tempfile.TemporaryDirectory(prefix="splitbrain-bench-") as tmp:

@@ -114,16 +114,14 @@ def test_locks_stale_write_by_real_time_and_by_seq() -> None:
     h2 = grant(H(), 0, "a", 1)
     grant(h2, 2, "b", 2)
     h2.inv(4, "a", "write", {"owner": "a", "token": 1}).inv(4, "b", "write", {"owner": "b", "token": 2})
-    h2.done(5, "b", "write", {"owner": "b", "token": 2, "seq": 1}).done(6, "a", "write",
-                                                                        {"owner": "a", "token": 1,
-                                                                         "seq": 2})
+    h2.done(5, "b", "write", {"owner": "b", "token": 2, "seq": 1})
+    h2.done(6, "a", "write", {"owner": "a", "token": 1, "seq": 2})
     assert locks.check(h2.ops).details["error-counts"] == {"stale-write": 1}
     h3 = grant(H(), 0, "a", 1)
     grant(h3, 2, "b", 2)
     h3.inv(4, "a", "write", {"owner": "a", "token": 1}).inv(4, "b", "write", {"owner": "b", "token": 2})
-    h3.done(5, "b", "write", {"owner": "b", "token": 2, "seq": 2}).done(6, "a", "write",
-                                                                        {"owner": "a", "token": 1,
-                                                                         "seq": 1})
+    h3.done(5, "b", "write", {"owner": "b", "token": 2, "seq": 2})
+    h3.done(6, "a", "write", {"owner": "a", "token": 1, "seq": 1})
     assert locks.check(h3.ops).valid is True
 
 

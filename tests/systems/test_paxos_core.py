@@ -184,8 +184,8 @@ def test_restart_rebuilds_promise_and_accepted_values_from_records() -> None:
     assert sends(eff, "p2b")[0].msg["ok"] is False
     eff = again.on_message(1.1, "n3", {"type": "p1a", "ballot": [4, "n3"], "first": 0})
     p1b = sends(eff, "p1b")[0].msg
-    assert [(row[0], row[1], row[2]["value"]) for row in p1b["accepted"]] == [(0, [3, "n1"], 10),
-                                                                              (1, [3, "n1"], 11)]
+    accepted = [(row[0], row[1], row[2]["value"]) for row in p1b["accepted"]]
+    assert accepted == [(0, [3, "n1"], 10), (1, [3, "n1"], 11)]
     # A new boot number keeps request ids unique across restarts.
     again.on_message(1.2, "n3", {"type": "hb", "ballot": [4, "n3"], "applied": 0})
     fwd = sends(again.on_request(1.3, "c", {"type": "read", "key": "k", "req_id": "r"}), "fwd")
