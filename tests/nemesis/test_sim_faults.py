@@ -216,7 +216,7 @@ class CheckedSim(SimBackend):
 
 @pytest.mark.parametrize("mode", ["", "combined"])
 def test_a_run_journals_every_fault_kind_and_ends_healed(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.backends.sim import simrun
+    from harness.run import simrun
 
     spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=5, concurrency=5,
                    time_limit=30.0,
