@@ -27,7 +27,7 @@ def _make(backend: str, spec: ClusterSpec) -> Any:
     from harness.backends.registry import BACKENDS
 
     if backend in BACKENDS:
-        return BACKENDS[backend].make(spec)
+        return BACKENDS[backend].load_factory()(spec)
     if backend == "docker":
         from harness.backends.docker.backend import make_docker_backend
 

@@ -73,7 +73,7 @@ class Op:
         try:
             index = int(d.get("index", -1))
             time = int(d.get("time", 0))
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:
             raise HistoryError(f"{prefix}index/time must be integers ({e})") from None
         extra = {k: v for k, v in d.items() if k not in _CORE_FIELDS}
         return Op(
@@ -98,12 +98,21 @@ def iter_jsonl(path: str | Path, *, tolerate_torn_tail: bool = True) -> Iterator
     """Yield the ops of a ``history.jsonl``.
 
     A last line without a newline is what a writer killed mid-write leaves; it is skipped when
-    ``tolerate_torn_tail`` (every complete line must still parse). Missing ``index`` fields are
-    filled with the line position.
+    ``tolerate_torn_tail`` (every complete line must still parse; :func:`torn_tail` tells whether there
+    was one, so callers can say so). Missing ``index`` fields are filled with the line position.
     """
     p = Path(path)
-    with p.open("r", encoding="utf-8") as fh:
-        lines = fh.readlines()
+    try:
+        with p.open("r", encoding="utf-8") as fh:
+            lines = fh.readlines()
+    except UnicodeDecodeError as e:
+        raise HistoryError(f"{p}: not a UTF-8 text file ({e.reason})") from None
+    yield from iter_jsonl_lines(lines, str(p), tolerate_torn_tail=tolerate_torn_tail)
+
+
+def iter_jsonl_lines(lines: Sequence[str], name: str, *, tolerate_torn_tail: bool = True) -> Iterator[Op]:
+    """The ops of JSON lines already read (``name`` is used in error messages); see :func:`iter_jsonl`."""
+    p = name
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -114,12 +123,38 @@ def iter_jsonl(path: str | Path, *, tolerate_torn_tail: bool = True) -> Iterator
             if torn and tolerate_torn_tail:
                 return
             raise HistoryError(f"{p}:{lineno}: not valid JSON ({e.msg})") from None
+        except RecursionError:
+            raise HistoryError(f"{p}:{lineno}: JSON nested too deeply") from None
+        except ValueError as e:  # e.g. an integer literal too long to convert
+            raise HistoryError(f"{p}:{lineno}: not valid JSON ({e})") from None
         if not isinstance(d, dict):
             raise HistoryError(f"{p}:{lineno}: expected a JSON object, got {type(d).__name__}")
         op = Op.from_dict(d, where=f"{p}:{lineno}")
         if op.index < 0:
             op = Op(lineno - 1, op.time, op.type, op.process, op.f, op.value, op.node, op.error, op.extra)
         yield op
+
+
+def torn_tail(path: str | Path) -> bool:
+    """Whether a JSON-lines file ends in a partial line (a writer killed mid-line), which readers skip."""
+    try:
+        with Path(path).open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 65536))
+            tail = fh.read()
+    except OSError:
+        return False
+    if not tail or tail.endswith(b"\n"):
+        return False
+    last = tail.rsplit(b"\n", 1)[-1]
+    if not last.strip():
+        return False
+    try:
+        json.loads(last)
+    except ValueError:
+        return True
+    return False
 
 
 def read_jsonl(path: str | Path) -> list[Op]:

@@ -1,48 +1,36 @@
-"""Checker names for ``splitbrain check --checker NAME``: one table from name to check function.
+"""Checker names for ``splitbrain check --checker NAME``: the ``splitbrain.checkers`` entry points.
 
-Every entry is a pure function ``check(history, **opts) -> Result``. Modules are imported on first use so
-that listing the names costs nothing and one broken checker cannot take the others down.
+Every entry is a pure function ``check(history, **opts) -> Result`` registered under its name (ours in
+pyproject.toml, a plugin's in its own). Modules are imported on first use so that listing the names costs
+nothing and one broken checker cannot take the others down; a broken one is reported as a
+:class:`PluginError` naming it. (This module keeps its own small loader: checkers import nothing else
+of splitbrain.)
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 from checkers.history import Op
 from checkers.result import Result
 
 CheckFn = Callable[..., Result]
+GROUP = "splitbrain.checkers"
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """Where a checker lives and what it is for."""
-
-    module: str
-    function: str
-    description: str
+class PluginError(ValueError):
+    """A registered checker that cannot be loaded or is not callable."""
 
 
-CHECKERS: dict[str, Entry] = {
-    "linearizable": Entry("checkers.linearizability", "check",
-                          "linearizability of single-object ops (cas-register by default; "
-                          "Knossos/Porcupine)"),
-    "elle-list-append": Entry("checkers.elle", "check_list_append",
-                              "Elle: list-append transactions, dependency cycles, consistency models"),
-    "elle-rw-register": Entry("checkers.elle", "check_rw_register",
-                              "Elle: read-write register transactions, dependency cycles, consistency "
-                              "models"),
-    "bank": Entry("checkers.bank", "check", "bank transfers: conserved total, no negative/missing balances"),
-    "set-full": Entry("checkers.sets", "check", "set adds and reads: stable / stale / lost elements"),
-    "counter": Entry("checkers.counter", "check", "counter adds and reads: reads within possible bounds"),
-    "unique-ids": Entry("checkers.unique_ids", "check", "generated ids are never handed out twice"),
-    "lock": Entry("checkers.locks", "check", "lock service: fencing-token order and mutual exclusion"),
-    "2pc": Entry("checkers.twopc", "check", "two-phase commit: each txn visible on all participants or none"),
-    "stats": Entry("checkers.stats", "check", "operation counts by f and outcome"),
-}
+def _entries() -> dict[str, metadata.EntryPoint]:
+    found: dict[str, metadata.EntryPoint] = {}
+    for ep in metadata.entry_points(group=GROUP):
+        found.setdefault(ep.name, ep)
+    return found
+
+
 ALIASES: dict[str, str] = {
     "linearizability": "linearizable",
     "list-append": "elle-list-append",
@@ -57,22 +45,35 @@ ALIASES: dict[str, str] = {
 
 def names() -> list[str]:
     """The canonical checker names, sorted."""
-    return sorted(CHECKERS)
+    return sorted(_entries())
 
 
 def resolve(name: str) -> str:
     """The canonical name for ``name`` (an alias or a name); ValueError listing the valid choices."""
     canon = ALIASES.get(name, name)
-    if canon not in CHECKERS:
+    if canon not in _entries():
         raise ValueError(f"unknown checker {name!r}; choose one of: {', '.join(names())}")
     return canon
 
 
 def get(name: str) -> CheckFn:
-    """The check function registered under ``name`` (or an alias of it)."""
-    entry = CHECKERS[resolve(name)]
-    fn: CheckFn = getattr(importlib.import_module(entry.module), entry.function)
-    return fn
+    """The check function registered under ``name`` (or an alias of it); ``PluginError`` if broken."""
+    ep = _entries()[resolve(name)]
+    where = f"{GROUP} plugin {ep.name!r} ({ep.value}, from {getattr(ep.dist, 'name', '?')})"
+    try:
+        fn: Any = ep.load()
+    except Exception as e:  # noqa: BLE001 - any import-time failure of a plugin is reported as its fault
+        raise PluginError(f"{where} failed to load: {type(e).__name__}: {e}") from None
+    if not callable(fn):
+        raise PluginError(f"{where} is broken: expected a check(history, **opts) function, got {fn!r}")
+    checker: CheckFn = fn
+    return checker
+
+
+def describe(name: str) -> str:
+    """The first line of the checker's docstring (what it judges)."""
+    doc = (get(name).__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""
 
 
 def run(name: str, history: Sequence[Op], **opts: Any) -> Result:

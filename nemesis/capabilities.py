@@ -10,8 +10,8 @@ side in the other's grudge. Nodes absent from the grudge drop nothing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 Grudge = Mapping[str, Collection[str]]
 
@@ -82,6 +82,19 @@ class Membership(Protocol):
 
     async def join(self, node: str) -> None:
         """Add ``node`` back to the cluster's membership."""
+
+
+@runtime_checkable
+class Events(Protocol):
+    """Optional: the backend hands over the protocol events the nodes announce (``core.Event``).
+
+    The simulator calls back synchronously at the very moment a core's event effect is carried out,
+    so a fault aimed at an event strikes before the node's next effect. A backend without this simply
+    gets time-based faults: an aimed fault then strikes when its waiting window ends.
+    """
+
+    def watch_events(self, callback: Callable[[str, str, Mapping[str, Any]], None]) -> None:
+        """Call ``callback(node, name, data)`` whenever a node announces an event."""
 
 
 @runtime_checkable

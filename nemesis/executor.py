@@ -20,14 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 
 from nemesis import capabilities, grudges, targets
 from nemesis.faults import CAPABILITY_OF, FaultKind, FaultOp, TimedFault
-from nemesis.membership import membership_of, refusal
+from nemesis.membership import refusal
 from nemesis.packages import Package
-from nemesis.strobe import strobe
+from nemesis.table import BUILTIN, kind_named, spec_of
 
 HEAL_ATTEMPTS = 3
 HEAL_RETRY_DELAY = 0.5
@@ -95,8 +95,13 @@ class NemesisExecutor:
         self.clock: dict[str, float] = {}
         self.packet: list[str] = []
         self.left: set[str] = set()
+        self.plugin_open: dict[str, str] = {}  # plugin fault start in force -> the kind that undoes it
         self.strobes: dict[str, asyncio.Task[None]] = {}
         self.applied = 0
+        self.aimed_hits = 0  # aimed faults that struck at their event (the rest struck when the window ended)
+        self._armed: tuple[TimedFault, asyncio.Future[str]] | None = None
+        self._watching = False
+        self._event_node: str | None = None
 
     def active(self) -> list[str]:
         """Human-readable list of faults in effect now (for the progress line)."""
@@ -116,6 +121,7 @@ class NemesisExecutor:
             out.append("packet faults")
         if self.left:
             out.append("left " + ",".join(sorted(self.left)))
+        out += sorted(self.plugin_open)
         return out
 
     async def run(self, schedule: Sequence[TimedFault], origin: float) -> None:
@@ -125,7 +131,39 @@ class NemesisExecutor:
             delay = origin + tf.at - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await self.apply(tf.op)
+            if tf.on is not None:
+                await self._aimed(tf)
+            else:
+                await self.apply(tf.op)
+
+    async def _aimed(self, tf: TimedFault) -> None:
+        """Wait up to ``tf.window`` for the event ``tf.on`` and strike at it; else strike when it ends."""
+        if isinstance(self.backend, capabilities.Events) and tf.window > 0:
+            if not self._watching:
+                self.backend.watch_events(self._on_event)
+                self._watching = True
+            fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._armed = (tf, fut)
+            try:
+                done, _ = await asyncio.wait({fut}, timeout=tf.window)
+            finally:
+                self._armed = None
+            if done:
+                return
+        self._event_node = None
+        await self.apply(tf.op)
+
+    def _on_event(self, node: str, name: str, data: Mapping[str, Any]) -> None:
+        """The backend's event callback: strike an armed fault now, before the node's next effect."""
+        armed = self._armed
+        if armed is None or (armed[0].on not in ("*", name)) or armed[1].done():
+            return
+        self._armed = None
+        self._event_node = node
+        self.aimed_hits += 1
+        _drive(self.apply(armed[0].op))  # targets are resolved before its first real suspension
+        self._event_node = None
+        armed[1].set_result(node)
 
     async def apply(self, op: FaultOp) -> Any:
         """Carry out ``op`` now and journal what was done; returns the journaled value."""
@@ -141,107 +179,21 @@ class NemesisExecutor:
         return done
 
     async def _do(self, op: FaultOp) -> Any:
-        """Carry out one op.
+        """Carry out one op through its handler in the fault table (:mod:`nemesis.handlers`).
 
-        A fault is marked in effect *before* the backend is asked, and an undo clears its mark only
-        after the backend did it: an op cut short (cancelled at the end of the main phase, or failing
-        halfway through its nodes) is then still undone by the heal, and undoing a fault that never
-        took is a no-op on every backend (start a running node, resume one that is not paused).
+        Kinds a plugin registered are remembered while in force, so that the heal undoes them too.
         """
-        b, kind = self.backend, op.kind
-        if kind is FaultKind.START_PARTITION:
-            grudge = await self._grudge(op.value)
-            self.grudge = grudge
-            await b.partition(grudge)
-            return grudge
-        if kind is FaultKind.STOP_PARTITION:
-            await b.heal()
-            self.grudge = None
-            return "fully-connected"
-        if kind is FaultKind.KILL:
-            targets = [n for n in await self._targets(op.value) if n not in self.killed]
-            for n in targets:
-                self.killed.add(n)
-                await b.kill(n)
-                self.paused.discard(n)
-            return targets
-        if kind is FaultKind.START:
-            # Restarts run side by side (a real node takes a while to come up, and Jepsen restarts
-            # together); a node that fails to start stays marked killed so the heal retries it.
-            targets = [n for n in self._nodes(op.value) if n in self.killed]
-            results = await asyncio.gather(*(b.start(n) for n in targets), return_exceptions=True)
-            for n, r in zip(targets, results, strict=True):
-                if not isinstance(r, BaseException):
-                    self.killed.discard(n)
-            for r in results:
-                if isinstance(r, BaseException):
-                    raise r
-            return targets
-        if kind is FaultKind.PAUSE:
-            targets = [n for n in await self._targets(op.value) if n not in self.paused
-                       and n not in self.killed]
-            for n in targets:
-                self.paused.add(n)
-                await b.pause(n)
-            return targets
-        if kind is FaultKind.RESUME:
-            targets = [n for n in self._nodes(op.value) if n in self.paused]
-            for n in targets:
-                await b.resume(n)
-                self.paused.discard(n)
-            return targets
-        if kind is FaultKind.BUMP_CLOCK:
-            offsets = {str(n): float(o) for n, o in dict(op.value).items()}
-            for n, o in sorted(offsets.items()):
-                self.clock[n] = o
-                await b.set_clock_offset(n, o)
-            return offsets
-        if kind is FaultKind.STROBE_CLOCK:
-            v = dict(op.value)
-            offsets = {str(n): float(o) for n, o in dict(v.get("nodes", {})).items()}
-            period, duration = float(v.get("period", 0.05)), float(v.get("duration", 1.0))
-            await self._stop_strobes(offsets)
-            task = asyncio.ensure_future(strobe(b, offsets, period, duration))
-            for n in offsets:
-                self.strobes[n] = task
-                self.clock[n] = 0.0
-            return {"nodes": offsets, "period": period, "duration": duration}
-        if kind is FaultKind.RESET_CLOCK:
-            targets = [n for n in self._nodes(op.value) if self.clock.get(n) or n in self.strobes]
-            await self._stop_strobes(targets)
-            for n in targets:
-                await b.set_clock_offset(n, 0.0)
-                self.clock[n] = 0.0
-            return targets
-        if kind is FaultKind.LEAVE:
-            targets = [n for n in await self._targets(op.value) if n not in self.left]
-            member = membership_of(b, self.nodes)
-            for n in targets:
-                self.left.add(n)
-                await member.leave(n)
-            return targets
-        if kind is FaultKind.JOIN:
-            targets = [n for n in self._nodes(op.value) if n in self.left]
-            member = membership_of(b, self.nodes)
-            for n in targets:
-                await member.join(n)
-                self.left.discard(n)
-            return targets
-        if kind is FaultKind.START_PACKET:
-            v = dict(op.value)
-            targets = await self._targets(v.get("nodes", self.nodes))
-            args = {k: float(v.get(k, 0.0)) for k in ("delay", "loss", "dup")}
-            self.packet = sorted(set(self.packet) | set(targets))
-            for n in targets:
-                await b.set_packet_faults(n, **args)
-            return {"nodes": targets, **args}
-        if kind is FaultKind.STOP_PACKET:
-            targets = [n for n in self._nodes(op.value) if n in self.packet]
-            for n in targets:
-                await b.set_packet_faults(n, delay=0.0, loss=0.0, dup=0.0)
-            self.packet = [n for n in self.packet if n not in targets]
-            return targets
-        raise ValueError(f"unknown fault kind {kind!r}")
+        spec = spec_of(op.kind)
+        done = await spec.handler(self, op)
+        name = op.kind.value
+        if name not in BUILTIN:
+            if spec.undo is not None:
+                self.plugin_open[name] = spec.undo
+            else:
+                for start, undo in list(self.plugin_open.items()):
+                    if undo == name:
+                        del self.plugin_open[start]
+        return done
 
     def _nodes(self, value: Any) -> list[str]:
         if value is None:
@@ -254,6 +206,10 @@ class NemesisExecutor:
 
     async def _targets(self, value: Any) -> list[str]:
         """Concrete nodes for a node list, ``None`` (all) or a symbolic ``{"targets": spec}``."""
+        if isinstance(value, Mapping) and value.get("targets") == "event":
+            if self._event_node is not None:
+                return [self._event_node]
+            value = {"targets": "primaries"}  # no event came: whoever leads is the best guess
         if isinstance(value, Mapping) and "targets" in value:
             spec = targets.check_spec(str(value["targets"]))
             primaries = await targets.find_primaries(self.backend, self.nodes) if spec == "primaries" else []
@@ -265,7 +221,9 @@ class NemesisExecutor:
         v = dict(value)
         if set(v) == {"grudge"}:
             name = str(v["grudge"])
-            if name == "primaries":
+            if name == "event" and self._event_node is not None:
+                return grudges.isolate_group(self.nodes, [self._event_node])
+            if name in ("primaries", "event"):
                 leaders = await targets.find_primaries(self.backend, self.nodes)
                 return grudges.isolate_group(self.nodes, leaders or [self.rng.choice(self.nodes)])
             if name not in grudges.BUILDERS:
@@ -298,6 +256,7 @@ class NemesisExecutor:
             ops.append(FaultOp(FaultKind.RESET_CLOCK, clocks))
         if self.left:  # last: a node must be up and reachable to take its data back
             ops.append(FaultOp(FaultKind.JOIN, sorted(self.left)))
+        ops += [FaultOp(kind_named(undo), None) for undo in dict.fromkeys(self.plugin_open.values())]
         return ops
 
     async def heal(self) -> None:
@@ -340,6 +299,40 @@ class NemesisExecutor:
                 await b.set_packet_faults(n, delay=0.0, loss=0.0, dup=0.0)
                 done.append(f"clear packet faults {n}")
         return done
+
+
+def _drive(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run ``coro`` synchronously as far as it goes, then finish it as a task.
+
+    A fault aimed at an event must take effect inside the simulator's event callback, before the node
+    carries out its next effect; the simulator's fault methods never really suspend, so the coroutine
+    completes right here. On a backend whose methods do suspend, the rest runs as an ordinary task.
+    """
+    try:
+        yielded = coro.send(None)
+    except StopIteration:
+        return
+
+    async def rest(yielded: Any) -> None:
+        while True:
+            try:
+                if yielded is None:
+                    await asyncio.sleep(0)
+                    value = None
+                else:
+                    value = await yielded
+            except BaseException as e:  # noqa: BLE001 - handed to the coroutine, as await would
+                try:
+                    yielded = coro.throw(e)
+                except StopIteration:
+                    return
+                continue
+            try:
+                yielded = coro.send(value)
+            except StopIteration:
+                return
+
+    asyncio.ensure_future(rest(yielded))
 
 
 def _packet_faulty(faults: Mapping[str, Any]) -> bool:

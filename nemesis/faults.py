@@ -7,7 +7,7 @@ the history records exactly what was done (``process: "nemesis"``, ``f`` = the k
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -31,33 +31,54 @@ class FaultKind(str, Enum):
     JOIN = "join"
 
 
-# The backend capability (nemesis.capabilities.CAPABILITIES key) each kind needs.
-CAPABILITY_OF: Mapping[FaultKind, str] = {
-    FaultKind.START_PARTITION: "net",
-    FaultKind.STOP_PARTITION: "net",
-    FaultKind.KILL: "kill",
-    FaultKind.START: "kill",
-    FaultKind.PAUSE: "pause",
-    FaultKind.RESUME: "pause",
-    FaultKind.BUMP_CLOCK: "clock",
-    FaultKind.STROBE_CLOCK: "clock",
-    FaultKind.RESET_CLOCK: "clock",
-    FaultKind.START_PACKET: "packet",
-    FaultKind.STOP_PACKET: "packet",
-    FaultKind.LEAVE: "membership",
-    FaultKind.JOIN: "membership",
-}
+class PluginKind(str):
+    """A fault kind a plugin registered (:func:`nemesis.table.register`); built-in kinds are
+    :class:`FaultKind` members. Both have ``.value``, the history ``f``."""
 
-# Fault starts and the kind that undoes each (the brackets a report draws as one band).
-UNDO_OF: Mapping[FaultKind, FaultKind] = {
-    FaultKind.START_PARTITION: FaultKind.STOP_PARTITION,
-    FaultKind.KILL: FaultKind.START,
-    FaultKind.PAUSE: FaultKind.RESUME,
-    FaultKind.BUMP_CLOCK: FaultKind.RESET_CLOCK,
-    FaultKind.STROBE_CLOCK: FaultKind.RESET_CLOCK,
-    FaultKind.START_PACKET: FaultKind.STOP_PACKET,
-    FaultKind.LEAVE: FaultKind.JOIN,
-}
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        """The history ``f`` (the kind's name)."""
+        return str(self)
+
+
+Kind = FaultKind | PluginKind
+
+
+class _TableView(Mapping[Any, Any]):
+    """A read-only, always current view of one column of :data:`nemesis.table.TABLE`, keyed by kind."""
+
+    def __init__(self, column: str) -> None:
+        self._column = column
+
+    def _data(self) -> dict[Any, Any]:
+        from nemesis.table import TABLE, kind_named
+
+        out: dict[Any, Any] = {}
+        for name, spec in TABLE.items():
+            v = getattr(spec, self._column)
+            if v is not None:
+                out[kind_named(name)] = kind_named(v) if self._column == "undo" else v
+        return out
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
+
+
+CAPABILITY_OF: Mapping[Kind, str] = _TableView("capability")
+"""The backend capability (nemesis.capabilities.CAPABILITIES key) each kind needs (from the table)."""
+UNDO_OF: Mapping[Kind, Kind] = _TableView("undo")
+"""Fault starts and the kind that undoes each (the brackets a report draws as one band)."""
 
 
 class ScheduleError(ValueError):
@@ -77,10 +98,11 @@ class FaultOp:
     Where the right target can only be known while the cluster runs (its current leader), the value
     is *symbolic* and the executor resolves it when it strikes, journaling the concrete targets:
     ``{"targets": spec}`` for node lists (spec: ``one``, ``minority``, ``majority``, ``all``,
-    ``primaries``, ...) and ``{"grudge": "primaries"}`` for a partition. ``None`` means every node.
+    ``primaries``, ``event``: the node that announced the event an aimed fault waited for, ...) and
+    ``{"grudge": "primaries" | "event"}`` for a partition. ``None`` means every node.
     """
 
-    kind: FaultKind
+    kind: Kind
     value: Any = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,22 +112,36 @@ class FaultOp:
 
 @dataclass(frozen=True, slots=True)
 class TimedFault:
-    """A fault op due ``at`` seconds after the main phase starts."""
+    """A fault op due ``at`` seconds after the main phase starts.
+
+    With ``on`` set the op is *aimed*: from ``at`` on, the nemesis waits for the next protocol event of
+    that name (``systems_under_test.core.EVENTS``, or ``"*"`` for any) and strikes at that very moment
+    (exactly, in the simulator); targets ``{"targets": "event"}`` / ``{"grudge": "event"}`` then mean
+    the node that announced it. If no such event comes within ``window`` seconds (the system announces
+    nothing, or the backend cannot tell), it strikes when the window ends, like an ordinary fault.
+    """
 
     at: float
     op: FaultOp
+    on: str | None = None
+    window: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``{"at": s, "f": kind, "value": value}``."""
-        return {"at": self.at, **self.op.to_dict()}
+        """JSON form: ``{"at": s, "f": kind, "value": value}`` (+ ``"on"``, ``"window"`` when aimed)."""
+        aimed = {"on": self.on, "window": self.window} if self.on is not None else {}
+        return {"at": self.at, **self.op.to_dict(), **aimed}
 
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> TimedFault:
         """Parse :meth:`to_dict` output; raises ``ScheduleError``."""
+        from nemesis.table import TABLE, kind_named
+
         try:
-            kind = FaultKind(d["f"])
+            kind = kind_named(d["f"])
             at = float(d["at"])
         except (KeyError, ValueError, TypeError) as e:
-            valid = ", ".join(k.value for k in FaultKind)
+            valid = ", ".join(TABLE)
             raise ScheduleError(f"bad schedule entry {dict(d)!r} ({e}); f must be one of {valid}") from None
-        return TimedFault(at, FaultOp(kind, d.get("value")))
+        on = d.get("on")
+        return TimedFault(at, FaultOp(kind, d.get("value")), None if on is None else str(on),
+                          float(d.get("window", 0.0) or 0.0))

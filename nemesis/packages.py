@@ -8,9 +8,11 @@ history ops it brackets (so a report can draw each fault as a band from its star
 Names: ``partition``, ``kill``, ``pause``, ``clock``, ``packet``, ``member``, each optionally with a
 qualifier after a colon choosing the targets or the flavour: ``partition:ring``, ``kill:all``,
 ``pause:primaries``, ``clock:strobe``, ``packet:one``; ``:any`` draws a fresh qualifier each time.
-The bare names draw exactly what the first nemesis drew, so stored seeds replay unchanged. ``all``
-means the five classic packages (``member`` is left out: only some systems support it), ``none``
-nothing; ``combined`` and ``phased`` are not packages but schedule modes (:mod:`nemesis.schedule`).
+The bare names draw their targets the way Jepsen's combined nemesis does (kill, pause and clock strike
+one node, a minority, a majority, all of them or the current leaders; a partition takes any shape), so
+that faults like "every acceptor crashes at once" happen without being asked for. ``all`` means the five
+classic packages plus ``member`` where the system supports membership changes, ``none`` nothing; ``combined``
+and ``phased`` are not packages but schedule modes (:mod:`nemesis.schedule`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nemesis import grudges, targets
-from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, FaultOp
+from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, FaultOp, Kind
 from systems_under_test.registry import UnknownName
 
 Draw = Callable[[Sequence[str], random.Random], FaultOp]
@@ -55,6 +57,21 @@ def _partition(name: str) -> Draw:
 def _default_partition(nodes: Sequence[str], rng: random.Random) -> FaultOp:
     builder = rng.choice([grudges.random_halves, grudges.isolate_one])
     return FaultOp(FaultKind.START_PARTITION, builder(nodes, rng))
+
+
+JEPSEN_SPECS = ("one", "minority", "majority", "all", "primaries")
+"""The node specs Jepsen's combined nemesis draws kill, pause and clock targets from."""
+
+
+def _skew(rng: random.Random) -> float:
+    """A clock offset from milliseconds to 10 s, either sign: log-uniform, since leases and timeouts
+    live on every scale and a fixed range would only ever probe one of them."""
+    return round(rng.choice((-1, 1)) * 10 ** rng.uniform(-2.0, 1.0), 3)
+
+
+def _bump_any(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+    chosen = targets.pick(rng.choice(JEPSEN_SPECS[:-1]), nodes, rng)
+    return FaultOp(FaultKind.BUMP_CLOCK, {n: _skew(rng) for n in chosen})
 
 
 def _bump_clock(spec: str) -> Draw:
@@ -131,7 +148,7 @@ class Package:
     capability: str
     description: str
     draw: Draw
-    starts: tuple[FaultKind, ...] = ()
+    starts: tuple[Kind, ...] = ()
 
     def undo(self, op: FaultOp) -> FaultOp:
         """The op that heals ``op``."""
@@ -157,15 +174,19 @@ def _pkg(name: str, description: str, draw: Draw, *starts: FaultKind) -> Package
 
 def _build() -> dict[str, Package]:
     out: list[Package] = [
-        _pkg("partition", "network partitions: random halves or one node isolated", _default_partition,
-             FaultKind.START_PARTITION),
-        _pkg("kill", "crash a minority of nodes (SIGKILL) and restart them later",
-             _targets(FaultKind.KILL, "minority"), FaultKind.KILL),
-        _pkg("pause", "freeze a minority of nodes (SIGSTOP) and resume them later",
-             _targets(FaultKind.PAUSE, "minority"), FaultKind.PAUSE),
-        _pkg("clock", "offset a minority of node clocks by up to +-10 s", _bump_clock("minority"),
-             FaultKind.BUMP_CLOCK),
-        _pkg("packet", "delay, drop and duplicate peer messages", _packet("all"), FaultKind.START_PACKET),
+        _pkg("partition",
+             "network partitions: halves, one, minority, majorities ring, bridge or the leaders cut off",
+             _any([_partition(n) for n in (*grudges.BUILDERS, "primaries")]), FaultKind.START_PARTITION),
+        _pkg("kill",
+             "crash one, a minority, a majority, all or the leading nodes (SIGKILL) and restart them later",
+             _any([_targets(FaultKind.KILL, spec) for spec in JEPSEN_SPECS]), FaultKind.KILL),
+        _pkg("pause", "freeze one, a minority, a majority, all or the leading nodes (SIGSTOP), resume later",
+             _any([_targets(FaultKind.PAUSE, spec) for spec in JEPSEN_SPECS]), FaultKind.PAUSE),
+        _pkg("clock", "offset the clocks of one, a minority, a majority or all nodes by 10 ms to 10 s",
+             _bump_any, FaultKind.BUMP_CLOCK),
+        _pkg("packet", "delay, drop and duplicate what one, a minority, a majority or all nodes send",
+             _any([_packet(spec) for spec in ("one", "minority", "majority", "all")]),
+             FaultKind.START_PACKET),
         _pkg("member", "a node leaves the cluster (data handed off) and joins again later", _leave,
              FaultKind.LEAVE),
     ]
@@ -207,29 +228,44 @@ CLASSIC = ("partition", "kill", "pause", "clock", "packet")
 """What ``all`` selects: the packages every backend running our own systems supports."""
 
 
+def plugin_packages() -> dict[str, Package]:
+    """Packages of fault kinds plugins registered with a ``draw`` (named after their family)."""
+    from nemesis.table import BUILTIN, TABLE, kind_named, load_plugins
+
+    load_plugins()
+    return {s.family: Package(s.family, s.capability, s.description or s.name, s.draw, (kind_named(s.name),))
+            for s in TABLE.values() if s.name not in BUILTIN and s.draw is not None and s.undo is not None}
+
+
 def choices() -> list[str]:
     """Every word ``--nemesis`` accepts."""
-    return [*PACKAGES, "all", "none", *MODES]
+    return [*PACKAGES, *plugin_packages(), "all", "none", *MODES]
 
 
 def _words(names: Sequence[str]) -> list[str]:
     return [w.strip() for name in names for w in str(name).split(",") if w.strip() and w.strip() != "none"]
 
 
-def resolve_packages(names: Sequence[str]) -> tuple[Package, ...]:
-    """The packages called ``names`` (``"none"`` or empty = no faults; modes skipped); raises
-    ``UnknownName``."""
+def resolve_packages(names: Sequence[str], system: str | None = None) -> tuple[Package, ...]:
+    """The packages called ``names`` (``"none"`` or empty = no faults; modes skipped); raises ``UnknownName``.
+
+    ``all`` adds ``member`` only when ``system`` is given and supports membership changes.
+    """
+    from nemesis.membership import refusal
+
     out: list[Package] = []
     for name in _words(names):
         if name in MODES:
             continue
         if name == "all":
-            out.extend(PACKAGES[p] for p in CLASSIC if PACKAGES[p] not in out)
+            extra = ("member",) if system is not None and refusal(system) is None else ()
+            out.extend(PACKAGES[p] for p in (*CLASSIC, *extra) if PACKAGES[p] not in out)
             continue
-        if name not in PACKAGES:
+        package = PACKAGES.get(name) or plugin_packages().get(name)
+        if package is None:
             raise UnknownName(f"unknown nemesis {name!r}", choices())
-        if PACKAGES[name] not in out:
-            out.append(PACKAGES[name])
+        if package not in out:
+            out.append(package)
     return tuple(out)
 
 
@@ -255,6 +291,6 @@ def help_text() -> str:
             families.setdefault(p.family, []).append(p.name.split(":", 1)[1])
     parts = [f"{p.name} ({p.description}{'; :' + '|:'.join(families[p.name]) if p.name in families else ''})"
              for p in PACKAGES.values() if ":" not in p.name]
-    parts += ["all (= " + ",".join(CLASSIC) + ")", "none"]
+    parts += ["all (= " + ",".join(CLASSIC) + ", and member where the system has membership changes)", "none"]
     parts += [f"{m} ({text})" for m, text in MODES.items()]
     return "comma-separated fault packages: " + "; ".join(parts)

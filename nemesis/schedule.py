@@ -1,9 +1,18 @@
 """Fault schedules: when the nemesis strikes and heals.
 
-The default schedule (``mix``) alternates quiet and fault periods of ``interval`` seconds each,
-jittered by +-``jitter`` (a fraction), drawing each fault from one of the selected packages (a flip-
-flop of start and undo). Quiet periods matter as much as faults: many bugs show only when a healed
-cluster has to reconcile, and a cluster that is never given time to recover just times out every op.
+The default schedule (``mix``, :func:`swarm`) is swarm testing (Groce et al., ISSTA 2012) over phases:
+the run is cut into phases, and each phase enables a random subset of the selected packages with its
+own fault length and rate (a scale of ``interval``), decides whether its faults of different kinds may
+overlap (Jepsen's combined nemesis: a crash inside a partition) and whether they are *aimed* at
+protocol events (:class:`nemesis.faults.TimedFault` ``on``: crash whoever just decided, before it told
+anyone). A fixed uniform mix drowns bugs that need one kind of fault alone, or two kinds together, or
+one moment; varying the mix per phase reaches all of those without knowing which one a system needs.
+The subsets are taken from a shuffled cycle of the packages, so every requested kind gets its turn
+before any repeats, and the fault rate is raised when the run is too short for one cycle otherwise.
+Quiet periods stay: many bugs show only when a healed cluster has to reconcile.
+
+:func:`plan` is the plain flip-flop (alternating quiet and fault periods of ``interval`` seconds each,
+jittered by +-``jitter``) that ``combined`` and ``phased`` lay out per timeline.
 
 ``combined`` composes packages the way Jepsen's ``nemesis.combined`` does: every package flip-flops
 on its own timeline, so a kill may strike in the middle of a partition. Packages that need the same
@@ -21,8 +30,15 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nemesis.faults import CAPABILITY_OF, UNDO_OF, TimedFault
+from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, FaultOp, TimedFault
 from nemesis.packages import Package, resolve_mode, resolve_packages
+from systems_under_test.core import EVENTS
+
+SCALES = (0.2, 0.4, 0.7, 1.0)
+"""Shares of ``interval`` a swarm phase draws its fault length and quiet gap from."""
+AIMABLE = frozenset({FaultKind.KILL, FaultKind.PAUSE, FaultKind.START_PARTITION, FaultKind.BUMP_CLOCK,
+                     FaultKind.START_PACKET})
+"""Fault starts that may wait for a protocol event."""
 
 
 def plan(
@@ -54,6 +70,89 @@ def plan(
         out.append(TimedFault(round(t, 6), package.undo(start)))
         t += period()
     return out
+
+
+def _aim(op: FaultOp, rng: random.Random) -> FaultOp:
+    """Half the time, retarget an aimed kill/pause/partition at the node that announced the event."""
+    if rng.random() < 0.5:
+        if op.kind in (FaultKind.KILL, FaultKind.PAUSE):
+            return FaultOp(op.kind, {"targets": "event"})
+        if op.kind is FaultKind.START_PARTITION:
+            return FaultOp(op.kind, {"grudge": "event"})
+    return op
+
+
+def swarm(
+    packages: Sequence[Package],
+    nodes: Sequence[str],
+    rng: random.Random,
+    *,
+    interval: float,
+    time_limit: float,
+    jitter: float = 0.5,
+) -> list[TimedFault]:
+    """Swarm phases over ``[0, time_limit)``: see the module docstring. Sorted by time, stable."""
+    if not packages or interval <= 0:
+        return []
+    pool = list(packages)
+    # One cycle of the packages must fit the run even at the longest jitter: the first gap plus a fault
+    # and a gap per package.
+    cap = max(min(SCALES), min(1.0, time_limit / ((1.0 + jitter) * (2 * len(pool) + 1) * interval)))
+    cycle: list[Package] = []
+    out: list[tuple[float, int, TimedFault]] = []
+    busy: dict[str, float] = {}  # capability -> when its current fault is undone
+    seen: set[str] = set()
+
+    def emit(tf: TimedFault) -> None:
+        out.append((tf.at, len(out), tf))
+
+    t = interval * min(cap, rng.choice(SCALES)) * rng.uniform(1.0 - jitter, 1.0 + jitter)
+    while t < time_limit:
+        k = rng.randint(1, len(pool))
+        subset: list[Package] = []
+        while len(subset) < k:
+            if not cycle:
+                cycle = rng.sample(pool, len(pool))
+            p = cycle.pop(0)
+            if p in subset:
+                cycle.insert(0, p)
+                break
+            subset.append(p)
+        scale = min(cap, rng.choice(SCALES))
+        overlap = rng.random() < 0.5
+        aim = rng.random() < 0.5
+        phase_end = min(time_limit, t + rng.uniform(0.25, 0.5) * time_limit)
+        fired = 0
+        # Until every package had its first turn a phase fires each of its packages once; later phases
+        # repeat theirs until the phase ends.
+        first_round = len(seen) < len(pool)
+        seen.update(p.name for p in subset)
+        while fired < len(subset) or (t < phase_end and not first_round):
+            if t >= time_limit:
+                cycle[:0] = subset[fired:]  # their turn comes first in a later run... or never: too short
+                break
+            p = subset[fired % len(subset)]
+            fired += 1
+            op = p.draw(nodes, rng)
+            length = interval * scale * rng.uniform(1.0 - jitter, 1.0 + jitter)
+            gap = interval * scale * rng.uniform(1.0 - jitter, 1.0 + jitter)
+            cap_name = CAPABILITY_OF[op.kind]
+            t = max(t, busy.get(cap_name, 0.0))
+            if t >= time_limit:
+                continue
+            on = None
+            if aim and op.kind in AIMABLE:
+                on = rng.choice([*EVENTS, "*"])
+                op = _aim(op, rng)
+            start = TimedFault(round(t, 6), op, on, round(length / 2, 6) if on else 0.0)
+            emit(start)
+            end = t + length
+            busy[cap_name] = end
+            if end < time_limit:
+                emit(TimedFault(round(end, 6), p.undo(op)))
+            # overlapping: the next fault (of another capability) strikes while this one is in force
+            t = t + length * rng.uniform(0.2, 0.8) if overlap else end + gap
+    return [tf for *_, tf in sorted(out, key=lambda x: x[:2])]
 
 
 def combined(
@@ -101,7 +200,7 @@ def phased(
     return out
 
 
-MODES = {"mix": plan, "combined": combined, "phased": phased}
+MODES = {"mix": swarm, "combined": combined, "phased": phased}
 
 
 def build(
@@ -112,11 +211,13 @@ def build(
     interval: float,
     time_limit: float,
     jitter: float = 0.5,
+    system: str | None = None,
 ) -> list[TimedFault]:
     """The schedule for ``--nemesis`` words ``names``: their packages laid out by their mode."""
-    packages = resolve_packages(names)
-    return MODES[resolve_mode(names)](packages, nodes, rng, interval=interval, time_limit=time_limit,
-                                      jitter=jitter)
+    packages = resolve_packages(names, system)
+    return MODES[resolve_mode(names)](
+        packages, nodes, rng, interval=interval, time_limit=time_limit, jitter=jitter
+    )
 
 
 def active_at(schedule: Sequence[TimedFault], t: float) -> set[str]:

@@ -17,27 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from checkers.history import INVOKE, NEMESIS, Op
+from nemesis.table import TABLE, colours, load_plugins
 
-# opener f -> (band kind, closer f)
-OPENERS: dict[str, tuple[str, str]] = {
-    "start-partition": ("partition", "stop-partition"),
-    "kill": ("kill", "start"),
-    "pause": ("pause", "resume"),
-    "bump-clock": ("clock", "reset-clock"),
-    "strobe-clock": ("clock", "reset-clock"),
-    "start-packet": ("packet", "stop-packet"),
-    "leave": ("member", "join"),
-}
+# opener f -> (band kind, closer f), and band colours: from the fault table (plugin kinds included)
+OPENERS: dict[str, tuple[str, str]] = {s.name: (s.family, s.undo) for s in TABLE.values()
+                                       if s.undo is not None}
 CLOSERS: dict[str, str] = {closer: kind for kind, closer in OPENERS.values()}
-COLORS: dict[str, str] = {
-    "partition": "rgba(229,57,53,0.13)",
-    "kill": "rgba(94,53,177,0.13)",
-    "pause": "rgba(30,136,229,0.13)",
-    "clock": "rgba(0,137,123,0.13)",
-    "packet": "rgba(251,140,0,0.15)",
-    "member": "rgba(67,160,71,0.13)",
-    "other": "rgba(117,117,117,0.15)",
-}
+COLORS: dict[str, str] = colours()
 MAX_LABEL = 160
 
 
@@ -59,6 +45,10 @@ class Band:
 
 def _kind_of(f: str) -> tuple[str, str | None]:
     """(band kind, closer f) for an opener; a generic ``start-x`` pairs with ``stop-x``."""
+    if f not in OPENERS and load_plugins():  # a plugin's kinds, registered since this module loaded
+        OPENERS.update({s.name: (s.family, s.undo) for s in TABLE.values() if s.undo is not None})
+        CLOSERS.update({closer: kind for kind, closer in OPENERS.values()})
+        COLORS.update(colours())
     if f in OPENERS:
         return OPENERS[f]
     if f.startswith("start-") and len(f) > 6:

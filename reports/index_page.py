@@ -9,6 +9,8 @@ the table's text, so the page still works from ``file://`` and without a server.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +86,7 @@ def render_index(runs: Sequence[Mapping[str, Any]], campaigns: Sequence[Mapping[
 def write_store_index(store: Path) -> Path:
     """Regenerate ``store/index.html`` from the run dirs (written via a temp file: readers never see half)."""
     path = store / "index.html"
-    tmp = store / ".index.html.tmp"
+    tmp = store / f".index.html.{os.getpid()}.{threading.get_ident()}.tmp"  # one per writer: no shared temp
     tmp.write_text(render_index(index_rows(store), campaign_links(store)), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -24,6 +24,7 @@ Host obligations (both hosts honour these):
 
 from __future__ import annotations
 
+import json
 import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -79,7 +80,36 @@ class Log:
     text: str
 
 
-Effect = Send | Reply | SetTimer | CancelTimer | Persist | Log
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Announce a protocol moment (optional): ``name`` from :data:`EVENTS`, ``data`` a small JSON-able dict.
+
+    Why: a fault aimed at the right moment (crash the coordinator between deciding and telling the
+    participants) finds bugs that faults at random times almost never hit. A host logs the event as the
+    node-log line ``event <name> <json data>``; the simulator also hands it to the nemesis at the very
+    moment it is carried out, so a fault can strike before the effects that follow it in the same list.
+    A core that announces nothing still gets every time-based fault.
+    """
+
+    name: str
+    data: dict[str, JSON] | None = None
+
+
+EVENTS: dict[str, str] = {
+    "elected": "this node just became leader / primary / coordinator of a term or ballot",
+    "prepared": "a participant durably prepared a transaction and is about to vote yes (now in doubt)",
+    "decided": "an outcome (commit, chosen value) was just decided, before the others are told",
+    "lease-granted": "a lease or lock was just granted, before its holder is told",
+    "handoff-started": "a membership change or data handoff just began",
+}
+"""The generic protocol moments a core may announce; faults are aimed at these names, not at systems."""
+
+Effect = Send | Reply | SetTimer | CancelTimer | Persist | Log | Event
+
+def event_line(event: Event) -> str:
+    """The node-log line of an announced event: ``event <name> <json data>`` (for log-tailing nemeses)."""
+    return f"event {event.name} {json.dumps(event.data or {}, sort_keys=True)}"
+
 
 # Maelstrom's error codes (DESIGN §3). Codes >= 1000 are system-specific.
 TIMEOUT = 0

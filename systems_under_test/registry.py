@@ -1,33 +1,27 @@
 """System descriptors and the registry of every system under test (DESIGN §3).
 
-Each ``systems_under_test/<name>/__init__.py`` exposes ``DESCRIPTOR``: the system's name, its variants
-(correct first, planted bugs marked with a one-line description of the bug), the core factory and the
-workloads it supports. Adding a system means adding its package and one line to ``_SYSTEM_MODULES``;
-the runner never changes.
+A system registers one ``SystemDescriptor`` under the entry-point group ``splitbrain.systems`` (ours in
+pyproject.toml, a plugin in its own): its name, its variants (correct first, planted bugs marked with a
+one-line description of the bug), the core factory of each variant and the workloads it supports. A
+third-party system (etcd, redis) has no core: its descriptor says instead, per backend, which backend
+class starts, stops, faults and reaches its nodes (``SystemDescriptor.backends``). Adding a system means
+adding its module and one entry point; the runner never changes.
 """
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from systems_under_test import plugins
 from systems_under_test.core import Core
+from systems_under_test.plugins import PluginError
 
 CoreFactory = Callable[[str, Sequence[str], random.Random, Mapping[str, Any]], Core]
 
-# Packages that define a DESCRIPTOR, in the order `splitbrain systems` lists them.
-_SYSTEM_MODULES: tuple[str, ...] = (
-    "systems_under_test.replication",
-    "systems_under_test.paxos",
-    "systems_under_test.twopc",
-    "systems_under_test.lock",
-    "systems_under_test.hashring",
-    "systems_under_test.etcd",
-    "systems_under_test.redis",
-)
+__all__ = ["CoreFactory", "PluginError", "SystemDescriptor", "UnknownName", "Variant", "resolve", "systems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +31,24 @@ class Variant:
     name: str  # full name, e.g. "replication" or "replication:async"
     description: str
     planted_bug: bool
-    factory: CoreFactory
+    factory: CoreFactory | None  # None: a third-party system's variant (no core in this project)
     config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def core_ref(self) -> str:
+        """``module:qualname`` of the core factory, which a node process imports to host this variant."""
+        if self.factory is None:
+            raise ValueError(f"{self.name} has no core: it is a third-party system")
+        return f"{self.factory.__module__}:{self.factory.__qualname__}"
 
     def make_core(
         self, node_id: str, peer_ids: Sequence[str], rng: random.Random,
         config: Mapping[str, Any] | None = None
     ) -> Core:
         """Build this variant's core for ``node_id`` with the variant's config overlaid by ``config``."""
+        if self.factory is None:
+            raise ValueError(f"{self.name} has no core: it is a third-party system that runs only on the "
+                             "backends its descriptor names")
         merged = {**self.config, **(config or {})}
         return self.factory(node_id, peer_ids, rng, merged)
 
@@ -59,9 +63,15 @@ class SystemDescriptor:
     workloads: tuple[str, ...]  # first is the default
     default_nodes: int = 3
     min_nodes: int = 1
-    # A third-party system (etcd, redis) has no core: this names the ``harness`` module that installs,
-    # starts and reaches it (a string, since systems_under_test may not import harness). None = ours.
-    external: str | None = None
+    # A third-party system (etcd, redis) has no core: backend name -> the backend class that installs,
+    # starts, stops, faults and reaches its nodes there (a class, or "module:attr" to import it lazily).
+    # Empty: a sans-IO system that our hosts run on every backend (local, docker, sim).
+    backends: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_third_party(self) -> bool:
+        """True for a system with its own node lifecycle instead of a sans-IO core."""
+        return bool(self.backends)
 
     def variant(self, name: str) -> Variant:
         """The variant called ``name`` (``"sys"`` or ``"sys:bug"``); raises ``UnknownName``."""
@@ -81,20 +91,39 @@ class UnknownName(LookupError):
         self.choices = tuple(choices)
 
 
+def _problem(name: str) -> Callable[[Any], str | None]:
+    def check(obj: Any) -> str | None:
+        if not isinstance(obj, SystemDescriptor):
+            return f"expected a systems_under_test.registry.SystemDescriptor, got {type(obj).__name__}"
+        if obj.name != name:
+            return f"the descriptor is named {obj.name!r}, not {name!r} like its entry point"
+        if not obj.variants or obj.variants[0].name != name:
+            return f"the first variant must be the correct one, named {name!r}"
+        if bad := [v.name for v in obj.variants if v.name.split(":", 1)[0] != name]:
+            return f"variant names must start with {name!r}: {', '.join(bad)}"
+        if not obj.workloads:
+            return "it names no workload"
+        if not obj.backends and (bad := [v.name for v in obj.variants if v.factory is None]):
+            return f"variants without a core factory ({', '.join(bad)}) and no third-party backends"
+        return None
+    return check
+
+
 def systems() -> dict[str, SystemDescriptor]:
-    """Every registered system, by name, in listing order."""
-    out: dict[str, SystemDescriptor] = {}
-    for mod_name in _SYSTEM_MODULES:
-        desc: SystemDescriptor = importlib.import_module(mod_name).DESCRIPTOR
-        out[desc.name] = desc
-    return out
+    """Every registered system, by name, in listing order (ours first); a broken plugin raises."""
+    return {
+        ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name))
+        for ep in plugins.entries(plugins.SYSTEMS)
+    }
 
 
 def resolve(name: str) -> tuple[SystemDescriptor, Variant]:
-    """Resolve ``"sys"`` or ``"sys:variant"`` to its descriptor and variant, or raise ``UnknownName``."""
-    all_systems = systems()
+    """Resolve ``"sys"`` or ``"sys:variant"`` to its descriptor and variant, or raise ``UnknownName``.
+
+    Only the named system's plugin is imported.
+    """
     base = name.split(":", 1)[0]
-    if base not in all_systems:
-        raise UnknownName(f"unknown system {base!r}", list(all_systems))
-    desc = all_systems[base]
+    desc = plugins.load_named(plugins.SYSTEMS, base, _problem(base))
+    if desc is None:
+        raise UnknownName(f"unknown system {base!r}", plugins.names(plugins.SYSTEMS))
     return desc, desc.variant(name)

@@ -9,6 +9,7 @@ or the offending file and line — never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import traceback
@@ -19,16 +20,18 @@ from typing import Any
 import click
 
 from checkers.history import HistoryError
+from checkers.registry import PluginError as CheckerPluginError
 from checkers.result import EXIT_BAD_INPUT, EXIT_CRASHED, merge_validity
 from harness.backends.registry import backend_names
 from harness.run.spec import RunSpec, SpecError, read_spec
-from harness.workloads import WORKLOADS, OptionError
+from harness.workloads import OptionError, workload_classes
 from nemesis.executor import CapabilityError
 from nemesis.faults import ScheduleError
 from nemesis.packages import help_text as nemesis_help_text
-from systems_under_test.registry import UnknownName
+from systems_under_test.registry import PluginError, UnknownName
 
-USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError)
+USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityError, ScheduleError, PluginError,
+               CheckerPluginError)
 
 DEFAULTS = RunSpec()
 
@@ -43,6 +46,27 @@ def _parse_json_option(name: str, text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise click.BadParameter(f"not valid JSON ({e.msg})", param_hint=name) from None
+    except RecursionError:
+        raise click.BadParameter("JSON nested too deeply", param_hint=name) from None
+    except ValueError as e:  # e.g. an integer literal longer than Python converts
+        raise click.BadParameter(f"not valid JSON ({e})", param_hint=name) from None
+
+
+def _store_path(_ctx: click.Context, _param: click.Parameter, value: str) -> Path:
+    """``--store``: a non-empty directory path (an empty one would write runs into the current directory)."""
+    if not value.strip():
+        raise click.BadParameter("must not be empty (give a directory, e.g. store)")
+    return Path(value)
+
+
+def _writable_store(store: Path) -> None:
+    """Refuse before the run a store that cannot be created or written (not a traceback halfway)."""
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise click.BadParameter(f"cannot create {store}: {e.strerror or e}", param_hint="--store") from None
+    if not os.access(store, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"{store} is not writable", param_hint="--store")
 
 
 @cli.command()
@@ -63,8 +87,8 @@ def _parse_json_option(name: str, text: str) -> Any:
               default=DEFAULTS.nemesis_interval,
               show_default=True, help="mean seconds of each fault and each quiet period")
 @click.option("--seed", type=int, default=None, help="run seed (default: a fresh random one, printed)")
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"),
-              show_default=True)
+@click.option("--store", type=click.Path(file_okay=False), default="store", show_default=True,
+              callback=_store_path)
 @click.option("--test-name", default="", help="store directory name (default: from the system)")
 @click.option("--quiesce", type=click.FloatRange(min=0), default=DEFAULTS.quiesce, show_default=True,
               help="seconds to wait after healing before the final reads")
@@ -87,9 +111,14 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     from harness.run.session import run_test
 
     spec = _spec_from_options(ctx, opts)
+    _writable_store(opts["store"])
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "
-               f"{spec.time_limit:g}s, nemesis {','.join(spec.nemesis) or 'none'}", file=err)
+               f"{spec.time_limit:g}s, nemesis {','.join(spec.nemesis) or 'none'}"
+               f"{f', explicit schedule of {len(spec.schedule)} ops' if spec.schedule is not None else ''}",
+               file=err)
+    for entry in spec.schedule or ():
+        click.echo(f"  schedule: {json.dumps(entry)}", file=err)
     progress = None if opts["quiet"] else ProgressLine()
     try:
         res = run_test(spec, store=opts["store"], progress=progress)
@@ -100,8 +129,8 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     n_ops = sum(1 for op in counts if op.is_client and op.type == "invoke")
     if res.outcome.error:
         click.echo(res.outcome.error.rstrip(), file=err)
-    click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {res.outcome.faults_applied} faults): "
-               f"{res.result.reason}")
+    faults = res.faults.phrase() if res.faults is not None else f"{res.outcome.faults_applied} faults"
+    click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {faults}): {res.result.reason}")
     click.echo(f"report: {res.report_path}")
     if res.result.valid is not True:
         click.echo(f"replay: {res.replay_command}")
@@ -121,6 +150,10 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
     for name in simple:
         if opts["spec_path"] is None or name in explicit:
             fields[name] = opts[name]
+    if opts["spec_path"] is None and "nodes" not in explicit:
+        from systems_under_test.registry import resolve as resolve_system
+
+        fields["nodes"] = resolve_system(opts["system"])[0].default_nodes  # the system's own default size
     if opts["spec_path"] is None or "nemesis" in explicit:
         fields["nemesis"] = tuple(p.strip() for p in opts["nemesis"].split(",") if p.strip()
                                   and p.strip() != "none")
@@ -133,11 +166,21 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
     if opts["config_json"] is not None:
         fields["config"] = _parse_json_option("--config", opts["config_json"])
     if opts["schedule"] is not None:
-        items = _parse_json_option("--schedule", opts["schedule"].read_text(encoding="utf-8"))
+        items = _parse_json_option("--schedule", _read_text("--schedule", opts["schedule"]))
         if not isinstance(items, list):
             raise click.BadParameter("expected a JSON list of {at, f, value}", param_hint="--schedule")
         fields["schedule"] = tuple(items)
     return base.with_(**fields)
+
+
+def _read_text(option: str, path: Path) -> str:
+    """A UTF-8 text file named by an option (a binary or unreadable file is the user's to fix)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{path}: not a UTF-8 text file", param_hint=option) from None
+    except OSError as e:
+        raise click.BadParameter(f"{path}: cannot read ({e.strerror or e})", param_hint=option) from None
 
 
 @cli.command()
@@ -160,6 +203,12 @@ def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: fl
     from harness.apps.check import check_file, check_run_dir
 
     init = _parse_json_option("--initial", initial) if initial is not None else None
+    from checkers.models import get_model
+
+    try:
+        get_model(model, init)
+    except (ValueError, TypeError) as e:
+        raise click.BadParameter(str(e), param_hint="--model/--initial") from None
     if checker is not None:
         try:
             checker = resolve_checker(checker)
@@ -195,7 +244,7 @@ def systems(as_json: bool) -> int:
             for d in all_systems().values()
         ],
         "workloads": [{"name": n, "description": c.description, "checkers": list(c.checkers)}
-                      for n, c in WORKLOADS.items()],
+                      for n, c in workload_classes().items()],
         "nemesis": describe(),
         "backends": backend_names(),
     }
@@ -230,7 +279,13 @@ def serve(store: Path, port: int, host: str) -> int:
     if not store.is_dir():
         raise click.BadParameter(f"no store at {store}", param_hint="--store")
     refresh_index(store)
-    server = make_server(store, host, port)
+    try:
+        server = make_server(store, host, port)
+    except OSError as e:  # port in use, no permission, a host that does not resolve
+        reason = e.strerror or str(e)
+        raise click.BadParameter(
+            f"cannot listen on {host}:{port}: {reason}", param_hint="--host/--port"
+        ) from None
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"serving {store.resolve()} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
     try:
@@ -267,7 +322,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:
-        e.show(file=err)
+        # one line, as for every other user error (``--help`` shows the usage)
+        click.echo(f"splitbrain: error: {' '.join(e.format_message().split())}", file=err)
         return EXIT_BAD_INPUT
     except click.exceptions.Abort:
         click.echo("splitbrain: interrupted", file=err)

@@ -45,9 +45,18 @@ def image_rm(refs: Sequence[str], all_images: bool) -> int:
 
 
 @click.command()
-@click.option("--orphans", is_flag=True, help="only what runs whose harness process has exited left behind")
-def cleanup(orphans: bool) -> int:
-    """Remove every container, network and volume labelled by splitbrain (node images are kept)."""
+@click.option("--all", "everything", is_flag=True,
+              help="remove everything of splitbrain's, including runs still in progress (with a warning)")
+@click.option("--orphans", is_flag=True, hidden=True, help="the default; kept for old scripts")
+def cleanup(everything: bool, orphans: bool) -> int:
+    """Remove what runs whose harness is gone left behind: local node processes, containers, networks,
+    volumes.
+
+    Runs still in progress (another terminal, a CI job) are left alone unless --all is given.
+    Node images are kept (splitbrain image rm removes them).
+    """
     from harness.backends.docker import commands
 
-    return commands.cleanup(orphans_only=orphans)
+    if everything and orphans:
+        raise click.UsageError("--all and --orphans contradict each other")
+    return commands.cleanup(orphans_only=not everything)

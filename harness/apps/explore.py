@@ -31,14 +31,17 @@ from typing import Any
 import click
 
 from checkers.history import Op, dumps
-from checkers.result import UNKNOWN, Result
+from checkers.result import UNKNOWN, Result, verdict_word
 from harness.backends.sim.backend import SIM_CONFIG_KEY
 from harness.backends.sim.network import LinkParams
-from harness.run.runner import build_workload_spec, default_workload_name
+from harness.run.plan import RunPlan, build_plan
 from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
 from nemesis import schedule as schedules
 from nemesis.faults import FaultKind, FaultOp, TimedFault
+from nemesis.schedule import AIMABLE
+from nemesis.table import family_of, group_of
+from systems_under_test.core import EVENTS
 
 FAULT_KINDS: tuple[str, ...] = ("partition", "kill", "pause", "clock", "packet", "member")
 MAX_FAULTS = 8
@@ -74,6 +77,8 @@ class Finding:
     history_sha256: str
     replayed: bool  # a fresh replay gave the same verdict and the same history bytes
     faults_before_shrinking: int
+    seconds_to_first: float = 0.0  # wall seconds of the search until the first violating run
+    runs_to_first: int = 0  # runs until (and including) the first violating run
 
     @property
     def schedule(self) -> list[dict[str, Any]]:
@@ -92,6 +97,7 @@ class ExploreReport:
                                                               "crashed": 0})
     wall_seconds: float = 0.0
     finding: Finding | None = None
+    coverage: int = 0  # distinct event sequences (bigrams of announced events and faults) reached
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -171,15 +177,7 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str],
     raise ValueError(f"unknown fault kind {kind!r}; valid: {', '.join(FAULT_KINDS)}")
 
 
-# Faults in one group act on the same state (a second partition replaces the first, a kill ends a pause
-# or a leave of the same node), so two faults of one group never overlap; other groups may.
-_GROUP_OF = {
-    FaultKind.START_PARTITION: "net", FaultKind.KILL: "process", FaultKind.PAUSE: "process",
-    FaultKind.LEAVE: "process", FaultKind.BUMP_CLOCK: "clock", FaultKind.STROBE_CLOCK: "clock",
-    FaultKind.START_PACKET: "packet",
-}
-
-Drawn = tuple[bool, float, float, FaultOp, FaultOp]  # overlap?, gap, length, the op, its undo
+Drawn = tuple[Any, ...]  # overlap?, gap, length, the op, its undo[, the event it is aimed at or None]
 
 
 def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
@@ -189,8 +187,8 @@ def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
     quiet and fault periods). With its ``overlap`` flag it starts its gap after the *previous fault's
     start* instead (its gap, as a share of the largest gap, becomes that share of the previous fault's
     length), so it strikes while that one is still in force, as in Jepsen's combined nemesis
-    (a coordinator crash inside a partition is what some bugs need). Faults of one group (see
-    ``_GROUP_OF``) would undo each other, so an overlap that would hit a still-active fault of its own
+    (a coordinator crash inside a partition is what some bugs need). Faults of one group (the fault
+    table's ``group``) would undo each other, so an overlap that would hit a still-active fault of its own
     group falls back to the sequential place. Every flag shrinks towards ``False``, so shrinking moves
     towards the plain sequential layout, and with no flag set the layout is exactly the sequential one.
 
@@ -200,8 +198,9 @@ def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
     """
     out: list[TimedFault] = []
     placed: list[tuple[str, float, float]] = []  # group, start, end of each fault so far
-    for overlap, gap, length, start, undo in faults:
-        group = _GROUP_OF[start.kind]
+    for overlap, gap, length, start, undo, *aimed in faults:
+        on = aimed[0] if aimed else None
+        group = group_of(start.kind)
         healed = max((end for _, _, end in placed), default=0.0)
         at = _r(healed + gap)
         if overlap and placed:
@@ -212,7 +211,7 @@ def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
                 at = min(at, early)
         end = _r(at + length)
         placed.append((group, at, end))
-        out.extend((TimedFault(at, start), TimedFault(end, undo)))
+        out.extend((TimedFault(at, start, on, _r(length / 2) if on else 0.0), TimedFault(end, undo)))
     return out
 
 
@@ -231,7 +230,15 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
     @st.composite
     def fault(draw: Any, enabled: Sequence[str], span: float) -> Drawn:
         drawn = _fault(draw, st, draw(st.sampled_from(list(enabled))), node_ids, span)
-        return (draw(st.booleans()), *drawn)
+        overlap = draw(st.booleans())
+        # Aimed at a protocol moment (strikes at the next such event, or when half its length passed);
+        # shrinks towards not aimed.
+        on = (
+            draw(st.sampled_from([*EVENTS, "*"]))
+            if draw(st.booleans()) and drawn[2].kind in AIMABLE
+            else None
+        )
+        return (overlap, *drawn, on)
 
     @st.composite
     def scenario(draw: Any) -> RunSpec:
@@ -282,17 +289,8 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
     return scenario()
 
 
-_PACKAGE_OF = {
-    FaultKind.START_PARTITION: "partition", FaultKind.STOP_PARTITION: "partition",
-    FaultKind.KILL: "kill", FaultKind.START: "kill", FaultKind.PAUSE: "pause", FaultKind.RESUME: "pause",
-    FaultKind.BUMP_CLOCK: "clock", FaultKind.STROBE_CLOCK: "clock", FaultKind.RESET_CLOCK: "clock",
-    FaultKind.LEAVE: "member", FaultKind.JOIN: "member",
-    FaultKind.START_PACKET: "packet", FaultKind.STOP_PACKET: "packet",
-}
-
-
 def _kind_of(tf: TimedFault) -> str:
-    return _PACKAGE_OF[tf.op.kind]
+    return family_of(tf.op.kind)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -307,6 +305,7 @@ class Verdict:
     error: str | None
     history_sha256: str
     ops: tuple[Op, ...]
+    coverage: frozenset[str] = frozenset()
 
     @property
     def failed(self) -> bool:
@@ -317,21 +316,51 @@ class Verdict:
 Checker = Callable[[RunSpec, Sequence[Op]], Result]
 
 
-def workload_check(spec: RunSpec, ops: Sequence[Op]) -> Result:
-    """Judge ``ops`` with the checker(s) of the spec's workload."""
-    return build_workload_spec(spec).check(list(ops), time_limit=spec.check_time_limit)
+def workload_check(spec: RunSpec | RunPlan, ops: Sequence[Op]) -> Result:
+    """Judge ``ops`` with the checker(s) of the run's workload."""
+    plan = spec if isinstance(spec, RunPlan) else build_plan(spec)
+    return plan.workload_spec().check(list(ops), time_limit=plan.spec.check_time_limit)
 
 
 def simulate_and_check(spec: RunSpec, check: Checker = workload_check) -> Verdict:
-    """Run ``spec`` in the simulator and judge its history (by default with the workload's checker)."""
-    run = run_spec(spec)
+    """Plan ``spec``, run it in the simulator and judge its history (by default with the workload's
+    checker)."""
+    plan = build_plan(spec)
+    run = run_spec(plan)
     ops = run.outcome.ops
     digest = hashlib.sha256("".join(dumps(op) + "\n" for op in ops).encode()).hexdigest()
     try:
-        result = check(spec, ops)
+        result = workload_check(plan, ops) if check is workload_check else check(spec, ops)
     except Exception:  # noqa: BLE001 - a checker bug must not end the search; it is reported
         result = Result("checker", UNKNOWN, explanation="the checker crashed:\n" + traceback.format_exc())
-    return Verdict(result, run.outcome.error, digest, ops)
+    return Verdict(result, run.outcome.error, digest, ops, coverage_of(run.backend.event_trace, ops))
+
+
+def coverage_of(trace: Sequence[tuple[str, str]], ops: Sequence[Op]) -> frozenset[str]:
+    """What a run reached, as a fuzzer counts it: pairs of consecutive announced events per node, and
+    for every fault the first event announced after it (``kill>elected``: a leader was elected after
+    a crash). Only names, never times, so that a new *sequence* counts and a new timing does not."""
+    out: set[str] = set()
+    last: dict[str, str] = {}
+    for node, name in trace:
+        prev = last.get(node)
+        if prev != name:
+            out.add(f"{prev or 'start'}>{name}")
+        last[node] = name
+    # faults in the history interleave with the events only by time; pair each with the next event kind
+    names = [name for _, name in trace]
+    faults = [op.f for op in ops if op.process == "nemesis" and op.error is None]
+    if names:
+        out.update(f"{f}>{names[min(i, len(names) - 1)]}" for i, f in enumerate(faults))
+    return frozenset(out)
+
+
+def reason_of(verdict: Verdict) -> str:
+    """The one-line reason of a run's verdict (the checker's first line, or the crash)."""
+    if verdict.error:
+        return "the run crashed: " + (verdict.error.strip().splitlines() or ["(no message)"])[-1]
+    text = (verdict.result.explanation or "").strip()
+    return text.splitlines()[0] if text else f"{verdict.result.checker}: no explanation given"
 
 
 def spec_key(spec: RunSpec) -> str:
@@ -349,25 +378,26 @@ def explore(
     check: Checker = workload_check,
 ) -> ExploreReport:
     """Search for a failing scenario; on one, shrink it, replay it, and return it in the report."""
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
     from hypothesis import seed as hyp_seed
 
     from systems_under_test.registry import resolve
 
     desc, _variant = resolve(opts.system)
-    if desc.external is not None:
+    if desc.is_third_party:
         from harness.run.spec import SpecError
 
-        raise SpecError(
-            f"{desc.name} is a third-party system: explore runs only our own systems in the simulator"
-        )
+        raise SpecError(f"{desc.name} is a third-party system: explore runs only systems with a sans-IO core "
+                        "in the simulator")
     nodes = opts.nodes or desc.default_nodes
-    workload = default_workload_name(RunSpec(system=opts.system))
+    workload = desc.workloads[0]
     report = ExploreReport(opts.system)
     cache: dict[str, Verdict] = {}
     failures: list[RunSpec] = []
     t0 = time.perf_counter()
     shrink_started: list[float] = []
+    seen: set[str] = set()  # coverage reached so far
+    first: list[tuple[float, int]] = []
 
     def say(text: str) -> None:
         if progress is not None:
@@ -386,8 +416,11 @@ def explore(
                 report.runs += 1
                 label = "crashed" if hit.error else str(hit.result.valid).lower()
                 report.verdicts[label] = report.verdicts.get(label, 0) + 1
+                if hit.failed and not first:
+                    first.append((time.perf_counter() - t0, report.runs))
+                word = "crashed" if hit.error else verdict_word(hit.result.valid)
                 say(f"run {report.runs}: seed {spec.seed}, {len(spec.schedule or ())} fault ops "
-                    f"({','.join(spec.nemesis)}): {label}")
+                    f"({','.join(spec.nemesis)}): {word}: {reason_of(hit)}")
         return hit
 
     @hyp_seed(opts.seed)
@@ -399,7 +432,7 @@ def explore(
         report_multiple_bugs=False,
         print_blob=False,
         verbosity=Verbosity.quiet,
-        phases=(Phase.generate, Phase.shrink),
+        phases=(Phase.generate, Phase.target, Phase.shrink),
         suppress_health_check=list(HealthCheck),
     )
     @given(scenario_strategy(opts, nodes, workload))
@@ -414,6 +447,13 @@ def explore(
         if shrink_started and now - shrink_started[0] > opts.shrink_time and key not in cache:
             return  # shrinking time is up: only already-known failures still fail
         verdict = judge(spec)
+        if not shrink_started:
+            # Coverage feedback: Hypothesis keeps and mutates the scenarios that score highest, and the
+            # score is what this run reached that no run before it did (new event sequences).
+            new = verdict.coverage - seen
+            seen.update(new)
+            report.coverage = len(seen)
+            target(float(len(new)), label="new event sequences")
         if verdict.failed:
             failures.append(spec)
             raise _Failure(verdict.result.explanation or "invalid")
@@ -442,6 +482,8 @@ def explore(
         history_sha256=verdict.history_sha256,
         replayed=replayed,
         faults_before_shrinking=len(failures[0].schedule or ()),
+        seconds_to_first=first[0][0] if first else report.wall_seconds,
+        runs_to_first=first[0][1] if first else report.runs,
     )
     report.wall_seconds = time.perf_counter() - t0
     return report
@@ -590,9 +632,13 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
                f"{v['true']} valid, {v['false']} invalid, {v['unknown']} unknown, {v['crashed']} crashed")
     f = report.finding
     if f is None:
-        click.echo("no violation found")
+        click.echo(f"no violation found ({report.coverage} event sequences reached)")
+        if v["unknown"]:
+            click.echo("some runs could not be judged: their lines above say why", err=True)
         return 2 if v["unknown"] else 0
-    click.echo(f"VIOLATION ({f.reason}): {f.result.reason if f.error is None else f.error.splitlines()[0]}")
+    click.echo(f"VIOLATION ({f.reason}): {reason_of(Verdict(f.result, f.error, f.history_sha256, ()))}")
+    click.echo(f"first violation after {f.runs_to_first} runs, {f.seconds_to_first:.1f}s; "
+               f"{report.coverage} event sequences reached")
     lines = describe_schedule(f.spec)
     click.echo(f"shrunk schedule: {len(lines)} fault ops (from {f.faults_before_shrinking})")
     for line in lines or ["(no faults needed)"]:

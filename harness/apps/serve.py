@@ -6,11 +6,17 @@ become a way to read the rest of the disk: a request whose path — decoded once
 so ``%2e%2e%2f`` and ``%252e%252e`` are caught too — has a ``..`` segment, a backslash or a NUL is
 refused outright, and any path that resolves (through symlinks) outside the store is refused as well.
 The ``latest`` link lives inside the store and points inside it, so it keeps working.
+
+Bounds: a connection idle for ``IDLE_TIMEOUT`` seconds is closed (a thread per connection must not be
+held forever by clients that connect and say nothing), at most ``MAX_CONNECTIONS`` are served at once
+(more are closed at once), and a client that disconnects before its answer is complete costs one log
+line, never a traceback.
 """
 
 from __future__ import annotations
 
 import http.server
+import sys
 import threading
 from dataclasses import dataclass
 from functools import partial
@@ -20,6 +26,8 @@ from urllib.parse import unquote, urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+IDLE_TIMEOUT = 15.0
+MAX_CONNECTIONS = 64
 _DECODE_ROUNDS = 3
 
 
@@ -48,6 +56,7 @@ class StoreHandler(http.server.SimpleHTTPRequestHandler):
     """Static files of the store only; listings allowed inside it, everything else 403."""
 
     quiet = False
+    timeout = IDLE_TIMEOUT  # socket timeout: an idle or stalled connection ends, and so does its thread
 
     def send_head(self) -> Any:
         """Refuse escaping paths before the file system is touched, then serve as usual."""
@@ -69,11 +78,55 @@ class StoreHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class StoreServer(http.server.ThreadingHTTPServer):
+    """A threading server whose connections are bounded in number and time, and whose errors are one line."""
+
+    daemon_threads = True
+    block_on_close = False
+    quiet = False
+    max_connections = MAX_CONNECTIONS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve in a thread if a slot is free; otherwise close the connection at once."""
+        if not self._slots.acquire(blocking=False):
+            self._note(f"{client_address[0]}: too many connections ({self.max_connections}); closed")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """The per-connection thread; frees its slot when done."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (or stalled) is one log line; anything else keeps the traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            self._note(f"{client_address[0]}:{client_address[1]}: client went away ({type(exc).__name__})")
+            return
+        super().handle_error(request, client_address)
+
+    def _note(self, text: str) -> None:
+        if not self.quiet:
+            sys.stderr.write(f"splitbrain serve: {text}\n")
+
+
 @dataclass(frozen=True, slots=True)
 class Served:
     """A running server: its URL and how to stop it."""
 
-    server: http.server.ThreadingHTTPServer
+    server: StoreServer
     thread: threading.Thread | None
 
     @property
@@ -91,19 +144,23 @@ class Served:
 
 
 def make_server(store: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                *, quiet: bool = False) -> http.server.ThreadingHTTPServer:
-    """An HTTP server for ``store`` (not yet serving); port 0 picks a free port."""
+                *, quiet: bool = False, idle_timeout: float = IDLE_TIMEOUT,
+                max_connections: int = MAX_CONNECTIONS) -> StoreServer:
+    """An HTTP server for ``store`` (not yet serving); port 0 picks a free port.
+
+    Raises ``OSError`` when the address cannot be bound (port in use, a host that does not resolve).
+    """
     if not store.is_dir():
         raise FileNotFoundError(f"no store at {store}")
-    handler = type("Handler", (StoreHandler,), {"quiet": quiet})
-    server = http.server.ThreadingHTTPServer((host, port), partial(handler, directory=str(store.resolve())))
-    server.daemon_threads = True
-    return server
+    handler = type("Handler", (StoreHandler,), {"quiet": quiet, "timeout": idle_timeout})
+    server_cls = type("Server", (StoreServer,), {"quiet": quiet, "max_connections": max_connections})
+    return server_cls((host, port), partial(handler, directory=str(store.resolve())))
 
 
-def serve_in_thread(store: Path, host: str = DEFAULT_HOST, port: int = 0, *, quiet: bool = True) -> Served:
+def serve_in_thread(store: Path, host: str = DEFAULT_HOST, port: int = 0, *, quiet: bool = True,
+                    **bounds: Any) -> Served:
     """Serve ``store`` from a background thread (for tests and embedding); call ``stop()`` when done."""
-    server = make_server(store, host, port, quiet=quiet)
+    server = make_server(store, host, port, quiet=quiet, **bounds)
     thread = threading.Thread(target=server.serve_forever, name="splitbrain-serve", daemon=True)
     thread.start()
     return Served(server, thread)
@@ -111,9 +168,9 @@ def serve_in_thread(store: Path, host: str = DEFAULT_HOST, port: int = 0, *, qui
 
 def refresh_index(store: Path) -> Path | None:
     """Regenerate ``store/index.html`` with every column (None when the store cannot be written)."""
-    from reports.index_page import write_store_index
+    from harness.run.store import write_index
 
     try:
-        return write_store_index(store)
+        return write_index(store)
     except OSError:
         return None

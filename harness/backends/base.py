@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from systems_under_test.registry import Variant
+
 
 class SpecError(ValueError):
     """A spec that cannot be run (bad value, unknown field, unreadable spec.json, a backend that cannot
@@ -33,13 +35,31 @@ class Indefinite(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ClusterSpec:
-    """What a backend needs to start a cluster of one system variant."""
+    """What a backend needs to start a cluster of one system variant: the run plan's cluster part.
+
+    ``variant`` is the resolved variant (its core factory, or nothing for a third-party system, and
+    its config), so a backend never looks the system up by name; it may be None only for clusters
+    built by hand (tests), and :meth:`resolved_variant` then looks it up.
+    """
 
     system: str  # full variant name, e.g. "replication:async"
     nodes: tuple[str, ...]  # ("n1", "n2", "n3")
     run_dir: Path  # node data/logs go below run_dir (backend-specific layout)
     seed: int
     config: Mapping[str, Any] = field(default_factory=dict)  # system config overrides
+    variant: Variant | None = None
+
+    def resolved_variant(self) -> Variant:
+        """The variant this cluster runs (looked up by name only for a hand-made spec)."""
+        if self.variant is not None:
+            return self.variant
+        from systems_under_test.registry import resolve
+
+        return resolve(self.system)[1]
+
+    def node_config(self) -> dict[str, Any]:
+        """The variant's config overlaid by the run's overrides: what each node is configured with."""
+        return {**self.resolved_variant().config, **dict(self.config)}
 
 
 class Connection(Protocol):
@@ -74,3 +94,9 @@ class Backend(Protocol):
 
     def collect_logs(self, dest: Path) -> None:
         """Copy each node's log to ``dest/<node>.log`` (best effort)."""
+
+    def kill_all_now(self) -> None:
+        """Synchronous last resort, callable without an event loop: kill every node process at once.
+
+        Called by the session after the loop is gone (also after Ctrl-C or a crash), so nothing a
+        backend started outlives the run. A backend with nothing outside this process does nothing."""

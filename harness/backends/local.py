@@ -8,8 +8,14 @@ runtime through its control channel, since there is no root for iptables.
 
 A node that is down or frozen cannot take control commands, so the backend keeps the desired fault
 state (grudge, packet faults, clock offsets) and re-sends a node's share whenever it comes back
-(restart or resume). Every node gets ``--parent-pid`` so that if the harness itself dies without a
-teardown, the nodes notice and exit on their own.
+(restart or resume).
+
+No node outlives the harness (:mod:`harness.backends.procguard`): each node is started with the kernel's
+parent-death signal (SIGKILL, which also ends a SIGSTOPped node), a watchdog process outside every node
+group kills the run's node groups once the harness is gone, the run's pid file lets ``splitbrain
+cleanup`` find leftovers, and every node gets ``--parent-pid`` to exit on its own as well. Nodes share
+a per-run secret token (passed in their environment, never on the command line, which any local user
+can read) that their control and peer ports require.
 """
 
 from __future__ import annotations
@@ -18,16 +24,19 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import signal
 import socket
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import systems_under_test
 from harness.backends.base import ClusterSpec, Indefinite, Unreachable
+from harness.backends.procguard import PidFile, die_with_parent
 from harness.backends.seeds import derive_seed
+from systems_under_test.runtime.options import TOKEN_ENV
 
 READY_TIMEOUT = 20.0
 CONTROL_TIMEOUT = 3.0
@@ -168,7 +177,7 @@ class LocalBackend:
 
     def __init__(self, spec: ClusterSpec) -> None:
         # Nodes run with the project root as their working directory: every path handed to them is absolute.
-        spec = ClusterSpec(spec.system, spec.nodes, spec.run_dir.resolve(), spec.seed, spec.config)
+        spec = replace(spec, run_dir=spec.run_dir.resolve())
         self.spec = spec
         ports = free_ports(2 * len(spec.nodes))
         self.nodes: dict[str, _Node] = {}
@@ -177,6 +186,11 @@ class LocalBackend:
         self._grudge: dict[str, list[str]] = {}
         self._packet: dict[str, dict[str, float]] = {}
         self._clock: dict[str, float] = {}
+        run_id = f"{spec.run_dir.parent.name}-{spec.run_dir.name}-{os.getpid()}-{id(self):x}"
+        self._pidfile = PidFile(run_id, spec.run_dir)
+        self._pidfile_open = False
+        self.hurry = False  # set on a second interrupt: no restarts, no grace period at teardown
+        self.token = secrets.token_hex(16)  # required by the nodes on their control and peer ports
 
     # ----- lifecycle -------------------------------------------------------------------------------
 
@@ -194,23 +208,32 @@ class LocalBackend:
             "--seed", str(derive_seed(self.spec.seed, n.id, n.incarnation)),
             "--parent-pid", str(os.getpid()),
         ]
-        if self.spec.config:
-            cmd += ["--config", json.dumps(dict(self.spec.config), sort_keys=True)]
+        # The core factory and its whole config travel on the command line, so the node process needs
+        # no registry (a plugin's core is imported from wherever it is installed).
+        cmd += ["--core", self.spec.resolved_variant().core_ref,
+                "--config", json.dumps(self.spec.node_config(), sort_keys=True)]
         return cmd
 
     async def _spawn(self, n: _Node) -> None:
+        if self.hurry:
+            raise NodeStartError(f"node {n.id} not restarted: teardown was hurried")
+        if not self._pidfile_open:
+            self._pidfile.open()
+            self._pidfile_open = True
         n.incarnation += 1
         n.data_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = n.data_dir.parent / f"{n.id}.{n.incarnation}.stderr"
         env = {**os.environ,
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+               TOKEN_ENV: self.token}
         with stderr_path.open("wb") as err:
             n.proc = await asyncio.create_subprocess_exec(
                 *self._command(n), stdout=asyncio.subprocess.PIPE, stderr=err,
                 stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True, cwd=str(PROJECT_ROOT), env=env,
+                start_new_session=True, cwd=str(PROJECT_ROOT), env=env, preexec_fn=die_with_parent,
             )
         n.pids.append(n.proc.pid)
+        self._pidfile.add_node(n.proc.pid)
         n.paused = False
         assert n.proc.stdout is not None
         try:
@@ -252,7 +275,8 @@ class LocalBackend:
             self._kill_now(n, signal.SIGTERM)
             self._kill_now(n, signal.SIGCONT)
         if live:
-            waits = [asyncio.wait_for(n.proc.wait(), STOP_GRACE) for n in live if n.proc is not None]
+            grace = 0.0 if self.hurry else STOP_GRACE
+            waits = [asyncio.wait_for(n.proc.wait(), grace) for n in live if n.proc is not None]
             await asyncio.gather(*waits, return_exceptions=True)
         for n in self.nodes.values():
             self._kill_now(n)
@@ -261,6 +285,9 @@ class LocalBackend:
             if n.drain is not None:
                 n.drain.cancel()
             n.paused = False
+        if self._pidfile_open:
+            self._pidfile.close()
+            self._pidfile_open = False
 
     def kill_all_now(self) -> None:
         """Synchronous last resort (no event loop needed): SIGKILL every node's process group."""
@@ -308,7 +335,7 @@ class LocalBackend:
         except (OSError, TimeoutError) as e:
             raise Unreachable(f"{n.id}: control channel unreachable: {e or type(e).__name__}") from None
         try:
-            writer.write(json.dumps(msg).encode() + b"\n")
+            writer.write(json.dumps({**msg, "token": self.token}).encode() + b"\n")
             await writer.drain()
             line = await asyncio.wait_for(reader.readline(), CONTROL_TIMEOUT)
         except (OSError, TimeoutError) as e:

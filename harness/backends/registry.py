@@ -1,9 +1,11 @@
 """Backends by name: ``--backend`` choices and how to build each.
 
-Entries name their factory (and, for backends that need their own event loop such as the
-virtual-time simulator, a loop factory) as ``"module:attribute"`` strings, so registering a backend is
-a one-line edit here and listing the choices imports nothing heavy. A factory is called as
-``factory(cluster: ClusterSpec, run_spec=RunSpec)`` and returns a ``harness.backends.base.Backend``.
+Entries name their factory, the class it builds (whose capability protocols the run plan checks before
+anything starts) and, for backends that need their own event loop such as the virtual-time simulator, a
+loop factory, as ``"module:attribute"`` strings, so registering a backend is a one-line edit here and
+listing the choices imports nothing heavy. A factory is called as ``factory(cluster: ClusterSpec)`` —
+the run plan's cluster part, never the whole spec — and returns a ``harness.backends.base.Backend``.
+A third-party system's nodes are not built here: its descriptor names its own backend classes.
 """
 
 from __future__ import annotations
@@ -19,23 +21,23 @@ from systems_under_test.registry import UnknownName
 
 @dataclass(frozen=True, slots=True)
 class BackendEntry:
-    """One backend: its name, a one-line description, its factory and optional loop factory."""
+    """One backend: its name, a one-line description, its factory, its class and optional loop factory."""
 
     name: str
     description: str
-    factory: str  # "module:attribute"
+    factory: str  # "module:attribute" of a (cluster: ClusterSpec, **options) -> Backend
     loop_factory: str | None = None  # "module:attribute" of a () -> AbstractEventLoop
+    backend_class: str | None = None  # "module:attribute" of the class; None: the factory is the class
 
-    def make(self, *args: Any, **kwargs: Any) -> Any:
-        """Build the backend (a third-party system's cluster gets its adapter for this backend)."""
-        cluster = args[0] if args else kwargs.get("cluster")
-        system = getattr(cluster, "system", None)
-        if system is not None:
-            from harness.backends.external import external_module, make_backend
+    def load_factory(self) -> Callable[..., Any]:
+        """The factory (imported now)."""
+        factory: Callable[..., Any] = _load(self.factory)
+        return factory
 
-            if external_module(system) is not None:
-                return make_backend(self.name, *args, **kwargs)
-        return _load(self.factory)(*args, **kwargs)
+    def load_class(self) -> type:
+        """The class the factory builds, for the capability checks of the run plan."""
+        cls: type = _load(self.backend_class or self.factory)
+        return cls
 
     def new_loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         """The loop factory to pass to ``asyncio.Runner`` (None = the default loop)."""
@@ -49,12 +51,14 @@ def _load(ref: str) -> Any:
 
 BACKENDS: dict[str, BackendEntry] = {
     "local": BackendEntry("local", "one OS process per node on 127.0.0.1 ports",
-                          "harness.backends.local:make_local_backend"),
+                          "harness.backends.local:make_local_backend",
+                          backend_class="harness.backends.local:LocalBackend"),
     "sim": BackendEntry("sim", "every node in this process on a virtual-time loop (deterministic)",
-                        "harness.backends.sim.backend:make_sim_backend",
-                        "harness.backends.sim.loop:new_loop"),
+                        "harness.backends.sim.backend:make_sim_backend", "harness.backends.sim.loop:new_loop",
+                        "harness.backends.sim.backend:SimBackend"),
     "docker": BackendEntry("docker", "one container per node on an internal bridge network (OS-level faults)",
-                           "harness.backends.docker.backend:make_docker_backend"),
+                           "harness.backends.docker.backend:make_docker_backend",
+                           backend_class="harness.backends.docker.backend:DockerBackend"),
 }
 
 

@@ -22,16 +22,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checkers.history import FAIL, INFO, INVOKE, Op
+from checkers.history import FAIL, INFO, INVOKE, OK, Op
 from harness.backends.base import Backend, Connection, Indefinite, Unreachable
 from harness.run.history_log import Counts, HistoryLog
+from harness.run.plan import RunPlan, plan_of
 from harness.run.seeds import child_rng
 from harness.run.spec import RunSpec
-from harness.workloads import Invocation, Workload, WorkloadSpec, make_workload, workload_spec
-from nemesis import schedule as schedules
-from nemesis.executor import NemesisExecutor, capabilities_for, require_capabilities
+from harness.workloads import Invocation, Workload
+from nemesis.executor import NemesisExecutor
 from nemesis.faults import TimedFault
-from nemesis.packages import resolve_packages
 
 Progress = Callable[[str, Counts, list[str]], None]
 """Called with (phase, running counts, active faults) after every op and at each phase change."""
@@ -81,14 +80,33 @@ class Pacer:
 
 
 class FinalOps:
-    """The final-read phase's ops, handed out once each, as fast as clients take them."""
+    """The final-read phase's ops, handed out as fast as clients take them; one that does not succeed is
+    handed out again after a pause, a few times.
+
+    Why: a correct system may still be settling after the heal (an in-doubt transaction holds its locks
+    until its decision arrives), and final reads that all abort at once left a run with nothing to
+    check, so its verdict was "unknown" for no fault of the system.
+    """
+
+    RETRIES = 5
+    BACKOFF = 0.5  # seconds
 
     def __init__(self, ops: Sequence[Invocation]) -> None:
         self._ops = list(ops)
+        self._tries: dict[int, int] = {}
 
     async def next(self) -> Invocation | None:
         """The next final op, or None when all were handed out."""
         return self._ops.pop(0) if self._ops else None
+
+    def again(self, inv: Invocation) -> bool:
+        """Queue ``inv`` once more unless it already had its retries; True if queued."""
+        tries = self._tries.get(id(inv), 0)
+        if tries >= self.RETRIES:
+            return False
+        self._tries[id(inv)] = tries + 1
+        self._ops.append(inv)
+        return True
 
 
 class _Worker:
@@ -103,6 +121,7 @@ class _Worker:
         self.process = index
         self.conn: Connection | None = None
         self.req_id = 0
+        self.last_type = ""  # the completion type of the last op (OK, FAIL or INFO)
 
     async def _retire_connection(self) -> None:
         if self.conn is not None:
@@ -120,7 +139,10 @@ class _Worker:
         """
         try:
             while (inv := await source.next()) is not None:
-                if not await self.invoke(inv):
+                reachable = await self.invoke(inv)
+                if isinstance(source, FinalOps) and self.last_type != OK and source.again(inv):
+                    await asyncio.sleep(FinalOps.BACKOFF)
+                elif not reachable:
                     await asyncio.sleep(self.spec.concurrency / self.spec.rate)
         finally:
             await self._retire_connection()
@@ -129,6 +151,7 @@ class _Worker:
         """Perform one op and record its invocation and completion; False if the node was unreachable."""
         h, process, node = self.history, self.process, self.node
         h.append(INVOKE, process, inv.f, inv.value, node=node)
+        self.last_type = INFO
         if self.conn is None:
             try:
                 self.conn = await self.backend.connect(node)
@@ -149,6 +172,7 @@ class _Worker:
             return True
         done = self.workload.complete(inv, reply)
         h.append(done.type, process, inv.f, done.value, node=node, error=done.error)
+        self.last_type = done.type
         if done.type == INFO:
             await self._retire_process()
         return True
@@ -156,35 +180,6 @@ class _Worker:
     async def _retire_process(self) -> None:
         self.process += self.spec.concurrency
         await self._retire_connection()
-
-
-def default_workload_name(spec: RunSpec) -> str:
-    """The spec's workload, or the system's default one."""
-    if spec.workload:
-        return spec.workload
-    from systems_under_test.registry import resolve
-
-    desc, _ = resolve(spec.system)
-    return desc.workloads[0]
-
-
-def build_workload_spec(spec: RunSpec) -> WorkloadSpec:
-    """The spec's stateless workload spec (options validated): enough to judge a history."""
-    return workload_spec(default_workload_name(spec), spec.workload_options)
-
-
-def build_workload(spec: RunSpec) -> Workload:
-    """The spec's workload instance, seeded from the run seed."""
-    return make_workload(default_workload_name(spec), child_rng(spec.seed, "workload"), spec.workload_options)
-
-
-def build_schedule(spec: RunSpec) -> list[TimedFault]:
-    """The spec's explicit schedule, or one planned from its nemesis packages and the run seed."""
-    if spec.schedule is not None:
-        return schedules.from_json(spec.schedule)
-    rng = child_rng(spec.seed, "nemesis")
-    return schedules.build(spec.nemesis, spec.node_ids, rng, interval=spec.nemesis_interval,
-                           time_limit=spec.time_limit)
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
@@ -195,23 +190,26 @@ async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
 
 async def execute(
     backend: Backend,
-    spec: RunSpec,
+    plan: RunPlan | RunSpec,
     history: HistoryLog,
     progress: Progress | None = None,
     *,
     workload: Workload | None = None,
     schedule: Sequence[TimedFault] | None = None,
 ) -> RunOutcome:
-    """Run every phase of one test on ``backend``, journaling into ``history``; teardown always runs.
+    """Run every phase of one ``plan`` on ``backend``, journaling into ``history``; teardown always runs.
 
-    Refuses (``CapabilityError``) before setup when the backend lacks a fault the schedule needs.
+    Everything was resolved and validated when the plan was built (a spec is planned here, for callers
+    that start from one); an explicit ``schedule`` is validated against the plan's backend before setup.
     Cancellation (Ctrl-C) heals and tears down, then returns an outcome marked ``interrupted``.
     """
     loop = asyncio.get_running_loop()
-    wl = workload if workload is not None else build_workload(spec)
-    sched = list(schedule) if schedule is not None else build_schedule(spec)
-    require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), sched), spec.backend,
-                         system=spec.system)
+    plan = plan_of(plan)
+    if schedule is not None:
+        plan = plan.with_schedule(schedule)
+    spec = plan.spec
+    wl = workload if workload is not None else plan.new_workload()
+    sched = list(plan.schedule)
     nemesis = NemesisExecutor(backend, history, spec.node_ids, child_rng(spec.seed, "nemesis-targets"))
     phase = "setup"
 

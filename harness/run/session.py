@@ -11,27 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import shutil
 import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from checkers.history import Op
 from checkers.result import EXIT_CRASHED, UNKNOWN, Result
-from harness.backends.base import ClusterSpec
-from harness.backends.registry import backend_entry
 from harness.run.history_log import HistoryLog
-from harness.run.runner import Progress, RunOutcome, build_schedule, build_workload_spec, execute
-from harness.run.seeds import derive_seed
-from harness.run.spec import RunSpec, SpecError, write_spec
+from harness.run.plan import RunPlan, build_plan, plan_of
+from harness.run.runner import Progress, RunOutcome, execute
+from harness.run.spec import RunSpec, write_spec
 from harness.run.store import git_commit, new_run_dir, update_latest, write_index, write_json
+from harness.run.verdict import FaultSummary, downgrade, fault_summary, indeterminate_reason, requested_kinds
 from harness.workloads import workload_class
-from nemesis.executor import capabilities_for, require_capabilities
-from nemesis.packages import resolve_packages
-from systems_under_test.registry import UnknownName, resolve
+from nemesis.faults import UNDO_OF
+from systems_under_test.registry import resolve
 
 EXIT_INTERRUPTED = 2
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,27 +48,17 @@ class RunResult:
     outcome: RunOutcome
     replay_command: str
     report_path: Path
+    faults: FaultSummary | None = None  # faults that took effect (None: not a complete run's count)
 
 
-def prepare(spec: RunSpec) -> RunSpec:
-    """Validate every name and option of ``spec`` and fill in defaults; raises before anything runs.
+def prepare(spec: RunSpec) -> RunPlan:
+    """Resolve and validate every name and option of ``spec`` into its run plan; raises before anything runs.
 
     Errors (``UnknownName`` with the valid choices, ``SpecError``, workload ``OptionError``,
-    ``ScheduleError``) are the user's to fix, so they surface here, before a run dir exists.
+    ``ScheduleError``, ``CapabilityError``, ``PluginError``) are the user's to fix, so they surface here,
+    before a run dir exists. See :func:`harness.run.plan.build_plan`.
     """
-    desc, _variant = resolve(spec.system)
-    workload = spec.workload or desc.workloads[0]
-    workload_class(workload)
-    if workload not in desc.workloads:
-        raise UnknownName(f"system {desc.name!r} does not support workload {workload!r}", desc.workloads)
-    if spec.nodes < desc.min_nodes:
-        raise SpecError(f"system {desc.name!r} needs at least {desc.min_nodes} nodes")
-    backend_entry(spec.backend)
-    resolve_packages(spec.nemesis)
-    spec = spec.with_(workload=workload)
-    build_schedule(spec)
-    build_workload_spec(spec)
-    return spec
+    return build_plan(spec)
 
 
 def summarize(ops: tuple[Op, ...] | list[Op]) -> dict[str, int]:
@@ -78,10 +69,19 @@ def summarize(ops: tuple[Op, ...] | list[Op]) -> dict[str, int]:
     return out
 
 
-def judge(spec: RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Result, int]:
-    """Check a complete history with the spec's workload checker; a checker crash is ``unknown``/255."""
+def judge(plan: RunPlan | RunSpec, ops: list[Op] | tuple[Op, ...]) -> tuple[Result, int]:
+    """Check a complete history with the run's workload checker; a checker crash is ``unknown``/255.
+
+    A stored spec (``splitbrain check RUN_DIR``) needs only its workload, not a whole plan: the run's
+    backend or faults need not be available where it is re-checked.
+    """
+    if isinstance(plan, RunPlan):
+        spec, cls = plan.spec, plan.workload_class
+    else:
+        spec = plan
+        cls = workload_class(spec.workload or resolve(spec.system)[0].workloads[0])
     try:
-        result = build_workload_spec(spec).check(list(ops), time_limit=spec.check_time_limit)
+        result = cls(spec.workload_options).check(list(ops), time_limit=spec.check_time_limit)
     except Exception:  # noqa: BLE001 - a checker bug must not lose the run
         trace = traceback.format_exc()
         return Result("checker", UNKNOWN, explanation="the checker crashed:\n" + trace,
@@ -116,17 +116,16 @@ def replay_command_for(spec: RunSpec, run_dir: Path) -> str:
     return spec.replay_command()
 
 
-def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress | None = None) -> RunResult:
-    """Run ``spec`` end to end and store it; returns the verdict and Jepsen's exit code."""
-    spec = prepare(spec)
-    entry = backend_entry(spec.backend)
+def run_test(
+    spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: Progress | None = None
+) -> RunResult:
+    """Run a spec (planned here) or a plan end to end and store it; returns the verdict and exit code."""
+    plan = plan_of(spec)
+    spec = plan.spec
+    entry = plan.backend
     run_dir = new_run_dir(store, spec.name)
-    cluster = ClusterSpec(spec.system, spec.node_ids, run_dir, derive_seed(spec.seed, "nodes"),
-                          dict(spec.config))
     try:
-        backend = entry.make(cluster, run_spec=spec)
-        require_capabilities(backend, capabilities_for(resolve_packages(spec.nemesis), build_schedule(spec)),
-                             spec.backend)
+        backend = plan.make_backend(run_dir)
     except Exception:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
@@ -135,50 +134,185 @@ def run_test(spec: RunSpec, *, store: Path = Path("store"), progress: Progress |
     write_spec(run_dir / "spec.json", spec, **git_commit(PROJECT_ROOT), command=replay, started=started)
     history = HistoryLog(run_dir / "history.jsonl")
     caught: dict[str, int] = {}
+    status = _PhaseFile(run_dir, started)
+    tracked = status.wrap(progress)
 
     async def main() -> RunOutcome:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        installed = []
 
         def on_signal(signum: int) -> None:
+            # The first signal cuts the run short (heal, teardown, bookkeeping); any later one only
+            # hurries the teardown along — it never skips the report, ``latest`` or the index.
             if not caught and task is not None:
                 caught["signal"] = signum
+                _detach_closed_terminal(signum)
                 task.cancel()
+            else:
+                caught["count"] = caught.get("count", 1) + 1
+                _hurry(backend)
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, on_signal, sig)
-                installed.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass
-        try:
-            return await execute(backend, spec, history, progress)
-        finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+        return await execute(backend, plan, history, tracked)
 
-    try:
-        with asyncio.Runner(loop_factory=entry.new_loop_factory()) as runner:
-            outcome = runner.run(main())
-    finally:
-        history.close()
-        kill_now = getattr(backend, "kill_all_now", None)
-        if kill_now is not None:
+    with _SignalsDeferred(caught, backend) as deferred:
+        try:
+            with asyncio.Runner(loop_factory=entry.new_loop_factory()) as runner:
+                outcome = runner.run(main())
+        finally:
+            deferred.install()  # closing the loop reset the signals to their defaults
+            history.close()
+            kill_now = getattr(backend, "kill_all_now", None)
+            if kill_now is not None:
+                kill_now()
+        with contextlib.suppress(Exception):  # logs are best effort
+            backend.collect_logs(run_dir / "nodes")
+        extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
+                                 "error": outcome.error, "duration": round(time.time() - started, 3)}
+        faults = fault_summary(outcome.ops, requested_kinds(spec.nemesis, spec.schedule, spec.system),
+                               planned=sum(1 for tf in outcome.schedule if tf.op.kind in UNDO_OF))
+        extra["faults_applied"] = faults.total
+        extra["faults"] = faults.to_json()
+        if faults.requested and (faults.total == 0 or faults.missing):
+            extra["warnings"] = [faults.phrase()]
+        if outcome.error is not None:
+            last = (outcome.error.strip().splitlines() or ["?"])[-1]
+            result = Result("harness", UNKNOWN, explanation="the run crashed; see error",
+                            reason="the harness crashed: " + last)
+            code = EXIT_CRASHED
+        elif outcome.interrupted:
+            name = signal.Signals(caught.get("signal", signal.SIGINT)).name
+            why = f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"
+            result, code = (
+                Result("harness", UNKNOWN, explanation=why, reason=f"interrupted by {name}"),
+                EXIT_INTERRUPTED,
+            )
+        else:
+            result, code = judge(plan, outcome.ops)
+            result, code = qualify(result, code, outcome.ops, faults)
+        report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
+        status.finish(outcome.phase)
+    if caught and code in (0, 1):
+        code = (
+            EXIT_INTERRUPTED  # a signal during the bookkeeping: the run is complete, but say it was stopped
+        )
+    return RunResult(run_dir, result, code, outcome, replay, report, faults)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def qualify(
+    result: Result, code: int, ops: tuple[Op, ...] | list[Op], faults: FaultSummary | None
+) -> tuple[Result, int]:
+    """Turn a ``valid`` that says little (most ops indeterminate, no planned fault took) into ``unknown``."""
+    if code == EXIT_CRASHED:
+        return result, code
+    reason = indeterminate_reason(ops) or (faults.downgrade_reason() if faults is not None else None)
+    if reason is None or result.valid is not True:
+        return result, code
+    result = downgrade(result, reason)
+    return result, result.exit_code
+
+
+def _hurry(backend: Any) -> None:
+    """Second interrupt: no more restarts, no grace periods, every node killed at once."""
+    with contextlib.suppress(AttributeError):
+        backend.hurry = True
+    kill_now = getattr(backend, "kill_all_now", None)
+    if kill_now is not None:
+        with contextlib.suppress(Exception):
             kill_now()
-    with contextlib.suppress(Exception):  # logs are best effort
-        backend.collect_logs(run_dir / "nodes")
-    extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
-                             "error": outcome.error,
-                             "duration": round(time.time() - started, 3),
-                             "faults_applied": outcome.faults_applied}
-    if outcome.error is not None:
-        result, code = Result("harness", UNKNOWN, explanation="the run crashed; see error"), EXIT_CRASHED
-    elif outcome.interrupted:
-        name = signal.Signals(caught.get("signal", signal.SIGINT)).name
-        why = f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"
-        result, code = Result("harness", UNKNOWN, explanation=why), EXIT_INTERRUPTED
-    else:
-        result, code = judge(spec, outcome.ops)
-    report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
-    return RunResult(run_dir, result, code, outcome, replay, report)
+
+
+def _detach_closed_terminal(signum: int) -> None:
+    """After SIGHUP the terminal is gone: point stdout/stderr at /dev/null so the teardown's output cannot
+    fail."""
+    if signum != signal.SIGHUP:
+        return
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            if os.isatty(fd):
+                os.dup2(devnull, fd)
+        os.close(devnull)
+
+
+class _SignalsDeferred:
+    """Outside the event loop (log collection, checking, report, index), a stop signal is noted, not fatal.
+
+    SIGINT would otherwise raise KeyboardInterrupt in the middle of writing the report, and SIGTERM or
+    SIGHUP would end the process at once; both leave a run without report, ``latest`` or index entry.
+    While the loop runs, its own handlers (installed by ``main``) take precedence.
+    """
+
+    def __init__(self, caught: dict[str, int], backend: Any) -> None:
+        self.caught = caught
+        self.backend = backend
+        self.saved: dict[int, Any] = {}
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.caught.setdefault("signal", signum)
+        self.caught["count"] = self.caught.get("count", 0) + 1
+        _detach_closed_terminal(signum)
+        _hurry(self.backend)
+
+    def install(self) -> None:
+        """(Re)install the deferring handlers (main thread only; elsewhere signals are not ours)."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                with contextlib.suppress(OSError, ValueError):
+                    previous = signal.signal(sig, self._note)
+                    self.saved.setdefault(sig, previous)
+
+    def __enter__(self) -> Self:
+        self.install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.saved.items():
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                signal.signal(sig, handler)
+
+
+class _PhaseFile:
+    """``status.json`` in the run dir: the phase the run is in, so a run cut short by SIGKILL says where."""
+
+    def __init__(self, run_dir: Path, started: float) -> None:
+        self.path = run_dir / "status.json"
+        self.started = started
+        self.phase: str | None = None
+        self._write("starting", finished=False)
+
+    def _write(self, phase: str, *, finished: bool) -> None:
+        with contextlib.suppress(OSError):
+            write_json(
+                self.path, {"phase": phase, "finished": finished, "pid": os.getpid(), "started": self.started}
+            )
+
+    def wrap(self, progress: Progress | None) -> Progress:
+        """A progress callback that records phase changes (and forwards everything to ``progress``)."""
+
+        def tracked(phase: str, counts: Any, faults: list[str]) -> None:
+            if phase != self.phase:
+                self.phase = phase
+                self._write(phase, finished=False)
+            if progress is not None:
+                progress(phase, counts, faults)
+
+        return tracked
+
+    def finish(self, phase: str) -> None:
+        """The run's bookkeeping is complete."""
+        self._write(phase, finished=True)
+
+
+def read_phase_file(run_dir: Path) -> dict[str, Any] | None:
+    """The run's ``status.json`` (None when absent or unreadable)."""
+    try:
+        doc = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -20,8 +20,8 @@ from harness.backends.sim.backend import SimBackend, make_sim_backend
 from harness.backends.sim.loop import new_loop
 from harness.backends.sim.network import LinkParams
 from harness.run.history_log import HistoryLog
+from harness.run.plan import RunPlan, plan_of
 from harness.run.runner import Progress, RunOutcome, execute
-from harness.run.seeds import derive_seed
 from harness.run.spec import RunSpec
 from nemesis.faults import TimedFault
 
@@ -36,14 +36,13 @@ class SimRun:
     backend: SimBackend
 
 
-def cluster_spec(spec: RunSpec, run_dir: Path | None = None) -> ClusterSpec:
-    """The backend-level cluster spec of a run spec, seeded exactly as ``harness.run.session`` seeds it."""
-    return ClusterSpec(spec.system, spec.node_ids, run_dir or Path("."), derive_seed(spec.seed, "nodes"),
-                       dict(spec.config))
+def cluster_spec(spec: RunSpec | RunPlan, run_dir: Path | None = None) -> ClusterSpec:
+    """The backend-level cluster spec of a run, seeded exactly as ``harness.run.session`` seeds it."""
+    return plan_of(spec).cluster(run_dir or Path("."))
 
 
 def run_spec(
-    spec: RunSpec,
+    spec: RunSpec | RunPlan,
     *,
     history_path: Path | None = None,
     peer_link: LinkParams | None = None,
@@ -51,11 +50,15 @@ def run_spec(
     schedule: Sequence[TimedFault] | None = None,
     progress: Progress | None = None,
 ) -> SimRun:
-    """Run ``spec`` on a fresh virtual-time loop; the history goes to ``history_path`` if given."""
+    """Run a spec (planned here) or a plan on a fresh virtual-time loop; the history goes to ``history_path``.
+
+    The simulator is the host whatever backend the spec names (the explorer plans for ``sim``).
+    """
+    plan = plan_of(spec)
+    if schedule is not None:
+        plan = plan.with_schedule(schedule)
     links = {k: v for k, v in (("peer_link", peer_link), ("client_link", client_link)) if v is not None}
-    backend = make_sim_backend(
-        cluster_spec(spec, history_path.parent if history_path else None), spec, **links
-    )
+    backend = make_sim_backend(plan.cluster(history_path.parent if history_path else Path(".")), **links)
     history = HistoryLog(history_path)
     box: list[RunOutcome] = []
 
@@ -63,7 +66,7 @@ def run_spec(
         # The outcome leaves through ``box``, not as the task's result: asyncio.Runner builds the repr
         # of its main task (result included) when it swaps the SIGINT handler back, and the repr of a
         # whole history took a noticeable share of a short run.
-        box.append(await execute(backend, spec, history, progress, schedule=schedule))
+        box.append(await execute(backend, plan, history, progress))
 
     t0 = time.perf_counter()
     try:

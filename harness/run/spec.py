@@ -9,6 +9,7 @@ stored JSON. The seed is part of it, so a stored spec plus the same code reprodu
 from __future__ import annotations
 
 import json
+import math
 import shlex
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -18,6 +19,58 @@ from typing import Any
 from harness.backends.base import SpecError
 
 __all__ = ["RunSpec", "SpecError", "read_spec", "write_spec"]
+
+
+MAX_NODES = 64
+MAX_CONCURRENCY = 10_000
+MAX_SECONDS = 7 * 24 * 3600.0  # a week: longer is a typo, and it bounds the history a run can grow
+MAX_RATE = 1_000_000.0
+
+# field name -> (accepted types, how to say it); bool is excluded from the numbers on purpose
+_INT = ((int,), "an integer")
+_NUM = ((int, float), "a number")
+_STR = ((str,), "a string")
+_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": _STR, "workload": _STR, "backend": _STR, "test_name": _STR,
+    "nodes": _INT, "concurrency": _INT, "seed": _INT,
+    "time_limit": _NUM, "rate": _NUM, "nemesis_interval": _NUM, "quiesce": _NUM, "op_timeout": _NUM,
+    "check_time_limit": _NUM,
+}
+
+
+def _type_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for field ``name`` by its type alone (None when it is)."""
+    label = name.replace("_", "-")
+    if name == "check_time_limit" and value is None:
+        return None
+    if name in _FIELD_TYPES:
+        types, what = _FIELD_TYPES[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            return f"{label} must be {what}, got {_show(value)}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{label} must be a finite number, got {value}"
+        return None
+    if name == "nemesis":
+        if not isinstance(value, tuple) or not all(isinstance(x, str) for x in value):
+            return f"nemesis must be a list of package names, got {_show(value)}"
+        return None
+    if name in ("workload_options", "config"):
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            return f"{label} must be a JSON object, got {_show(value)}"
+        return None
+    if name == "schedule" and value is not None:
+        if not isinstance(value, tuple):
+            return f"schedule must be a list of {{at, f, value}} objects, got {_show(value)}"
+        for i, item in enumerate(value):
+            if not isinstance(item, Mapping):
+                return f"schedule entry {i} must be an object {{at, f, value}}, got {_show(item)}"
+    return None
+
+
+def _show(value: Any) -> str:
+    """A short description of a bad value for an error message."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +96,31 @@ class RunSpec:
     schedule: tuple[Mapping[str, Any], ...] | None = None  # explicit nemesis schedule (replay)
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.nodes < 1:
-            problems.append("nodes must be >= 1")
-        if self.concurrency < 1:
-            problems.append("concurrency must be >= 1")
-        if self.time_limit < 0:
-            problems.append("time-limit must be >= 0")
-        if self.rate <= 0:
-            problems.append("rate must be > 0")
-        if self.nemesis_interval <= 0:
-            problems.append("nemesis-interval must be > 0")
-        if self.quiesce < 0:
-            problems.append("quiesce must be >= 0")
-        if self.op_timeout <= 0:
-            problems.append("op-timeout must be > 0")
+        # Every field is checked for its type first: a spec also comes from a user's JSON file, and a
+        # string where a number belongs must be one clear error, not a TypeError deep in the runner.
+        # Numbers must be finite: ``inf`` seconds never end and grow the history without bound, and
+        # ``nan`` compares false with everything, so a NaN interval would silently inject no fault.
+        problems = [p for p in (_type_problem(f.name, getattr(self, f.name)) for f in fields(self)) if p]
+        if problems:
+            raise SpecError("; ".join(problems))
+        if not 1 <= self.nodes <= MAX_NODES:
+            problems.append(f"nodes must be between 1 and {MAX_NODES}")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            problems.append(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
+        if not 0 <= self.time_limit <= MAX_SECONDS:
+            problems.append(f"time-limit must be between 0 and {MAX_SECONDS:g} seconds")
+        if not 0 < self.rate <= MAX_RATE:
+            problems.append(f"rate must be > 0 and <= {MAX_RATE:g}")
+        if not 0 < self.nemesis_interval <= MAX_SECONDS:
+            problems.append(f"nemesis-interval must be > 0 and <= {MAX_SECONDS:g}")
+        if not 0 <= self.quiesce <= MAX_SECONDS:
+            problems.append(f"quiesce must be between 0 and {MAX_SECONDS:g}")
+        if not 0 < self.op_timeout <= MAX_SECONDS:
+            problems.append(f"op-timeout must be > 0 and <= {MAX_SECONDS:g}")
+        if self.check_time_limit is not None and not 0 < self.check_time_limit <= MAX_SECONDS:
+            problems.append(f"check-time-limit must be > 0 and <= {MAX_SECONDS:g}")
+        if not -(2**63) <= self.seed < 2**63:
+            problems.append("seed must fit in 64 bits")
         if problems:
             raise SpecError("; ".join(problems))
 
@@ -88,9 +151,9 @@ class RunSpec:
         if unknown:
             raise SpecError(f"unknown spec field(s): {', '.join(unknown)}")
         kw = dict(d)
-        if "nemesis" in kw:
+        if isinstance(kw.get("nemesis"), list):
             kw["nemesis"] = tuple(kw["nemesis"])
-        if kw.get("schedule") is not None:
+        if isinstance(kw.get("schedule"), list):
             kw["schedule"] = tuple(kw["schedule"])
         try:
             return RunSpec(**kw)
@@ -139,8 +202,19 @@ def read_spec(path: Path) -> tuple[RunSpec, dict[str, Any]]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file (is this a run directory?)") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a UTF-8 text file (a spec.json is JSON)") from None
+    except OSError as e:
+        raise SpecError(f"{path}: cannot read ({e.strerror or e})") from None
     except json.JSONDecodeError as e:
         raise SpecError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    except RecursionError:
+        raise SpecError(f"{path}: JSON nested too deeply") from None
+    except ValueError as e:  # e.g. an integer literal too long to convert
+        raise SpecError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
         raise SpecError(f"{path}: expected an object with a \"spec\" object")
-    return RunSpec.from_dict(doc["spec"]), doc
+    try:
+        return RunSpec.from_dict(doc["spec"]), doc
+    except SpecError as e:
+        raise SpecError(f"{path}: field \"spec\": {e}") from None

@@ -12,9 +12,13 @@ same second get a ``-2``, ``-3`` suffix rather than sharing a directory.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +63,7 @@ def update_latest(store: Path, run_dir: Path) -> None:
 
 def write_json(path: Path, doc: Any) -> None:
     """Write ``doc`` as indented JSON (via a temp file, so readers never see half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
@@ -103,8 +107,29 @@ def list_runs(store: Path) -> list[RunSummary]:
     return rows
 
 
+@contextlib.contextmanager
+def index_lock(store: Path) -> Iterator[None]:
+    """Hold ``store/.index.lock`` (an exclusive ``flock``): runs sharing a store write the index in turn.
+
+    Each writer lists the run dirs it sees when it holds the lock, so the last writer's index includes
+    every run finished before it; the page itself is replaced atomically (temp file + rename).
+    """
+    store.mkdir(parents=True, exist_ok=True)
+    fd = os.open(store / ".index.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def write_index(store: Path) -> Path:
     """Regenerate ``store/index.html`` listing every run with its verdict (the reports package's page)."""
+    with index_lock(store):
+        return _write_index(store)
+
+
+def _write_index(store: Path) -> Path:
     from reports import index_page
 
     writer = getattr(index_page, "write_store_index", None)
@@ -112,7 +137,9 @@ def write_index(store: Path) -> Path:
         path: Path = writer(store)
         return path
     path = store / "index.html"
-    path.write_text(index_page.render_index([_row(r) for r in list_runs(store)]), encoding="utf-8")
+    tmp = store / f".index.html.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp.write_text(index_page.render_index([_row(r) for r in list_runs(store)]), encoding="utf-8")
+    os.replace(tmp, path)
     return path
 
 

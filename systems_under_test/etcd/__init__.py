@@ -7,24 +7,13 @@ member's state without consulting the leader, so a member cut off from the major
 from a pause — may return a value that has since been overwritten: a stale read the checker must find.
 
 There is no core here: the harness starts the ``etcd`` binary itself and talks to its JSON gateway
-(``harness.backends.external.etcd_cluster``). Only the descriptor lives in this package.
+(``harness.backends.external.etcd_cluster`` and ``etcd_docker``, written on the public plugin
+API ``harness.api`` like any plugin's). Only the descriptor lives in this package.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from systems_under_test.core import Core
 from systems_under_test.registry import SystemDescriptor, Variant
-
-
-def _no_core(node_id: str, peer_ids: Sequence[str], rng: random.Random, config: Mapping[str, Any]) -> Core:
-    """etcd has no sans-IO core; it runs as its own process on the local or docker backend."""
-    raise RuntimeError("etcd is a third-party system: it has no core in this project and runs only on the "
-                       "local or docker backend (not in the simulator or the node runtime)")
-
 
 DESCRIPTOR = SystemDescriptor(
     name="etcd",
@@ -36,7 +25,7 @@ DESCRIPTOR = SystemDescriptor(
             description="linearizable reads (raft ReadIndex): reads, writes and cas transactions are "
                         "linearizable",
             planted_bug=False,
-            factory=_no_core,
+            factory=None,
             config={"serializable": False},
         ),
         Variant(
@@ -44,14 +33,17 @@ DESCRIPTOR = SystemDescriptor(
             description="serializable reads answered from the contacted member's local state: stale reads "
             "possible (not a bug of etcd: a documented weaker read)",
             planted_bug=False,
-            factory=_no_core,
+            factory=None,
             config={"serializable": True},
         ),
     ),
     workloads=("register",),
     default_nodes=3,
     min_nodes=1,
-    external="harness.backends.external.etcd_cluster",
+    # How its nodes start, stop, take faults and are reached on each backend (written on harness.api;
+    # named as strings because this package may import only the standard library).
+    backends={"local": "harness.backends.external.etcd_cluster:EtcdLocalBackend",
+              "docker": "harness.backends.external.etcd_docker:EtcdDockerBackend"},
 )
 
 __all__ = ["DESCRIPTOR"]

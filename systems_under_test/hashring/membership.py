@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from systems_under_test.core import (
     TEMPORARILY_UNAVAILABLE,
     Effect,
+    Event,
     Log,
     Persist,
     Reply,
@@ -106,7 +107,7 @@ class Membership:
         self.change = Change(target, reply_to)
         effects = self.core.adopt(target)
         return [*effects, Log(f"membership {req['type']} {node}: epoch {target.epoch}"),
-                *self._request_handoff(now)]
+                Event("handoff-started", {"epoch": target.epoch}), *self._request_handoff(now)]
 
     def _request_handoff(self, now: float) -> list[Effect]:
         assert self.change is not None

@@ -36,6 +36,7 @@ from systems_under_test.core import (
     CancelTimer,
     Core,
     Effect,
+    Event,
     Log,
     Persist,
     Reply,
@@ -210,7 +211,10 @@ class LockCore(Core):
         a.fence_tries += 1
         assert a.body is not None
         msg = {"type": "fence", "op": a.op["id"], "token": a.body["token"]}
-        return [Send(self.resource_id, msg), SetTimer(ROUND_TIMER, now + self.phase_timeout)]
+        granted: list[Effect] = (
+            [Event("lease-granted", {"token": a.body["token"]})] if a.fence_tries == 1 else []
+        )
+        return [*granted, Send(self.resource_id, msg), SetTimer(ROUND_TIMER, now + self.phase_timeout)]
 
     def _on_fenced(self, now: float, msg: dict[str, Any]) -> list[Effect]:
         a = self.current

@@ -45,6 +45,7 @@ from systems_under_test.core import (
     CancelTimer,
     Core,
     Effect,
+    Event,
     Log,
     Persist,
     Reply,
@@ -287,7 +288,8 @@ class PaxosCore(Core):
         top = max(self.learner.max_known, max(best, default=-1) + 1)
         self.next_slot = top
         self.election_timer = None
-        eff: list[Effect] = [CancelTimer("election"), Log(f"leader with ballot {ballot_json(self.ballot)}")]
+        eff: list[Effect] = [CancelTimer("election"), Log(f"leader with ballot {ballot_json(self.ballot)}"),
+                             Event("elected", {"ballot": ballot_json(self.ballot)})]
         eff += self._apply()
         for slot in range(self.p1_first, top):
             if self.role is not Role.LEADER:
@@ -388,6 +390,7 @@ class PaxosCore(Core):
         eff: list[Effect] = []
         if self.learner.learn(slot, cmd):
             msg = {"type": "decide", "slot": slot, "cmd": cmd}
+            eff.append(Event("decided", {"slot": slot}))
             eff += [Send(p, msg) for p in self.peer_ids]
         return eff + self._apply()
 

@@ -9,24 +9,13 @@ acknowledgement until ``n`` replicas have the write; it narrows what is lost but
 show what they lose.
 
 There is no core here: the harness starts ``redis-server`` processes and drives failover itself
-(``harness.backends.external.redis_cluster``). Only the descriptor lives in this package.
+(``harness.backends.external.redis_cluster`` and ``redis_docker``, written on the public plugin
+API ``harness.api`` like any plugin's). Only the descriptor lives in this package.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from systems_under_test.core import Core
 from systems_under_test.registry import SystemDescriptor, Variant
-
-
-def _no_core(node_id: str, peer_ids: Sequence[str], rng: random.Random, config: Mapping[str, Any]) -> Core:
-    """Redis has no sans-IO core; it runs as its own processes on the local or docker backend."""
-    raise RuntimeError("redis is a third-party system: it has no core in this project and runs only on the "
-                       "local or docker backend (not in the simulator or the node runtime)")
-
 
 DESCRIPTOR = SystemDescriptor(
     name="redis",
@@ -39,7 +28,7 @@ DESCRIPTOR = SystemDescriptor(
             description="asynchronous replication: a failover may lose acknowledged writes and clients of a "
             "deposed primary may read stale values",
             planted_bug=False,
-            factory=_no_core,
+            factory=None,
             config={"wait": 0},
         ),
         Variant(
@@ -47,14 +36,17 @@ DESCRIPTOR = SystemDescriptor(
             description="every write waits (WAIT) for a majority of the cluster to hold it before it is "
             "acknowledged; fewer losses, still not linearizable",
             planted_bug=False,
-            factory=_no_core,
+            factory=None,
             config={"wait": -1},
         ),
     ),
     workloads=("register", "set"),
     default_nodes=3,
     min_nodes=1,
-    external="harness.backends.external.redis_cluster",
+    # How its nodes start, stop, take faults and are reached on each backend (written on harness.api;
+    # named as strings because this package may import only the standard library).
+    backends={"local": "harness.backends.external.redis_cluster:RedisLocalBackend",
+              "docker": "harness.backends.external.redis_docker:RedisDockerBackend"},
 )
 
 __all__ = ["DESCRIPTOR"]

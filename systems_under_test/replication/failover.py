@@ -43,6 +43,7 @@ from systems_under_test.core import (
     CancelTimer,
     Core,
     Effect,
+    Event,
     Log,
     Persist,
     Reply,
@@ -229,7 +230,8 @@ class FailoverCore(Core):
         self.next_index = {p: len(self.log) + 1 for p in self.peer_ids}
         self.match = {p: 0 for p in self.peer_ids}
         self.seen = {e.op_id for e in self.log}
-        effects: list[Effect] = [Log(f"primary of term {self.term}"), CancelTimer(ELECTION)]
+        effects: list[Effect] = [Log(f"primary of term {self.term}"), Event("elected", {"term": self.term}),
+                                 CancelTimer(ELECTION)]
         effects += self._append(self.node_id, f"{self.node_id}.{self.boot}.noop{self.term}", {"type": NOOP})
         return [*effects, SetTimer(HEARTBEAT, now + self.heartbeat)]
 

@@ -4,6 +4,10 @@ Used only by the local backend (and operators): ``partition``, ``packet``, ``clo
 the node's fault state (see :mod:`systems_under_test.runtime.faults`), ``status`` reports the node's
 clock, its core's status and the faults in force. One reply line per request line; a bad request
 gets ``{"type": "error", ...}`` and the connection stays usable.
+
+When the run gave the node a token, every request must carry it (``"token"``): anything else gets an
+``unauthorized`` error, a line in the node log naming where it came from, and the connection is
+closed — a local process cannot partition the node or move its clock behind the harness's back.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from systems_under_test.core import error_body
 from systems_under_test.runtime.faults import BadControlRequest, apply_control
-from systems_under_test.runtime.host import MALFORMED_REQUEST, NodeHost
+from systems_under_test.runtime.host import MALFORMED_REQUEST, UNAUTHORIZED, NodeHost, _peername
 
 
 def handle_control(host: NodeHost, req: Any) -> dict[str, Any]:
@@ -42,8 +46,18 @@ async def serve_control(host: NodeHost, reader: asyncio.StreamReader, writer: as
             if not line.strip():
                 continue
             req: Any = None
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):
                 req = json.loads(line)
+            if not host.authorized(req.get("token") if isinstance(req, dict) else None):
+                host.note(f"ERROR rejected control request from {_peername(writer)}: "
+                          f"{'no' if not isinstance(req, dict) or 'token' not in req else 'wrong'} token; "
+                          "closing")
+                writer.write((json.dumps(error_body(UNAUTHORIZED, "unauthorized: the run token is required",
+                                                    definite=True), separators=(",", ":")) + "\n").encode())
+                await writer.drain()
+                return
+            if isinstance(req, dict):
+                req.pop("token", None)
             reply = handle_control(host, req)
             if isinstance(req, dict) and "req_id" in req:
                 reply = {**reply, "req_id": req["req_id"]}

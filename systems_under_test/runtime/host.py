@@ -9,14 +9,22 @@ Clients and peers share the listen port. A connection whose first line is a peer
 messages (subject to partition drops); anything else is a client connection carrying requests. Each
 client request gets a host-made ``req_id`` unique in this process's lifetime before it reaches the
 core (clients on different connections may reuse ids), and the client's own id is restored on the
-reply. A line that is not a JSON object with a ``type`` gets a definite ``12 malformed-request`` error
-and the connection stays open: a bad client must not take the node down.
+reply. A line that is not a JSON object with a ``type`` (also one nested too deeply to decode) gets a
+definite ``12 malformed-request`` error and the connection stays open: a bad client must not take the
+node down. A client that never reads its replies is not read from either (backpressure): the node
+stops taking its requests while the connection's write buffer is full, so its memory stays bounded.
+
+When the run gave the node a token (:data:`options.TOKEN_ENV`), a peer hello must carry it; a hello
+without it, or with another, is logged and the connection closed — no local process can pose as a
+peer. (The control channel checks the same token, see :mod:`control`.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import importlib
 import json
 import os
 import random
@@ -30,22 +38,26 @@ from systems_under_test.core import (
     CancelTimer,
     Core,
     Effect,
+    Event,
     Log,
     Persist,
     Reply,
     Send,
     SetTimer,
     error_body,
+    event_line,
 )
 from systems_under_test.registry import resolve
 from systems_under_test.runtime import durable
 from systems_under_test.runtime.faults import Faults
 from systems_under_test.runtime.nodelog import NodeLog
 from systems_under_test.runtime.options import Options
-from systems_under_test.runtime.peers import HELLO_KEY, PeerLink
+from systems_under_test.runtime.peers import HELLO_KEY, TOKEN_KEY, PeerLink
 
 MALFORMED_REQUEST = 12
+UNAUTHORIZED = 1001  # system-specific code (>= 1000): a control request without the run's token
 LINE_LIMIT = 16 * 1024 * 1024
+WRITE_HIGH_WATER = 1024 * 1024  # bytes of unsent replies before a client connection stops being read
 T = TypeVar("T")
 
 
@@ -83,6 +95,21 @@ def seeded(seed: int, node: str, purpose: str) -> random.Random:
     return random.Random(f"{seed}/{node}/{purpose}")
 
 
+def make_core(opts: Options) -> Core:
+    """The node's core: from the ``--core`` factory the backend named, else the system registry."""
+    peers = [p for p in opts.peers if p != opts.node]
+    rng = seeded(opts.seed, opts.node, "core")
+    if opts.core is None:
+        _, variant = resolve(opts.system)
+        return variant.make_core(opts.node, peers, rng, opts.config)
+    module, _, qualname = opts.core.partition(":")
+    factory: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        factory = getattr(factory, part)
+    core: Core = factory(opts.node, peers, rng, dict(opts.config))
+    return core
+
+
 class NodeHost:
     """Hosts one core: clients, peers, timers, durability, faults."""
 
@@ -90,11 +117,7 @@ class NodeHost:
         self.opts = opts
         self.node = opts.node
         self.log = NodeLog(opts.log, opts.node)
-        _, variant = resolve(opts.system)
-        self.core: Core = variant.make_core(
-            opts.node, [p for p in opts.peers if p != opts.node], seeded(opts.seed, opts.node, "core"),
-            opts.config
-        )
+        self.core: Core = make_core(opts)
         self.packet_rng = seeded(opts.seed, opts.node, "packet")
         self.faults = Faults()
         self.counters = Counters()
@@ -174,6 +197,8 @@ class NodeHost:
                 self._disarm(eff.name)
             elif isinstance(eff, Log):
                 self.note(eff.text)
+            elif isinstance(eff, Event):
+                self.note(event_line(eff))
             else:
                 self.note(f"ERROR unknown effect {eff!r}")
 
@@ -197,7 +222,7 @@ class NodeHost:
             return
         link = self.links.get(dst)
         if link is None:
-            link = self.links[dst] = PeerLink(self.node, dst, address, self.note)
+            link = self.links[dst] = PeerLink(self.node, dst, address, self.note, self.opts.token)
         packet = self.faults.packet
         if packet.loss > 0 and self.packet_rng.random() < packet.loss:
             self.counters.dropped_out += 1
@@ -265,6 +290,11 @@ class NodeHost:
                 return
             hello = _parse(first)
             if isinstance(hello, dict) and isinstance(hello.get(HELLO_KEY), str):
+                if not self.authorized(hello.get(TOKEN_KEY)):
+                    self.note(f"ERROR rejected peer hello claiming {hello[HELLO_KEY]!r:.40} from "
+                              f"{_peername(writer)}: {'no' if TOKEN_KEY not in hello else 'wrong'} token; "
+                              "closing")
+                    return
                 await self._serve_peer(hello[HELLO_KEY], reader)
             else:
                 await self._serve_client(first, reader, writer)
@@ -290,10 +320,13 @@ class NodeHost:
         """Handle every request line of a client connection."""
         self._next_conn += 1
         conn = ClientConn(f"c{self._next_conn}", writer)
+        with contextlib.suppress(AttributeError, RuntimeError):
+            writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         try:
             line = first
             while line:
                 self._client_line(conn, line)
+                await writer.drain()  # backpressure: no more requests while its replies pile up unread
                 line = await reader.readline()
         finally:
             conn.closed = True
@@ -322,6 +355,12 @@ class NodeHost:
             effects = [Reply(hid, error_body(CRASH, "the node failed handling this request", definite=False))]
         self.execute(effects)
 
+    def authorized(self, token: Any) -> bool:
+        """Whether ``token`` is the run's token (always true when the node was given none)."""
+        if self.opts.token is None:
+            return True
+        return isinstance(token, str) and hmac.compare_digest(token.encode(), self.opts.token.encode())
+
     # ----------------------------------------------------------------- status
 
     def status(self) -> dict[str, Any]:
@@ -346,7 +385,13 @@ class NodeHost:
 
 
 def _parse(line: bytes) -> Any:
-    """Decode one JSON line; ``None`` when it is not JSON."""
-    with contextlib.suppress(ValueError):
+    """Decode one JSON line; ``None`` when it is not JSON (or nested too deeply to decode)."""
+    with contextlib.suppress(ValueError, RecursionError):
         return json.loads(line)
     return None
+
+
+def _peername(writer: asyncio.StreamWriter) -> str:
+    """``host:port`` of a connection's other end, for log lines."""
+    peer = writer.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,18 @@ class Options:
     seed: int = 0
     config: Mapping[str, Any] = field(default_factory=dict)
     parent_pid: int | None = None
+    core: str | None = None  # "module:qualname" of the core factory; None = look the system up by name
+    token: str | None = None  # the run's shared secret; None = control and peer ports are open (no auth)
+
+
+TOKEN_ENV = "SPLITBRAIN_NODE_TOKEN"
+"""The run's secret: the environment (not the command line, which every local user can read)."""
+
+
+def take_token() -> str | None:
+    """Read the run token from the environment and remove it, so nothing this node starts inherits it."""
+    token = os.environ.pop(TOKEN_ENV, None)
+    return token or None
 
 
 def parse_peers(text: str) -> dict[str, tuple[str, int]]:
@@ -57,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice this node makes")
     p.add_argument("--config", default="{}", help="system config as a JSON object")
     p.add_argument("--parent-pid", type=int, default=None, help="exit soon after this process is gone")
+    p.add_argument("--core", default=None,
+                   help="MODULE:NAME of the core factory to host, with --config as its whole config (the "
+                        "backends pass it, so a node needs no installed registry); default: look up --system")
     return p
 
 
@@ -86,4 +102,6 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         seed=ns.seed,
         config=config,
         parent_pid=ns.parent_pid,
+        core=ns.core,
+        token=take_token(),
     )

@@ -23,9 +23,15 @@ MAX_QUEUE = 2000
 MAX_BACKOFF = 0.5
 
 
-def hello_line(node: str) -> bytes:
-    """The first line a node sends on a connection it dials to a peer."""
-    return (json.dumps({HELLO_KEY: node}) + "\n").encode()
+TOKEN_KEY = "token"
+
+
+def hello_line(node: str, token: str | None = None) -> bytes:
+    """The first line a node sends on a connection it dials to a peer (with the run's token, if any)."""
+    hello: dict[str, str] = {HELLO_KEY: node}
+    if token:
+        hello[TOKEN_KEY] = token
+    return (json.dumps(hello) + "\n").encode()
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -39,8 +45,10 @@ def parse_address(text: str) -> tuple[str, int]:
 class PeerLink:
     """The connection this node dials to one peer, with its send queue and reconnect loop."""
 
-    def __init__(self, me: str, peer: str, address: tuple[str, int], log: Callable[[str], None]) -> None:
+    def __init__(self, me: str, peer: str, address: tuple[str, int], log: Callable[[str], None],
+                 token: str | None = None) -> None:
         self.me = me
+        self.token = token
         self.peer = peer
         self.address = address
         self._log = log
@@ -94,7 +102,7 @@ class PeerLink:
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Write queued messages until the peer closes the connection."""
-        writer.write(hello_line(self.me))
+        writer.write(hello_line(self.me, self.token))
         eof = asyncio.ensure_future(reader.read())  # peers never write back: completes at EOF
         try:
             while True:

@@ -27,6 +27,7 @@ from systems_under_test.core import (
     TXN_CONFLICT,
     CancelTimer,
     Effect,
+    Event,
     Log,
     Persist,
     Reply,
@@ -159,6 +160,7 @@ class Coordinator:
             effects.append(Persist({"t": "decision", "txid": txid, "outcome": outcome,
                                     "participants": list(participants)}))
         self.decided[txid] = Decided(outcome, participants)
+        effects.append(Event("decided", {"txid": txid, "outcome": outcome}))
         for node in participants:
             effects.append(Send(node, {"type": "decision", "txid": txid, "outcome": outcome}))
         effects.append(SetTimer(resend_timer(txid), now + self.resend_interval))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from systems_under_test.core import JSON, CancelTimer, Effect, Log, Persist, Send, SetTimer
+from systems_under_test.core import JSON, CancelTimer, Effect, Event, Log, Persist, Send, SetTimer
 from systems_under_test.twopc.shards import evaluate, lock_modes
 
 COMMIT, ABORT = "commit", "abort"
@@ -145,7 +145,7 @@ class Participant:
         p = Prepared(txid, src, tuple(sorted(ev.reads.items())), ev.writes, modes)
         self.prepared[txid] = p
         self._lock(txid, modes)
-        return [Persist(p.record()), self._vote(src, txid, p),
+        return [Persist(p.record()), Event("prepared", {"txid": txid}), self._vote(src, txid, p),
                 SetTimer(doubt_timer(txid), now + self.doubt_timeout)]
 
     def _vote(self, dst: str, txid: str, p: Prepared) -> Send:

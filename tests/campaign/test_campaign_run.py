@@ -7,6 +7,7 @@ import os
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,12 +77,12 @@ def test_a_crashing_or_hanging_cell_does_not_take_the_campaign_down(
     die, hang = camp.cells[0].id, camp.cells[1].id
     real = executor.child_main
 
-    def child(cell: Cell, directory: Path) -> None:  # runs in the forked cell process
+    def child(cell: Cell, directory: Path, plan: Any = None) -> None:  # runs in the forked cell process
         if cell.id == die:
             os._exit(7)
         if cell.id == hang:
             time.sleep(60)
-        real(cell, directory)
+        real(cell, directory, plan)
 
     monkeypatch.setattr(executor, "child_main", child)
     res = api.run(camp, store=tmp_path)

@@ -10,13 +10,10 @@ from typing import Any
 
 import pytest
 
-from harness.backends.base import ClusterSpec
-from harness.backends.external import external_module, make_backend
 from harness.backends.external.etcd_kv import decode_value, gateway_call, translate_reply
 from harness.backends.external.failover import Policy, Supervisor, choose_successor, replicas_say_down
 from harness.backends.external.redis_kv import commands_for, decode_read, translate_results
-from harness.backends.external.refusals import reason, refuse_unsupported
-from harness.backends.registry import backend_entry
+from harness.run.plan import build_plan
 from harness.run.session import run_test
 from harness.run.spec import RunSpec
 from nemesis.executor import CapabilityError
@@ -25,19 +22,22 @@ from systems_under_test.registry import resolve, systems
 
 def test_descriptors_are_registered_as_third_party() -> None:
     all_systems = systems()
-    assert all_systems["etcd"].external == "harness.backends.external.etcd_cluster"
-    assert all_systems["redis"].external == "harness.backends.external.redis_cluster"
+    assert all_systems["etcd"].backends == {
+        "local": "harness.backends.external.etcd_cluster:EtcdLocalBackend",
+        "docker": "harness.backends.external.etcd_docker:EtcdDockerBackend"}
+    assert set(all_systems["redis"].backends) == {"local", "docker"}
     assert [v.name for v in all_systems["etcd"].variants] == ["etcd", "etcd:serializable"]
     assert [v.name for v in all_systems["redis"].variants] == ["redis", "redis:wait"]
-    assert all_systems["replication"].external is None
-    assert external_module("etcd:serializable") == "harness.backends.external.etcd_cluster"
-    assert external_module("paxos") is None
+    assert all_systems["etcd"].is_third_party and not all_systems["replication"].is_third_party
+    assert build_plan(RunSpec(system="etcd:serializable", nemesis=("kill",))).backend_class.__name__ == \
+        "EtcdLocalBackend"
+    assert build_plan(RunSpec(system="paxos")).backend_class.__name__ == "LocalBackend"
 
 
 @pytest.mark.parametrize("name", ["etcd", "redis:wait"])
 def test_third_party_variants_have_no_core(name: str) -> None:
     _desc, variant = resolve(name)
-    with pytest.raises(RuntimeError, match="third-party system"):
+    with pytest.raises(ValueError, match="third-party system"):
         variant.make_core("n1", ["n2"], __import__("random").Random(0), {})
 
 
@@ -179,9 +179,9 @@ def test_supervisor_promotes_best_replica_and_demotes_the_old_primary_once_it_an
 # ----- refusals ------------------------------------------------------------------------------------------
 
 def test_refusals_name_the_reason() -> None:
-    refuse_unsupported("etcd", "local", ["kill", "pause"])  # supported: no error
+    build_plan(RunSpec(system="etcd", nemesis=("kill", "pause")))  # supported: no error
     with pytest.raises(CapabilityError) as err:
-        refuse_unsupported("etcd", "local", ["net", "clock", "kill"])
+        build_plan(RunSpec(system="etcd", nemesis=("partition", "clock", "kill")))
     text = str(err.value)
     assert (
         "cooperative" in text
@@ -189,14 +189,26 @@ def test_refusals_name_the_reason() -> None:
         and "vDSO" in text
         and "Supported there: kill, pause" in text
     )
-    assert "hangs redis-server" in reason("redis", "docker", "clock")
-    refuse_unsupported("redis", "docker", ["net", "kill", "pause"])
+    with pytest.raises(CapabilityError, match="hangs redis-server"):
+        build_plan(RunSpec(system="redis", backend="docker", nemesis=("clock",)))
+    build_plan(RunSpec(system="redis", backend="docker", nemesis=("partition", "kill", "pause")))
+
+
+def test_refusals_are_declared_through_the_capability_protocols() -> None:
+    from harness.backends.external.etcd_cluster import EtcdLocalBackend
+    from harness.backends.external.etcd_docker import EtcdDockerBackend
+    from nemesis.capabilities import Kill, Net, Pause, Refusals
+
+    assert issubclass(EtcdLocalBackend, Kill) and issubclass(EtcdLocalBackend, Pause)
+    assert not issubclass(EtcdLocalBackend, Net), "no partitions of a third-party binary on local"
+    assert issubclass(EtcdDockerBackend, Net), "iptables partitions work for any server in a container"
+    assert isinstance(EtcdDockerBackend, Refusals)
+    assert set(EtcdDockerBackend.unsupported()) == {"clock", "packet"}
 
 
 def test_an_unsupported_backend_is_refused_before_anything_starts(tmp_path: Path) -> None:
-    cluster = ClusterSpec("etcd", ("n1", "n2", "n3"), tmp_path, 1)
     with pytest.raises(CapabilityError, match="runs on the .*local.* backend, not on 'sim'"):
-        make_backend("sim", cluster)
+        build_plan(RunSpec(system="etcd", backend="sim"))
 
 
 def test_run_with_a_refused_fault_leaves_no_run_dir(tmp_path: Path) -> None:
@@ -211,7 +223,7 @@ def test_backend_entry_routes_third_party_systems_to_their_adapter(tmp_path: Pat
     from harness.backends.external.procs import BinaryMissing
 
     try:
-        backend = backend_entry("local").make(ClusterSpec("redis:wait", ("n1", "n2", "n3"), tmp_path, 1))
+        backend = build_plan(RunSpec(system="redis:wait", nemesis=("kill",))).make_backend(tmp_path)
     except BinaryMissing as e:
         assert "apt-get install -y redis-server" in str(e)
         return

@@ -82,8 +82,16 @@ def test_cluster_lifecycle_and_faults(tmp_path: Path) -> None:
     assert "incarnation 2" in (tmp_path / "nodes" / "n1.log").read_text()
 
 
+def _core_the_node_cannot_import(*args: object) -> None:
+    """A core factory in a test module: the node process has no such module, so it fails to start."""
+
+
 def test_failed_start_names_the_node_and_cleans_up(tmp_path: Path) -> None:
-    backend = LocalBackend(ClusterSpec("replication:no-such-variant", ("n1",), tmp_path, 1))
+    from systems_under_test.registry import Variant
+
+    broken = Variant("replication:broken", "a core the node cannot import", True,
+                     _core_the_node_cannot_import)  # type: ignore[arg-type]
+    backend = LocalBackend(ClusterSpec("replication:broken", ("n1",), tmp_path, 1, variant=broken))
 
     async def go() -> None:
         try:

@@ -78,13 +78,21 @@ def test_history_file_mirrors_memory(tmp_path: Path) -> None:
     assert read_jsonl(tmp_path / "h.jsonl") == list(outcome.ops)
 
 
-def test_missing_capability_is_refused_before_setup(tmp_path: Path) -> None:
-    backend = _cluster(tmp_path, NetOnlyCluster)
-    with pytest.raises(CapabilityError, match="kill"):
-        _run(backend)
-    assert backend.events == []
+def test_missing_capability_is_refused_when_the_plan_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.backends import registry
+    from harness.run.plan import build_plan
+
+    monkeypatch.setitem(registry.BACKENDS, "netonly", registry.BackendEntry(
+        "netonly", "fake without Kill", "fake_cluster:NetOnlyCluster"))
+    with pytest.raises(CapabilityError, match="'netonly' cannot inject kill"):
+        build_plan(SPEC.with_(backend="netonly"))
     # without the kill package the same backend runs
-    assert _run(backend, SPEC.with_(nemesis=("partition",), time_limit=0.2)).phase == "done"
+    plan = build_plan(SPEC.with_(backend="netonly", nemesis=("partition",), time_limit=0.2))
+    backend = plan.make_backend(tmp_path)
+    assert isinstance(backend, NetOnlyCluster)
+    assert _run(backend, plan.spec).phase == "done"
 
 
 def test_cancel_heals_and_tears_down(tmp_path: Path) -> None:

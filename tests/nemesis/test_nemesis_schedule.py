@@ -7,7 +7,6 @@ import random
 import pytest
 
 from nemesis.faults import CAPABILITY_OF, UNDO_OF, FaultKind, ScheduleError, TimedFault
-from nemesis.grudges import isolate_one, random_halves
 from nemesis.packages import CLASSIC, MODES, PACKAGES, help_text, resolve_mode, resolve_packages
 from nemesis.schedule import active_at, build, combined, from_json, phased, plan, to_json
 from systems_under_test.registry import UnknownName
@@ -43,11 +42,42 @@ def test_schedule_is_deterministic_and_uses_only_selected_packages() -> None:
     assert plan((), NODES, random.Random(0), interval=5.0, time_limit=60.0) == []
 
 
-def test_kill_and_pause_target_a_minority() -> None:
+def test_kill_and_pause_draw_targets_like_jepsens_combined_nemesis() -> None:
+    """one, a minority, a majority, all or the leaders: every size happens, and leaders stay symbolic."""
+    sizes: set[int] = set()
+    symbolic = 0
     for seed in range(30):
-        for tf in _plan(seed, ("kill", "pause")):
+        for tf in build(["kill", "pause"], NODES, random.Random(seed), interval=5.0, time_limit=60.0):
             if tf.op.kind in (FaultKind.KILL, FaultKind.PAUSE):
-                assert 1 <= len(tf.op.value) <= 2 and set(tf.op.value) <= set(NODES)
+                if isinstance(tf.op.value, dict):
+                    assert tf.op.value["targets"] in ("primaries", "event")
+                    symbolic += 1
+                else:
+                    assert set(tf.op.value) <= set(NODES)
+                    sizes.add(len(tf.op.value))
+    assert sizes == {1, 2, 3, 5} and symbolic > 0
+
+
+def test_swarm_gives_every_requested_kind_its_turn_and_varies_the_mix() -> None:
+    names = ["partition:ring", "kill:primaries", "pause", "clock"]
+    mixes = set()
+    for seed in range(40):
+        s = build(names, NODES, random.Random(seed), interval=5.0, time_limit=30.0)
+        caps = {CAPABILITY_OF[tf.op.kind] for tf in s}
+        assert caps == {"net", "kill", "pause", "clock"}, (seed, caps)
+        assert [tf.at for tf in s] == sorted(tf.at for tf in s)
+        assert all(0 < tf.at < 30.0 for tf in s)
+        # per capability, starts and undos alternate (never two faults of one kind at once)
+        for cap in caps:
+            ops = [tf.op.kind for tf in s if CAPABILITY_OF[tf.op.kind] == cap]
+            assert all((k in UNDO_OF) == (i % 2 == 0) for i, k in enumerate(ops)), (seed, cap)
+        mixes.add(tuple(sorted(CAPABILITY_OF[tf.op.kind] for tf in s[:4])))
+        assert build(names, NODES, random.Random(seed), interval=5.0, time_limit=30.0) == s
+    assert len(mixes) > 5
+    aimed = [tf for seed in range(20) for tf in build(names, NODES, random.Random(seed), interval=5.0,
+                                                      time_limit=30.0) if tf.on is not None]
+    assert aimed and all(tf.window > 0 and tf.op.kind in UNDO_OF for tf in aimed)
+    assert from_json(to_json(aimed)) == sorted(aimed, key=lambda tf: tf.at)
 
 
 def test_json_round_trip_and_errors() -> None:
@@ -97,18 +127,6 @@ def test_qualified_targets() -> None:
     assert kinds == {FaultKind.BUMP_CLOCK, FaultKind.STROBE_CLOCK}
     leave = PACKAGES["member"].draw(NODES, rng)
     assert leave.kind is FaultKind.LEAVE and leave.value != ["n1"]
-
-
-def test_bare_names_draw_what_the_first_cut_drew() -> None:
-    """Stored seeds must replay: the unqualified packages keep their exact rng use."""
-    rng = random.Random(11)
-    k = max(1, (len(NODES) - 1) // 2)
-    expected_kill = sorted(rng.sample(NODES, rng.randint(1, k)))
-    assert PACKAGES["kill"].draw(NODES, random.Random(11)).value == expected_kill
-    rng = random.Random(12)
-    expected_grudge = rng.choice([random_halves, isolate_one])(NODES, rng)
-    assert PACKAGES["partition"].draw(NODES, random.Random(12)).value == expected_grudge
-    assert build(["partition", "kill"], NODES, random.Random(3), interval=5.0, time_limit=60.0) == _plan(3)
 
 
 def test_combined_packages_overlap_but_same_capability_never_does() -> None:

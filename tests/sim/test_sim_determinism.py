@@ -14,7 +14,7 @@ from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
 from systems_under_test.registry import systems
 
-VARIANTS = [v.name for d in systems().values() if d.external is None for v in d.variants]
+VARIANTS = [v.name for d in systems().values() if not d.is_third_party for v in d.variants]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -30,11 +30,11 @@ def _digest(path: Path) -> str:
 
 def skip_without_workload(system: str) -> None:
     """Skip (with the reason) a system whose default workload is not implemented yet."""
-    from harness.run.runner import default_workload_name
-    from harness.workloads import WORKLOADS
+    from harness.workloads import workload_names
+    from systems_under_test.registry import resolve
 
-    name = default_workload_name(RunSpec(system=system))
-    if name not in WORKLOADS:
+    name = resolve(system)[0].workloads[0]
+    if name not in workload_names():
         pytest.skip(f"{system}: its workload {name!r} is not implemented yet")
 
 
@@ -55,14 +55,13 @@ def test_same_seed_same_history_bytes(system: str, tmp_path: Path) -> None:
 
 _CHILD = """
 import hashlib
-from harness.run.runner import default_workload_name
 from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
-from harness.workloads import WORKLOADS
+from harness.workloads import workload_names
 from systems_under_test.registry import systems
 for d in systems().values():
-    for v in d.variants if d.external is None else ():
-        if default_workload_name(RunSpec(system=v.name)) not in WORKLOADS:
+    for v in d.variants if not d.is_third_party else ():
+        if d.workloads[0] not in workload_names():
             continue
         spec = RunSpec(system=v.name, backend="sim", seed=3, time_limit=3.0, rate=50.0, quiesce=1.0,
                        nemesis=("partition", "kill", "pause", "clock", "packet"), nemesis_interval=0.7)

@@ -20,12 +20,12 @@ from harness.backends import registry as backends
 from harness.run.simrun import run_spec
 from systems_under_test.registry import systems
 
-OURS = [d for d in systems().values() if d.external is None]
+OURS = [d for d in systems().values() if not d.is_third_party]
 CORRECT = [v.name for d in OURS for v in d.variants if not v.planted_bug]
 PLANTED = [v.name for d in OURS for v in d.variants if v.planted_bug]
 # Planted bugs the explorer does not find yet, with why (kept visible instead of silently passing).
 NOT_FOUND_YET: dict[str, str] = {}
-EXTERNAL = [d.name for d in systems().values() if d.external is not None]
+EXTERNAL = [d.name for d in systems().values() if d.is_third_party]
 
 
 @pytest.fixture

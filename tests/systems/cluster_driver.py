@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkers.history import FAIL, INFO, INVOKE, OK, Op
-from systems_under_test.core import CancelTimer, Core, Log, Persist, Reply, Send, SetTimer
+from systems_under_test.core import CancelTimer, Core, Event, Log, Persist, Reply, Send, SetTimer, event_line
 
 CoreMaker = Callable[[str, Sequence[str], random.Random, Mapping[str, Any]], Core]
 INF = float("inf")
@@ -323,6 +323,8 @@ class Cluster:
                 self.durable[node].append(json.loads(json.dumps(e.record)))
             elif isinstance(e, Log):
                 self.logs[node].append(f"{self.now:.3f} {e.text}")
+            elif isinstance(e, Event):
+                self.logs[node].append(f"{self.now:.3f} {event_line(e)}")
             else:
                 raise TypeError(f"unknown effect {e!r}")
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import workloads
 from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
 from harness.workloads.lock import LockWorkload
-
-
-@pytest.fixture(autouse=True)
-def _workloads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(workloads.WORKLOADS, LockWorkload.name, LockWorkload)  # type: ignore[index]
 
 
 @pytest.mark.parametrize("system, nemesis, seed, valid", [

@@ -6,18 +6,11 @@ from __future__ import annotations
 import pytest
 
 from checkers.history import Op
-from harness import workloads
 from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
 from harness.workloads.bank import BankWorkload
 from harness.workloads.txn_append import ListAppendWorkload
 from nemesis.faults import FaultKind, FaultOp, TimedFault
-
-
-@pytest.fixture(autouse=True)
-def _workloads(monkeypatch: pytest.MonkeyPatch) -> None:
-    for cls in (BankWorkload, ListAppendWorkload):
-        monkeypatch.setitem(workloads.WORKLOADS, cls.name, cls)  # type: ignore[index]
 
 
 def run(system: str, workload: str, seed: int, *, schedule: list[TimedFault] | None = None,

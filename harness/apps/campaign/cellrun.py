@@ -15,6 +15,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from checkers.result import EXIT_CRASHED
 from harness.apps.campaign.metrics import run_metrics
@@ -50,15 +51,16 @@ def status_of(exit_code: int, interrupted: bool) -> Status:
     return {0: Status.VALID, 1: Status.INVALID, 2: Status.UNKNOWN}.get(exit_code, Status.CRASHED)
 
 
-def execute_cell(cell: Cell, campaign_dir: Path) -> CellRecord:
-    """Run the cell's spec into ``<campaign_dir>/runs`` and measure it; a failure is a crashed record."""
+def execute_cell(cell: Cell, campaign_dir: Path, plan: Any = None) -> CellRecord:
+    """Run the cell's plan (or its spec) into ``<campaign_dir>/runs`` and measure it; a failure is a crashed
+    record."""
     from harness.apps.campaign.backends import ensure_backends
     from harness.run.session import run_test
 
     ensure_backends()
     started = time.monotonic()
     try:
-        res = run_test(cell.spec, store=campaign_dir / "runs")
+        res = run_test(plan if plan is not None else cell.spec, store=campaign_dir / "runs")
     except Exception:  # noqa: BLE001 - a crashing cell is recorded, never raised into the campaign
         return CellRecord(
             cell.id,
@@ -87,7 +89,7 @@ def execute_cell(cell: Cell, campaign_dir: Path) -> CellRecord:
     )
 
 
-def child_main(cell: Cell, campaign_dir: Path) -> None:
+def child_main(cell: Cell, campaign_dir: Path, plan: Any = None) -> None:
     """Entry point of a cell's process: output to the cell's log file, then run and record the cell."""
     if hasattr(signal, "pthread_sigmask"):  # the parent forked us with SIGINT held back
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -99,7 +101,7 @@ def child_main(cell: Cell, campaign_dir: Path) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    record = execute_cell(cell, campaign_dir)
+    record = execute_cell(cell, campaign_dir, plan)
     if record.error:
         print(record.error, file=sys.stderr)
     write_record(campaign_dir, record)

@@ -54,13 +54,15 @@ class Outcome:
     interrupted: bool = False
 
 
-def validate(campaign: Campaign) -> None:
-    """Check every cell's names and options before anything runs (raises the user's error)."""
+def validate(campaign: Campaign) -> dict[str, Any]:
+    """Plan every cell before anything runs (raises the user's error); the plans by cell id.
+
+    Each cell's process runs the plan made here: nothing is resolved again in the child.
+    """
     from harness.run.session import prepare
 
     ensure_backends()
-    for cell in campaign.cells:
-        prepare(cell.spec)
+    return {cell.id: prepare(cell.spec) for cell in campaign.cells}
 
 
 def _context() -> Any:
@@ -124,7 +126,7 @@ def run_campaign(
     Resuming keeps every finished cell; ``retry_crashed`` runs crashed ones again too (after fixing what
     crashed them).
     """
-    validate(campaign)
+    plans = validate(campaign)
     kept = open_directory(campaign, directory, resume=resume, retry_crashed=retry_crashed)
     out = Outcome(campaign, directory, dict(kept), kept=list(kept))
     todo = [c for c in campaign.cells if c.id not in kept]
@@ -153,7 +155,8 @@ def run_campaign(
                         break
                     record_path(directory, cell.id).unlink(missing_ok=True)  # no stale record as its result
                     with _no_sigint():  # a Ctrl-C must not land between the fork and the bookkeeping
-                        proc = ctx.Process(target=child_main, args=(cell, directory), name=f"cell {cell.id}")
+                        proc = ctx.Process(target=child_main, args=(cell, directory, plans[cell.id]),
+                                           name=f"cell {cell.id}")
                         proc.start()
                         running[cell.id] = (cell, proc, time.monotonic())
                     todo.remove(cell)

@@ -20,21 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from checkers.history import INVOKE, OK, Op, pairs
+from nemesis.table import TABLE
 
-_OPENS = {
-    "start-partition": "partition",
-    "kill": "kill",
-    "pause": "pause",
-    "bump-clock": "clock",
-    "start-packet": "packet",
-}
-_CLOSES = {
-    "stop-partition": "partition",
-    "start": "kill",
-    "resume": "pause",
-    "reset-clock": "clock",
-    "stop-packet": "packet",
-}
+_OPENS = {s.name: s.family for s in TABLE.values() if s.undo is not None}  # from the fault table
+_CLOSES = {s.undo: s.family for s in TABLE.values() if s.undo is not None}
 NS = 1_000_000_000
 
 

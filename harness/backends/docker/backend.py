@@ -115,7 +115,7 @@ class DockerBackend:
         def create(plan: cluster.NodePlan) -> Any:
             cmd = self._node_command(plan, plans)
             labels = L.run_labels(self.run_id, owner, plan.node)
-            return cluster.create_node(self.client, self.image, net.name, plan, cmd, labels)
+            return cluster.create_node(self.client, self.image, net.name, plan, cmd, labels, self._mounts())
 
         created = await asyncio.gather(*(asyncio.to_thread(create, p) for p in plans))
         self._containers = {p.node: c for p, c in zip(plans, created, strict=True)}
@@ -126,7 +126,14 @@ class DockerBackend:
     def _node_command(self, plan: cluster.NodePlan, plans: Sequence[cluster.NodePlan]) -> list[str]:
         """The command of ``plan``'s container: our node runtime (a backend for another server overrides
         it)."""
-        return cluster.node_command(self.spec.system, plan, plans, self.spec.seed, self.spec.config)
+        core = self.spec.resolved_variant().core_ref
+        return cluster.node_command(self.spec.system, plan, plans, self.spec.seed, self.spec.node_config(),
+                                    core)
+
+    def _mounts(self) -> dict[str, Path]:
+        """Extra read-only source mounts: a plugin system's core package (ours is always mounted)."""
+        variant = self.spec.resolved_variant()
+        return cluster.plugin_dirs(variant.core_ref if variant.factory is not None else None)
 
     async def _wait_ready(self, node: str) -> None:
         """Poll the node's control channel until it answers; fail fast with its output if it exited."""

@@ -67,7 +67,8 @@ def plan_nodes(run_id: str, nodes: Sequence[str], subnet: ipaddress.IPv4Network)
 
 
 def node_command(
-    system: str, plan: NodePlan, peers: Sequence[NodePlan], seed: int, config: Mapping[str, Any]
+    system: str, plan: NodePlan, peers: Sequence[NodePlan], seed: int, config: Mapping[str, Any],
+    core: str | None = None,
 ) -> list[str]:
     """The runtime command line for one node container (see "Node runtime process")."""
     argv = [
@@ -81,9 +82,32 @@ def node_command(
         "--log", NODE_LOG,
         "--seed", str(seed),
     ]
-    if config:
+    if core is not None:  # the node imports its core directly: no registry inside the container
+        argv += ["--core", core]
+    if config or core is not None:
         argv += ["--config", json.dumps(dict(config), sort_keys=True)]
     return argv
+
+
+def plugin_dirs(core: str | None) -> dict[str, Path]:
+    """Top-level package directories a plugin's core needs inside the container, by package name.
+
+    Our own cores live in ``systems_under_test`` (always mounted); a plugin's core module is mounted
+    read-only next to it, so a plugin system runs in containers like ours (its core must be stdlib-only).
+    """
+    if core is None:
+        return {}
+    top = core.partition(":")[0].split(".")[0]
+    if top == "systems_under_test":
+        return {}
+    import importlib
+
+    module = importlib.import_module(top)
+    file = getattr(module, "__file__", None)
+    if file is None:
+        return {}
+    path = Path(file).resolve()
+    return {top: path.parent if path.name == "__init__.py" else path}
 
 
 def _host_networks() -> list[ipaddress.IPv4Network]:
@@ -136,7 +160,8 @@ def create_network(client: Any, run_id: str, labels: Mapping[str, str], start: i
 
 
 def create_node(
-    client: Any, image: str, network: str, plan: NodePlan, command: Sequence[str], labels: Mapping[str, str]
+    client: Any, image: str, network: str, plan: NodePlan, command: Sequence[str], labels: Mapping[str, str],
+    extra: Mapping[str, Path] | None = None,
 ) -> Any:
     """Create (not start) the node's volume and container; returns the container."""
     client.volumes.create(plan.volume, labels=dict(labels))
@@ -145,6 +170,10 @@ def create_node(
         binds={
             str(package_dir()): {"bind": f"{SRC_MOUNT}/systems_under_test", "mode": "ro"},
             plan.volume: {"bind": STATE_DIR, "mode": "rw"},
+            **{
+                str(path): {"bind": f"{SRC_MOUNT}/{path.name}", "mode": "ro"}
+                for path in (extra or {}).values()
+            },
         },
         cap_add=["NET_ADMIN"],
         init=True,

@@ -112,23 +112,34 @@ def image_rm(refs: Sequence[str], *, all_images: bool = False, console: Console 
     return EXIT_OK
 
 
-def cleanup(*, orphans_only: bool = False, console: Console | None = None) -> int:
-    """Remove every container, network and volume labelled by splitbrain (images are kept).
+def cleanup(*, orphans_only: bool = True, console: Console | None = None) -> int:
+    """Remove leftovers: local node processes and Docker objects of runs whose harness has exited.
 
-    With ``orphans_only``, only those of runs whose harness process has exited — safe while other
-    runs are going on against the same engine.
+    With ``orphans_only=False`` (``cleanup --all``) everything labelled by splitbrain goes, and every
+    local node runtime of this user, including those of runs going on right now. Node images are kept.
+    A missing Docker engine is not an error here: the local sweep still ran, and that is said.
     """
     from harness.backends.docker.cleanup import remove_all, sweep_orphans
+    from harness.backends.procguard import sweep_leftovers
 
     con = _console(console)
+    if not orphans_only:
+        con.print("splitbrain: warning: --all also removes the nodes and containers of runs still in "
+                  "progress",
+                  markup=False)
+    swept = sweep_leftovers(everything=not orphans_only)
+    con.print(f"local: killed {len(swept.killed)} node processes"
+              + (f" of runs {', '.join(swept.runs)}" if swept.runs else "")
+              + (f", removed {len(swept.removed_dirs)} scratch dirs" if swept.removed_dirs else "")
+              + (f"; {len(swept.live_runs)} live runs left alone" if swept.live_runs else ""), markup=False)
     try:
         client = engine()
         removed = sweep_orphans(client) if orphans_only else remove_all(client)
     except EngineUnavailable as e:
-        con.print(f"splitbrain: error: {e}", markup=False)
-        return EXIT_FAILED
+        con.print(f"docker: skipped ({e})", markup=False)
+        return EXIT_OK
     con.print(
-        f"removed {len(removed.containers)} containers, {len(removed.networks)} networks, "
+        f"docker: removed {len(removed.containers)} containers, {len(removed.networks)} networks, "
         f"{len(removed.volumes)} volumes" + (f" of runs {', '.join(removed.runs)}" if removed.runs else ""),
         markup=False,
     )

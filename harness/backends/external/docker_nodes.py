@@ -5,7 +5,8 @@ volume per node that outlives ``docker kill``, labels for cleanup, iptables part
 container, ``docker kill``/start, ``docker pause`` — only the container's command is the third-party
 server instead of our node runtime, and the image carries Debian's etcd-server, etcd-client and
 redis-server. What needed our runtime's control channel (message delay/duplication, clock offsets)
-is refused with the reason (:mod:`harness.backends.external.refusals`).
+is refused with the reason (:meth:`ExternalDockerBackend.unsupported`). Public as
+``harness.api.DockerProcesses``.
 
 A node is *started* once its client port accepts connections; whether the cluster *serves* (etcd has
 a leader, redis replicas are linked) is the subclass's ``wait_serving``, run once after setup — a
@@ -18,16 +19,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from harness.backends.base import ClusterSpec, Unreachable
 from harness.backends.docker import cluster
 from harness.backends.docker.backend import DockerBackend
 from harness.backends.docker.image import THIRD_PARTY_PACKAGES, ImageRecipe
-from harness.backends.external.refusals import reason
+from harness.backends.external.local_base import CLOCK
 from nemesis.executor import CapabilityError
-from systems_under_test.registry import resolve
+
+PACKET_DOCKER = ("packet faults on docker delay/duplicate through our node runtime "
+                 "(the kernel has no netem); "
+                 "{system} is not our runtime")
 
 
 def docker_client() -> Any:
@@ -45,12 +49,20 @@ class ExternalDockerBackend(DockerBackend):
     """Containers running a third-party server; Net (iptables), Kill and Pause faults."""
 
     client_port = 0  # the server's client port inside each container
+    system_name: ClassVar[str] = "this system"  # for messages: "etcd", "redis"
+    faketime: ClassVar[str] = "was not tried on it"  # what libfaketime does to it (why clock faults are out)
+
+    @classmethod
+    def unsupported(cls) -> Mapping[str, str]:
+        """Faults that need our node runtime's cooperation, which a third-party server lacks, and why."""
+        return {"clock": CLOCK.format(system=cls.system_name, faketime=cls.faketime),
+                "packet": PACKET_DOCKER.format(system=cls.system_name)}
 
     def __init__(self, spec: ClusterSpec, *, client: Any = None, **kw: Any) -> None:
         recipe = ImageRecipe().with_packages(THIRD_PARTY_PACKAGES)
         super().__init__(spec, recipe=recipe, client=client if client is not None else docker_client(), **kw)
-        self.system = resolve(spec.system)[0].name
-        self.config: dict[str, Any] = {**resolve(spec.system)[1].config, **dict(spec.config)}
+        self.system = self.system_name
+        self.config: dict[str, Any] = spec.node_config()
 
     @abstractmethod
     def server_command(self, plan: cluster.NodePlan, plans: Sequence[cluster.NodePlan]) -> list[str]:
@@ -102,11 +114,11 @@ class ExternalDockerBackend(DockerBackend):
         """Nothing to push: delay/dup and clock offsets are refused for third-party systems."""
 
     async def set_clock_offset(self, node: str, seconds: float) -> None:
-        """Refused: see :mod:`harness.backends.external.refusals`."""
-        raise CapabilityError(reason(self.system, "docker", "clock"))
+        """Refused (the run plan refuses it earlier): see :meth:`unsupported`."""
+        raise CapabilityError(self.unsupported()["clock"])
 
     async def set_packet_faults(
         self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
     ) -> None:
-        """Refused: see :mod:`harness.backends.external.refusals`."""
-        raise CapabilityError(reason(self.system, "docker", "packet"))
+        """Refused (the run plan refuses it earlier): see :meth:`unsupported`."""
+        raise CapabilityError(self.unsupported()["packet"])

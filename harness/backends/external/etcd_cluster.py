@@ -13,86 +13,37 @@ the member connected to it, which is what a client needs too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from harness.backends.base import ClusterSpec, Indefinite, Unreachable
-from harness.backends.external.etcd_kv import gateway_call, translate_reply, unsupported
-from harness.backends.external.http import HttpJsonConnection
-from harness.backends.external.local_base import ExternalStartError, LocalExternalBackend
-from harness.backends.external.procs import require_binary
-from harness.backends.local import free_ports
+from harness.api import (
+    ClusterSpec,
+    ExternalStartError,
+    HttpJsonConnection,
+    Indefinite,
+    LocalProcesses,
+    Unreachable,
+    free_ports,
+    require_binary,
+)
+from harness.backends.external.etcd_client import (
+    CONNECT_TIMEOUT,
+    FAKETIME,
+    PROBE_TIMEOUT,
+    EtcdConnection,
+    etcd_command,
+    probe,
+    status_core,
+)
 
-CONNECT_TIMEOUT = 2.0
-PROBE_TIMEOUT = 2.0
-
-
-async def probe(node: str, host: str, port: int) -> str | None:
-    """None when the member at ``host:port`` answers a linearizable read, else what went wrong."""
-    try:
-        http = await HttpJsonConnection.open(node, host, port, PROBE_TIMEOUT)
-    except Unreachable as e:
-        return str(e)
-    try:
-        status, doc = await http.post("/v3/kv/range", {"key": "c3BsaXRicmFpbg=="}, PROBE_TIMEOUT)
-    except (Unreachable, Indefinite) as e:
-        return str(e)
-    finally:
-        await http.close()
-    return None if status == 200 else f"HTTP {status}: {doc.get('error', doc)}"
+__all__ = ["EtcdLocalBackend", "status_core"]
 
 
-def etcd_command(binary: str, node: str, data_dir: str, client_url: str, peer_url: str,
-                 initial_cluster: Mapping[str, str], token: str, config: Mapping[str, Any]) -> list[str]:
-    """The argv of one etcd member (shared by the local and docker backends)."""
-    return [
-        binary, "--name", node, "--data-dir", data_dir,
-        "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
-        "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-        "--initial-cluster", ",".join(f"{n}={u}" for n, u in initial_cluster.items()),
-        "--initial-cluster-state", "new", "--initial-cluster-token", token,
-        "--heartbeat-interval", str(int(config.get("heartbeat_ms", 100))),
-        "--election-timeout", str(int(config.get("election_ms", 1000))),
-        "--logger", "zap", "--log-outputs", "stderr",
-    ]
-
-
-def status_core(doc: dict[str, Any]) -> dict[str, Any]:
-    """etcd's maintenance status as a ``Core.status()``-like dict: ``role`` leader/follower, raft facts.
-
-    The nemesis's ``primaries`` targets read ``role``; etcd names its leader only by member id.
-    """
-    me = str((doc.get("header") or {}).get("member_id", ""))
-    leader = str(doc.get("leader", ""))
-    role = "leader" if me and leader == me else ("follower" if leader not in ("", "0") else "candidate")
-    return {"role": role, "member_id": me, "leader_id": leader, "raft_term": doc.get("raftTerm"),
-            "raft_index": doc.get("raftIndex"), "version": doc.get("version")}
-
-
-class EtcdConnection:
-    """A client connection to one member: our kv requests over its JSON gateway."""
-
-    def __init__(self, node: str, http: HttpJsonConnection, serializable: bool) -> None:
-        self.node = node
-        self._http = http
-        self.serializable = serializable
-
-    async def call(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Perform ``req``; ``Unreachable`` if it was certainly not sent, ``Indefinite`` on timeout/loss."""
-        try:
-            path, body = gateway_call(req, serializable=self.serializable)
-        except ValueError as e:
-            return {**unsupported(req, str(e)), "req_id": req.get("req_id")}
-        status, doc = await self._http.post(path, body, timeout)
-        return {**translate_reply(req, status, doc), "req_id": req.get("req_id")}
-
-    async def close(self) -> None:
-        """Close the connection (idempotent)."""
-        await self._http.close()
-
-
-class EtcdLocalBackend(LocalExternalBackend):
+class EtcdLocalBackend(LocalProcesses):
     """etcd members as local processes; Kill and Pause faults."""
+
+    system_name = "etcd"
+    faketime = FAKETIME
 
     def __init__(self, spec: ClusterSpec) -> None:
         self.binary = require_binary("etcd", "etcd-server")
@@ -151,10 +102,3 @@ class EtcdLocalBackend(LocalExternalBackend):
             await http.close()
         return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None,
                 "core": status_core(doc)}
-
-
-# The docker flavour by name (imported on demand: it needs the docker backend's modules and imports this one).
-BACKENDS: dict[str, Any] = {
-    "local": EtcdLocalBackend,
-    "docker": "harness.backends.external.etcd_docker:EtcdDockerBackend",
-}

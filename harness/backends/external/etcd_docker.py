@@ -11,35 +11,43 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from harness.backends.base import ClusterSpec, Indefinite, Unreachable
-from harness.backends.docker import cluster
-from harness.backends.external.docker_nodes import ExternalDockerBackend
-from harness.backends.external.etcd_cluster import (
+from harness.api import (
+    CONTAINER_STATE_DIR,
+    ClusterSpec,
+    DockerProcesses,
+    HttpJsonConnection,
+    Indefinite,
+    NodePlan,
+    Unreachable,
+)
+from harness.backends.external.etcd_client import (
     CONNECT_TIMEOUT,
+    FAKETIME,
     PROBE_TIMEOUT,
     EtcdConnection,
     etcd_command,
     probe,
     status_core,
 )
-from harness.backends.external.http import HttpJsonConnection
 
 CLIENT_PORT = 2379
 PEER_PORT = 2380
 
 
-class EtcdDockerBackend(ExternalDockerBackend):
+class EtcdDockerBackend(DockerProcesses):
     """etcd members in containers."""
 
     client_port = CLIENT_PORT
+    system_name = "etcd"
+    faketime = FAKETIME
 
     def __init__(self, spec: ClusterSpec, **kw: Any) -> None:
         super().__init__(spec, **kw)
 
-    def server_command(self, plan: cluster.NodePlan, plans: Sequence[cluster.NodePlan]) -> list[str]:
+    def server_command(self, plan: NodePlan, plans: Sequence[NodePlan]) -> list[str]:
         """``etcd`` with the static initial cluster of every container's address."""
         initial = {p.node: f"http://{p.ip}:{PEER_PORT}" for p in plans}
-        return etcd_command("etcd", plan.node, f"{cluster.STATE_DIR}/etcd", f"http://{plan.ip}:{CLIENT_PORT}",
+        return etcd_command("etcd", plan.node, f"{CONTAINER_STATE_DIR}/etcd", f"http://{plan.ip}:{CLIENT_PORT}",
                             initial[plan.node], initial, f"splitbrain-{self.spec.seed}", self.config)
 
     async def connect(self, node: str) -> EtcdConnection:  # type: ignore[override]

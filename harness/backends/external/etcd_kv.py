@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from systems_under_test.core import PRECONDITION_FAILED
+from harness.api import PRECONDITION_FAILED
 
 TEMPORARILY_UNAVAILABLE = 11
 NOT_SUPPORTED = 10

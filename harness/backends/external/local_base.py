@@ -2,8 +2,9 @@
 
 A subclass says how to build a node's command line and when the cluster is ready, and how a client
 reaches a node. Faults are the ones a process can be given without its cooperation — SIGKILL/restart
-(``Kill``) and SIGSTOP/SIGCONT (``Pause``). ``Net``, ``Clock`` and ``Packet`` are deliberately absent:
-the generic capability check then refuses them, and ``harness.backends.external.refusals`` says why.
+(``Kill``) and SIGSTOP/SIGCONT (``Pause``). ``Net``, ``Clock`` and ``Packet`` are deliberately absent,
+and :meth:`LocalExternalBackend.unsupported` says why, so the run plan refuses them with the reason
+before anything starts. Public as ``harness.api.LocalProcesses``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,20 @@ from __future__ import annotations
 import asyncio
 import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.backends.base import ClusterSpec
 from harness.backends.external.procs import ManagedProcess
-from systems_under_test.registry import resolve
 
 READY_TIMEOUT = 30.0
+
+COOPERATIVE = ("on the local backend {cap} faults are cooperative: our node runtime drops/delays the peer "
+               "messages it is told to, and {system} is not our runtime; use --backend docker for partitions")
+CLOCK = ("clock faults on {system} are out of scope: our clock offsets are cooperative (applied by our node "
+         "runtime), and libfaketime {faketime}")
 
 
 class ExternalStartError(RuntimeError):
@@ -30,12 +36,22 @@ class LocalExternalBackend(ABC):
     """Nodes of a third-party system as local processes with process faults only."""
 
     name = "local"
+    system_name: ClassVar[str] = "this system"  # for messages: "etcd", "redis"
+    faketime: ClassVar[str] = "was not tried on it"  # what libfaketime does to it (why clock faults are out)
+
+    @classmethod
+    def unsupported(cls) -> Mapping[str, str]:
+        """Faults a third-party binary cannot be given as local processes, and why."""
+        return {
+            "net": COOPERATIVE.format(system=cls.system_name, cap="partition"),
+            "packet": COOPERATIVE.format(system=cls.system_name, cap="packet"),
+            "clock": CLOCK.format(system=cls.system_name, faketime=cls.faketime),
+        }
 
     def __init__(self, spec: ClusterSpec) -> None:
-        spec = ClusterSpec(spec.system, spec.nodes, spec.run_dir.resolve(), spec.seed, spec.config)
+        spec = replace(spec, run_dir=spec.run_dir.resolve())
         self.spec = spec
-        _desc, variant = resolve(spec.system)
-        self.config: dict[str, Any] = {**variant.config, **dict(spec.config)}
+        self.config: dict[str, Any] = spec.node_config()
         self.procs: dict[str, ManagedProcess] = {
             n: ManagedProcess(n, spec.run_dir / "data", self._command_for(n)) for n in spec.nodes
         }

@@ -26,7 +26,7 @@ from redis import exceptions as rx
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from harness.backends.base import Indefinite, Unreachable
+from harness.api import Indefinite, Unreachable
 from harness.backends.external.redis_kv import (
     TEMPORARILY_UNAVAILABLE,
     commands_for,

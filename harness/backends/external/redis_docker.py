@@ -17,18 +17,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.backends.base import ClusterSpec
-from harness.backends.docker import cluster
-from harness.backends.external.docker_nodes import ExternalDockerBackend
-from harness.backends.external.redis_cluster import RedisFailover, redis_command
+from harness.api import CONTAINER_STATE_DIR, ClusterSpec, DockerProcesses, NodePlan
+from harness.backends.external.redis_nodes import FAKETIME, RedisFailover, redis_command
 
 CLIENT_PORT = 6379
 
 
-class RedisDockerBackend(RedisFailover, ExternalDockerBackend):
+class RedisDockerBackend(RedisFailover, DockerProcesses):
     """redis-server containers with harness-driven failover."""
 
     client_port = CLIENT_PORT
+    system_name = "redis"
+    faketime = FAKETIME
 
     def __init__(self, spec: ClusterSpec, **kw: Any) -> None:
         super().__init__(spec, **kw)
@@ -38,11 +38,11 @@ class RedisDockerBackend(RedisFailover, ExternalDockerBackend):
         """The container's address: the harness and the other nodes reach it the same way."""
         return self._plan(node).ip, CLIENT_PORT
 
-    def server_command(self, plan: cluster.NodePlan, plans: Sequence[cluster.NodePlan]) -> list[str]:
+    def server_command(self, plan: NodePlan, plans: Sequence[NodePlan]) -> list[str]:
         """redis-server; every node but the first starts as its replica."""
         primary = None if plan.node == plans[0].node else (plans[0].ip, CLIENT_PORT)
         return redis_command(
-            "redis-server", CLIENT_PORT, cluster.STATE_DIR, primary, self.config, bind="0.0.0.0"
+            "redis-server", CLIENT_PORT, CONTAINER_STATE_DIR, primary, self.config, bind="0.0.0.0"
         )
 
     async def wait_serving(self, timeout: float) -> None:

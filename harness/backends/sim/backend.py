@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -113,12 +113,13 @@ class SimBackend:
         self.require_virtual = require_virtual
         if factory is None:
             from harness.backends.base import SpecError
-            from systems_under_test.registry import resolve
 
-            desc, variant = resolve(spec.system)
-            if desc.external is not None:
-                raise SpecError(f"{desc.name} is a third-party system with no core in this project; the sim "
-                                "backend runs only our own systems (use --backend local or docker)")
+            variant = spec.resolved_variant()
+            if variant.factory is None:
+                raise SpecError(f"{spec.system.split(':')[0]} is a third-party system with no core in this "
+                                "project; the sim backend runs only systems with a sans-IO core (use "
+                                "--backend "
+                                "local or docker)")
             factory = variant.make_core
         self.factory: CoreFactory = factory
         self.nodes: dict[str, SimNode] = {}
@@ -126,6 +127,8 @@ class SimBackend:
         self._next_conn = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._net: SimNetwork | None = None
+        self.event_trace: list[tuple[str, str]] = []  # (node, event name) in the order announced
+        self._event_listeners: list[Callable[[str, str, Mapping[str, Any]], None]] = []
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -155,8 +158,20 @@ class SimBackend:
         for n in self.spec.nodes:
             self.nodes[n] = SimNode(n, self.spec.nodes, self.factory, self.spec.config, self.spec.seed, loop,
                                     self._net)
+        for node in self.nodes.values():
+            node.on_event = self._announced
         for n in self.spec.nodes:
             self.nodes[n].start()
+
+    # -- announced protocol events (nemesis.capabilities.Events) -------------------------------------
+    def watch_events(self, callback: Callable[[str, str, Mapping[str, Any]], None]) -> None:
+        """Call ``callback(node, name, data)`` synchronously whenever a core announces an event."""
+        self._event_listeners.append(callback)
+
+    def _announced(self, node: str, name: str, data: Mapping[str, Any]) -> None:
+        self.event_trace.append((node, name))
+        for callback in list(self._event_listeners):
+            callback(node, name, data)
 
     async def teardown(self) -> None:
         """Stop every node and fail requests in progress (idempotent)."""
@@ -194,6 +209,9 @@ class SimBackend:
         if sim is None or sim.state is not NodeState.RUNNING:
             raise Unreachable(f"{node} does not answer ({'unknown' if sim is None else sim.state.value})")
         return sim.status()
+
+    def kill_all_now(self) -> None:
+        """Nothing to kill: every simulated node lives in this process and dies with its loop."""
 
     def collect_logs(self, dest: Path) -> None:
         """Write each node's in-memory log to ``dest/<node>.log``."""
@@ -267,7 +285,7 @@ SIM_CONFIG_KEY = "sim"
 ``{"peer_link": {LinkParams fields}, "client_link": {...}}`` — so a spec.json alone replays a run."""
 
 
-def make_sim_backend(cluster: ClusterSpec, run_spec: Any = None, **overrides: Any) -> SimBackend:
+def make_sim_backend(cluster: ClusterSpec, **overrides: Any) -> SimBackend:
     """Backend-registry factory: a ``SimBackend`` with link parameters from ``config["sim"]``."""
     config = dict(cluster.config)
     sim = config.pop(SIM_CONFIG_KEY, None) or {}

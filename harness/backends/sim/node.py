@@ -27,9 +27,12 @@ from typing import Any
 from harness.backends.sim.codec import decode, encode
 from harness.backends.sim.events import Event
 from harness.backends.sim.network import SimNetwork
-from systems_under_test.core import CancelTimer, Core, Log, Persist, Reply, Send, SetTimer
+from systems_under_test.core import CancelTimer, Core, Log, Persist, Reply, Send, SetTimer, event_line
+from systems_under_test.core import Event as Announce
 
 CoreFactory = Callable[[str, Sequence[str], random.Random, Mapping[str, Any]], Core]
+EventHook = Callable[[str, str, Mapping[str, Any]], None]
+"""Called with (node, event name, data) the moment a core's ``Event`` effect is carried out."""
 
 
 class NodeState(enum.Enum):
@@ -73,6 +76,7 @@ class SimNode:
         self._requests: dict[str, tuple[str, Any]] = {}  # node req_id -> (client endpoint, client req_id)
         self._next_req = 0
         self.handled = 0  # events handed to the core (a cheap activity measure)
+        self.on_event: EventHook | None = None  # the backend's listener for announced protocol events
 
     # -- clock and log -------------------------------------------------------------------------------
     def now(self) -> float:
@@ -163,6 +167,9 @@ class SimNode:
         assert core is not None
         self.handled += 1
         now = self.now()
+        if kind == "effects":  # the rest of an effect list cut short by a pause aimed at an event
+            self._run(args[0])
+            return
         if kind == "message":
             src, msg = args
             effects = core.on_message(now, src, msg)
@@ -201,7 +208,7 @@ class SimNode:
         # within this batch (nothing runs between these effects that could change or free the object).
         last_msg: Any = None
         last_text = ""
-        for e in effects:
+        for i, e in enumerate(effects):
             if isinstance(e, Send):  # by far the most common effect, so tested first
                 msg = e.msg
                 if msg is not last_msg:
@@ -230,6 +237,18 @@ class SimNode:
                     old[1].cancel()
             elif isinstance(e, Log):
                 self.log(e.text)
+            elif isinstance(e, Announce):
+                self.log(event_line(e))
+                if self.on_event is not None:
+                    incarnation = self.incarnation
+                    self.on_event(me, e.name, e.data or {})
+                    if self.state is not NodeState.RUNNING or self.incarnation != incarnation:
+                        # a fault aimed at this very moment stopped the node: the rest of the list never
+                        # happens (a crash), or happens only when it is thawed (a pause)
+                        if self.state is NodeState.PAUSED:
+                            rest = list(effects)[i + 1:]
+                            self._paused_queue.append(("effects", (rest,)))
+                        return
             else:
                 raise TypeError(f"{self.node_id}: core returned an unknown effect {e!r}")
 
