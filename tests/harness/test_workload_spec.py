@@ -13,7 +13,7 @@ import pytest
 from checkers.history import Op
 from harness.run import session
 from harness.run.spec import RunSpec
-from harness.workloads import WORKLOADS, OptionError, WorkloadSpec, make_workload, workload_spec
+from harness.workloads import OptionError, WorkloadSpec, make_workload, workload_classes, workload_spec
 from harness.workloads.register import RegisterOptions
 
 # sha256 of the first 300 ops each workload's generator draws from random.Random(11) with default
@@ -45,8 +45,8 @@ def test_op_sequences_of_a_seed_are_pinned(name: str) -> None:
 
 
 def test_options_are_frozen_dataclasses_with_defaults() -> None:
-    for cls in WORKLOADS.values():
-        spec = cls()
+    for name in SEQUENCE_DIGESTS:
+        spec = workload_classes()[name]()
         assert dataclasses.is_dataclass(spec.options)
         with pytest.raises(dataclasses.FrozenInstanceError):
             spec.options.__setattr__(dataclasses.fields(spec.options)[0].name, None)
@@ -69,7 +69,7 @@ def test_judge_needs_no_generator(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(self: WorkloadSpec, rng: random.Random) -> None:
         raise AssertionError("judging built an op generator")
 
-    for cls in WORKLOADS.values():
+    for cls in workload_classes().values():
         monkeypatch.setattr(cls, "generator", refuse)
     ops = [Op(0, 0, "invoke", 0, "write", ["k", 1]), Op(1, 5, "ok", 0, "write", ["k", 1]),
            Op(2, 10, "invoke", 1, "read", ["k", None]), Op(3, 15, "ok", 1, "read", ["k", 0])]
