@@ -2,7 +2,10 @@
 
 ``Op`` mirrors Jepsen's op maps: ``index``, ``time`` (ns since run start), ``type`` (invoke / ok / fail /
 info), ``process`` (int for clients, ``"nemesis"`` for faults), ``f``, ``value``, and optionally the
-``node`` the client talked to and an ``error``. Anything else a producer recorded is kept in ``extra``
+``node`` the client talked to and an ``error``. ``process`` is None for ops of imported histories that
+leave it out (elle-cli writes some so): checkers that only look at completed ops (Elle's anomalies without
+process order, long fork, sets) need no process, and pairing treats such ops as one sequential lane. Anything
+else a producer recorded is kept in ``extra``
 so that a round trip loses nothing.
 """
 
@@ -32,7 +35,7 @@ class Op:
     index: int
     time: int
     type: str
-    process: int | str
+    process: int | str | None
     f: str
     value: Any = None
     node: str | None = None
@@ -185,7 +188,8 @@ def pairs(history: Sequence[Op]) -> list[Pair]:
     """Match each client invocation with its completion by process, in invocation order.
 
     Raises ``HistoryError`` when a process invokes twice without completing, or completes an op it
-    never invoked.
+    never invoked. Ops without a process pair only while they strictly alternate invoke/completion (then
+    the pairing is the only one possible); anything else is ambiguous and is refused with that reason.
     """
     open_: dict[Any, Op] = {}
     out: list[Pair | None] = []
@@ -195,6 +199,9 @@ def pairs(history: Sequence[Op]) -> list[Pair]:
             continue
         if op.type == INVOKE:
             if op.process in open_:
+                if op.process is None:
+                    raise HistoryError(f"op {op.index}: ops without a process overlap, so invocations "
+                                       "cannot be paired with completions (this checker needs :process)")
                 raise HistoryError(f"op {op.index}: process {op.process} invoked twice without completing")
             open_[op.process] = op
             slot[op.process] = len(out)

@@ -40,6 +40,7 @@ ALIASES: dict[str, str] = {
     "unique-id": "unique-ids",
     "locks": "lock",
     "twopc": "2pc",
+    "long-forks": "long-fork",
 }
 
 

@@ -17,7 +17,9 @@ our pyproject.toml, and etcd and Redis are written against this module alone)::
   Core``. Our hosts run it everywhere: in the simulator, as local processes and in containers. A core
   module that must run in a container imports only the standard library and
   ``systems_under_test.core`` (the same ``Core``, effects and error codes as here): the container has
-  Debian's python3 and our ``systems_under_test`` package, plus the plugin's own top-level package.
+  Debian's python3 and our ``systems_under_test`` package, plus the plugin's own top-level package
+  (mounted read-only), so that package's ``__init__`` must not import ``harness`` either — put the
+  descriptor in a module of its own, as ``examples/chain-plugin`` does.
 * A *third-party* system (a real server binary) gives no core; its descriptor's ``backends`` maps a
   backend name to a backend class that installs, starts, stops and reaches the nodes there. Build it on
   :class:`LocalProcesses` (nodes as local processes: you give the command line, readiness and the client

@@ -42,6 +42,17 @@ def _started(doc: Mapping[str, Any], stamp: str) -> str:
         return stamp
 
 
+def _duration(spec: Mapping[str, Any], results: Mapping[str, Any]) -> str:
+    """Wall time of the run; for a simulated run the virtual time it covered first (its wall time is a
+    fraction of a second and would read as "0.0 s")."""
+    wall, virtual = results.get("duration"), results.get("history_duration")
+    if not isinstance(wall, (int, float)) or isinstance(wall, bool):
+        return ""
+    if spec.get("backend") == "sim" and isinstance(virtual, (int, float)) and not isinstance(virtual, bool):
+        return f"{virtual:.1f} s virtual, {wall:.2f} s wall"
+    return f"{wall:.1f} s"
+
+
 def index_rows(store: Path) -> list[dict[str, Any]]:
     """One row per run dir in ``store`` (a dir with a spec.json two levels down), newest first."""
     rows: list[dict[str, Any]] = []
@@ -53,7 +64,6 @@ def index_rows(store: Path) -> list[dict[str, Any]]:
         spec: dict[str, Any] = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
         results = _read_json(run_dir / "results.json") if (run_dir / "results.json").is_file() else None
         nemesis = spec.get("nemesis")
-        duration = results.get("duration") if results else None
         rows.append({
             "test": run_dir.parent.name,
             "stamp": run_dir.name,
@@ -66,7 +76,7 @@ def index_rows(store: Path) -> list[dict[str, Any]]:
             "seed": spec.get("seed"),
             "valid": results.get("valid") if results else None,
             "ops": results.get("ops") if results else None,
-            "duration": f"{duration:.1f} s" if isinstance(duration, (int, float)) else "",
+            "duration": _duration(spec, results or {}),
             "has_report": (run_dir / "report.html").is_file(),
         })
     rows.sort(key=lambda r: (r["started"], r["stamp"], r["test"]), reverse=True)

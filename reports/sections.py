@@ -65,7 +65,8 @@ def report_sections(spec: Mapping[str, Any], result: Result, ops: Sequence[Op], 
         "timeline_error": timeline_error,
         "timeline_has_error": bool(timeline and timeline["highlight"]),
         "timeline_js": static_js("timeline.js"),
-        "report_js": static_js("report.js"),
+        # the static fallback for plots whose shared plotly.js is gone (a report copied out of its store)
+        "report_js": static_js("miniplot.js") + "\n" + static_js("report.js"),
         "band_colors": sorted({(b.kind, COLORS.get(b.kind, COLORS["other"])) for b in bands}),
         "latency_rows": latency_table(ps),
         "plots": [{"id": p["id"], "json": script_json(p["figure"])} for p in figures(ps, ops, bands, result)]

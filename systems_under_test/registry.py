@@ -33,6 +33,9 @@ class Variant:
     planted_bug: bool
     factory: CoreFactory | None  # None: a third-party system's variant (no core in this project)
     config: Mapping[str, Any] = field(default_factory=dict)
+    # correct as its makers define it, but it does not promise linearizability (a documented weaker read,
+    # asynchronous replication): a failure of the linearizability check is expected, not a bug
+    weaker_by_design: bool = False
 
     @property
     def core_ref(self) -> str:
@@ -78,9 +81,8 @@ class SystemDescriptor:
         for v in self.variants:
             if v.name == name:
                 return v
-        raise UnknownName(
-            f"unknown variant {name!r} of system {self.name!r}", [v.name for v in self.variants]
-        )
+        raise UnknownName(f"unknown variant {name!r} of system {self.name!r}",
+                          [v.name for v in self.variants])
 
 
 class UnknownName(LookupError):
@@ -110,11 +112,13 @@ def _problem(name: str) -> Callable[[Any], str | None]:
 
 
 def systems() -> dict[str, SystemDescriptor]:
-    """Every registered system, by name, in listing order (ours first); a broken plugin raises."""
-    return {
-        ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name))
-        for ep in plugins.entries(plugins.SYSTEMS)
-    }
+    """Every registered system, by name, in listing order; a broken plugin raises ``PluginError``.
+
+    Systems with a sans-IO core come first, third-party ones after; within each, ours before plugins'.
+    """
+    loaded = {ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name))
+              for ep in plugins.entries(plugins.SYSTEMS)}
+    return dict(sorted(loaded.items(), key=lambda item: item[1].is_third_party))
 
 
 def resolve(name: str) -> tuple[SystemDescriptor, Variant]:
@@ -125,5 +129,9 @@ def resolve(name: str) -> tuple[SystemDescriptor, Variant]:
     base = name.split(":", 1)[0]
     desc = plugins.load_named(plugins.SYSTEMS, base, _problem(base))
     if desc is None:
-        raise UnknownName(f"unknown system {base!r}", plugins.names(plugins.SYSTEMS))
+        known = plugins.names(plugins.SYSTEMS)
+        if not known:  # entry points come from installed metadata: a bare checkout has none
+            raise UnknownName(f"unknown system {base!r}: no system is registered (entry points come from the "
+                              "installed package: run pip install -e . in the checkout)", known)
+        raise UnknownName(f"unknown system {base!r}", known)
     return desc, desc.variant(name)

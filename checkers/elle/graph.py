@@ -187,6 +187,8 @@ def add_process_edges(g: DepGraph, txns: Sequence[Txn]) -> None:
     """Link each transaction to the next one its process invoked (a process is single-threaded)."""
     last: dict[object, int] = {}
     for t in txns:  # txns are in invocation order
+        if t.process is None:  # a history without processes says nothing about process order
+            continue
         key = repr(t.process)
         prev = last.get(key)
         if prev is not None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checkers.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op
+from checkers.history import FAIL, INFO, INVOKE, NEMESIS, OK, HistoryError, Op
 
 Mop = Sequence[Any]
 
@@ -67,6 +67,9 @@ def extract(history: Sequence[Op], f: str = "txn") -> tuple[list[Txn], list[Txn]
         if op.f != f or op.process == NEMESIS:
             continue
         if op.type == INVOKE:
+            if op.process is None and None in open_:
+                raise HistoryError(f"op {op.index}: ops without a process overlap, so invocations cannot be "
+                                   "paired with completions (this history needs :process)")
             # A process invoking again without completing leaves its earlier op open: never completed.
             open_[op.process] = len(invokes)
             invokes.append((pos, op))

@@ -129,12 +129,13 @@ def load_history_with_format(path: str | Path) -> tuple[str, list[Op]]:
 def validate_ops(ops: Iterable[Op], name: str) -> None:
     """Shape checks every checker relies on, so none of them meets a value it cannot even compare.
 
-    ``process`` is an integer or a string (it keys dictionaries), ``f`` a string, and a value nests at
+    ``process`` is an integer, a string (it keys dictionaries) or absent (elle-cli writes such files; ops
+    without one are paired by position where a checker needs pairs), ``f`` a string, and a value nests at
     most ``MAX_DEPTH`` deep with integers of at most 64 bits. ``HistoryError`` names the op's index.
     """
     for i, op in enumerate(ops):
         where = f"{name}: op {op.index if op.index >= 0 else i}"
-        if isinstance(op.process, bool) or not isinstance(op.process, int | str):
+        if op.process is not None and (isinstance(op.process, bool) or not isinstance(op.process, int | str)):
             raise HistoryError(
                 f"{where}: field process must be an integer or a string, got {_brief(op.process)}"
             )

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from checkers.history import HistoryError, Op
+from checkers.importers.jepsen import check_process_fields
 
 _DECODER = json.JSONDecoder()
 
@@ -26,6 +27,7 @@ def parse_json_array(text: str, name: str) -> list[Op]:
     """Parse a JSON array of op objects into ops (``f`` defaults to ``txn``)."""
     pos = text.index("[") + 1
     ops: list[Op] = []
+    wheres: list[str] = []
     n = len(text)
     line = _line(text, pos)
     last = pos
@@ -47,13 +49,14 @@ def parse_json_array(text: str, name: str) -> list[Op]:
         d = dict(d)
         d["type"] = _strip_colon(d.get("type"))
         d["f"] = _strip_colon(d.get("f", "txn"))
-        if "process" not in d:
-            raise HistoryError(f"{name}:{line}: missing field 'process'")
+        d.setdefault("process", None)  # absent in some hand-written histories: see checkers.history.pairs
         if "index" not in d:
             d["index"] = len(ops)
         if "time" not in d:
             d["time"] = len(ops)
         ops.append(Op.from_dict(d, where=f"{name}:{line}"))
+        wheres.append(f"{name}:{line}")
+    check_process_fields(ops, wheres)
     rest = text[pos + 1 :].strip()
     if rest:
         raise HistoryError(f"{name}:{_line(text, pos + 1)}: unexpected text after the JSON array")

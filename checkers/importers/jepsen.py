@@ -41,9 +41,8 @@ def op_from_map(d: Mapping[Any, Any], position: int, where: str) -> Op:
     """Build an ``Op`` from one Jepsen op map; ``where`` (``file:line``) prefixes error messages."""
     if not isinstance(d, dict):
         raise HistoryError(f"{where}: expected an op map {{:type .. :process ..}}, got {type(d).__name__}")
-    for k in ("type", "process"):
-        if k not in d:
-            raise HistoryError(f"{where}: op map has no :{k}")
+    if "type" not in d:
+        raise HistoryError(f"{where}: op map has no :type")
     typ = d["type"]
     if typ not in TYPES:
         raise HistoryError(f"{where}: :type must be one of :{', :'.join(TYPES)}, got {typ!r}")
@@ -53,8 +52,8 @@ def op_from_map(d: Mapping[Any, Any], position: int, where: str) -> Op:
         raise HistoryError(f"{where}: :index must be an integer, got {index!r}")
     if not isinstance(time, (int, float)) or isinstance(time, bool):
         raise HistoryError(f"{where}: :time must be a number, got {time!r}")
-    process = d["process"]
-    if not isinstance(process, (int, str)) or isinstance(process, bool):
+    process = d.get("process")  # absent in some hand-written histories: see checkers.history.pairs
+    if process is not None and (not isinstance(process, (int, str)) or isinstance(process, bool)):
         raise HistoryError(f"{where}: :process must be an integer or :nemesis, got {process!r}")
     value = plain(d.get("value"))
     if "key" in d:
@@ -88,4 +87,18 @@ def parse_edn_history(text: str, name: str) -> list[Op]:
         entries = list(zip(form.value, form.item_lines, strict=True))
     else:
         entries = [(f.value, f.line) for f in forms]
-    return [op_from_map(d, i, f"{name}:{line}") for i, (d, line) in enumerate(entries)]
+    ops = [op_from_map(d, i, f"{name}:{line}") for i, (d, line) in enumerate(entries)]
+    check_process_fields(ops, [f"{name}:{line}" for _, line in entries])
+    return ops
+
+
+def check_process_fields(ops: list[Op], wheres: list[str]) -> None:
+    """Every op has a process, or none has: a file that mixes them is most likely a broken export, and
+    pairing some ops by process and others by position would silently give wrong operations."""
+    if not ops:
+        return
+    first = ops[0].process is None
+    for op, where in zip(ops, wheres, strict=True):
+        if (op.process is None) != first:
+            raise HistoryError(f"{where}: this op {'has' if first else 'has no'} process, unlike the first "
+                               "op (give every op a :process, or none)")

@@ -3,9 +3,14 @@ their real-time order, that the model accepts?
 
 ``check(history, model)`` splits keyed histories per key (P-compositionality: a history of independent
 objects is linearizable iff each object's sub-history is), shrinks each sub-history soundly
-(``reduce``), refutes the obvious cases up front, then runs the search (``search``). The first invalid
-key stops the check unless ``all_keys``; the budget (``time_limit`` seconds over the whole check,
-``max_configs`` configurations per key) turns a hopeless search into ``unknown``.
+(``reduce``), refutes the obvious cases up front, then runs the searches (``search``) under the
+multi-key driver (``driver``): the keys take turns, cheapest first, with a slice of steps that doubles
+every round, so one hard key never holds back a violation on another; ``jobs > 1`` continues the keys
+still open after a short warm-up in forked workers. The first invalid key stops the check unless
+``all_keys``. The budgets turn a hopeless search into ``unknown`` with the reason, naming every
+undecided key: ``time_limit`` seconds over the whole check, ``memory_limit`` bytes of resident memory
+("auto": 60 % of what is free when the search first checks), ``max_configs`` configurations per key
+(by default 1,000,000 when there is no time limit, none when there is one).
 
 Conventions: ``fail`` ops never happened, except a cas whose comparison failed (error 22), which is
 kept as an observation (``failed_cas="auto"``; ``"observe"`` keeps every failed cas, ``"drop"`` none).
@@ -26,19 +31,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from operator import attrgetter, itemgetter
 from typing import Any
 
 from checkers.history import Op
+from checkers.linearizability.budget import AUTO_MEMORY
+from checkers.linearizability.driver import WARMUP_SECONDS, KeyTask, advance, prepare, round_robin, run_jobs
 from checkers.linearizability.entries import Entry, split_history
 from checkers.linearizability.explain import counterexample, op_dict
-from checkers.linearizability.reduce import (
-    Reductions,
-    drop_unknown_nil_reads,
-    impossible_read,
-    reduce_entries,
-)
-from checkers.linearizability.search import SearchOptions, SearchOutcome, search
+from checkers.linearizability.reduce import Reductions
+from checkers.linearizability.search import SearchOptions, SearchOutcome
 from checkers.models import Model, get_model
 from checkers.result import UNKNOWN, Counterexample, Result
 
@@ -48,8 +51,8 @@ __all__ = ["DEFAULT_MAX_CONFIGS", "Reductions", "check", "check_entries"]
 ALL_ON = Reductions()
 #: configurations kept per key before giving up (bounds memory to a few hundred MB at worst)
 DEFAULT_MAX_CONFIGS = 1_000_000
-#: extra configurations granted to find a prefix after an up-front refutation
-REFUTATION_PREFIX_CONFIGS = 20_000
+#: undecided keys named in the explanation of an unknown verdict (details list them all)
+MAX_NAMED_KEYS = 8
 
 
 _TIME = attrgetter("time")
@@ -91,39 +94,13 @@ def check_entries(
 ) -> tuple[SearchOutcome, dict[str, Any], Any]:
     """Check one key's entries: (search outcome, stats, refutation or None).
 
-    ``options``: the search options ``search_options(reductions, deadline, max_configs)`` builds, when
-    the caller checks many keys with the same settings (they are then built once).
+    ``options``: the search options ``search_options(reductions, deadline, max_configs)`` builds (or
+    any others: tests shrink the check intervals with them).
     """
-    entries, nil_reads = drop_unknown_nil_reads(model, entries)
-    refutation = impossible_read(model, entries) if reductions.precheck else None
-    rmodel, reduced, stats = reduce_entries(model, entries, reductions)
-    if refutation is not None:
-        opts = search_options(reductions, deadline, REFUTATION_PREFIX_CONFIGS)
-    else:
-        opts = options or search_options(reductions, deadline, max_configs)
-    outcome = search(rmodel, reduced, opts)
-    if refutation is not None:
-        outcome.valid = False  # the refutation is a proof; the search only supplies the prefix
-    if stats.get("unobserved_values_renamed"):
-        # report the ops as recorded, not as renamed for the search
-        originals = {id(e.invoke): e for e in entries}
-        outcome.prefix = [originals.get(id(e.invoke), e) for e in outcome.prefix]
-        outcome.pending = [originals.get(id(e.invoke), e) for e in outcome.pending]
-        outcome.witness = [originals.get(id(e.invoke), e) for e in outcome.witness]
-        if outcome.stuck is not None:
-            outcome.stuck = originals.get(id(outcome.stuck.invoke), outcome.stuck)
-    if refutation is not None:
-        outcome.stuck = refutation.entry
-    if nil_reads:
-        stats["unknown_nil_reads_dropped"] = nil_reads
-    stats.update(
-        ops=len(entries),
-        searched=len(reduced),
-        crashed=sum(map(_CRASHED, reduced)),
-        configs=outcome.configs,
-        steps=outcome.steps,
-    )
-    return outcome, stats, refutation
+    task = prepare(model, None, entries, reductions)
+    advance(task, options or search_options(reductions, deadline, max_configs), None)
+    assert task.outcome is not None
+    return task.outcome, task.stats, task.refutation
 
 
 def check(
@@ -134,6 +111,8 @@ def check(
     keyed: bool | None = None,
     time_limit: float | None = None,
     max_configs: int | None = None,
+    memory_limit: int | None | str = "auto",
+    jobs: int = 1,
     all_keys: bool = False,
     failed_cas: str = "auto",
     reductions: Reductions | None = None,
@@ -144,41 +123,51 @@ def check(
     is_keyed, per_key = split_history(history, m, keyed=keyed, failed_cas=failed_cas)
     red = reductions or Reductions()
     deadline = None if time_limit is None else started + time_limit
-    budget = DEFAULT_MAX_CONFIGS if max_configs is None else max_configs
+    if max_configs is not None:
+        budget: int | None = max_configs
+    else:
+        budget = DEFAULT_MAX_CONFIGS if time_limit is None else None
+    cap = AUTO_MEMORY if memory_limit == "auto" else memory_limit
+    assert cap is None or isinstance(cap, int)
+
+    tasks = sorted((prepare(m, key, per_key[key], red) for key in per_key), key=_task_order)
+    opts = replace(search_options(red, deadline, budget), memory_limit=cap)
+    live, slice_steps = round_robin(tasks, opts, all_keys=all_keys,
+                                    until=started + WARMUP_SECONDS if jobs > 1 else None)
+    proven = not all_keys and any(t.outcome is not None and t.outcome.valid is False for t in tasks)
+    if live and jobs > 1 and not proven:
+        # the warm-up ran out with keys still open: workers continue them (nothing is redone)
+        run_jobs(live, opts, jobs=jobs, all_keys=all_keys, slice_steps=slice_steps)
+    for t in live:  # searches no longer needed (a violation is proven) end here
+        if t.gen is not None:
+            t.gen.close()
+            t.gen = None
 
     invalid: list[dict[str, Any]] = []
     unknown: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
     checked = 0
-    order = sorted(per_key, key=_sort_key)
-    if red.precheck and len(order) > 1:
-        # keys refuted up front go first: a cheap certain verdict beats a budget spent elsewhere
-        refuted = {k for k in order if impossible_read(m, per_key[k]) is not None}
-        order = [k for k in order if k in refuted] + [k for k in order if k not in refuted]
-    opts = search_options(red, deadline, budget)
-    for key in order:
-        outcome, st, refutation = check_entries(
-            m, per_key[key], reductions=red, deadline=deadline, max_configs=budget, options=opts
-        )
+    for t in sorted(tasks, key=lambda t: _sort_key(t.key)):
+        outcome = t.outcome
+        if outcome is None:
+            continue  # not needed: another key proved the history invalid first
         checked += 1
-        stats[str(key)] = st
+        stats[str(t.key)] = t.stats
         if outcome.valid is False:
             assert outcome.stuck is not None
             invalid.append(
                 counterexample(
-                    m, key, outcome.stuck, outcome.prefix, outcome.prefix_states, outcome.pending, refutation,
-                    positions=_untimed(history),
+                    m, t.key, outcome.stuck, outcome.prefix, outcome.prefix_states, outcome.pending,
+                    t.refutation, positions=_untimed(history),
                 )
             )
-            if not all_keys:
-                break
         elif outcome.valid is None:
-            entry: dict[str, Any] = {"key": key, "reason": outcome.reason}
+            entry: dict[str, Any] = {"key": t.key, "reason": outcome.reason}
             if outcome.stuck is not None:
                 entry["deepest_prefix"] = [op_dict(m, e) for e in outcome.prefix]
             unknown.append(entry)
-            if deadline is not None and time.monotonic() > deadline:
-                break
+    if invalid and not all_keys:
+        invalid = invalid[:1]
 
     valid: Any = False if invalid else (UNKNOWN if unknown else True)
     details: dict[str, Any] = {
@@ -199,9 +188,11 @@ def check(
     elif unknown:
         details["unknown"] = unknown
         first = unknown[0]
+        names = ", ".join(str(u["key"]) for u in unknown[:MAX_NAMED_KEYS])
+        more = f" and {len(unknown) - MAX_NAMED_KEYS} more" if len(unknown) > MAX_NAMED_KEYS else ""
         explanation = (
             f"could not decide{' key ' + str(first['key']) if is_keyed else ''}: {first['reason']} "
-            f"({len(unknown)} key(s) undecided)"
+            f"({len(unknown)} key(s) undecided{': ' + names + more if is_keyed else ''})"
         )
     else:
         explanation = f"linearizable: {len(per_key)} key(s), every one has a valid linearization"
@@ -211,3 +202,7 @@ def check(
                           f"linearized" if ce is not None else ""),
                   counterexample=ce, key=ce.key if ce is not None else None,
                   blamed=ce.blamed if ce is not None else ())
+
+
+def _task_order(t: KeyTask) -> tuple[Any, ...]:
+    return (t.cost, _sort_key(t.key))

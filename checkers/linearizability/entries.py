@@ -138,6 +138,7 @@ def _split(
     open_: dict[Any, tuple[Op, int]] = {}
     out: defaultdict[Any, list[Entry]] = defaultdict(list)
     errors: list[tuple[int, str]] = []
+    unkeyed = out[None] if not keyed else []
     for pos, op in enumerate(history):
         proc = op.process
         kind = op.type
@@ -174,6 +175,16 @@ def _split(
                     out_val = freeze(out_val)
                 out[key].append(new_entry(Entry, (f, in_val, out_val, False, inv_pos, pos, inv, op)))
                 continue
+        elif not keyed and kind == OK and f in fs:
+            # the same for an unkeyed history (a single register, Porcupine's etcd logs)
+            in_val = inv.value
+            out_val = op.value
+            if type(in_val) not in scalar:
+                in_val = freeze(in_val)
+            if type(out_val) not in scalar:
+                out_val = freeze(out_val)
+            unkeyed.append(new_entry(Entry, (f, in_val, out_val, False, inv_pos, pos, inv, op)))
+            continue
         ret_pos = pos
         if kind == OK:
             out_val = op.value
@@ -237,6 +248,8 @@ def _split(
         raise HistoryError(min(errors, key=_FIRST)[1])
     if detect and not out and not any(op.type == INVOKE and op.process != NEMESIS for op in history):
         return None
+    if not keyed and not unkeyed:
+        out.pop(None, None)  # created up front for the fast path above
     # entries were built as ops completed: restore invocation order, per key and across keys
     for lst in out.values():
         lst.sort(key=_INV_POS)

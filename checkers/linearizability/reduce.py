@@ -15,11 +15,14 @@ against a brute-force search.
   renamed to one symbol ``UNOBSERVED``. Linearizations map one-to-one, and there are fewer distinct
   states, so the configuration cache merges more and crashed writes fall into fewer classes.
 * **Crashed writes of an unobserved value** (write or cas ``new``), when no failed-cas observation
-  exists for the key: placed at some point, the state becomes ``UNOBSERVED``, which no read returns and
+  can follow them (below): placed at some point, the state becomes ``UNOBSERVED``, which no read returns and
   no cas compares against, so until the next state change only crashed ops that are no-ops there can
   follow; removing the write (and those crashed no-ops, which may simply never happen) leaves a valid
   linearization, and conversely any linearization without it is one with it never taking effect.
-  (A failed cas *does* distinguish ``UNOBSERVED`` from its ``old``, hence the condition.)
+  A failed cas *does* tell ``UNOBSERVED`` from its ``old``: it may be placed in that state, and not
+  in the one before. But it can only be placed there if it returned after the write was invoked (the
+  write's effect comes after its invocation), so the write is dropped only when every failed-cas
+  observation of the key returned before the write was invoked.
 
 The up-front refutation (``impossible_read``) finds a read that returned a value no operation could
 have written before the read returned: a linearization point of the read must follow the write's,
@@ -52,6 +55,7 @@ class _Unobserved:
 
 UNOBSERVED = _Unobserved()
 _CRASHED = itemgetter(3)  # Entry.crashed
+_RET_POS = itemgetter(5)  # Entry.ret_pos
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +139,11 @@ def reduce_entries(
         if model.initial not in seen:
             model = type(model)(UNOBSERVED)
         stats["unobserved_values_renamed"] = renamed
-        if red.unobserved_crashed_writes and not any(e.out is FAILED for e in out):
-            kept = [e for e in out if not (e.crashed and _writes_unobserved(e))]
+        if red.unobserved_crashed_writes:
+            # a failed cas returning after the write was invoked might be placed while the state is
+            # UNOBSERVED (which differs from its old): such a write stays
+            last_failed = max((e.ret_pos for e in out if e.out is FAILED), default=-1)
+            kept = [e for e in out if not (e.crashed and _writes_unobserved(e) and e.inv_pos > last_failed)]
             stats["unobserved_crashed_writes_dropped"] = len(out) - len(kept)
             out = kept
     return model, out, stats
@@ -187,7 +194,7 @@ def impossible_read(model: Model, entries: Sequence[Entry]) -> Refutation | None
             writers.setdefault(e.inp, []).append(e)
         elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
             writers.setdefault(e.inp[1], []).append(e)
-    for e in sorted(entries, key=lambda x: x.ret_pos):
+    for e in sorted(entries, key=_RET_POS):
         if e.crashed or e.out is FAILED:
             continue
         if e.f == "read":

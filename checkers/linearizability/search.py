@@ -28,13 +28,28 @@ Reductions inside the search (each can be switched off, and the property tests c
   first is tried: in any successful continuation placing the later-returning twin first, swapping the
   two keeps every state (the ops are identical) and the real-time order (an op placed between them
   that was invoked after either returned would already break the original order).
-* **Forced reads.** If a pending read-only op (a read, a failed cas observation) succeeds in the current
+* **Forced reads.** If a pending read-only op (a read, a failed cas observation: ``FAILED`` output
+  never changes the state) succeeds in the current
   state, linearizing it *now* loses nothing: moving it earlier in any successful continuation keeps the
   real-time order (it is a candidate now) and the states of every other op. So it is the only child.
 
+* **Unreachable targets** (models with ``Model.may_reach``: Porcupine's kv, where gets and appends only
+  ever extend the value). An op that must still be placed and needs an exact state (a get's value),
+  with no unplaced op that ``resets`` the state able to come before it, needs a state reachable from
+  the current one; when the model says it is not, the configuration has no children. Switched with
+  ``dead_ends``; the argument is at ``unreachable`` below.
+
 Order of the children (it changes the time to find a linearization, never the verdict): rank ``k``
-first, then the window in return order, then crashed ops (taken only when needed); when ``k`` is a read
+first, then the window in return order, then crashed ops (taken only when needed: when rank ``k``
+fits, they are worked out only if the search comes back to the configuration); when ``k`` is a read
 the state cannot satisfy, the moves after which it can be placed go first (``guided``).
+
+Memory: the cache is bucketed by ``k`` and a configuration is one int in its bucket; buckets of ranks
+the search can no longer reach are dropped as it goes (``forget``: this changes nothing the search does,
+it only forgets what can never be looked up again), so a search that moves forward through a long
+history keeps a window of the cache, not all of it. The process's resident memory is compared with a
+cap now and then (``memory_limit``). The search is a generator (``search_steps``) that can pause every
+few steps and resume, so a driver can share time between many keys (``driver``).
 
 The search keeps the deepest configuration it reaches (most completed ops linearized) and the path that
 led there: the longest linearizable prefix for the counterexample. Time and configuration budgets turn
@@ -45,15 +60,16 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Hashable, Sequence
+from collections import Counter
+from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from checkers.linearizability.budget import AUTO_MEMORY, default_memory_limit, rss_bytes
 from checkers.linearizability.entries import Entry
-from checkers.models.base import INVALID, NO_VALUE, UNKNOWN, Model
+from checkers.models.base import FAILED, INVALID, NO_VALUE, UNKNOWN, Model
 
-_CHECK_MASK = 63  # the budget is checked every 64 steps
 #: crashed sets kept per (completed set, state) for the dominance test; beyond that only exact repeats
 #: are pruned, which keeps the cost of one configuration bounded (dominance is an optional pruning)
 DOMINANCE_LIST = 1024
@@ -61,6 +77,13 @@ _F = itemgetter(0)  # Entry.f
 _CRASHED = itemgetter(3)  # Entry.crashed
 _RET = itemgetter(5)  # Entry.ret_pos
 _INV = itemgetter(4)  # Entry.inv_pos
+_K = itemgetter(0)  # Child.k
+_OP3 = itemgetter(0, 1, 2)  # Entry (f, inp, out)
+NEVER = 1 << 62  # a pause point never reached
+INF_POS = 1 << 62
+LAZY = -(1 << 60)  # the label of a sentinel child standing for the crashed children of its parent
+#: ops with a target (gets) whose reachability is tested per configuration (see ``unreachable``)
+REACH_LOOKAHEAD = 12
 MAX_BEST_STATES = 16
 #: a configuration: (k, rel, crashed bits, state id, label of the op placed last: a rank, or -1-class)
 Child = tuple[int, int, int, int, int]
@@ -78,6 +101,12 @@ class SearchOptions:
     twins: bool = True
     deadline: float | None = None  # time.monotonic() value
     max_configs: int | None = None
+    #: bytes of resident memory of the process (checked now and then); AUTO_MEMORY: a default cap
+    #: below what the machine has (``budget.default_memory_limit``), worked out when first needed
+    memory_limit: int | None = None
+    #: steps between budget checks and checks between cache clean-ups (powers of two; tests make them 1)
+    check_every: int = 64
+    forget_every: int = 64
 
 
 @dataclass(slots=True)
@@ -102,6 +131,22 @@ class SearchOutcome:
 
 def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchOptions()) -> SearchOutcome:
     """Decide whether ``entries`` (one key) have a linearization under ``model``."""
+    try:
+        next(search_steps(model, entries, opts))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    raise AssertionError("a search without a slice never pauses")
+
+
+def search_steps(
+    model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchOptions(), first_slice: int | None = None
+) -> Generator[int, int | None, SearchOutcome]:
+    """``search`` as a resumable generator, for drivers that share their time between many keys.
+
+    It runs about ``first_slice`` steps (None: to the end), then yields the steps taken so far; send it
+    the number of further steps to allow (None: to the end). Its return value (``StopIteration.value``)
+    is the ``SearchOutcome``. A paused search keeps its cache, so resuming loses nothing.
+    """
     if any(map(_CRASHED, entries)):
         crashed = sorted([e for e in entries if e.crashed], key=_INV)
         completed = sorted([e for e in entries if not e.crashed], key=_RET)
@@ -117,8 +162,11 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     # window[k]: (rank j, bit d = j-k-1) of ops above k invoked before k returned; op j belongs to the
     # windows of ranks lo..j-1, where lo is the first rank returning after j's invocation
     window: list[list[tuple[int, int]]] = [[] for _ in range(m)]
-    for j in range(m):
-        for k in range(bisect_right(ret, inv[j]), j):
+    for j in range(1, m):
+        ij = inv[j]
+        if ij > ret[j - 1]:
+            continue  # invoked after every lower rank returned: in no window (the common case)
+        for k in range(bisect_right(ret, ij), j):
             window[k].append((j, j - k - 1))
     # rel only ever holds bits of the window, so rank k is the only move left when they are all set
     w_len = list(map(len, window))
@@ -174,28 +222,24 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
     # the model's read-only operations by name, unless it decides with a method of its own
     ro_fs = model.read_only_fs if type(model).is_read_only is Model.is_read_only else None
     # every property of an op below depends only on its (f, input, output), so it is computed per table
-    tables: list[dict[int, int]] = []
-    table_op: list[tuple[str, Any, Any]] = []
-    uses: list[int] = []
-    c_tid: list[int] = []
-    for e in completed:
-        key = e[:3]  # (f, inp, out)
-        t = table_of.get(key)
-        if t is None:
-            t = table_of[key] = len(tables)
-            tables.append({})
-            table_op.append(key)
-            uses.append(1)
-        else:
-            uses[t] += 1
-        c_tid.append(t)
+    # (len(table_of) is evaluated before setdefault inserts: a new key gets the next number)
+    c_tid = [table_of.setdefault(key, len(table_of)) for key in map(_OP3, completed)]
+    table_op: list[tuple[str, Any, Any]] = list(table_of)
+    tables: list[dict[int, int]] = [{} for _ in table_op]
     n_tables = len(tables)
+    uses = [0] * n_tables
+    for t, n in Counter(c_tid).items():
+        uses[t] = n
     if not forced_ok:
         t_ro = [False] * n_tables
     elif ro_fs is not None:
         t_ro = list(map(ro_fs.__contains__, map(_F, table_op)))
     else:
         t_ro = [is_read_only(op[0], op[1]) for op in table_op]
+    if forced_ok:
+        # a definite failure kept as an observation (a failed cas) never changes the state (the model
+        # contract: its step returns the state or INVALID), so it is read-only whatever its name
+        t_ro = [ro or op[2] is FAILED for ro, op in zip(t_ro, table_op, strict=True)]
     c_tab = list(map(tables.__getitem__, c_tid))
     c_op = list(map(table_op.__getitem__, c_tid))
     read_only = list(map(t_ro.__getitem__, c_tid))
@@ -221,19 +265,132 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         dead_ends = any(v is not NO_VALUE for v in t_need)
     if dead_ends:
         t_write = [model.writes(*key) for key in table_op[:n_tables]]
-        c_need = [t_need[t] for t in c_tid]
-        c_write = [t_write[t] for t in c_tid]
+        c_need = list(map(t_need.__getitem__, c_tid))
+        c_write = list(map(t_write.__getitem__, c_tid))
         x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes]
+
+    # Unreachable targets (models with ``may_reach``: Porcupine's kv). A completed op j with a target
+    # (a get: the exact value it returned) must be placed some time, and every op placed before it
+    # was invoked before j returned. If none of the ops still unplaced that could come before j
+    # ``resets`` the state, the state j meets is reached from the current one by non-resetting ops
+    # only; if the model says the target cannot be reached that way, no continuation exists. The
+    # test runs for the first REACH_LOOKAHEAD ops with a target from rank k on that are not placed
+    # (every one of them must still be placed, in the window of k or later);
+    # r_before[j]: ranks of resetting completed ops invoked before j returned (ascending), and
+    # x_reset_before[j]: some resetting crashed op was invoked before j returned.
+    reach = opts.dead_ends and type(model).may_reach is not Model.may_reach
+    c_target: list[Any] = []
+    target_ranks: list[int] = []
+    r_before: list[list[int]] = []
+    x_reset_before: list[bool] = []
+    may_reach = model.may_reach
+    prefix = False
+    if reach:
+        t_target = [model.target(*key) for key in table_op[:n_tables]]
+        reach = any(v is not NO_VALUE for v in t_target)
+    if reach:
+        t_reset = [model.resets(key[0], key[1]) for key in table_op[:n_tables]]
+        c_target = [t_target[t] for t in c_tid]
+        reset_ranks = [r for r in range(m) if t_reset[c_tid[r]]]
+        reset_inv = sorted((inv[r], r) for r in reset_ranks)
+        x_reset_inv = min((e.inv_pos for e in crashed if model.resets(e.f, e.inp)), default=INF_POS)
+        r_before = [sorted(r for i, r in reset_inv[: bisect_left(reset_inv, (ret[j], -1))]) for j in range(m)]
+        x_reset_before = [x_reset_inv < ret[j] for j in range(m)]
+        target_ranks = [j for j in range(m) if c_target[j] is not NO_VALUE]
+        # the model's reachability is "is a prefix of" and every target and state is a string: test
+        # it with str.startswith directly (the hot path of kv searches)
+        prefix = model.reach_is_prefix and all(type(c_target[j]) is str for j in target_ranks) and all(
+            type(x) is str for x in states
+        ) and all(type(op[1]) in (str, type(None)) for op in table_op if op[0] != "get")
+
+    def unreachable(k: int, rel: int, sid: int) -> bool:
+        """Some op that must still be placed (rank k, an unplaced op of its window) has a target the
+        current state cannot reach before it (see above)."""
+        s = states[sid]
+        first = bisect_left(target_ranks, k)
+        for j in target_ranks[first : first + REACH_LOOKAHEAD]:
+            if j > k and (rel >> (j - k - 1)) & 1:
+                continue  # placed already
+            v = c_target[j]
+            if (v.startswith(s) if prefix else may_reach(s, v)) or x_reset_before[j]:
+                continue
+            # still reachable if a resetting op not placed yet (and able to precede j) leaves a state
+            # from which it is: the state j meets is the current one grown, or one such op's grown
+            resets = r_before[j]
+            if resets and resets[-1] >= k:
+                for r in resets[bisect_left(resets, k):]:
+                    if r == k or not (rel >> (r - k - 1)) & 1:
+                        after = step(s, *c_op[r])
+                        if after is INVALID or may_reach(after, v):
+                            break
+                else:
+                    return True
+                continue
+            return True
+        return False
 
     # cache: (k, rel, sid) -> crashed bitsets seen (or a plain set when nothing crashed)
     use_lists = n_cls > 0
     dominance = opts.dominance
-    cache: dict[tuple[int, int, int], list[int]] = {}
-    plain_seen: set[tuple[int, int, int]] = set()
-    exact: set[tuple[int, int, int, int]] = set()
+    # Memory-lean and forgetful: the cache is bucketed by k (one set or dict per rank, created when
+    # first needed), and a configuration within a bucket is one int, (sid << w_bits) | rel (rel never
+    # has a bit at w_bits or above), with the crashed bits below that in the exact set. A bucket below the
+    # lowest k the search can still reach is dropped (see ``forget``): it can never be looked up again.
+    w_bits = max((win[-1][1] + 1 for win in window if win), default=0)  # highest bit d of any rel, + 1
+    x_bits = sum(c_size)
+    cache_at: list[dict[int, list[int]] | None] = [None] * (m + 1)
+    seen_at: list[set[int] | None] = [None] * (m + 1)
+    exact_at: list[set[int] | None] = [None] * (m + 1)
+    forgotten = 0  # buckets below this rank are gone
     n_configs = 0
     max_configs = opts.max_configs
     deadline = opts.deadline
+    memory_limit = opts.memory_limit
+    pause_at = NEVER if first_slice is None else first_slice
+    check_mask = opts.check_every - 1
+    forget_mask = opts.forget_every - 1
+
+    # movers[sid]: (class, next sid) of the crashed classes whose op can take effect in state sid and
+    # changes it (the others are never tried there, see above), in class order; worked out per state
+    movers: dict[int, list[tuple[int, int]]] = {}
+
+    def state_movers(sid: int) -> list[tuple[int, int]]:
+        out = []
+        for c in range(n_cls):
+            nc = x_tab[c].get(sid)
+            if nc is None:
+                nc = compute(x_tid[c], sid)
+            if nc >= 0 and nc != sid:
+                out.append((c, nc))
+        movers[sid] = out
+        return out
+
+    # writers_of[v]: the crashed classes whose op writes v, in class order (for dead ends)
+    writers_of: dict[Any, list[int]] = {}
+    for c, v in enumerate(x_write):
+        writers_of.setdefault(v, []).append(c)
+
+    def crashed_raw(k: int, rel: int, cb: int, sid: int) -> list[Child]:
+        """The children of a configuration that place a crashed op (the next member of a class
+        invoked before rank k returned, which changes the state)."""
+        raw: list[Child] = []
+        rk = ret[k]
+        na = n_avail[k]
+        moves = movers.get(sid)
+        if moves is None:
+            moves = state_movers(sid)
+        for c, nc in moves:
+            if c >= na:
+                break
+            cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
+            if cnt == c_size[c] or c_inv[c][cnt] >= rk:
+                continue
+            raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), nc, -1 - c))
+        return raw
+
+    def crashed_kids(k: int, rel: int, cb: int, sid: int) -> list[Child]:
+        """What a sentinel child expands to: the crashed children not seen before (admitted now)."""
+        return [ch for ch in crashed_raw(k, rel, cb, sid) if admit(ch[0], (ch[3] << w_bits) | ch[1], ch[2])]
 
     def children(k: int, rel: int, cb: int, sid: int, ns: int) -> tuple[list[Child], bool]:
         """Child configurations not seen before, and whether one of them linearizes everything
@@ -241,6 +398,8 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         nonlocal n_configs
         raw: list[Child] = []
         forced = False
+        if reach and unreachable(k, rel, sid):
+            return [], False
         # rank k itself: linearizing it moves k past every linearized rank just above it
         if ns < 0 and dead_ends and c_need[k] is not NO_VALUE:
             v = c_need[k]
@@ -249,11 +408,13 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                     break
             else:
                 rk = ret[k]
-                for c in range(n_avail[k]) if n_cls else ():
-                    if x_write[c] == v:
-                        cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
-                        if cnt < c_size[c] and c_inv[c][cnt] < rk:
-                            break
+                na = n_avail[k] if n_cls else 0
+                for c in writers_of.get(v, ()):
+                    if c >= na:
+                        break
+                    cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
+                    if cnt < c_size[c] and c_inv[c][cnt] < rk:
+                        break
                 else:
                     return [], False
         if ns >= 0:
@@ -289,18 +450,14 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                     forced = True
                     break
                 raw.append((k, rel | (1 << d), cb, nj, j))
+        lazy = False
         if not forced and n_cls:
-            rk = ret[k]
-            for c in range(n_avail[k]):
-                cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
-                if cnt == c_size[c] or c_inv[c][cnt] >= rk:
-                    continue
-                nc = x_tab[c].get(sid)
-                if nc is None:
-                    nc = compute(x_tid[c], sid)
-                if nc < 0 or nc == sid:
-                    continue
-                raw.append((k, rel, cb | (1 << (c_base[c] + cnt)), nc, -1 - c))
+            if ns >= 0:
+                # rank k fits: its child goes first, and the crashed ones are worked out only if the
+                # search comes back here (a sentinel child stands for them, see ``crashed_kids``)
+                lazy = True
+            else:
+                raw += crashed_raw(k, rel, cb, sid)
         elif forced:
             raw = raw[-1:]
         if guided and not forced and len(raw) > 1 and read_only[k]:
@@ -319,18 +476,30 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
         out: list[Child] = []
         if not use_lists:
             for ch in raw:
-                key = (ch[0], ch[1], ch[3])
-                if key not in plain_seen:
-                    plain_seen.add(key)
-                    out.append(ch)
+                key = (ch[3] << w_bits) | ch[1]
+                bucket = seen_at[ch[0]]
+                if bucket is None:
+                    seen_at[ch[0]] = {key}
+                elif key not in bucket:
+                    bucket.add(key)
+                else:
+                    continue
+                out.append(ch)
             n_configs += len(out)
             return out, False
         for ch in raw:
-            key = (ch[0], ch[1], ch[3])
+            ck = ch[0]
+            key = (ch[3] << w_bits) | ch[1]
             ncb = ch[2]
-            full = (ch[0], ch[1], ch[3], ncb)
-            if full in exact:
+            full = (key << x_bits) | ncb
+            ex = exact_at[ck]
+            if ex is None:
+                ex = exact_at[ck] = set()
+                cache_at[ck] = {}
+            elif full in ex:
                 continue
+            cache = cache_at[ck]
+            assert cache is not None
             seen = cache.get(key)
             if seen is None:
                 cache[key] = [ncb]
@@ -341,10 +510,38 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                     # keep an antichain: sets that ncb dominates are redundant from now on
                     seen[:] = [old for old in seen if ncb & ~old != 0]
                     seen.append(ncb)
-            exact.add(full)
+            ex.add(full)
             n_configs += 1
             out.append(ch)
+        if lazy:
+            out.append((k, rel, cb, sid, LAZY))
         return out, False
+
+    def admit(ck: int, key: int, ncb: int) -> bool:
+        """The cache test of a configuration with crashed ops (as in ``children``): False when it
+        repeats or is dominated, else it is recorded (and counted) and True."""
+        nonlocal n_configs
+        full = (key << x_bits) | ncb
+        ex = exact_at[ck]
+        if ex is None:
+            ex = exact_at[ck] = set()
+            cache_at[ck] = {}
+        elif full in ex:
+            return False
+        cache = cache_at[ck]
+        assert cache is not None
+        seen = cache.get(key)
+        if seen is None:
+            cache[key] = [ncb]
+        elif dominance:
+            if any(old & ~ncb == 0 for old in seen):
+                return False
+            if len(seen) < DOMINANCE_LIST:
+                seen[:] = [old for old in seen if ncb & ~old != 0]
+                seen.append(ncb)
+        ex.add(full)
+        n_configs += 1
+        return True
 
     # The deepest configuration: depth (completed ops linearized) never decreases along a path, so the
     # deepest configuration of a path is at its end, and only where a path ends (no new child, or the
@@ -379,12 +576,50 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 break
             best_sids.add(cfg[3])
 
-    def over_budget() -> str:
-        """Why the search must stop now ("" to go on); checked every few steps."""
+    checks = 0
+    # stack[:live_frames] are known to have no child left (frames never gain one; a pop below the mark
+    # lowers it, so a frame pushed at a position below it later is never skipped)
+    live_frames = 0
+
+    def forget(k_now: int) -> None:
+        """Drop the cache buckets of ranks below the lowest k the search can still reach.
+
+        Sound because it changes nothing the search does: every configuration still to be expanded is
+        a descendant of the current one or of a child not yet taken from a frame on the stack, and k
+        never decreases from a configuration to its children. The bottom-most frame with a child left
+        bounds them all from below (frames above it, and the current configuration, are its
+        descendants), so a configuration of a lower k can never be generated again and its bucket
+        could never be looked up.
+        """
+        nonlocal forgotten, live_frames
+        low = k_now
+        for i in range(live_frames, len(stack)):
+            kids, nxt_i = stack[i][0], stack[i][1]
+            if nxt_i < len(kids):
+                low = min(low, min(map(_K, kids[nxt_i:])))
+                break
+            live_frames = i + 1
+        for kk in range(forgotten, low):
+            seen_at[kk] = None
+            cache_at[kk] = None
+            exact_at[kk] = None
+        forgotten = max(forgotten, low)
+
+    def over_budget(k_now: int) -> str:
+        """Why the search must stop now ("" to go on); checked every few steps. Every 64th check also
+        forgets unreachable cache buckets and compares the process's memory with the cap."""
+        nonlocal checks, memory_limit
         if deadline is not None and time.monotonic() > deadline:
             return "time limit reached"
         if max_configs is not None and n_configs > max_configs:
             return f"configuration budget ({max_configs}) exhausted"
+        checks += 1
+        if not checks & forget_mask:
+            forget(k_now)
+            if memory_limit == AUTO_MEMORY:  # decided only now: most searches never get here
+                memory_limit = default_memory_limit()
+            if memory_limit is not None and rss_bytes() > memory_limit:
+                return f"memory limit ({memory_limit // 1_000_000} MB) reached"
         return ""
 
     # Depth first from the root. A frame is pushed only where the search branches: [children, next
@@ -412,9 +647,9 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                     states.append(nstate)
             tab[sid] = ns
         nxt: Child | None = None
-        # without crashed ops, rank k is the only child when it fits and is a forced read or nothing
-        # else is pending: the step is taken right here
-        if not use_lists and ns >= 0 and ((read_only[k] and ns == sid) or rel.bit_count() == w_len[k]):
+        # rank k is the only child when it fits and is a forced read, or (without crashed ops) when
+        # nothing else is pending: the step is taken right here
+        if ns >= 0 and ((read_only[k] and ns == sid) or (not use_lists and rel.bit_count() == w_len[k])):
             tz = (~rel & (rel + 1)).bit_length() - 1
             nk = k + 1 + tz
             if nk == m:
@@ -422,18 +657,29 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 witness = _entries_along(path, completed, classes, c_base, c_mask)
                 return SearchOutcome(True, n_configs, steps or 1, witness=witness)
             nrel = rel >> (tz + 1)
-            seen_key = (nk, nrel, ns)
-            if seen_key not in plain_seen:
-                plain_seen.add(seen_key)
-                n_configs += 1
+            seen_key = (ns << w_bits) | nrel
+            if use_lists:
+                fresh = admit(nk, seen_key, cb)
+            else:
+                bucket = seen_at[nk]
+                if bucket is None:
+                    bucket = seen_at[nk] = set()
+                fresh = seen_key not in bucket
+                if fresh:
+                    bucket.add(seen_key)
+                    n_configs += 1
+            if fresh:
                 path.append((nk, nrel, cb, ns, k))
                 k = nk
                 rel = nrel
                 sid = ns
                 steps += 1
-                if steps & _CHECK_MASK:
+                if steps & check_mask:
                     continue
-                timed_out = over_budget()
+                if steps >= pause_at:
+                    more = yield steps
+                    pause_at = steps + more if more else NEVER
+                timed_out = over_budget(k)
                 if timed_out:
                     path_ends()
                     break
@@ -448,31 +694,46 @@ def search(model: Model, entries: Sequence[Entry], opts: SearchOptions = SearchO
                 nxt = kids[0]
                 if len(kids) > 1:
                     stack.append([kids, 1, len(path)])
-        if nxt is None:
-            path_ends()
-            while stack:  # back to the last frame with a child left
-                frame = stack[-1]
-                kids = frame[0]
-                i = frame[1]
-                if i == len(kids):
-                    stack.pop()
-                    continue
-                frame[1] = i + 1
-                plen = frame[2]
-                if len(path) > plen:
-                    if dirty and len(path) >= best_len > plen:
-                        best_path = path[:best_len]
-                        dirty = False
-                    del path[plen:]
-                nxt = kids[i]
+        while True:
+            if nxt is None:
+                path_ends()
+                while stack:  # back to the last frame with a child left
+                    frame = stack[-1]
+                    kids = frame[0]
+                    i = frame[1]
+                    if i == len(kids):
+                        stack.pop()
+                        # a frame pushed at this position later is a new one
+                        live_frames = min(live_frames, len(stack))
+                        continue
+                    frame[1] = i + 1
+                    plen = frame[2]
+                    if len(path) > plen:
+                        if dirty and len(path) >= best_len > plen:
+                            best_path = path[:best_len]
+                            dirty = False
+                        del path[plen:]
+                    nxt = kids[i]
+                    break
+                else:
+                    break  # everything reachable was explored
+            if nxt[4] != LAZY:
                 break
-            else:
-                break  # everything reachable was explored
+            # a sentinel: the crashed children of the configuration at the end of the path
+            kids = crashed_kids(nxt[0], nxt[1], nxt[2], nxt[3])
+            nxt = kids[0] if kids else None
+            if len(kids) > 1:
+                stack.append([kids, 1, len(path)])
+        if nxt is None:
+            break  # everything reachable was explored
         path.append(nxt)
         k, rel, cb, sid, _ = nxt
         steps += 1
-        if not steps & _CHECK_MASK:
-            timed_out = over_budget()
+        if not steps & check_mask:
+            if steps >= pause_at:
+                more = yield steps
+                pause_at = steps + more if more else NEVER
+            timed_out = over_budget(k)
             if timed_out:
                 path_ends()
                 break

@@ -30,6 +30,10 @@ class Outcome(Enum):
     INVALID = "invalid"
     NO_VALUE = "no value"
 
+    # members are singletons compared by identity: hash them in C, not with Enum's Python __hash__ (they
+    # are parts of the keys of the search's transition tables)
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
         return self.value
 
@@ -42,10 +46,17 @@ INVALID = Outcome.INVALID
 NO_VALUE = Outcome.NO_VALUE
 
 
+_FLAT = frozenset({list, tuple})
+_SCALARS = frozenset({int, str, float, bool, type(None)})
+
+
 def freeze(v: Any) -> Hashable:
     """A hashable, value-equal version of a JSON-ish value (lists -> tuples, dicts -> item tuples)."""
+    t = type(v)
+    if t in _FLAT:  # the common case first: a flat list of scalars ([old, new], [key, value])
+        return tuple([x if type(x) in _SCALARS else freeze(x) for x in v])
     if isinstance(v, list | tuple):
-        return tuple(freeze(x) for x in v)
+        return tuple([freeze(x) for x in v])
     if isinstance(v, dict):
         return tuple(sorted(((freeze(k), freeze(x)) for k, x in v.items()), key=repr))
     if isinstance(v, set | frozenset):
@@ -107,6 +118,25 @@ class Model:
     def writes(self, f: str, inp: Any, out: Any) -> Any:
         """The state this op leaves when it changes the state, or ``NO_VALUE`` (never, or not that simple)."""
         return NO_VALUE
+
+    def target(self, f: str, inp: Any, out: Any) -> Any:
+        """The exact state a completed op needs to succeed (a get's result), or ``NO_VALUE``; used with
+        ``may_reach`` and ``resets`` (a model overriding ``may_reach`` must override all three)."""
+        return NO_VALUE
+
+    #: ``may_reach(s, t)`` is ``t.startswith(s)`` whenever both are strings (the search then calls that)
+    reach_is_prefix: ClassVar[bool] = False
+
+    def may_reach(self, state: Any, target: Any) -> bool:
+        """False when no sequence of ops that do not ``reset`` can take ``state`` to ``target`` (True
+        when unsure). Lets the search abandon a configuration in which some pending op's target has
+        become unreachable."""
+        return True
+
+    def resets(self, f: str, inp: Any) -> bool:
+        """True when the op may take the state out of what ``may_reach`` allows (a put); the state it
+        leaves must then not depend on the one before. Conservative by default."""
+        return True
 
     def crash_is_noop(self, f: str, inp: Any) -> bool:
         """True if a crashed (``info``) op of this kind can be dropped: taking effect or not is the same."""

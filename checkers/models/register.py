@@ -110,6 +110,24 @@ class KeyValue(Model):
             return state + ("" if inp is None else inp)
         raise ValueError(f"{self.name} has no operation {f!r}")
 
+    def target(self, f: str, inp: Any, out: Any) -> Any:
+        """A completed get needs the value it returned."""
+        if f == "get" and out is not UNKNOWN and out is not FAILED:
+            return "" if out is None else out
+        return NO_VALUE
+
+    reach_is_prefix = True
+
+    def may_reach(self, state: Any, target: Any) -> bool:
+        """Gets keep the value and appends extend it: only a value that starts with it is reachable."""
+        if isinstance(state, str) and isinstance(target, str):
+            return target.startswith(state)
+        return True
+
+    def resets(self, f: str, inp: Any) -> bool:
+        """A put replaces the value; a get or an append never shortens it."""
+        return f == "put"
+
     def describe_op(self, f: str, inp: Any, out: Any) -> str:
         """'get -> "x 1 y"', 'append "z"'."""
         if f == "get":

@@ -113,9 +113,11 @@ def check_run_dir(run_dir: Path) -> CheckOutcome:
 
 
 def check_file(path: Path, model: str, *, initial: Any = None, time_limit: float | None = None,
-               checker: str | None = None) -> CheckOutcome:
+               checker: str | None = None, jobs: int | None = None,
+               memory_limit: int | None = None) -> CheckOutcome:
     """Check one history file of any supported format: linearizability against ``model`` by default, or
-    the named ``checker`` (``checkers.registry``; Elle, bank, set-full, lock, 2pc, ...) with its defaults."""
+    the named ``checker`` (``checkers.registry``; Elle, bank, set-full, lock, 2pc, ...) with its defaults.
+    ``jobs``: worker processes for many keys (None: the cores); ``memory_limit``: MB (None: default cap)."""
     from checkers.importers import load_history
     from checkers.linearizability import check
     from checkers.registry import run as run_checker
@@ -127,7 +129,10 @@ def check_file(path: Path, model: str, *, initial: Any = None, time_limit: float
     t0 = time.perf_counter()
     try:
         if checker is None or checker == "linearizable":
-            result = check(ops, model, initial=initial, time_limit=time_limit)
+            from checkers.linearizability.driver import default_jobs
+
+            result = check(ops, model, initial=initial, time_limit=time_limit, jobs=jobs or default_jobs(),
+                           memory_limit="auto" if memory_limit is None else memory_limit * 1_000_000)
         else:
             result = run_checker(checker, ops)
     except HistoryError as e:

@@ -36,7 +36,26 @@ USER_ERRORS = (UnknownName, SpecError, OptionError, HistoryError, CapabilityErro
 DEFAULTS = RunSpec()
 
 
+def _version_text() -> str:
+    """``splitbrain X.Y.Z (commit abc123def456[, modified])``; the commit only from a git checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from harness.run.store import git_commit
+
+    try:
+        ver = version("splitbrain")
+    except PackageNotFoundError:
+        ver = "unknown"
+    info = git_commit(Path(__file__).resolve().parents[2])
+    if not info["commit"]:
+        return f"splitbrain {ver}"
+    return f"splitbrain {ver} (commit {info['commit'][:12]}{', modified' if info['dirty'] else ''})"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _p, v: (click.echo(_version_text()), ctx.exit()) if v else None,
+              help="print the version (and the git commit when run from a checkout) and exit")
 def cli() -> None:
     """splitbrain: Jepsen-style correctness tests for distributed protocols."""
 
@@ -188,17 +207,29 @@ def _read_text(option: str, path: Path) -> str:
 @click.option("--model", default="cas-register", show_default=True, help="model for history files")
 @click.option("--initial", default=None, help="initial model state as JSON (history files)")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="checker budget (s)")
+              help="checker budget in seconds; past it the keys still open are unknown")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="worker processes for many-key histories (default: the cores)")
+@click.option("--memory-limit", type=click.IntRange(min=1), default=None, metavar="MB",
+              help="past this resident memory the search answers unknown (default: 60% of what is free)")
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
                    "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, "
-                   "lock, "
+                   "lock, long-fork, "
                    "2pc, stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
-def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None,
-          checker: str | None,
-          as_json: bool) -> int:
-    """Re-check stored run dirs, or check history files (Jepsen EDN, Elle JSON, Porcupine, ours)."""
+def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, jobs: int | None,
+          memory_limit: int | None, checker: str | None, as_json: bool) -> int:
+    """Re-check stored run dirs, or check history files (Jepsen EDN, Elle JSON, Porcupine, ours).
+
+    \b
+    A failed cas, per format (as the producing tool reads it):
+      Porcupine etcd logs: ':fail :cas' observed that the register did not
+        hold the old value (Porcupine's etcd model);
+      ours, Elle JSON, Jepsen EDN: only a failure with error 22 (precondition
+        failed) is such an observation; any other failed op never happened
+        (Knossos drops every failed op).
+    """
     from checkers.registry import resolve as resolve_checker
     from harness.apps.check import check_file, check_run_dir
 
@@ -219,7 +250,8 @@ def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: fl
         if path.is_dir():
             out = check_run_dir(path)
         else:
-            out = check_file(path, model, initial=init, time_limit=time_limit, checker=checker)
+            out = check_file(path, model, initial=init, time_limit=time_limit, checker=checker, jobs=jobs,
+                             memory_limit=memory_limit)
         outcomes.append(out)
         click.echo(json.dumps(out.to_json(), default=str) if as_json else out.line())
     if any(o.exit_code == EXIT_CRASHED for o in outcomes):
@@ -239,7 +271,9 @@ def systems(as_json: bool) -> int:
         "systems": [
             {"name": d.name, "description": d.description, "workloads": list(d.workloads),
              "default_nodes": d.default_nodes,
-             "variants": [{"name": v.name, "planted_bug": v.planted_bug, "description": v.description}
+             "variants": [{"name": v.name, "planted_bug": v.planted_bug,
+                           "weaker_by_design": getattr(v, "weaker_by_design", False),
+                           "description": v.description}
                           for v in d.variants]}
             for d in all_systems().values()
         ],
@@ -251,18 +285,24 @@ def systems(as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return 0
+    tags = {(True, False): "[planted bug]", (False, True): "[weaker by design]", (False, False): "[correct]"}
+    names = [v["name"] for s in doc["systems"] for v in s["variants"]]
+    width = max(map(len, names), default=0)  # one column for every system, however long a name is
+    tag_width = max(map(len, tags.values()))
     for s in doc["systems"]:
         click.echo(f"{s['name']}: {s['description']}")
         click.echo(f"  workloads: {', '.join(s['workloads'])}; default nodes: {s['default_nodes']}")
         for v in s["variants"]:
-            tag = "planted bug" if v["planted_bug"] else "correct"
-            click.echo(f"  {v['name']:<28} [{tag}] {v['description']}")
+            tag = tags[(bool(v["planted_bug"]), bool(v["weaker_by_design"]) and not v["planted_bug"])]
+            click.echo(f"  {v['name']:<{width}}  {tag:<{tag_width}} {v['description']}")
     click.echo("workloads:")
+    width = max((len(w["name"]) for w in doc["workloads"]), default=0)
     for w in doc["workloads"]:
-        click.echo(f"  {w['name']:<12} {w['description']} (checkers: {', '.join(w['checkers'])})")
+        click.echo(f"  {w['name']:<{width}}  {w['description']} (checkers: {', '.join(w['checkers'])})")
     click.echo("nemesis packages:")
+    width = max((len(p["name"]) for p in doc["nemesis"]), default=0)
     for p in doc["nemesis"]:
-        click.echo(f"  {p['name']:<12} {p['description']} (needs: {p['capability']})")
+        click.echo(f"  {p['name']:<{width}}  {p['description']} (needs: {p['capability']})")
     click.echo(f"backends: {', '.join(doc['backends'])}")
     return 0
 

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
@@ -57,6 +57,11 @@ class StoreHandler(http.server.SimpleHTTPRequestHandler):
 
     quiet = False
     timeout = IDLE_TIMEOUT  # socket timeout: an idle or stalled connection ends, and so does its thread
+    # histories, node logs and specs are shown in the browser as text, not offered as downloads
+    # (nosniff below keeps a history that contains markup from ever being rendered as HTML)
+    extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".jsonl": "text/plain; charset=utf-8", ".log": "text/plain; charset=utf-8",
+                      ".edn": "text/plain; charset=utf-8", ".json": "application/json; charset=utf-8"}
 
     def send_head(self) -> Any:
         """Refuse escaping paths before the file system is touched, then serve as usual."""

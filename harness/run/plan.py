@@ -28,7 +28,7 @@ from harness.run.spec import RunSpec, SpecError
 from harness.workloads import Workload, WorkloadSpec, workload_class
 from nemesis import capabilities
 from nemesis import schedule as schedules
-from nemesis.executor import CapabilityError
+from nemesis.executor import CapabilityError, capabilities_for
 from nemesis.faults import TimedFault
 from nemesis.membership import refusal as membership_refusal
 from nemesis.packages import Package, resolve_mode, resolve_packages
@@ -99,12 +99,17 @@ def build_plan(spec: RunSpec) -> RunPlan:
         raise SpecError(f"system {desc.name!r} needs at least {desc.min_nodes} nodes")
     entry = backend_entry(spec.backend)
     backend_class, factory = _backend_for(desc, entry)
+    if variant.factory is not None and entry.name != "sim":
+        _check_importable(variant)
     spec = spec.with_(workload=workload)
     packages = resolve_packages(spec.nemesis, spec.system)
     schedule = tuple(_schedule(spec, packages))
     wl_class(spec.workload_options)  # options are checked on construction
     needed = _needed(packages, schedule)
     check_capabilities(backend_class, needed, entry.name, desc)
+    preflight = getattr(backend_class, "preflight", None)
+    if callable(preflight):  # e.g. a third-party binary that is not installed: refused with its package
+        preflight()
     return RunPlan(spec, desc, variant, wl_class, packages, schedule, needed, entry, backend_class, factory)
 
 
@@ -124,8 +129,6 @@ def _schedule(spec: RunSpec, packages: Sequence[Package]) -> list[TimedFault]:
 
 
 def _needed(packages: Sequence[Package], schedule: Sequence[TimedFault]) -> tuple[str, ...]:
-    from nemesis.executor import capabilities_for
-
     return tuple(capabilities_for(packages, schedule))
 
 
@@ -138,6 +141,18 @@ def _load(ref: Any) -> Any:
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def _check_importable(variant: Variant) -> None:
+    """A node process imports the core factory by name (``--core``): it must be found again that way."""
+    ref = variant.core_ref
+    try:
+        found = _load(ref)
+    except (ImportError, AttributeError):
+        found = None
+    if found is not variant.factory:
+        raise SpecError(f"the core factory of {variant.name} ({ref}) cannot be imported by name, which a "
+                        "node process does: make it a module-level class or function")
 
 
 def _backend_for(desc: SystemDescriptor, entry: BackendEntry) -> tuple[type, BackendFactory]:

@@ -169,8 +169,11 @@ def run_test(
                 kill_now()
         with contextlib.suppress(Exception):  # logs are best effort
             backend.collect_logs(run_dir / "nodes")
+        # history time (virtual on the sim backend, where wall time says little)
+        history_s = max((op.time for op in outcome.ops), default=0) / 1e9
         extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
-                                 "error": outcome.error, "duration": round(time.time() - started, 3)}
+                                 "error": outcome.error, "duration": round(time.time() - started, 3),
+                                 "history_duration": round(history_s, 3)}
         faults = fault_summary(outcome.ops, requested_kinds(spec.nemesis, spec.schedule, spec.system),
                                planned=sum(1 for tf in outcome.schedule if tf.op.kind in UNDO_OF))
         extra["faults_applied"] = faults.total

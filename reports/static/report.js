@@ -12,7 +12,16 @@
     function next() {
       if (i >= sources.length) { return; }
       var src = sources[i++], target = document.getElementById(src.getAttribute("data-plot"));
-      if (target && typeof window.Plotly === "undefined") {
+      if (target && typeof window.Plotly === "undefined" && window.SplitbrainMiniplot) {
+        // plotly.js did not load (a report copied out of its store): a static picture of the same figure
+        var note = document.createElement("p");
+        note.className = "plot-note";
+        note.textContent = "plotly.js could not be loaded (was this report moved out of its store?): " +
+          "a simplified static plot is shown.";
+        target.appendChild(note);
+        window.SplitbrainMiniplot.draw(target, JSON.parse(src.textContent));
+        target.className += " fallback";
+      } else if (target && typeof window.Plotly === "undefined") {
         target.textContent = "plotly.js is not available, so this plot is not drawn.";
         target.className += " missing";
       } else if (target) {

@@ -35,6 +35,7 @@ DESCRIPTOR = SystemDescriptor(
             planted_bug=False,
             factory=None,
             config={"serializable": True},
+            weaker_by_design=True,
         ),
     ),
     workloads=("register",),

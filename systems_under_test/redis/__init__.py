@@ -30,6 +30,7 @@ DESCRIPTOR = SystemDescriptor(
             planted_bug=False,
             factory=None,
             config={"wait": 0},
+            weaker_by_design=True,
         ),
         Variant(
             name="redis:wait",
@@ -38,6 +39,7 @@ DESCRIPTOR = SystemDescriptor(
             planted_bug=False,
             factory=None,
             config={"wait": -1},
+            weaker_by_design=True,
         ),
     ),
     workloads=("register", "set"),

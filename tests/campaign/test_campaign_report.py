@@ -89,3 +89,24 @@ def test_terminal_display_and_summary_tables() -> None:
     print_summary(camp, live.records, Console(file=out, width=160))
     text = out.getvalue()
     assert "replication:async *" in text and "broken" in text and "caught" in text
+
+
+def test_summary_tables_are_not_cut_to_80_columns_outside_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from harness.apps.campaign.display import print_summary
+
+    long_names = ["replication:split-brain", "hashring:lost-handoff", "paxos:minority-accept"]
+    camp = build_campaign({"matrix": [{"systems": long_names,
+                                       "faults": ["partition:primaries", "kill:majority"],
+                                       "backends": ["sim", "local"]}]})
+    records = {c.id: CellRecord(c.id, Status.INVALID, 1, 2.5, 3.0, {}) for c in camp.cells}
+    out = io.StringIO()
+    print_summary(camp, records, Console(file=out, width=80))  # what a CI log or a pipe gets
+    lines = out.getvalue().splitlines()
+    assert max(len(ln) for ln in lines) > 80, "the table kept its natural width"
+    for name in long_names:
+        assert any(name + " *" in ln for ln in lines), f"{name} is on one line, not wrapped"
+    assert not any("…" in ln for ln in lines), "no cell was truncated"

@@ -21,7 +21,7 @@ from checkers.linearizability.entries import (
     split_entries,
     split_history,
 )
-from checkers.models import INVALID, UNKNOWN, freeze, get_model, parse_initial
+from checkers.models import FAILED, INVALID, UNKNOWN, freeze, get_model, parse_initial
 
 LIN_ROWS = [r for r in corpus_manifest() if r["check"].startswith("linearizable:")]
 
@@ -48,6 +48,8 @@ def replay(model_name: str, initial: Any, prefix: list[dict[str, Any]], history:
         in_val = inv.value[1] if keyed else inv.value
         if comp is None or comp.type == "info":
             out: Any = UNKNOWN
+        elif comp.type == "fail":
+            out = FAILED  # a failed cas kept as an observation
         else:
             out = freeze(comp.value[1] if keyed else comp.value)
         state = model.step(state, inv.f, freeze(in_val), out)

@@ -289,3 +289,14 @@ def test_status_roles_let_the_nemesis_target_primaries() -> None:
     redis = {"n1": {"core": redis_core({"role": "master"})}, "n2": {"core": redis_core({"role": "master"})},
              "n3": {"core": redis_core({"role": "slave", "master_link_status": "up"})}}
     assert leaders_in(redis) == ["n1", "n2"]
+
+
+def test_a_missing_binary_is_refused_when_the_plan_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no etcd, no redis-server here
+    with pytest.raises(CapabilityError, match=r"apt-get install -y etcd-server"):
+        build_plan(RunSpec(system="etcd", nemesis=("kill",)))
+    with pytest.raises(CapabilityError, match=r"apt-get install -y redis-server"):
+        run_test(RunSpec(system="redis:wait", nemesis=("kill",)), store=tmp_path / "store")
+    assert not (tmp_path / "store").exists(), "refused before a run directory was made"

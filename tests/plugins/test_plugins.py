@@ -118,6 +118,24 @@ def test_a_plugin_core_runs_as_local_processes_too(chain: Path, tmp_path: Path) 
     assert sum(1 for op in res.outcome.ops if op.type == "ok") > 10
 
 
+def test_a_campaign_runs_the_plugin_and_reports_it(chain: Path, tmp_path: Path) -> None:
+    from harness.apps.campaign import api
+    from harness.apps.campaign.loader import build_campaign
+    from harness.apps.campaign.model import Status
+
+    camp = build_campaign({
+        "campaign": {"name": "chain", "parallel": 2},
+        "defaults": {"time_limit": 10, "quiesce": 0.5, "rate": 40,
+                     "workload_options": {"read_fraction": 0.8}},
+        "matrix": [{"systems": ["chain", "chain:any-replica-reads"], "faults": ["partition"], "seeds": [1]}],
+    })
+    res = api.run(camp, store=tmp_path)
+    status = {cell.variant: res.records[cell.id].status for cell in camp.cells}
+    assert status == {"chain": Status.VALID, "chain:any-replica-reads": Status.INVALID}
+    html = res.report.read_text()
+    assert "chain:any-replica-reads" in html
+
+
 @pytest.mark.docker
 def test_a_plugin_core_runs_in_containers_with_partitions(chain: Path, tmp_path: Path) -> None:
     """The plugin's package is mounted next to ours: its core runs in the node containers."""

@@ -281,3 +281,39 @@ def test_invalid_bank_report_says_why_at_the_top(browser: Any, tmp_path: Path) -
     assert f"process {proc} (thread {proc % conc})" in text
     pg.shot("report-invalid-bank-timeline")
     pg.clean()
+
+
+# A report copied out of its store, alone: the shared plotly.js is gone, and the plots are still drawn by
+# the inlined static renderer, with a note saying why they look simpler.
+def test_a_report_copied_alone_still_shows_its_plots(browser: Any, tmp_path: Path) -> None:
+    run_dir = tmp_path / "store" / "copied" / "20260101T000005"
+    report = write_run(run_dir, register_history(600, seed=3, stale_at=250))
+    html = report.read_text(encoding="utf-8")
+    if plotly_source() is not None:
+        assert "_assets/plotly.min.js" in html, "inside a store, the report shares plotly.js"
+    assert len(html) < 2_000_000, "the report does not carry plotly.js itself"
+    alone = tmp_path / "mailed" / "report.html"
+    alone.parent.mkdir()
+    shutil.copy(report, alone)
+
+    pg = Page(browser, tmp_path)
+    pg.open(alone.as_uri())
+    assert pg.page.get_attribute("#verdict", "data-verdict") == "INVALID"
+    plots = pg.page.locator(".plot.fallback")
+    assert plots.count() >= 3, "every plot was drawn by the fallback"
+    assert pg.page.locator(".plot.missing").count() == 0
+    assert "simplified static plot" in pg.page.locator(".plot.fallback .plot-note").first.inner_text()
+    latency = pg.page.locator("#plot-latency svg.miniplot")
+    assert latency.locator("circle").count() > 100, "the latency points are drawn"
+    assert latency.locator("rect.band").count() >= 1, "the fault bands are drawn"
+    assert "Latency" in (latency.text_content() or "")
+    assert pg.page.locator("#plot-throughput svg.miniplot path").count() >= 1, (
+        "the throughput lines are drawn"
+    )
+    box = latency.bounding_box()
+    assert box is not None and box["width"] > 400 and box["height"] > 250
+    pg.page.locator("#plots").scroll_into_view_if_needed()
+    pg.shot("report-copied-alone-plots")
+    # the one thing allowed to fail: fetching the shared plotly.js that is not there
+    pg.errors = [e for e in pg.errors if "plotly.min.js" not in e and "ERR_FILE_NOT_FOUND" not in e]
+    pg.clean()

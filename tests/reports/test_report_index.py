@@ -56,3 +56,24 @@ def test_campaigns_are_listed_below_the_runs(tmp_path: Path) -> None:
     assert [r["test"] for r in index_rows(tmp_path)] == ["t"]
     assert 'id="campaigns"' in html and "&lt;i&gt;nightly&lt;/i&gt;" in html and "<i>nightly</i>" not in html
     assert "unexpected: 1" in html
+
+
+def test_sim_runs_show_virtual_and_wall_time(tmp_path: Path) -> None:
+    _run(tmp_path, "sim", "20260101T000001", {"system": "paxos", "backend": "sim"},
+         {"valid": True, "ops": 9, "duration": 0.04, "history_duration": 60.5})
+    _run(tmp_path, "local", "20260101T000002", {"system": "paxos", "backend": "local"},
+         {"valid": True, "ops": 9, "duration": 31.04, "history_duration": 30.9})
+    rows = {r["test"]: r for r in index_rows(tmp_path)}
+    assert rows["sim"]["duration"] == "60.5 s virtual, 0.04 s wall"
+    assert rows["local"]["duration"] == "31.0 s"
+
+
+def test_a_sim_run_records_the_time_its_history_covers(tmp_path: Path) -> None:
+    from harness.run.session import run_test
+    from harness.run.spec import RunSpec
+
+    res = run_test(RunSpec(system="paxos", backend="sim", time_limit=8, quiesce=1, seed=4), store=tmp_path)
+    doc = json.loads((res.run_dir / "results.json").read_text())
+    assert 8 <= doc["history_duration"] < 30 and doc["duration"] < doc["history_duration"]
+    row = next(r for r in index_rows(tmp_path))
+    assert "virtual" in row["duration"] and "wall" in row["duration"]

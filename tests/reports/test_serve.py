@@ -72,3 +72,24 @@ def test_cli_refuses_a_missing_store(tmp_path: Path, capsys: pytest.CaptureFixtu
 
     assert run_cli(["serve", "--store", str(tmp_path / "nope"), "--port", "0"]) == 254
     assert "no store at" in capsys.readouterr().err
+
+
+def test_histories_and_logs_are_shown_as_text_not_downloaded(served: tuple[Served, Path]) -> None:
+    s, store = served
+    run = store / "t" / "20260101T000000"
+    (run / "history.jsonl").write_text('{"index":0,"f":"<b>read</b>"}\n')
+    (run / "nodes").mkdir()
+    (run / "nodes" / "n1.log").write_text("node log\n")
+    host, port = s.server.server_address[:2]
+    for path in ("/t/20260101T000000/history.jsonl", "/t/20260101T000000/nodes/n1.log"):
+        conn = http.client.HTTPConnection(str(host), int(port), timeout=10)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 200
+            assert resp.getheader("Content-Type") == "text/plain; charset=utf-8", path
+            assert resp.getheader("Content-Disposition") is None
+            assert resp.getheader("X-Content-Type-Options") == "nosniff"
+        finally:
+            conn.close()

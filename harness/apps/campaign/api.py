@@ -90,12 +90,14 @@ def run(
     max_cells: int | None = None,
     observer: Observer | None = None,
     retry_crashed: bool = False,
+    cluster: str | None = None,
 ) -> CampaignResult:
     """Run a campaign file (or a built ``Campaign``) and write its report; see ``executor`` for the layout.
 
     ``resume`` continues ``directory`` (default: the newest directory of this campaign in the store),
     keeping finished cells (``retry_crashed``: all but crashed ones). ``max_cells`` stops after starting
-    that many cells (the rest stay pending).
+    that many cells (the rest stay pending). ``cluster`` (or the file's ``[campaign] cluster``) runs the
+    cells on Dask (``tcp://HOST:PORT`` or ``local:N``; see ``dask_exec``) instead of local processes.
     """
     campaign = source if isinstance(source, Campaign) else load_campaign(Path(source))
     if directory is None:
@@ -108,14 +110,28 @@ def run(
             directory = new_directory(store, campaign.name)
     elif resume and not (directory / "campaign.json").is_file():
         raise CampaignError(f"nothing to resume in {directory}")
-    outcome = run_campaign(
-        campaign,
-        directory,
-        resume=resume,
-        max_cells=max_cells,
-        observer=observer,
-        retry_crashed=retry_crashed,
-    )
+    cluster = cluster or campaign.cluster
+    if cluster:
+        from harness.apps.campaign.dask_exec import run_campaign_on_cluster
+
+        outcome = run_campaign_on_cluster(
+            campaign,
+            directory,
+            cluster=cluster,
+            resume=resume,
+            max_cells=max_cells,
+            observer=observer,
+            retry_crashed=retry_crashed,
+        )
+    else:
+        outcome = run_campaign(
+            campaign,
+            directory,
+            resume=resume,
+            max_cells=max_cells,
+            observer=observer,
+            retry_crashed=retry_crashed,
+        )
     report, doc = write_report(
         campaign, outcome.records, directory, incomplete=bool(outcome.pending or outcome.interrupted)
     )

@@ -18,4 +18,5 @@ def ensure_backends() -> None:
             "every node in one process on a virtual-time loop (deterministic)",
             "harness.backends.sim.backend:make_sim_backend",
             "harness.backends.sim.loop:new_loop",
+            "harness.backends.sim.backend:SimBackend",
         )

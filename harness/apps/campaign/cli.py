@@ -43,6 +43,12 @@ def campaign() -> None:
 @click.option(
     "--parallel", type=click.IntRange(min=1), default=None, help="override the campaign's parallelism"
 )
+@click.option(
+    "--cluster",
+    default=None,
+    metavar="ADDRESS",
+    help="run the cells on Dask: tcp://HOST:PORT (a dask scheduler) or local:N (N local workers)",
+)
 @click.option("--quiet", is_flag=True, help="no progress display")
 def run_command(
     file: Path,
@@ -52,6 +58,7 @@ def run_command(
     retry_crashed: bool,
     max_cells: int | None,
     parallel: int | None,
+    cluster: str | None,
     quiet: bool,
 ) -> int:
     """Run the campaign FILE (TOML) and write its comparison report."""
@@ -64,6 +71,10 @@ def run_command(
 
     try:
         camp = load_campaign(file)
+        if cluster is not None:
+            from harness.apps.campaign.dask_exec import parse_cluster
+
+            parse_cluster(cluster)
         if parallel is not None:
             camp = replace(camp, budget=replace(camp.budget, parallel=parallel))
         kept = {}
@@ -71,9 +82,11 @@ def run_command(
             target = directory or api.latest_directory(store, camp.name)
             if target is not None:
                 kept = kept_records(camp, target, retry_crashed=retry_crashed)
+        where = cluster or camp.cluster
         click.echo(
             f"splitbrain: campaign {camp.name}: {len(camp.cells)} cells"
-            + (f", {len(kept)} already done" if kept else ""),
+            + (f", {len(kept)} already done" if kept else "")
+            + (f", on Dask cluster {where}" if where else ""),
             err=True,
         )
         display = None if quiet else LiveDisplay(camp, kept)
@@ -86,6 +99,7 @@ def run_command(
                 max_cells=max_cells,
                 observer=display,
                 retry_crashed=retry_crashed,
+                cluster=cluster,
             )
         finally:
             if display is not None:
@@ -95,6 +109,8 @@ def run_command(
     print_summary(camp, res.records)
     for line in res.failures():
         click.echo(f"  {line}")
+    for note in res.outcome.notes if res.outcome is not None else []:
+        click.echo(f"note: {note}", err=True)
     if res.outcome is not None and res.outcome.pending:
         click.echo(
             f"{len(res.outcome.pending)} cell(s) not run; continue with: splitbrain campaign run {file} "

@@ -48,6 +48,8 @@ class LiveDisplay:
         self.surprises = 0
         self.crashed = 0
         self.running = 0
+        self.detail = ""  # the cluster's queued / per-worker counts (Dask campaigns)
+        self.worker: str | None = None  # where the cell reported next ran
         self.progress: Progress | None = None
         if self.console.is_terminal:
             self.progress = Progress(
@@ -65,7 +67,18 @@ class LiveDisplay:
             self.progress.start()
 
     def _label(self, running: int) -> str:
-        return f"{self.campaign.name}: running {running}, unexpected {self.surprises}, crashed {self.crashed}"
+        label = (
+            f"{self.campaign.name}: running {running}, unexpected {self.surprises}, crashed {self.crashed}"
+        )
+        return f"{label} | {self.detail}" if self.detail else label
+
+    def set_detail(self, text: str, worker: str | None = None) -> None:
+        """The cluster's counts (``queued N | worker running r done d failed f | ...``), shown from now on."""
+        self.detail = text
+        self.worker = worker
+        if self.progress is not None:
+            self.progress.update(self.task, description=self._label(self.running))
+            self.progress.refresh()
 
     def __call__(self, kind: str, cell: Cell, record: CellRecord | None) -> None:
         self.running += 1 if kind == "start" else -1
@@ -87,7 +100,9 @@ class LiveDisplay:
             done = sum(1 for r in self.records.values() if r.status.final)
             self.console.print(
                 f"[{done}/{len(self.campaign.cells)}] {cell.id}: {record.status.value} "
-                f"({record.wall_seconds:.1f}s)",
+                f"({record.wall_seconds:.1f}s)"
+                + (f" on {self.worker}" if self.worker else "")
+                + (f" | {self.detail}" if self.detail else ""),
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
@@ -158,13 +173,32 @@ def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.0f}%"
 
 
+def _table_width(console: Console, table: Table) -> int | None:
+    """The width to print ``table`` at: the terminal's on a terminal; elsewhere (a CI log, a pipe, a file)
+    the table's own natural width, which rich would otherwise cut to 80 columns and wrap cell by cell."""
+    if console.is_terminal:
+        return None
+    from rich.measure import Measurement
+
+    natural = Measurement.get(
+        console, console.options.update(width=100_000, max_width=100_000), table
+    ).maximum
+    return max(natural, 20)
+
+
 def print_summary(
     campaign: Campaign, records: Mapping[str, CellRecord], console: Console | None = None
 ) -> None:
     """Print the summary tables and the totals line."""
     console = console or Console()
     for table in summary_tables(campaign, records):
-        console.print(table)
+        width, kept = _table_width(console, table), console.width
+        if width is not None:
+            console.width = width  # print(width=) alone is capped at the console's width
+        try:
+            console.print(table)
+        finally:
+            console.width = kept
     t = summary.totals(campaign, records)
     console.print(
         f"cells: {t['cells']}  valid {t['valid']}  invalid {t['invalid']}  unknown {t['unknown']}  "

@@ -52,6 +52,7 @@ class Outcome:
     kept: list[str] = field(default_factory=list)  # ids whose earlier records were kept (resume)
     pending: list[str] = field(default_factory=list)  # ids not run (budget, cell limit, interrupt)
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)  # what the user should know (e.g. cells left stranded)
 
 
 def validate(campaign: Campaign) -> dict[str, Any]:

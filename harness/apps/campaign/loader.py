@@ -9,6 +9,7 @@ Layout of a campaign file::
     time_budget = 900           # wall seconds; cells not started by then stay pending (resume later)
     cell_timeout = 300          # wall seconds per cell
     min_detection = 0.9         # a planted bug counts as caught if found in this share of its seeds
+    cluster = "local:2"         # run the cells on Dask: "tcp://HOST:PORT" or "local:N" (--cluster wins)
 
     [defaults]                  # RunSpec fields for every cell (time_limit, quiesce, rate, ...)
     time_limit = 20
@@ -58,6 +59,7 @@ _CAMPAIGN_KEYS = {
     "time_budget",
     "cell_timeout",
     "min_detection",
+    "cluster",
 }
 _MATRIX_KEYS = {"systems", "faults", "workloads", "backends", "seeds", "spec", "expect"}
 _DEFAULT_BUDGET = Budget()
@@ -114,8 +116,20 @@ def build_campaign(doc: Mapping[str, Any], *, source: str = "", default_name: st
         raise CampaignError("parallel and parallel_real must be >= 1, cell_timeout > 0")
     if not 0.0 < budget.min_detection <= 1.0:
         raise CampaignError("min_detection must be in (0, 1]")
+    cluster = head.get("cluster")
+    if cluster is not None:
+        from harness.apps.campaign.dask_exec import parse_cluster
+
+        if not isinstance(cluster, str):
+            raise CampaignError("[campaign] cluster must be a string: tcp://HOST:PORT or local:N")
+        parse_cluster(cluster)
     return Campaign(
-        str(head.get("name", default_name)), str(head.get("description", "")), tuple(cells), budget, source
+        str(head.get("name", default_name)),
+        str(head.get("description", "")),
+        tuple(cells),
+        budget,
+        source,
+        cluster,
     )
 
 

@@ -112,6 +112,7 @@ class Campaign:
     cells: tuple[Cell, ...]
     budget: Budget = field(default_factory=Budget)
     source: str = ""  # the file it came from
+    cluster: str | None = None  # [campaign] cluster: where to run (None: local processes); not stored
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, stored in ``campaign.json`` so a report never needs the TOML file again."""

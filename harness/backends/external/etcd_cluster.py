@@ -44,6 +44,7 @@ class EtcdLocalBackend(LocalProcesses):
 
     system_name = "etcd"
     faketime = FAKETIME
+    binaries = (("etcd", "etcd-server"),)
 
     def __init__(self, spec: ClusterSpec) -> None:
         self.binary = require_binary("etcd", "etcd-server")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.backends.base import ClusterSpec
-from harness.backends.external.procs import ManagedProcess
+from harness.backends.external.procs import ManagedProcess, require_binary
 
 READY_TIMEOUT = 30.0
 
@@ -38,6 +38,14 @@ class LocalExternalBackend(ABC):
     name = "local"
     system_name: ClassVar[str] = "this system"  # for messages: "etcd", "redis"
     faketime: ClassVar[str] = "was not tried on it"  # what libfaketime does to it (why clock faults are out)
+    binaries: ClassVar[tuple[tuple[str, str], ...]] = ()  # (binary, Debian package) the nodes need
+
+    @classmethod
+    def preflight(cls) -> None:
+        """Refuse (``BinaryMissing``, naming the package) when a binary the nodes need is not installed;
+        the run plan calls this before anything starts."""
+        for binary, package in cls.binaries:
+            require_binary(binary, package)
 
     @classmethod
     def unsupported(cls) -> Mapping[str, str]:

@@ -19,11 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nemesis.executor import CapabilityError
+
 _PR_SET_PDEATHSIG = 1
 STOP_GRACE = 2.0
 
 
-class BinaryMissing(RuntimeError):
+class BinaryMissing(CapabilityError):
     """A third-party binary is not installed (its Debian package is named in the message)."""
 
 

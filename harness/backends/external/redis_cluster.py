@@ -39,6 +39,7 @@ class RedisLocalBackend(RedisFailover, LocalProcesses):
 
     system_name = "redis"
     faketime = FAKETIME
+    binaries = (("redis-server", "redis-server"),)
 
     def __init__(self, spec: ClusterSpec) -> None:
         self.binary = require_binary("redis-server", "redis-server")
