@@ -155,6 +155,8 @@ def run_test(
         for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, on_signal, sig)
+        if caught and task is not None:
+            task.cancel()  # a signal arrived before these handlers were in place: stop as if it came now
         return await execute(backend, plan, history, tracked)
 
     with _SignalsDeferred(caught, backend) as deferred:
@@ -169,11 +171,11 @@ def run_test(
                 kill_now()
         with contextlib.suppress(Exception):  # logs are best effort
             backend.collect_logs(run_dir / "nodes")
-        # history time (virtual on the sim backend, where wall time says little)
-        history_s = max((op.time for op in outcome.ops), default=0) / 1e9
         extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
                                  "error": outcome.error, "duration": round(time.time() - started, 3),
-                                 "history_duration": round(history_s, 3)}
+                                 # history time (virtual on the sim backend, where wall time says little)
+                                 "history_duration": round(
+                                     max((op.time for op in outcome.ops), default=0) / 1e9, 3)}
         faults = fault_summary(outcome.ops, requested_kinds(spec.nemesis, spec.schedule, spec.system),
                                planned=sum(1 for tf in outcome.schedule if tf.op.kind in UNDO_OF))
         extra["faults_applied"] = faults.total
@@ -197,7 +199,7 @@ def run_test(
             result, code = qualify(result, code, outcome.ops, faults)
         report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
         status.finish(outcome.phase)
-    if caught and code in (0, 1):
+    if caught and code == 0:
         code = (
             EXIT_INTERRUPTED  # a signal during the bookkeeping: the run is complete, but say it was stopped
         )
