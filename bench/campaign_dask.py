@@ -91,7 +91,8 @@ def real_cluster(workers: int, logs: Path) -> tuple[str, list[subprocess.Popen[b
         with (logs / f"w{i}.log").open("wb") as out:
             procs.append(subprocess.Popen(
                 [dask_cli, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--worker-port",
-                 str(wport), "--no-dashboard", "--resources", "cores=1", "--local-directory", str(logs / f"w{i}")],
+                 str(wport), "--no-dashboard", "--resources", "cores=1", "--local-directory",
+                 str(logs / f"w{i}")],
                 stdout=out, stderr=subprocess.STDOUT))
     for wport in ports:
         _wait_port(wport)
@@ -121,8 +122,11 @@ def measure(mode: str, cells: int, time_limit: float, root: Path) -> dict[str, A
         for p in procs:
             p.wait(timeout=30)
     assert clock.first is not None and clock.last is not None
-    if len(res.records) != cells or any(r.status.value not in ("valid", "invalid") for r in res.records.values()):
-        raise SystemExit(f"{mode}: not every cell finished: {sorted({r.status.value for r in res.records.values()})}")
+    if len(res.records) != cells or any(r.status.value not in ("valid", "invalid")
+                                        for r in res.records.values()):
+        raise SystemExit(
+            f"{mode}: not every cell finished: {sorted({r.status.value for r in res.records.values()})}"
+        )
     span = clock.last - clock.first
     busy = sum(r.wall_seconds for r in res.records.values())
     return {
@@ -154,7 +158,8 @@ def main() -> None:
             rows.append(measure(mode, args.cells, args.time_limit, Path(tmp)))
             r = rows[-1]
             print(
-                f"{r['mode']:<11} workers {r['workers']}  span {r['span']:6.1f}s  {r['per_min_span']:6.1f} cells/min"
+                f"{r['mode']:<11} workers {r['workers']}  span {r['span']:6.1f}s  {r['per_min_span']:6.1f} "
+                "cells/min"
                 f"  total {r['total']:6.1f}s  {r['per_min_total']:6.1f} cells/min  cell {r['cell_s']:.2f}s"
                 f"  overhead/cell {r['overhead']:.3f}s",
                 flush=True,

@@ -43,7 +43,8 @@ def random_run(args: tuple[str, int]) -> dict[str, Any]:
     from harness.run.spec import RunSpec
 
     system, seed = args
-    v = simulate_and_check(RunSpec(system=system, backend="sim", seed=seed, time_limit=30.0, nemesis=("all",)))
+    v = simulate_and_check(RunSpec(system=system, backend="sim", seed=seed, time_limit=30.0,
+                                   nemesis=("all",)))
     first = None
     if v.result.valid is False:
         blamed = _blamed(v.result)
@@ -102,8 +103,9 @@ def main() -> None:
         alarms = list(ex.map(random_run, [(c, s) for c in correct for s in range(1, a.correct_seeds + 1)]))
         found = list(ex.map(explore_one, bugs)) if not a.no_explore else []
     by_explore = {f["system"]: f for f in found}
-    print(f"| planted bug | random `all` caught ({a.seeds} seeds) | median virtual s of the earliest blamed op "
-          f"| explore: found | explore: wall s to first (runs) |")
+    print(f"| planted bug | random `all` caught ({a.seeds} seeds) "
+          "| median virtual s of the earliest blamed op | explore: found "
+          "| explore: wall s to first (runs) |")
     print("|---|---|---|---|---|")
     for b in bugs:
         mine = [r for r in rows if r["system"] == b]

@@ -55,7 +55,8 @@ async def _client(backend: Any, node: str, index: int, stop: float, counts: dict
         await conn.close()
 
 
-async def measure(backend_name: str, system: str, nodes: int, concurrency: int, seconds: float) -> dict[str, Any]:
+async def measure(backend_name: str, system: str, nodes: int, concurrency: int,
+                  seconds: float) -> dict[str, Any]:
     """Start a cluster, time its start, run the closed loop, tear down; returns the numbers."""
     node_ids = tuple(f"n{i}" for i in range(1, nodes + 1))
     with tempfile.TemporaryDirectory(prefix="splitbrain-bench-") as tmp:
@@ -68,7 +69,8 @@ async def measure(backend_name: str, system: str, nodes: int, concurrency: int, 
             counts = {"ok": 0, "errors": 0}
             t1 = loop.time()
             stop = t1 + seconds
-            await asyncio.gather(*(_client(backend, node_ids[i % nodes], i, stop, counts) for i in range(concurrency)))
+            await asyncio.gather(*(_client(backend, node_ids[i % nodes], i, stop, counts)
+                                   for i in range(concurrency)))
             elapsed = loop.time() - t1
         finally:
             t2 = time.monotonic()
@@ -85,15 +87,22 @@ async def measure(backend_name: str, system: str, nodes: int, concurrency: int, 
 def main() -> None:
     """Command-line entry point: print one JSON line per measurement."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--backend", action="append", default=None, help="backend name (repeatable; default docker)")
+    p.add_argument(
+        "--backend", action="append", default=None, help="backend name (repeatable; default docker)"
+    )
     p.add_argument("--system", default="replication")
-    p.add_argument("--nodes", type=int, action="append", default=None, help="cluster size (repeatable; default 3)")
+    p.add_argument(
+        "--nodes", type=int, action="append", default=None, help="cluster size (repeatable; default 3)"
+    )
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--seconds", type=float, default=5.0)
     args = p.parse_args()
     for backend in args.backend or ["docker"]:
         for n in args.nodes or [3]:
-            print(json.dumps(asyncio.run(measure(backend, args.system, n, args.concurrency, args.seconds))), flush=True)
+            print(
+                json.dumps(asyncio.run(measure(backend, args.system, n, args.concurrency, args.seconds))),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

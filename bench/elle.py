@@ -27,7 +27,8 @@ def main() -> None:
     ap.add_argument("--no-plant", action="store_true", help="skip the planted-anomaly runs")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print("wall = elapsed seconds, cpu = this process's CPU seconds (steadier on a shared machine); best of runs")
+    print("wall = elapsed seconds, cpu = this process's CPU seconds (steadier on a shared machine); "
+          "best of runs")
     print(f"{'txns':>8} {'ops':>8} {'wall s':>8} {'cpu s':>8} {'txn/s(cpu)':>11} {'edges':>8}  verdict")
     rates = []
     for n in sizes:
@@ -42,7 +43,8 @@ def main() -> None:
         assert result is not None
         edges = sum(result.details["stats"]["edges"].values())
         rates.append(n / best_cpu)
-        print(f"{n:>8} {len(h):>8} {best:>8.3f} {best_cpu:>8.3f} {n / best_cpu:>11.0f} {edges:>8}  {result.valid}")
+        print(f"{n:>8} {len(h):>8} {best:>8.3f} {best_cpu:>8.3f} {n / best_cpu:>11.0f} {edges:>8}  "
+              f"{result.valid}")
     if len(sizes) > 1:
         per_txn = [1e6 / r for r in rates]
         print(f"cpu us/txn by size: {', '.join(f'{x:.1f}' for x in per_txn)} "

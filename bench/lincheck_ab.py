@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             runs["base"].append(cpu_ms(base_lin, base_h))
             runs["ours"].append(cpu_ms(our_lin, our_h))
             runs["ours, failed cas dropped"].append(cpu_ms(our_lin, our_h, failed_cas="drop"))
-    print(f"etcd corpus, {len(files)} files, CPU ms over {args.rounds} alternating rounds (base = {args.base})")
+    print(
+        f"etcd corpus, {len(files)} files, CPU ms over {args.rounds} alternating rounds (base = {args.base})"
+    )
     for name, xs in runs.items():
         xs.sort()
         print(f"  {name:26s} min {xs[0]:7.1f}   lower quartile {xs[len(xs) // 4]:7.1f}")

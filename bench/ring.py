@@ -30,13 +30,18 @@ def main() -> None:
         t0 = time.perf_counter()
         counts = distribution(Ring.build(nodes, v), keys)
         dt = time.perf_counter() - t0
-        print(f"{v:>6}  {spread(counts):>13.3f}  {min(counts.values()):>8}..{max(counts.values()):<8}  {dt:>14.2f}")
+        print(
+            f"{v:>6}  {spread(counts):>13.3f}  {min(counts.values()):>8}..{max(counts.values()):<8}  "
+            f"{dt:>14.2f}"
+        )
     ring = Ring.build(nodes, 128)
     joined, left = ring.with_member(f"n{n + 1}"), ring.without_member("n1")
     print("\nmovement with 128 vnodes (share of keys):")
     print(f"  join  primary {moved(ring, joined, keys) / k:.3f}  (ideal 1/(N+1) = {1 / (n + 1):.3f})")
     print(f"  leave primary {moved(ring, left, keys) / k:.3f}  (ideal 1/N = {1 / n:.3f})")
-    print(f"  join  N=3 replica set {moved(ring, joined, keys, 3) / k:.3f}  (ideal 3/(N+1) = {3 / (n + 1):.3f})")
+    print(
+        f"  join  N=3 replica set {moved(ring, joined, keys, 3) / k:.3f}  (ideal 3/(N+1) = {3 / (n + 1):.3f})"
+    )
     modn = sum(position(f"key:{x}") % n != position(f"key:{x}") % (n + 1) for x in keys) / k
     print(f"  hash mod N placement, join: {modn:.3f}")
 

@@ -88,7 +88,8 @@ def main() -> None:
               f"{r['messages']} messages = {r['msg_per_s']:,.0f} msg/s")
     print(f"median wall {statistics.median(walls):.3f} s (target < 2 s)")
     n = bench_network(args.messages)
-    print(f"== raw network+loop: {n['delivered']:,} messages in {n['wall']:.3f} s = {n['msg_per_s']:,.0f} msg/s "
+    print(f"== raw network+loop: {n['delivered']:,} messages in {n['wall']:.3f} s = "
+          f"{n['msg_per_s']:,.0f} msg/s "
           "(target >= 50k)")
 
 

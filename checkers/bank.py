@@ -56,11 +56,13 @@ def check(history: Sequence[Op], *, total: int | None = None, accounts: Iterable
             totals.append(sum(v for v in op.value.values() if v is not None))
         except TypeError:
             totals.append(None)
-    expected = total if total is not None else Counter(t for t in totals if t is not None).most_common(1)[0][0]
+    expected = (
+        total if total is not None else Counter(t for t in totals if t is not None).most_common(1)[0][0]
+    )
     errors: dict[str, list[dict[str, Any]]] = {}
     series_total: list[list[Any]] = []
     series_err: list[list[Any]] = []
-    for op, tot in zip(reads, totals):
+    for op, tot in zip(reads, totals, strict=True):
         balances = {_acct(k): v for k, v in op.value.items()}
         series_total.append([op.time, tot])
         bad = False

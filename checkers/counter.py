@@ -32,7 +32,8 @@ def check(history: Sequence[Op], *, initial: int = 0, max_listed: int = 32) -> R
     reads = [p for p in ps if p.invoke.f == "read" and p.complete is not None and p.complete.type == OK]
     if not reads:
         return Result("counter", True, {"reads": 0, "adds": len(adds), "error-count": 0},
-                      f"vacuously valid: {len(adds)} adds and no successful read, so no read can be out of bounds")
+                      f"vacuously valid: {len(adds)} adds and no successful read, so no read can be out of "
+                      "bounds")
     # Definite adds sorted by completion time, with prefix sums, answer "sum completed before t".
     definite = sorted((p.complete.time, int(p.invoke.value)) for p in adds
                       if p.complete is not None and p.complete.type == OK)

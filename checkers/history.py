@@ -4,7 +4,8 @@
 info), ``process`` (int for clients, ``"nemesis"`` for faults), ``f``, ``value``, and optionally the
 ``node`` the client talked to and an ``error``. ``process`` is None for ops of imported histories that
 leave it out (elle-cli writes some so): checkers that only look at completed ops (Elle's anomalies without
-process order, long fork, sets) need no process, and pairing treats such ops as one sequential lane. Anything else a producer recorded is kept in ``extra``
+process order, long fork, sets) need no process, and pairing treats such ops as one sequential lane. Anything
+else a producer recorded is kept in ``extra``
 so that a round trip loses nothing.
 """
 
@@ -199,8 +200,8 @@ def pairs(history: Sequence[Op]) -> list[Pair]:
         if op.type == INVOKE:
             if op.process in open_:
                 if op.process is None:
-                    raise HistoryError(f"op {op.index}: ops without a process overlap, so invocations cannot be "
-                                       "paired with completions (this checker needs :process)")
+                    raise HistoryError(f"op {op.index}: ops without a process overlap, so invocations "
+                                       "cannot be paired with completions (this checker needs :process)")
                 raise HistoryError(f"op {op.index}: process {op.process} invoked twice without completing")
             open_[op.process] = op
             slot[op.process] = len(out)

@@ -95,7 +95,8 @@ def check(history: Sequence[Op], *, max_listed: int = 32) -> Result:
             for a, b in _realtime_inversions(writes, strict=True):
                 err("stale-write", lock=lock, write=b.complete.to_dict(), after=a.complete.to_dict())  # type: ignore[union-attr]
     if n_acq == 0 and n_write == 0:
-        return Result("lock", UNKNOWN, {"locks": len(by_lock)}, "no successful acquire or write: nothing to check")
+        return Result("lock", UNKNOWN, {"locks": len(by_lock)},
+                      "no successful acquire or write: nothing to check")
     valid: Validity = not errors
     details: dict[str, Any] = {
         "locks": len(by_lock),

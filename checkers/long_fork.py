@@ -61,7 +61,8 @@ def check(history: Sequence[Op], *, group_size: int | None = None, max_listed: i
             k = _hashable(mops[0][1])
             if k in written:
                 return Result("long-fork", UNKNOWN, {"multiple-writes": [mops[0][1]]},
-                              f"key {mops[0][1]!r} is written twice (op {op.index}): this test needs each key "
+                              f"key {mops[0][1]!r} is written twice (op {op.index}): this test needs each "
+                              "key "
                               "written at most once")
             written[k] = mops[0][2]
     groups: dict[frozenset[Any], list[tuple[Op, dict[Any, Any]]]] = defaultdict(list)
@@ -88,7 +89,8 @@ def check(history: Sequence[Op], *, group_size: int | None = None, max_listed: i
             for k in seen:
                 prior = values.setdefault(k, (state[k], op))
                 if prior[0] != state[k]:
-                    return Result("long-fork", UNKNOWN, {"conflicting-reads": [prior[1].to_dict(), op.to_dict()]},
+                    return Result("long-fork", UNKNOWN,
+                                  {"conflicting-reads": [prior[1].to_dict(), op.to_dict()]},
                                   f"ops {prior[1].index} and {op.index} read different values of key {k!r}: "
                                   "this test needs each key written at most once")
             early += not seen
@@ -103,15 +105,19 @@ def check(history: Sequence[Op], *, group_size: int | None = None, max_listed: i
                     fork_count += 1
                     if len(forks) < max_listed:
                         forks.append({"reads": [op_a.to_dict(), op_b.to_dict()],
-                                      "only-first": sorted(a - b, key=repr), "only-second": sorted(b - a, key=repr)})
-    details: dict[str, Any] = {"reads": reads, "early-reads": early, "late-reads": late, "writes": len(written),
+                                      "only-first": sorted(a - b, key=repr),
+                                      "only-second": sorted(b - a, key=repr)})
+    details: dict[str, Any] = {"reads": reads, "early-reads": early, "late-reads": late,
+                               "writes": len(written),
                                "fork-count": fork_count, "forks": forks}
     if forks:
         f = forks[0]
         a, b = f["reads"]
         return Result("long-fork", False, details,
-                      f"{fork_count} long fork{'s' if fork_count != 1 else ''}: op {a['index']} saw the write of "
-                      f"{_keys(f['only-first'])} but not {_keys(f['only-second'])}, op {b['index']} the reverse")
+                      f"{fork_count} long fork{'s' if fork_count != 1 else ''}: op {a['index']} saw the "
+                      "write of "
+                      f"{_keys(f['only-first'])} but not {_keys(f['only-second'])}, op {b['index']} the "
+                      "reverse")
     informative = reads - early - late
     text = (f"{reads} reads agree on one order of the writes" if informative
             else f"vacuously valid: none of the {reads} reads saw some but not all of its keys written")

@@ -107,7 +107,8 @@ class OpRef:
         return cls(_int_or_none(d.get("index")), _int_or_none(d.get("complete_index")), d.get("process"),
                    str(d.get("f", "")), str(d.get("type", "")), d.get("value"),
                    _int_or_none(d.get("invoke_time")), _int_or_none(d.get("complete_time")),
-                   str(d.get("description") or f"{d.get('f')} {d.get('value')!r}"), _int_or_none(d.get("order")))
+                   str(d.get("description") or f"{d.get('f')} {d.get('value')!r}"),
+                   _int_or_none(d.get("order")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +132,8 @@ class Counterexample:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return {"key": self.key, "op": self.op.to_dict(), "prefix": [p.to_dict() for p in self.prefix],
-                "prefix_states": list(self.prefix_states), "concurrent": [c.to_dict() for c in self.concurrent],
+                "prefix_states": list(self.prefix_states),
+                "concurrent": [c.to_dict() for c in self.concurrent],
                 "refuted_up_front": self.refuted_up_front, "explanation": self.explanation}
 
     @classmethod
@@ -237,7 +239,8 @@ class Result:
             return [(self.checker, self)]
         out: list[tuple[str, Result]] = []
         for name, part in self.parts.items():
-            out.extend((name if sub is part else f"{name}/{sub_name}", sub) for sub_name, sub in part.leaves())
+            out.extend((name if sub is part else f"{name}/{sub_name}", sub) for sub_name,
+                       sub in part.leaves())
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -277,7 +280,9 @@ class Result:
             counterexample=Counterexample.from_dict(ce) if isinstance(ce, Mapping) and "op" in ce else None,
             blamed=tuple(i for i in d.get("blamed", ()) or () if _int_or_none(i) is not None),
             key=d.get("key"),
-            evidence=tuple(Evidence.from_dict(e) for e in d.get("evidence", ()) or () if isinstance(e, Mapping)),
+            evidence=tuple(
+                Evidence.from_dict(e) for e in d.get("evidence", ()) or () if isinstance(e, Mapping)
+            ),
             parts=parts,
         )
 

@@ -55,7 +55,8 @@ def check(history: Sequence[Op], *, linearizable: bool = False, max_listed: int 
                         duplicated[e] = max(duplicated.get(e, 0), vals.count(e))
             reads.append((p.invoke.time, p.complete.time, s))
     if not reads:
-        return Result("set-full", UNKNOWN, {"reads": 0, "adds": len(adds)}, "no successful read: nothing to check")
+        return Result("set-full", UNKNOWN, {"reads": 0, "adds": len(adds)},
+                      "no successful read: nothing to check")
     reads.sort(key=lambda r: r[0])
     invoked = [r[0] for r in reads]
     # One pass over the reads: for each element, the (sorted) positions of the reads showing it and the
@@ -118,7 +119,8 @@ def check(history: Sequence[Op], *, linearizable: bool = False, max_listed: int 
                                     len(duplicated), tuple(details["duplicated"])))
     blamed = tuple(op.index for e in outcome["lost"] for op in adds.get(e, ()) if op is not None)
     if not valid:
-        bad = [f"{c[k]} {k}" for k in ("lost", "duplicated", "stale") if c[k] and (k != "stale" or linearizable)]
+        bad = [f"{c[k]} {k}" for k in ("lost", "duplicated", "stale") if c[k]
+               and (k != "stale" or linearizable)]
         reason = f"{', '.join(bad)} of {len(adds)} added elements"
     else:
         reason = text

@@ -61,7 +61,9 @@ class Clock(Protocol):
 class Packet(Protocol):
     """Per-node packet faults on traffic a node sends to its peers."""
 
-    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+    async def set_packet_faults(
+        self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
+    ) -> None:
         """Delay (seconds), drop (probability) or duplicate (probability) messages ``node`` sends."""
 
 
@@ -107,7 +109,8 @@ class Refusals(Protocol):
         """Capability name -> the reason it cannot be offered for this cluster."""
 
 
-CAPABILITIES: Mapping[str, type] = {"net": Net, "kill": Kill, "pause": Pause, "clock": Clock, "packet": Packet}
+CAPABILITIES: Mapping[str, type] = {"net": Net, "kill": Kill, "pause": Pause, "clock": Clock,
+                                    "packet": Packet}
 
 # Capabilities carried out through client connections (``Backend.connect``), not by the backend.
 CLIENT_DRIVEN: Mapping[str, type] = {"membership": Membership}

@@ -37,7 +37,8 @@ class Journal(Protocol):
     """Where nemesis ops are recorded (``harness.run.history_log.HistoryLog`` is one)."""
 
     def append(
-        self, type_: str, process: int | str, f: str, value: Any, *, node: str | None = None, error: Any = None
+        self, type_: str, process: int | str, f: str, value: Any, *, node: str | None = None,
+        error: Any = None
     ) -> Any:
         """Record one op."""
 
@@ -81,7 +82,9 @@ def capabilities_for(packages: Sequence[Package], schedule: Sequence[TimedFault]
 class NemesisExecutor:
     """Applies fault ops through the capability protocols and remembers what is active."""
 
-    def __init__(self, backend: Any, journal: Journal, nodes: Sequence[str], rng: random.Random | None = None) -> None:
+    def __init__(
+        self, backend: Any, journal: Journal, nodes: Sequence[str], rng: random.Random | None = None
+    ) -> None:
         self.backend = backend
         self.journal = journal
         self.nodes = tuple(nodes)
@@ -228,7 +231,9 @@ class NemesisExecutor:
                 leaders = await targets.find_primaries(self.backend, self.nodes)
                 return grudges.isolate_group(self.nodes, leaders or [self.rng.choice(self.nodes)])
             if name not in grudges.BUILDERS:
-                raise ValueError(f"unknown grudge {name!r}; valid: {', '.join([*grudges.BUILDERS, 'primaries'])}")
+                raise ValueError(
+                    f"unknown grudge {name!r}; valid: {', '.join([*grudges.BUILDERS, 'primaries'])}"
+                )
             return grudges.BUILDERS[name](self.nodes, self.rng)
         return {str(n): sorted(str(x) for x in xs) for n, xs in v.items()}
 

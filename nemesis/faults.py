@@ -81,7 +81,8 @@ class TimedFault:
     With ``on`` set the op is *aimed*: from ``at`` on, the nemesis waits for the next protocol event of
     that name (``systems_under_test.core.EVENTS``, or ``"*"`` for any) and strikes at that very moment
     (exactly, in the simulator); targets ``{"targets": "event"}`` / ``{"grudge": "event"}`` then mean
-    the node that announced it (in a fault that is not aimed: the node the last aimed fault struck). If no such event comes within ``window`` seconds (the system announces
+    the node that announced it (in a fault that is not aimed: the node the last aimed fault struck).
+    If no such event comes within ``window`` seconds (the system announces
     nothing, or the backend cannot tell), it strikes when the window ends, like an ordinary fault.
     """
 

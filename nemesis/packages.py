@@ -11,7 +11,8 @@ qualifier after a colon choosing the targets or the flavour: ``partition:ring``,
 The bare names draw their targets the way Jepsen's combined nemesis does (kill, pause and clock strike
 one node, a minority, a majority, all of them or the current leaders; a partition takes any shape), so
 that faults like "every acceptor crashes at once" happen without being asked for. ``all`` means the five
-classic packages plus ``member`` where the system supports membership changes, ``none`` nothing; ``combined`` and ``phased`` are not packages but schedule modes (:mod:`nemesis.schedule`).
+classic packages plus ``member`` where the system supports membership changes, ``none`` nothing; ``combined``
+and ``phased`` are not packages but schedule modes (:mod:`nemesis.schedule`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nemesis import grudges, targets
-from nemesis.faults import FaultKind, FaultOp
+from nemesis.faults import FaultKind, FaultOp, Kind
 from nemesis.table import CAPABILITY_OF, UNDO_OF
 from systems_under_test.registry import UnknownName
 
@@ -148,7 +149,7 @@ class Package:
     capability: str
     description: str
     draw: Draw
-    starts: tuple[FaultKind, ...] = ()
+    starts: tuple[Kind, ...] = ()
 
     def undo(self, op: FaultOp) -> FaultOp:
         """The op that heals ``op``."""
@@ -174,16 +175,19 @@ def _pkg(name: str, description: str, draw: Draw, *starts: FaultKind) -> Package
 
 def _build() -> dict[str, Package]:
     out: list[Package] = [
-        _pkg("partition", "network partitions: halves, one, minority, majorities ring, bridge or the leaders cut off",
+        _pkg("partition",
+             "network partitions: halves, one, minority, majorities ring, bridge or the leaders cut off",
              _any([_partition(n) for n in (*grudges.BUILDERS, "primaries")]), FaultKind.START_PARTITION),
-        _pkg("kill", "crash one, a minority, a majority, all or the leading nodes (SIGKILL) and restart them later",
+        _pkg("kill",
+             "crash one, a minority, a majority, all or the leading nodes (SIGKILL) and restart them later",
              _any([_targets(FaultKind.KILL, spec) for spec in JEPSEN_SPECS]), FaultKind.KILL),
         _pkg("pause", "freeze one, a minority, a majority, all or the leading nodes (SIGSTOP), resume later",
              _any([_targets(FaultKind.PAUSE, spec) for spec in JEPSEN_SPECS]), FaultKind.PAUSE),
         _pkg("clock", "offset the clocks of one, a minority, a majority or all nodes by 10 ms to 10 s",
              _bump_any, FaultKind.BUMP_CLOCK),
         _pkg("packet", "delay, drop and duplicate what one, a minority, a majority or all nodes send",
-             _any([_packet(spec) for spec in ("one", "minority", "majority", "all")]), FaultKind.START_PACKET),
+             _any([_packet(spec) for spec in ("one", "minority", "majority", "all")]),
+             FaultKind.START_PACKET),
         _pkg("member", "a node leaves the cluster (data handed off) and joins again later", _leave,
              FaultKind.LEAVE),
     ]
@@ -198,7 +202,8 @@ def _build() -> dict[str, Package]:
     }
     for q, draw in partitions.items():
         out.append(_pkg(f"partition:{q}", f"partition: {partition_text[q]}", draw, FaultKind.START_PARTITION))
-    out.append(_pkg("partition:any", "partition: each time one of halves, one, minority, ring, bridge, primaries",
+    out.append(_pkg("partition:any",
+                    "partition: each time one of halves, one, minority, ring, bridge, primaries",
                     _any(list(partitions.values())), FaultKind.START_PARTITION))
     for family, kind, verb in (("kill", FaultKind.KILL, "crash and later restart"),
                                ("pause", FaultKind.PAUSE, "freeze and later resume")):

@@ -179,7 +179,8 @@ def combined(
     seeds = {cap: rng.getrandbits(64) for cap in groups}
     merged: list[tuple[float, int, int, TimedFault]] = []
     for g, (cap, group) in enumerate(groups.items()):
-        sub = plan(group, nodes, random.Random(seeds[cap]), interval=interval, time_limit=time_limit, jitter=jitter)
+        sub = plan(group, nodes, random.Random(seeds[cap]), interval=interval, time_limit=time_limit,
+                   jitter=jitter)
         merged.extend((tf.at, g, i, tf) for i, tf in enumerate(sub))
     return [tf for *_, tf in sorted(merged, key=lambda x: x[:3])]
 
@@ -222,7 +223,9 @@ def build(
 ) -> list[TimedFault]:
     """The schedule for ``--nemesis`` words ``names``: their packages laid out by their mode."""
     packages = resolve_packages(names, system)
-    return MODES[resolve_mode(names)](packages, nodes, rng, interval=interval, time_limit=time_limit, jitter=jitter)
+    return MODES[resolve_mode(names)](
+        packages, nodes, rng, interval=interval, time_limit=time_limit, jitter=jitter
+    )
 
 
 def active_at(schedule: Sequence[TimedFault], t: float) -> set[str]:

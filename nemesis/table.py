@@ -76,7 +76,9 @@ def _offsets(x: Any, nodes: Sequence[str]) -> str | None:
         return bad
     for n, o in x.items():
         if not _finite(o, -MAX_CLOCK_OFFSET, MAX_CLOCK_OFFSET):
-            return f"offset of {n} must be a finite number of seconds within +-{MAX_CLOCK_OFFSET:g}, got {o!r}"
+            return (
+                f"offset of {n} must be a finite number of seconds within +-{MAX_CLOCK_OFFSET:g}, got {o!r}"
+            )
     return None
 
 
@@ -140,7 +142,9 @@ def _leave(v: Any, nodes: Sequence[str]) -> str | None:
 
 # -- the table -------------------------------------------------------------------------------------------
 
-NODES_SHAPE = 'null (every node), a list of node ids, or {"targets": "one|minority|majority|all|primaries|event"}'
+NODES_SHAPE = (
+    'null (every node), a list of node ids, or {"targets": "one|minority|majority|all|primaries|event"}'
+)
 UNDO_SHAPE = "null (every node it holds) or a list of node ids"
 _C = {"partition": "rgba(229,57,53,0.13)", "kill": "rgba(94,53,177,0.13)", "pause": "rgba(30,136,229,0.13)",
       "clock": "rgba(0,137,123,0.13)", "packet": "rgba(251,140,0,0.15)", "member": "rgba(67,160,71,0.13)"}
@@ -153,8 +157,10 @@ TABLE: dict[str, FaultSpec] = {s.name: s for s in (
               handlers.start_partition, "stop-partition", _grudge),
     FaultSpec("stop-partition", "net", "partition", "net", _C["partition"], "null", handlers.stop_partition,
               validate=_null),
-    FaultSpec("kill", "kill", "kill", "process", _C["kill"], NODES_SHAPE, handlers.kill, "start", nodes_or_targets),
-    FaultSpec("start", "kill", "kill", "process", _C["kill"], UNDO_SHAPE, handlers.start, validate=nodes_or_null),
+    FaultSpec("kill", "kill", "kill", "process", _C["kill"], NODES_SHAPE, handlers.kill, "start",
+              nodes_or_targets),
+    FaultSpec("start", "kill", "kill", "process", _C["kill"], UNDO_SHAPE, handlers.start,
+              validate=nodes_or_null),
     FaultSpec("pause", "pause", "pause", "process", _C["pause"], NODES_SHAPE, handlers.pause, "resume",
               nodes_or_targets),
     FaultSpec("resume", "pause", "pause", "process", _C["pause"], UNDO_SHAPE, handlers.resume,
@@ -264,7 +270,9 @@ def validate_schedule(items: Any, nodes: Sequence[str]) -> list[TimedFault]:
 
     load_plugins()
     if not isinstance(items, list | tuple):
-        raise ScheduleError(f"a schedule is a JSON list of {{at, f, value}} objects, got {type(items).__name__}")
+        raise ScheduleError(
+            f"a schedule is a JSON list of {{at, f, value}} objects, got {type(items).__name__}"
+        )
     out: list[TimedFault] = []
     for i, d in enumerate(items):
         where = f"schedule entry {i}"
@@ -285,10 +293,13 @@ def validate_schedule(items: Any, nodes: Sequence[str]) -> list[TimedFault]:
             raise ScheduleError(f"{where}, field 'on': only fault starts can wait for an event, one of "
                                 f"{', '.join([*EVENTS, '*'])}; got {json.dumps(on)}")
         if "window" in d and not _finite(d.get("window"), 0.0, 1e6):
-            raise ScheduleError(f"{where}, field 'window': expected seconds >= 0, got {json.dumps(d.get('window'))}")
+            raise ScheduleError(
+                f"{where}, field 'window': expected seconds >= 0, got {json.dumps(d.get('window'))}"
+            )
         extra = sorted(set(d) - {"at", "f", "value", "on", "window"})
         if extra:
-            raise ScheduleError(f"{where}: unknown field(s) {', '.join(extra)}; accepted: at, f, value, on, window")
+            raise ScheduleError(f"{where}: unknown field(s) {', '.join(extra)}; "
+                                "accepted: at, f, value, on, window")
         out.append(timed_fault_from_dict(d))
     return sorted(out, key=lambda tf: tf.at)
 

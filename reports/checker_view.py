@@ -40,7 +40,9 @@ def _evidence(evidence: tuple[Evidence, ...]) -> list[dict[str, Any]]:
 
 def _details_text(details: Mapping[str, Any]) -> str:
     text = json.dumps(details, indent=2, sort_keys=True, default=str)
-    return text if len(text) <= MAX_DETAILS else text[:MAX_DETAILS] + "\n… (cut here; results.json has it all)"
+    return (
+        text if len(text) <= MAX_DETAILS else text[:MAX_DETAILS] + "\n… (cut here; results.json has it all)"
+    )
 
 
 def checker_sections(result: Result) -> list[dict[str, Any]]:

@@ -75,7 +75,8 @@ def counterexample_view(ce: Counterexample, *, concurrency: int | None = None,
     times = [t for v in drawn for t in (v["t0"], v["t1"]) if t is not None]
     lo, hi = (min(times), max(times)) if times else (0, 1)
     hi = hi + max((hi - lo) // 20, 1)
-    procs = sorted({str(v["process"]) for v in drawn}, key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
+    procs = sorted({str(v["process"]) for v in drawn},
+                   key=lambda s: (not s.isdigit(), int(s) if s.isdigit() else 0, s))
     labels = {str(v["process"]): v["who"] for v in drawn}
     row = {p: i for i, p in enumerate(procs)}
     scale = (WIDTH - LEFT - RIGHT) / max(hi - lo, 1)
@@ -94,7 +95,7 @@ def counterexample_view(ce: Counterexample, *, concurrency: int | None = None,
                      "role": v["role"], "crashed": v["t1"] is None, "title": title,
                      "label": v["description"], "index": v["index"]})
     pts = [{"x": x(t), "y": TOP + row[str(v["process"])] * ROW + ROW / 2, "order": v["order"]}
-           for v, t in zip(tail_views, tail_points)]
+           for v, t in zip(tail_views, tail_points, strict=True)]
     stuck_y = TOP + row[str(stuck["process"])] * ROW + ROW / 2
     stuck_x = x(max(stuck["t0"] or lo, tail_points[-1] if tail_points else lo))
     return {

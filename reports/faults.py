@@ -20,7 +20,8 @@ from checkers.history import INVOKE, NEMESIS, Op
 from nemesis.table import TABLE, colours, load_plugins
 
 # opener f -> (band kind, closer f), and band colours: from the fault table (plugin kinds included)
-OPENERS: dict[str, tuple[str, str]] = {s.name: (s.family, s.undo) for s in TABLE.values() if s.undo is not None}
+OPENERS: dict[str, tuple[str, str]] = {s.name: (s.family, s.undo) for s in TABLE.values()
+                                       if s.undo is not None}
 CLOSERS: dict[str, str] = {closer: kind for kind, closer in OPENERS.values()}
 COLORS: dict[str, str] = colours()
 MAX_LABEL = 160

@@ -49,8 +49,10 @@ def latency_table(ps: Sequence[Pair]) -> list[dict[str, Any]]:
 
 
 def _shapes(bands: Sequence[Band]) -> list[dict[str, Any]]:
-    return [{"type": "rect", "xref": "x", "yref": "paper", "x0": b.start / 1e9, "x1": max(b.end, b.start + 1) / 1e9,
-             "y0": 0, "y1": 1, "fillcolor": b.to_dict()["color"], "line": {"width": 0 if b.end > b.start else 1},
+    return [{"type": "rect", "xref": "x", "yref": "paper", "x0": b.start / 1e9,
+             "x1": max(b.end, b.start + 1) / 1e9,
+             "y0": 0, "y1": 1, "fillcolor": b.to_dict()["color"],
+             "line": {"width": 0 if b.end > b.start else 1},
              "layer": "below"} for b in bands]
 
 
@@ -79,10 +81,12 @@ def latency_figure(ps: Sequence[Pair], bands: Sequence[Band]) -> dict[str, Any]:
     for (f, ty), pts in sorted(series.items()):
         # each series keeps its share of the budget, but a rare outcome (fail, info) is never thinned away
         pts, thinned = _thin(pts, max(MAX_POINTS * len(pts) // max(total, 1), 500))
-        data.append({"type": "scatter", "mode": "markers", "name": f"{f} {ty}" + (" (thinned)" if thinned else ""),
+        data.append({"type": "scatter", "mode": "markers",
+                     "name": f"{f} {ty}" + (" (thinned)" if thinned else ""),
                      "x": [round(a, 6) for a, _, _ in pts], "y": [round(b, 3) for _, b, _ in pts],
                      "customdata": [i for _, _, i in pts],
-                     "hovertemplate": "%{x:.3f} s, %{y:.2f} ms, op %{customdata}<extra>%{fullData.name}</extra>",
+                     "hovertemplate": "%{x:.3f} s, %{y:.2f} ms, op "
+                     "%{customdata}<extra>%{fullData.name}</extra>",
                      "marker": {"size": 4, "color": TYPE_COLORS.get(ty, "#757575"),
                                 "symbol": SYMBOLS[fs.index(f) % len(SYMBOLS)], "opacity": 0.7}})
     return {"data": data, "layout": _layout("Latency (by invocation time)", "latency (ms)", bands,
@@ -102,7 +106,9 @@ def throughput_figure(ps: Sequence[Pair], bands: Sequence[Band], duration_s: flo
     counts = {ty: [0] * n for ty in TYPE_COLORS}
     for p in ps:
         if p.complete is not None:
-            counts[p.type if p.type in counts else "info"][min(n - 1, int(p.complete.time / 1e9 / width))] += 1
+            counts[p.type if p.type in counts else "info"][
+                min(n - 1, int(p.complete.time / 1e9 / width))
+            ] += 1
     xs = [round((i + 0.5) * width, 6) for i in range(n)]
     data = [{"type": "scatter", "mode": "lines", "stackgroup": "one", "name": ty, "x": xs,
              "y": [round(c / width, 3) for c in counts[ty]], "line": {"color": TYPE_COLORS[ty], "width": 1}}
@@ -122,11 +128,13 @@ def quantile_figure(ps: Sequence[Pair], bands: Sequence[Band], duration_s: float
         buckets[k].sort()
     xs = [round((k + 0.5) * width, 6) for k in keys]
     data = [{"type": "scatter", "mode": "lines+markers", "name": f"p{round(q * 100)}", "x": xs,
-             "y": [round(quantile(buckets[k], q), 3) for k in keys], "marker": {"size": 4}} for q in QUANTILES]
+             "y": [round(quantile(buckets[k], q), 3) for k in keys], "marker": {"size": 4}}
+             for q in QUANTILES]
     data.append({"type": "scatter", "mode": "lines", "name": "max", "x": xs,
                  "y": [round(buckets[k][-1], 3) for k in keys], "line": {"dash": "dot"}})
-    return {"data": data, "layout": _layout(f"Latency quantiles of ok ops ({width:g} s buckets)", "latency (ms)",
-                                            bands, yaxis={"title": {"text": "latency (ms)"}, "type": "log"})}
+    return {"data": data,
+            "layout": _layout(f"Latency quantiles of ok ops ({width:g} s buckets)", "latency (ms)",
+                              bands, yaxis={"title": {"text": "latency (ms)"}, "type": "log"})}
 
 
 def bank_series(result: Result) -> Mapping[str, Any] | None:
@@ -150,7 +158,8 @@ def bank_figure(result: Result, bands: Sequence[Band]) -> dict[str, Any] | None:
              "y": [v for _, v in good], "marker": {"size": 5, "color": "#1e88e5"}}]
     bad_pts = [b for b in bad if isinstance(b, list) and len(b) == 2 and isinstance(b[1], (int, float))]
     if bad_pts:
-        data.append({"type": "scatter", "mode": "markers", "name": "wrong total", "x": [t / 1e9 for t, _ in bad_pts],
+        data.append({"type": "scatter", "mode": "markers", "name": "wrong total",
+                     "x": [t / 1e9 for t, _ in bad_pts],
                      "y": [v for _, v in bad_pts], "marker": {"size": 8, "color": "#e53935", "symbol": "x"}})
     return {"data": data, "layout": _layout("Bank totals over time", "total", bands)}
 

@@ -31,7 +31,8 @@ MAX_PRETTY = 200_000
 
 
 def _pretty(v: Any) -> str:
-    """Indented JSON, cut at ``MAX_PRETTY`` characters (an undecided search can leave megabytes of details)."""
+    """Indented JSON, cut at ``MAX_PRETTY`` characters (an undecided search can leave megabytes of
+    details)."""
     text = json.dumps(v, indent=2, sort_keys=True, default=str)
     return text if len(text) <= MAX_PRETTY else text[:MAX_PRETTY] + "\n… (cut here; results.json has it all)"
 
@@ -53,7 +54,8 @@ def op_counts(ops: Sequence[Op]) -> list[dict[str, Any]]:
 
 def key_ops(ops: Sequence[Op], key: Any) -> list[Op]:
     """The client ops whose value is ``[key, ...]``."""
-    out = [op for op in ops if op.is_client and isinstance(op.value, list) and op.value and op.value[0] == key]
+    out = [op for op in ops if op.is_client and isinstance(op.value, list) and op.value
+           and op.value[0] == key]
     return out[:MAX_KEY_OPS]
 
 
@@ -131,6 +133,7 @@ def write_run_report(run_dir: Path, spec: Mapping[str, Any], results: Mapping[st
                      meta: Mapping[str, Any] | None = None, assets: str = "auto") -> Path:
     """Render and write ``run_dir/report.html`` (plotly.js shared in the store when the run dir is in one)."""
     path = run_dir / "report.html"
-    path.write_text(render_run_report(spec, results, ops, result=result, replay_command=replay_command, meta=meta,
+    path.write_text(render_run_report(spec, results, ops, result=result, replay_command=replay_command,
+                                      meta=meta,
                                       run_dir=run_dir, assets=assets), encoding="utf-8")
     return path

@@ -32,10 +32,15 @@ def concurrency_of(spec: Mapping[str, Any]) -> int | None:
 def report_sections(spec: Mapping[str, Any], result: Result, ops: Sequence[Op], *,
                     highlight: Iterable[int] = (), run_dir: Path | None = None,
                     assets: str = "auto") -> dict[str, Any]:
-    """Template context for the report's sections (``assets``: how plotly.js is loaded, see ``plotly_for``)."""
+    """Template context for the report's sections (``assets``: how plotly.js is loaded, see
+    ``plotly_for``)."""
     invalid = result.valid is False
     conc = concurrency_of(spec)
-    ce = counterexample_view(result.counterexample, concurrency=conc) if invalid and result.counterexample else None
+    ce = (
+        counterexample_view(result.counterexample, concurrency=conc)
+        if invalid and result.counterexample
+        else None
+    )
     marked = set(highlight) if invalid else set()  # only an invalid run blames ops
     focus = None
     if ce is not None and isinstance(ce["stuck"]["index"], int):

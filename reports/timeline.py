@@ -68,7 +68,9 @@ def timeline_data(ops: Sequence[Op], *, concurrency: int | None = None,
     lane_ix = {lane: i for i, lane in enumerate(lanes)}
     fs: dict[str, int] = {}
     nodes: dict[str, int] = {}
-    cols: dict[str, list[Any]] = {k: [] for k in ("lane", "t0", "t1", "ty", "f", "p", "i", "c", "n", "v", "r", "e")}
+    cols: dict[str, list[Any]] = {
+        k: [] for k in ("lane", "t0", "t1", "ty", "f", "p", "i", "c", "n", "v", "r", "e")
+    }
     marked = set(highlight)
     hl: list[int] = []
     focus_op = NEVER

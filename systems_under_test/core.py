@@ -13,7 +13,8 @@ Host obligations (both hosts honour these):
   ``Reply`` of the same or a later call leaves the node.
 * ``SetTimer(name, at)`` (re)arms the timer ``name`` to fire at node time ``at``, i.e. after
   ``at - now`` seconds; a later clock jump changes ``now`` but not when an armed timer fires (real
-  processes wait on monotonic clocks). Arming an armed timer replaces it. ``CancelTimer`` of an unknown timer is a no-op. A fired timer is disarmed.
+  processes wait on monotonic clocks). Arming an armed timer replaces it. ``CancelTimer`` of an
+  unknown timer is a no-op. A fired timer is disarmed.
 * A crash loses every volatile thing (the core object, its timers, queued messages). Restart builds a
   fresh core and calls ``on_start(now, durable)`` with the list of persisted records, in order.
 * Client requests: the host gives each request a ``req_id`` unique within the node's lifetime (it may

@@ -48,7 +48,9 @@ def apply(state: dict[str, Any], cmd: Mapping[str, Any]) -> dict[str, Any]:
             return error_body(KEY_DOES_NOT_EXIST, f"key {key} does not exist", definite=True)
         if state[key] != cmd.get("from"):
             return error_body(
-                PRECONDITION_FAILED, f"expected {cmd.get('from')!r}, key {key} holds {state[key]!r}", definite=True
+                PRECONDITION_FAILED,
+                f"expected {cmd.get('from')!r}, key {key} holds {state[key]!r}",
+                definite=True,
             )
         state[key] = cmd.get("to")
         return {"type": "cas_ok"}

@@ -45,7 +45,8 @@ class Variant:
         return f"{self.factory.__module__}:{self.factory.__qualname__}"
 
     def make_core(
-        self, node_id: str, peer_ids: Sequence[str], rng: random.Random, config: Mapping[str, Any] | None = None
+        self, node_id: str, peer_ids: Sequence[str], rng: random.Random,
+        config: Mapping[str, Any] | None = None
     ) -> Core:
         """Build this variant's core for ``node_id`` with the variant's config overlaid by ``config``."""
         if self.factory is None:
@@ -80,7 +81,8 @@ class SystemDescriptor:
         for v in self.variants:
             if v.name == name:
                 return v
-        raise UnknownName(f"unknown variant {name!r} of system {self.name!r}", [v.name for v in self.variants])
+        raise UnknownName(f"unknown variant {name!r} of system {self.name!r}",
+                          [v.name for v in self.variants])
 
 
 class UnknownName(LookupError):
@@ -114,7 +116,8 @@ def systems() -> dict[str, SystemDescriptor]:
 
     Systems with a sans-IO core come first, third-party ones after; within each, ours before plugins'.
     """
-    loaded = {ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name)) for ep in plugins.entries(plugins.SYSTEMS)}
+    loaded = {ep.name: plugins.load(ep, plugins.SYSTEMS, _problem(ep.name))
+              for ep in plugins.entries(plugins.SYSTEMS)}
     return dict(sorted(loaded.items(), key=lambda item: item[1].is_third_party))
 
 

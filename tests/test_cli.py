@@ -25,7 +25,8 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "expect"),
     [
-        (["run", "--system", "nosuch"], "valid choices: etcd, hashring, lock, paxos, redis, replication, twopc"),
+        (["run", "--system", "nosuch"],
+         "valid choices: etcd, hashring, lock, paxos, redis, replication, twopc"),
         (["run", "--system", "replication:nosuch"], "replication:async"),
         (["run", "--workload", "nosuch"], "valid choices: bank, list-append, lock, register, set"),
         (["run", "--nemesis", "partiton"], "partition"),

@@ -25,7 +25,8 @@ from harness.apps.cli import run_cli
 
 VERDICTS = {0, 1, 2}
 MODELS = ["cas-register", "register", "kv", "multi-register", "set", "queue", "mutex", "fencing-lock"]
-FUZZ = settings(max_examples=int(os.environ.get("SPLITBRAIN_FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(os.environ.get("SPLITBRAIN_FUZZ_EXAMPLES", "60")), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 def invoke(args: list[str]) -> tuple[int, str]:
@@ -50,8 +51,9 @@ def assert_verdict_or_one_line(code: int, err: str, what: str) -> None:
 huge_ints = st.integers(min_value=-(2**200), max_value=2**200)
 scalars = st.one_of(st.none(), st.booleans(), huge_ints, st.floats(allow_nan=False, allow_infinity=False),
                     st.text(max_size=8))
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                            st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+json_values = st.recursive(scalars, lambda inner: st.one_of(
+                               st.lists(inner, max_size=4),
+                               st.dictionaries(st.text(max_size=4), inner, max_size=3)),
                            max_leaves=12)
 
 
@@ -64,7 +66,8 @@ op_fields = st.fixed_dictionaries(
         "process": st.one_of(st.integers(-3, 5), st.just("nemesis"), st.lists(st.integers(), max_size=2),
                              st.dictionaries(st.text(max_size=2), st.integers(), max_size=1), st.booleans(),
                              st.floats(allow_nan=False, allow_infinity=False)),
-        "f": st.one_of(st.sampled_from(["read", "write", "cas", "txn", "add", "acquire", "transfer"]), values),
+        "f": st.one_of(st.sampled_from(["read", "write", "cas", "txn", "add", "acquire", "transfer"]),
+                       values),
         "value": values,
         "index": st.one_of(st.integers(-2, 100), huge_ints, st.text(max_size=3)),
         "time": st.one_of(st.integers(0, 10**12), st.floats(), st.text(max_size=3)),
@@ -83,21 +86,27 @@ def _dumps(v: Any) -> str:
 jsonl_text = st.lists(op_fields, min_size=1, max_size=8).flatmap(
     lambda ops: st.sampled_from(["", "\n{\"type\": \"ok\"", "\nnot json", "\n[1,2]"]).map(
         lambda tail: "\n".join(_dumps(o) for o in ops) + tail))
-elle_text = st.lists(op_fields, min_size=0, max_size=8).map(lambda ops: "[" + ",\n".join(_dumps(o) for o in ops) + "]")
+elle_text = st.lists(op_fields, min_size=0, max_size=8).map(
+    lambda ops: "[" + ",\n".join(_dumps(o) for o in ops) + "]"
+)
 
-EDN_ATOMS = ["nil", "true", "false", "1", "-7", "123N", "1.5M", "1/2", "##NaN", "##Inf", "##-Inf", "\\c", "\\newline",
+EDN_ATOMS = ["nil", "true", "false", "1", "-7", "123N", "1.5M", "1/2", "##NaN", "##Inf", "##-Inf", "\\c",
+             "\\newline",
              "\\u0041", '"s\\"q"', ":kw", ":ns/kw", "sym", "#inst \"2020-01-01\"", "#uuid \"0000\"", "#foo 1",
              "#{1 2}", "#_ 1", "^:meta [1]", "99999999999999999999999999999999", "1e999", "'quote", "@deref",
              "#\"re\"", "#?(:clj 1)", "{", "}", "[", "]", "(", ")", ",", ";c\n"]
 edn_value = st.recursive(st.sampled_from(EDN_ATOMS),
-                         lambda inner: st.one_of(st.lists(inner, max_size=4).map(lambda xs: "[" + " ".join(xs) + "]"),
-                                                 st.lists(inner, max_size=4).map(lambda xs: "(" + " ".join(xs) + ")")),
+                         lambda inner: st.one_of(
+                             st.lists(inner, max_size=4).map(lambda xs: "[" + " ".join(xs) + "]"),
+                             st.lists(inner, max_size=4).map(lambda xs: "(" + " ".join(xs) + ")")),
                          max_leaves=8)
 edn_op = st.tuples(st.sampled_from([":invoke", ":ok", ":fail", ":info", ":weird", "1"]),
-                   st.one_of(st.sampled_from(["0", "1", ":nemesis", "[1]", "{:a 1}", "nil", "\"p\"", "1.5"]), edn_value),
+                   st.one_of(st.sampled_from(["0", "1", ":nemesis", "[1]", "{:a 1}", "nil", "\"p\"", "1.5"]),
+                             edn_value),
                    st.sampled_from([":read", ":write", ":cas", ":txn", ":add", "\"f\"", "[1]"]),
                    edn_value).map(lambda t: f"{{:type {t[0]}, :process {t[1]}, :f {t[2]}, :value {t[3]}}}")
-kv_op = st.tuples(st.sampled_from([":invoke", ":ok", ":fail", ":info"]), st.sampled_from(["0", "1", "[1]", "nil"]),
+kv_op = st.tuples(st.sampled_from([":invoke", ":ok", ":fail", ":info"]),
+                  st.sampled_from(["0", "1", "[1]", "nil"]),
                   st.sampled_from([":get", ":put", ":append", ":cas", ":x"]), edn_value, edn_value).map(
     lambda t: f"{{:process {t[1]}, :type {t[0]}, :f {t[2]}, :key {t[3]}, :value {t[4]}}}")
 edn_text = st.one_of(
@@ -110,7 +119,8 @@ edn_text = st.one_of(
 porcupine_line = st.tuples(st.sampled_from(["0", "1", "x", ":nemesis", "99999999999999999999999"]),
                            st.sampled_from([":invoke", ":ok", ":fail", ":info", ":nope"]),
                            st.sampled_from([":read", ":write", ":cas", ":x"]),
-                           st.one_of(st.sampled_from(["nil", "3", "[1 2]", "[1", "\"s\"", ":timeout"]), edn_value)).map(
+                           st.one_of(st.sampled_from(["nil", "3", "[1 2]", "[1", "\"s\"", ":timeout"]),
+                                     edn_value)).map(
     lambda t: f"INFO  jepsen.util - {t[0]}\t{t[1]}\t{t[2]}\t{t[3]}")
 porcupine_text = st.lists(porcupine_line, min_size=1, max_size=6).map("\n".join)
 raw_bytes = st.binary(min_size=1, max_size=200)
@@ -150,7 +160,9 @@ odd = st.one_of(values, st.sampled_from([float("inf"), float("nan"), -1, 0, 10**
 @FUZZ
 @given(fields=st.dictionaries(st.sampled_from([*SPEC_FIELDS, "bogus"]), odd, min_size=1, max_size=4),
        wrap=st.booleans(), binary=st.one_of(st.none(), raw_bytes))
-def test_run_refuses_a_malformed_spec_in_one_line(fields: dict[str, Any], wrap: bool, binary: bytes | None) -> None:
+def test_run_refuses_a_malformed_spec_in_one_line(
+    fields: dict[str, Any], wrap: bool, binary: bytes | None
+) -> None:
     # every generated spec breaks at least one rule (the 'time_limit' of inf), so nothing starts running
     doc = {"spec": {**fields, "time_limit": float("inf")}} if wrap else fields
     text = binary if binary is not None else _dumps(doc).replace("Infinity", "1e999")
@@ -173,9 +185,12 @@ option_text = st.one_of(st.text(alphabet=string.printable, max_size=30), values.
 @given(option=st.sampled_from(["--workload-options", "--config"]), text=option_text,
        number=st.sampled_from(["--time-limit", "--nemesis-interval", "--rate", "--quiesce", "--op-timeout"]),
        bad=st.sampled_from(["inf", "nan", "-inf", "1e999", "NaN"]))
-def test_run_refuses_malformed_options_and_non_finite_numbers(option: str, text: str, number: str, bad: str) -> None:
+def test_run_refuses_malformed_options_and_non_finite_numbers(
+    option: str, text: str, number: str, bad: str
+) -> None:
     with tempfile.TemporaryDirectory() as store:
-        code, err = invoke(["run", "--backend", "sim", "--store", store, "--quiet", option, text, number, bad])
+        code, err = invoke(["run", "--backend", "sim", "--store", store, "--quiet", option, text, number,
+                            bad])
     assert code == 254, (code, err)
     assert_verdict_or_one_line(code, err, f"{option} {text!r} {number} {bad}")
 
@@ -212,16 +227,19 @@ def test_check_names_what_is_wrong(tmp_path: Path) -> None:
     assert code == 254 and "binary" in err
 
 
-OPTION_KEYS = ["keys", "mix", "ops_per_key", "values", "accounts", "max_amount", "reads", "ttl", "stale", "release",
+OPTION_KEYS = ["keys", "mix", "ops_per_key", "values", "accounts", "max_amount", "reads", "ttl", "stale",
+               "release",
                "read_fraction", "final_reads", "max_txn_length", "appends_per_key", "bogus"]
-CONFIG_KEYS = ["heartbeat", "batch", "election_timeout", "ttl", "phase_timeout", "max_attempts", "coordinator",
+CONFIG_KEYS = ["heartbeat", "batch", "election_timeout", "ttl", "phase_timeout", "max_attempts",
+               "coordinator",
                "accounts", "members", "manager", "resource", "replicas", "bogus"]
 # Wrongly typed values, and numbers in a sane range: a zero or negative heartbeat or timeout is a
 # different problem (the node spins, in the simulator without end) that each system must refuse itself.
 option_values = st.one_of(
     st.recursive(st.one_of(st.none(), st.booleans(), st.text(max_size=4)),
-                 lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner,
-                                                                                        max_size=2)), max_leaves=5),
+                 lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                         st.dictionaries(st.text(max_size=3), inner, max_size=2)),
+                 max_leaves=5),
     st.just(DEEP), st.sampled_from([1, 2, 0.5, 1e7, 3.5, {"read": "a"}, [1]]),
 )
 
@@ -235,7 +253,8 @@ def test_run_takes_any_option_object_with_a_verdict_or_one_line(system: str, opt
                                                                 config: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as store:
         code, err = invoke(["run", "--backend", "sim", "--system", system, "--store", store, "--quiet",
-                            "--time-limit", "0.1", "--quiesce", "0", "--nemesis", "none", "--op-timeout", "0.2",
+                            "--time-limit", "0.1", "--quiesce", "0", "--nemesis", "none", "--op-timeout",
+                            "0.2",
                             "--workload-options", _dumps(options), "--config", _dumps(config)])
     assert_verdict_or_one_line(code, err, f"{system} --workload-options {options!r} --config {config!r}")
 

@@ -33,7 +33,8 @@ def test_every_example_file_is_in_the_table() -> None:
 
 
 @pytest.mark.parametrize(("name", "args", "verdict"), _rows())
-def test_example_gives_its_verdict_with_a_reason(capsys: pytest.CaptureFixture[str], name: str, args: list[str],
+def test_example_gives_its_verdict_with_a_reason(capsys: pytest.CaptureFixture[str], name: str,
+                                                 args: list[str],
                                                  verdict: str) -> None:
     code = run_cli(["check", *args, str(EXAMPLES / name)])
     out, err = capsys.readouterr()
@@ -60,12 +61,15 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_run_banner_shows_an_explicit_schedule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     schedule = ROOT / "examples" / "schedules" / "isolate-then-kill.json"
-    code = run_cli(["run", "--backend", "sim", "--system", "paxos", "--schedule", str(schedule), "--time-limit", "12",
+    code = run_cli(["run", "--backend", "sim", "--system", "paxos", "--schedule", str(schedule),
+                    "--time-limit", "12",
                     "--seed", "1", "--quiet", "--store", str(tmp_path)])
     _out, err = capsys.readouterr()
     assert code == 0, err
     assert "explicit schedule of 4 ops" in err
-    shown = [json.loads(ln.split("schedule: ", 1)[1]) for ln in err.splitlines() if ln.startswith("  schedule: ")]
+    shown = [
+        json.loads(ln.split("schedule: ", 1)[1]) for ln in err.splitlines() if ln.startswith("  schedule: ")
+    ]
     assert shown == json.loads(schedule.read_text()), "the banner shows the schedule as the run plays it"
 
 

@@ -43,6 +43,8 @@ REPORTS_MAY_IMPORT = {"checkers.result", "checkers.history"}
 # Known exceptions, each with why; the test fails when one disappears so the list cannot go stale.
 ALLOWED: dict[tuple[str, str], str] = {
 }
+# Imports left out of the cycle check, each with why (same staleness rule).
+CYCLE_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:
@@ -151,8 +153,10 @@ def test_the_graph_sees_every_package() -> None:
 
 def test_no_import_cycles() -> None:
     g = import_graph()
+    g.remove_edges_from(CYCLE_EXCEPTIONS)
     cycles = [c for c in nx.simple_cycles(g) if len(c) > 1][:10]
-    assert nx.is_directed_acyclic_graph(g), "import cycles:\n" + "\n".join(" -> ".join(c + c[:1]) for c in cycles)
+    shown = "\n".join(" -> ".join(c + c[:1]) for c in cycles)
+    assert nx.is_directed_acyclic_graph(g), "import cycles:\n" + shown
 
 
 def test_no_upward_or_sideways_imports() -> None:
@@ -161,7 +165,7 @@ def test_no_upward_or_sideways_imports() -> None:
 
 def test_allowed_exceptions_are_still_needed() -> None:
     g = import_graph()
-    assert [e for e in ALLOWED if not g.has_edge(*e)] == []
+    assert [e for e in [*ALLOWED, *CYCLE_EXCEPTIONS] if not g.has_edge(*e)] == []
 
 
 def test_every_module_has_a_layer() -> None:

@@ -24,6 +24,7 @@ def test_ruff_reports_nothing() -> None:
     ruff = _ruff()
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
-    proc = subprocess.run([*ruff, "check", "--output-format", "concise", str(REPO)], capture_output=True, check=False,
+    proc = subprocess.run([*ruff, "check", "--output-format", "concise", str(REPO)], capture_output=True,
+                          check=False,
                           text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -34,12 +34,17 @@ SKIPPED: dict[str, str] = {
     ".venv/bin/python -m pytest": "the whole test suite, which includes this test",
     ".venv/bin/splitbrain run --backend docker --system twopc --workload bank": "needs a Docker engine",
     ".venv/bin/splitbrain campaign run campaigns/zoo.toml": "the whole bug zoo: hours of runs",
-    ".venv/bin/pip install -e examples/chain-plugin": "installs a plugin into the venv (tests/plugins/test_plugins.py)",
-    ".venv/bin/splitbrain run --system chain:any-replica-reads --backend sim --seed 1 --time-limit 10 --nemesis "
-    "partition --workload-options '{\"read_fraction\": 0.8}'": "needs the plugin installed (tests/plugins/test_plugins.py)",
+    ".venv/bin/pip install -e examples/chain-plugin": "installs a plugin into the venv "
+    "(tests/plugins/test_plugins.py)",
+    ".venv/bin/splitbrain run --system chain:any-replica-reads --backend sim --seed 1 --time-limit 10 "
+    "--nemesis "
+    "partition --workload-options '{\"read_fraction\": 0.8}'": "needs the plugin installed "
+    "(tests/plugins/test_plugins.py)",
     ".venv/bin/splitbrain serve": "runs a web server until Ctrl-C (tests/reports/test_serve.py covers it)",
-    ".venv/bin/splitbrain run --system etcd --nemesis kill,pause": "needs Debian's etcd-server (tests/external)",
-    ".venv/bin/splitbrain run --system redis --nemesis kill,pause": "needs Debian's redis-server (tests/external)",
+    ".venv/bin/splitbrain run --system etcd --nemesis kill,pause": "needs Debian's etcd-server "
+    "(tests/external)",
+    ".venv/bin/splitbrain run --system redis --nemesis kill,pause": "needs Debian's redis-server "
+    "(tests/external)",
 }
 MAX_TIME_LIMIT = 10.0
 OK_CODES = {0, 1, 2}  # valid, invalid, unknown: a verdict; 254/255 (bad input, crash) are breakages
@@ -125,7 +130,8 @@ def test_the_readme_has_commands_and_every_skip_is_still_in_it() -> None:
 def test_readme_command_runs(clone: Path, command: str) -> None:
     argv = narrowed(shlex.split(command))
     # a new user's shell: the venv is not activated, so no bare ``splitbrain`` on the PATH
-    path = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "splitbrain").exists()]
+    path = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d
+            and not (Path(d) / "splitbrain").exists()]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.pathsep.join(path)}
     env.pop("PYTEST_ADDOPTS", None)
     proc = subprocess.run(argv, cwd=clone, capture_output=True, text=True, timeout=600, env=env,
@@ -149,6 +155,8 @@ def test_readme_command_runs(clone: Path, command: str) -> None:
     if argv[1:2] == ["check"]:
         for line in proc.stdout.splitlines():
             if not line.startswith("{"):
-                assert len(line.split("\t")) == 5 and line.split("\t")[4].strip(), f"a verdict without a reason: {line}"
+                assert len(line.split("\t")) == 5 and line.split("\t")[4].strip(), (
+                    f"a verdict without a reason: {line}"
+                )
     if "-m" in argv and "pytest" in argv:
         assert proc.returncode == 0 and re.search(r"\d+ passed", proc.stdout), output

@@ -135,7 +135,8 @@ def _check(history: Sequence[Op], workload: str, name: str, cms: list[str], proh
                      for k in details["anomaly-types"])
     if not_:
         evidence += (Evidence("not", "Consistency models ruled out", len(not_), tuple(not_)),)
-    blamed = op_indices(c for k in details["anomaly-types"] if k in prohibited for c in details["anomalies"][k])
+    blamed = op_indices(c for k in details["anomaly-types"] if k in prohibited
+                        for c in details["anomalies"][k])
     return Result(name, valid, details, _summary(valid, cms, details), reason=_reason(valid, cms, details),
                   evidence=evidence, blamed=blamed)
 

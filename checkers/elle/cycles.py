@@ -189,7 +189,8 @@ def _simple_piece(g: DepGraph, walk: Cycle, spec: CycleSpec) -> Cycle | None:
     for piece in sorted(pieces, key=len):
         if len(piece) < 2:
             continue
-        labs = tuple(label(g.rels(piece[i], piece[(i + 1) % len(piece)]), spec.usable) for i in range(len(piece)))
+        labs = tuple(label(g.rels(piece[i], piece[(i + 1) % len(piece)]), spec.usable)
+                     for i in range(len(piece)))
         if accepts_labels(labs, spec):
             return tuple(piece), labs
     return None
@@ -244,7 +245,8 @@ def find_cycle(g: DepGraph, members: Iterable[int], spec: CycleSpec, budget: int
     for sub in sccs(g, members, usable):
         sub_set = set(sub)
         succ = g.succ
-        adj = {v: [(w, table[bits]) for w, bits in succ[v].items() if w in sub_set and table[bits]] for v in sub}
+        adj = {v: [(w, table[bits]) for w, bits in succ[v].items() if w in sub_set and table[bits]]
+               for v in sub}
         present = 0
         for edges in adj.values():
             for _, lab in edges:

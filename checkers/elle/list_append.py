@@ -67,7 +67,9 @@ def _mops(t: Txn) -> list[tuple[str, Any, Any]]:
             if v.__class__ is list:
                 v = hashable(v)
         else:
-            raise MalformedTxn(f"op {t.index}: list-append micro-ops are [append k v] / [r k list], got {m!r}")
+            raise MalformedTxn(
+                f"op {t.index}: list-append micro-ops are [append k v] / [r k list], got {m!r}"
+            )
         out.append((f, k, v))
     return out
 
@@ -132,7 +134,7 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn]) -> Analysis:
     last_append: dict[Any, Any] = {}
     mixed = idx.mixed
     # Pass 1: who appended what; which lists were read, and who read a list ending in what.
-    for t, mops in zip(txns, idx.mops):
+    for t, mops in zip(txns, idx.mops, strict=True):
         tid = t.id
         did_read = did_append = False
         for f, k, v in mops:
@@ -188,7 +190,7 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn]) -> Analysis:
     succ = g.succ
     orders, positions = idx.order, idx.pos
     empty: dict[Any, Any] = {}
-    for t, mops in zip(txns, idx.mops):
+    for t, mops in zip(txns, idx.mops, strict=True):
         tid = t.id
         for f, k, v in mops:
             if f == "append":
@@ -226,7 +228,7 @@ def _non_cyclic(an: Analysis, idx: _Index) -> None:
     for case in idx.duplicate_appends:
         an.add("duplicate-appends", case)
     intermediate: dict[Any, dict[Any, int]] = {}
-    for t, mops in zip(txns, idx.mops):
+    for t, mops in zip(txns, idx.mops, strict=True):
         if len(mops) < 2:
             continue
         last: dict[Any, Any] = {}
@@ -250,7 +252,7 @@ def _non_cyclic(an: Analysis, idx: _Index) -> None:
     # have seen an aborted, intermediate or duplicated element at all.
     every_read = bool(failed_writer or intermediate or any(dup_reads.values()))
     mixed = idx.mixed
-    for t, mops in zip(txns, idx.mops):
+    for t, mops in zip(txns, idx.mops, strict=True):
         if t.type != "ok" or not (every_read or t.id in mixed):
             continue
         state: dict[Any, tuple[bool, tuple[Any, ...]]] = {}
@@ -272,13 +274,15 @@ def _non_cyclic(an: Analysis, idx: _Index) -> None:
                 ext_read[k] = v
             if v in dup_reads.get(k, no_writes):
                 dups = sorted({repr(e) for e in v if v.count(e) > 1})
-                an.add("duplicate-elements", {"op": op_summary(t), "mop": [f, k, list(v)], "duplicates": dups})
+                an.add("duplicate-elements",
+                       {"op": op_summary(t), "mop": [f, k, list(v)], "duplicates": dups})
             fw = failed_writer.get(k, no_writes)
             if fw:
                 for e in v:
                     if e in fw:
-                        an.add("G1a", {"op": op_summary(t), "mop": [f, k, list(v)], "writer": op_summary(fw[e]),
-                                       "element": e})
+                        an.add("G1a",
+                               {"op": op_summary(t), "mop": [f, k, list(v)], "writer": op_summary(fw[e]),
+                                "element": e})
             if v and intermediate:
                 im = intermediate.get(k, no_writes).get(v[-1])
                 if im is not None and im != t.id:
@@ -330,7 +334,8 @@ def _dirty_updates(an: Analysis, idx: _Index) -> None:
             typ = cur.type
             span = [*span, e]
             if prev_type == "fail" and typ == "ok" and prev_txn is not None:
-                an.add("dirty-update", {"key": k, "values": span, "txns": [op_summary(prev_txn), op_summary(cur)]})
+                an.add("dirty-update",
+                       {"key": k, "values": span, "txns": [op_summary(prev_txn), op_summary(cur)]})
                 prev_type, prev_txn, span = typ, cur, [e]
             elif typ == "info" or (prev_type == "fail" and typ == "fail"):
                 continue

@@ -89,7 +89,7 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn], *, wfr_keys: bool = Fals
     an = Analysis(txns, g, idx.explain)
     writer, readers, vorder = idx.writer, idx.readers, idx.vorder
     intermediate: dict[Any, dict[Any, int]] = {}
-    for t, mops in zip(txns, idx.mops):
+    for t, mops in zip(txns, idx.mops, strict=True):
         final: dict[Any, Any] = {}
         for f, k, v in mops:
             if f == "w":
@@ -108,12 +108,12 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn], *, wfr_keys: bool = Fals
                 failed_writes.setdefault(hashable(m[1]), {})[hashable(m[2])] = ft
     lost: dict[tuple[Any, Any], list[int]] = {}
     seq_last: dict[tuple[str, Any], Any] = {}
-    for t, mops in zip(txns, idx.mops):
+    for t, mops in zip(txns, idx.mops, strict=True):
         ok = t.type == "ok"
         wrote: dict[Any, Any] = {}
         ext: dict[Any, Any] = {}
         state: dict[Any, Any] = {}
-        for i, (f, k, v) in enumerate(mops):
+        for f, k, v in mops:
             if f == "w":
                 if k not in wrote and k in ext:
                     lost.setdefault((k, ext[k]), []).append(t.id)

@@ -83,7 +83,7 @@ def extract(history: Sequence[Op], f: str = "txn") -> tuple[list[Txn], list[Txn]
                 comps[slot] = (op, pos)
     possible: list[Txn] = []
     failed: list[tuple[int, Op, tuple[Op, int] | None]] = []
-    for (start, inv_op), comp in zip(invokes, comps):
+    for (start, inv_op), comp in zip(invokes, comps, strict=True):
         if comp is None:
             value = inv_op.value
             possible.append(Txn(len(possible), inv_op, INFO, inv_op.process,
@@ -96,7 +96,8 @@ def extract(history: Sequence[Op], f: str = "txn") -> tuple[list[Txn], list[Txn]
             continue
         value = cop.value if cop.value is not None else inv_op.value
         possible.append(Txn(len(possible), cop, OK if typ == OK else INFO, inv_op.process,
-                            value if isinstance(value, list | tuple) else (), start, end if typ == OK else None))
+                            value if isinstance(value, list | tuple) else (), start, end if typ == OK
+                            else None))
     n = len(possible)
     fails: list[Txn] = []
     for start, inv_op, comp in failed:

@@ -25,7 +25,8 @@ from checkers.importers.porcupine import looks_like_etcd_log, parse_etcd_log
 
 FORMATS = ("jsonl", "elle-json", "jepsen-edn", "porcupine-kv", "porcupine-etcd-log")
 
-__all__ = ["FORMATS", "HistoryError", "detect_format", "load_history", "load_history_with_format", "parse_text",
+__all__ = ["FORMATS", "HistoryError", "detect_format", "load_history", "load_history_with_format",
+           "parse_text",
            "validate_ops"]
 
 MAX_BYTES = int(os.environ.get("SPLITBRAIN_MAX_HISTORY_BYTES", str(512 * 1024 * 1024)))
@@ -76,7 +77,8 @@ def parse_text(text: str, name: str, fmt: str | None = None) -> list[Op]:
 
 
 def read_bounded(p: Path, limit: int | None = None) -> str:
-    """The text of ``p``, read in chunks up to ``limit`` bytes; ``HistoryError`` for binary or endless input."""
+    """The text of ``p``, read in chunks up to ``limit`` bytes; ``HistoryError`` for binary or endless
+    input."""
     limit = MAX_BYTES if limit is None else limit
     chunks: list[bytes] = []
     size = 0
@@ -102,7 +104,8 @@ def read_bounded(p: Path, limit: int | None = None) -> str:
 
 
 def load_history_with_format(path: str | Path) -> tuple[str, list[Op]]:
-    """Read a history file, returning the detected format name and the ops (validated, see ``validate_ops``)."""
+    """Read a history file, returning the detected format name and the ops (validated, see
+    ``validate_ops``)."""
     p = Path(path)
     if p.is_dir():
         raise HistoryError(f"{p}: a directory, not a history file")
@@ -133,7 +136,9 @@ def validate_ops(ops: Iterable[Op], name: str) -> None:
     for i, op in enumerate(ops):
         where = f"{name}: op {op.index if op.index >= 0 else i}"
         if op.process is not None and (isinstance(op.process, bool) or not isinstance(op.process, int | str)):
-            raise HistoryError(f"{where}: field process must be an integer or a string, got {_brief(op.process)}")
+            raise HistoryError(
+                f"{where}: field process must be an integer or a string, got {_brief(op.process)}"
+            )
         if not isinstance(op.f, str):
             raise HistoryError(f"{where}: field f must be a string, got {_brief(op.f)}")
         problem = _value_problem(op.value)

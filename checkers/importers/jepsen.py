@@ -84,7 +84,7 @@ def parse_edn_history(text: str, name: str) -> list[Op]:
     entries: list[tuple[Any, int]] = []
     if len(forms) == 1 and isinstance(forms[0].value, list):
         form: Form = forms[0]
-        entries = list(zip(form.value, form.item_lines))
+        entries = list(zip(form.value, form.item_lines, strict=True))
     else:
         entries = [(f.value, f.line) for f in forms]
     ops = [op_from_map(d, i, f"{name}:{line}") for i, (d, line) in enumerate(entries)]
@@ -98,7 +98,7 @@ def check_process_fields(ops: list[Op], wheres: list[str]) -> None:
     if not ops:
         return
     first = ops[0].process is None
-    for op, where in zip(ops, wheres):
+    for op, where in zip(ops, wheres, strict=True):
         if (op.process is None) != first:
-            raise HistoryError(f"{where}: this op {'has' if first else 'has no'} process, unlike the first op "
-                               "(give every op a :process, or none)")
+            raise HistoryError(f"{where}: this op {'has' if first else 'has no'} process, unlike the first "
+                               "op (give every op a :process, or none)")

@@ -41,7 +41,9 @@ class CheckOutcome:
 
     def line(self) -> str:
         """``path  verdict  N ops  T s  reason`` for the terminal (plus why a verdict is qualified)."""
-        line = f"{self.path}\t{self.result.verdict}\t{self.ops} ops\t{self.seconds:.2f}s\t{self.result.reason}"
+        line = (
+            f"{self.path}\t{self.result.verdict}\t{self.ops} ops\t{self.seconds:.2f}s\t{self.result.reason}"
+        )
         return line + (f"\t({self.note})" if self.note else "")
 
     def to_json(self) -> dict[str, Any]:
@@ -83,7 +85,9 @@ def check_run_dir(run_dir: Path) -> CheckOutcome:
     extra["rechecked"] = True
     warnings: list[str] = []
     if torn_tail(history_path):
-        warnings.append("the last line of history.jsonl is torn (the writer was killed mid-line); it was skipped")
+        warnings.append(
+            "the last line of history.jsonl is torn (the writer was killed mid-line); it was skipped"
+        )
         _warn(f"{history_path}: {warnings[-1]}")
     note = ""
     cut_short = bool(extra.get("interrupted")) or extra.get("phase") not in ("done", None)
@@ -109,7 +113,8 @@ def check_run_dir(run_dir: Path) -> CheckOutcome:
 
 
 def check_file(path: Path, model: str, *, initial: Any = None, time_limit: float | None = None,
-               checker: str | None = None, jobs: int | None = None, memory_limit: int | None = None) -> CheckOutcome:
+               checker: str | None = None, jobs: int | None = None,
+               memory_limit: int | None = None) -> CheckOutcome:
     """Check one history file of any supported format: linearizability against ``model`` by default, or
     the named ``checker`` (``checkers.registry``; Elle, bank, set-full, lock, 2pc, ...) with its defaults.
     ``jobs``: worker processes for many keys (None: the cores); ``memory_limit``: MB (None: default cap)."""

@@ -111,16 +111,19 @@ def _writable_store(store: Path) -> None:
               help="target ops per second, all clients together")
 @click.option("--nemesis", default=",".join(DEFAULTS.nemesis), show_default=True,
               help=nemesis_help_text())
-@click.option("--nemesis-interval", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.nemesis_interval,
+@click.option("--nemesis-interval", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULTS.nemesis_interval,
               show_default=True, help="mean seconds of each fault and each quiet period")
 @click.option("--seed", type=int, default=None, help="run seed (default: a fresh random one, printed)")
-@click.option("--store", type=click.Path(file_okay=False), default="store", show_default=True, callback=_store_path)
+@click.option("--store", type=click.Path(file_okay=False), default="store", show_default=True,
+              callback=_store_path)
 @click.option("--test-name", default="", help="store directory name (default: from the system)")
 @click.option("--quiesce", type=click.FloatRange(min=0), default=DEFAULTS.quiesce, show_default=True,
               help="seconds to wait after healing before the final reads")
 @click.option("--op-timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.op_timeout,
               show_default=True, help="seconds a client waits for a reply (then: info)")
-@click.option("--check-time-limit", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.check_time_limit,
+@click.option("--check-time-limit", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULTS.check_time_limit,
               show_default=True, help="checker budget in seconds (past it: unknown)")
 @click.option("--workload-options", default=None, help='workload options as JSON, e.g. \'{"keys": 5}\'')
 @click.option("--config", "config_json", default=None, help="system config overrides as JSON")
@@ -135,13 +138,16 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     from harness.run.progress import ProgressLine
     from harness.run.session import prepare, run_test
 
-    plan = prepare(_spec_from_options(ctx, opts))  # every refusal before the banner: one line, nothing started
+    plan = prepare(
+        _spec_from_options(ctx, opts)
+    )  # every refusal before the banner: one line, nothing started
     spec = plan.spec
     _writable_store(opts["store"])
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "
                f"{spec.time_limit:g}s, nemesis {','.join(spec.nemesis) or 'none'}"
-               f"{f', explicit schedule of {len(spec.schedule)} ops' if spec.schedule is not None else ''}", file=err)
+               f"{f', explicit schedule of {len(spec.schedule)} ops' if spec.schedule is not None else ''}",
+               file=err)
     for entry in spec.schedule or ():
         click.echo(f"  schedule: {json.dumps(entry)}", file=err)
     progress = None if opts["quiet"] else ProgressLine()
@@ -169,7 +175,8 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
         path = opts["spec_path"]
         base, _ = read_spec(path / "spec.json" if path.is_dir() else path)
     fields: dict[str, Any] = {}
-    simple = ("system", "workload", "backend", "nodes", "concurrency", "time_limit", "rate", "nemesis_interval",
+    simple = ("system", "workload", "backend", "nodes", "concurrency", "time_limit", "rate",
+              "nemesis_interval",
               "test_name", "quiesce", "op_timeout", "check_time_limit")
     for name in simple:
         if opts["spec_path"] is None or name in explicit:
@@ -179,7 +186,8 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
 
         fields["nodes"] = resolve_system(opts["system"])[0].default_nodes  # the system's own default size
     if opts["spec_path"] is None or "nemesis" in explicit:
-        fields["nemesis"] = tuple(p.strip() for p in opts["nemesis"].split(",") if p.strip() and p.strip() != "none")
+        fields["nemesis"] = tuple(p.strip() for p in opts["nemesis"].split(",") if p.strip()
+                                  and p.strip() != "none")
     if opts["seed"] is not None:
         fields["seed"] = opts["seed"]
     elif opts["spec_path"] is None:
@@ -218,7 +226,8 @@ def _read_text(option: str, path: Path) -> str:
               help="past this resident memory the search answers unknown (default: 60% of what is free)")
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
-                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, long-fork, "
+                   "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, "
+                   "lock, long-fork, "
                    "2pc, stats")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
 def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, jobs: int | None,
@@ -275,7 +284,8 @@ def systems(as_json: bool) -> int:
             {"name": d.name, "description": d.description, "workloads": list(d.workloads),
              "default_nodes": d.default_nodes,
              "variants": [{"name": v.name, "planted_bug": v.planted_bug,
-                           "weaker_by_design": getattr(v, "weaker_by_design", False), "description": v.description}
+                           "weaker_by_design": getattr(v, "weaker_by_design", False),
+                           "description": v.description}
                           for v in d.variants]}
             for d in all_systems().values()
         ],
@@ -310,7 +320,8 @@ def systems(as_json: bool) -> int:
 
 
 @cli.command()
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"),
+              show_default=True)
 @click.option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (keep it local)")
 def serve(store: Path, port: int, host: str) -> int:
@@ -324,7 +335,9 @@ def serve(store: Path, port: int, host: str) -> int:
         server = make_server(store, host, port)
     except OSError as e:  # port in use, no permission, a host that does not resolve
         reason = e.strerror or str(e)
-        raise click.BadParameter(f"cannot listen on {host}:{port}: {reason}", param_hint="--host/--port") from None
+        raise click.BadParameter(
+            f"cannot listen on {host}:{port}: {reason}", param_hint="--host/--port"
+        ) from None
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"serving {store.resolve()} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)")
     try:
@@ -355,7 +368,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (errors mapped to Jepsen's codes)."""
     err = sys.stderr
     try:
-        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="splitbrain", standalone_mode=False)
+        rv = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="splitbrain", standalone_mode=False
+        )
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:

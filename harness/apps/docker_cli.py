@@ -1,4 +1,5 @@
-"""Click commands ``image build|ls|rm`` and ``cleanup``, added to the ``splitbrain`` group by harness.apps.cli.
+"""Click commands ``image build|ls|rm`` and ``cleanup``, added to the ``splitbrain`` group by
+harness.apps.cli.
 
 They live here so the main CLI needs only ``cli.add_command(...)``; the work is in ``commands``.
 """
@@ -48,7 +49,8 @@ def image_rm(refs: Sequence[str], all_images: bool) -> int:
               help="remove everything of splitbrain's, including runs still in progress (with a warning)")
 @click.option("--orphans", is_flag=True, hidden=True, help="the default; kept for old scripts")
 def cleanup(everything: bool, orphans: bool) -> int:
-    """Remove what runs whose harness is gone left behind: local node processes, containers, networks, volumes.
+    """Remove what runs whose harness is gone left behind: local node processes, containers, networks,
+    volumes.
 
     Runs still in progress (another terminal, a CI job) are left alone unless --all is given.
     Node images are kept (splitbrain image rm removes them).

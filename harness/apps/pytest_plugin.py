@@ -16,7 +16,7 @@ history, results and HTML report are one click away from the failure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,19 +45,22 @@ class SplitbrainRun:
 
     @property
     def anomalies(self) -> list[Any]:
-        """What the checker found wrong: its ``anomalies`` or ``counterexamples`` (empty when valid)."""
-        details = self.result.details
-        found = details.get("anomalies") or details.get("counterexamples") or []
-        if isinstance(found, Mapping):
-            return [{"type": k, "cases": v} for k, v in found.items()]
-        return list(found)
+        """What the checkers found wrong (empty unless invalid): each invalid checker's counterexample (a dict
+        with the stuck ``op``) and its evidence groups (``{"type", "checker", "count", "cases"}``)."""
+        found: list[Any] = []
+        for name, leaf in self.result.leaves():
+            if leaf.valid is not False:
+                continue
+            if leaf.counterexample is not None:
+                found.append(leaf.counterexample.to_dict())
+            found += [{"type": e.kind, "checker": name, "count": e.count, "cases": list(e.cases)}
+                      for e in leaf.evidence]
+        return found
 
     def describe(self) -> str:
-        """Verdict, first explanation line, run dir and replay command: what a failure message needs."""
-        first = (self.result.explanation or "").strip().splitlines()[:1]
+        """Verdict and its reason, run dir and replay command: what a failure message needs."""
         return (
-            f"splitbrain verdict: {self.valid!r} (exit {self.exit_code})"
-            + (f"\n  {first[0]}" if first else "")
+            f"splitbrain verdict: {self.result.verdict} (exit {self.exit_code}): {self.result.reason}"
             + f"\n  run dir: {self.run_dir}\n  report: {self.report}\n  replay: {self.replay_command}"
         )
 
@@ -92,7 +95,8 @@ class Splitbrain:
         return SplitbrainRun(res.result, res.run_dir, res.exit_code, res.replay_command, res.report_path)
 
     def campaign(self, source: Any, **kwargs: Any) -> CampaignOutcome:
-        """Run a campaign (a TOML path or a ``Campaign``) into this store; see ``harness.apps.campaign.run``."""
+        """Run a campaign (a TOML path or a ``Campaign``) into this store; see
+        ``harness.apps.campaign.run``."""
         from harness.apps.campaign import run
 
         res = run(source, store=self.store, **kwargs)

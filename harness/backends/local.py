@@ -223,11 +223,13 @@ class LocalBackend:
         n.incarnation += 1
         n.data_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = n.data_dir.parent / f"{n.id}.{n.incarnation}.stderr"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+        env = {**os.environ,
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
                TOKEN_ENV: self.token}
         with stderr_path.open("wb") as err:
             n.proc = await asyncio.create_subprocess_exec(
-                *self._command(n), stdout=asyncio.subprocess.PIPE, stderr=err, stdin=asyncio.subprocess.DEVNULL,
+                *self._command(n), stdout=asyncio.subprocess.PIPE, stderr=err,
+                stdin=asyncio.subprocess.DEVNULL,
                 start_new_session=True, cwd=str(PROJECT_ROOT), env=env, preexec_fn=die_with_parent,
             )
         n.pids.append(n.proc.pid)
@@ -319,7 +321,8 @@ class LocalBackend:
         """Open a client connection; ``Unreachable`` when the node does not accept it."""
         n = self.nodes[node]
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", n.port), CONTROL_TIMEOUT)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", n.port),
+                                                    CONTROL_TIMEOUT)
         except (OSError, TimeoutError) as e:
             raise Unreachable(f"{node}: cannot connect: {e or type(e).__name__}") from None
         return LocalConnection(node, reader, writer)
@@ -336,7 +339,9 @@ class LocalBackend:
             await writer.drain()
             line = await asyncio.wait_for(reader.readline(), CONTROL_TIMEOUT)
         except (OSError, TimeoutError) as e:
-            raise Unreachable(f"{n.id}: control request {msg['type']} failed: {e or type(e).__name__}") from None
+            raise Unreachable(
+                f"{n.id}: control request {msg['type']} failed: {e or type(e).__name__}"
+            ) from None
         finally:
             writer.close()
         try:
@@ -374,7 +379,8 @@ class LocalBackend:
     async def heal(self) -> None:
         """Remove every partition and packet fault (clock offsets stay, as in the runtime)."""
         self._grudge, self._packet = {}, {}
-        await asyncio.gather(*(self._control(n, {"type": "heal"}) for n in self.nodes.values() if n.reachable))
+        await asyncio.gather(*(self._control(n, {"type": "heal"}) for n in self.nodes.values()
+                               if n.reachable))
 
     async def kill(self, node: str) -> None:
         """SIGKILL the node's process group and reap it; its data dir is kept."""
@@ -417,7 +423,9 @@ class LocalBackend:
         if n.reachable:
             await self._control(n, {"type": "clock", "offset": float(seconds)})
 
-    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+    async def set_packet_faults(
+        self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
+    ) -> None:
         """Delay / drop / duplicate the peer messages ``node`` sends."""
         self._packet[node] = {"delay": float(delay), "loss": float(loss), "dup": float(dup)}
         n = self.nodes[node]

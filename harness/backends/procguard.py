@@ -97,8 +97,10 @@ class RunPids:
         if not isinstance(doc, dict):
             raise ValueError("not an object")  # noqa: TRY004 - callers catch ValueError for any bad file
         try:
-            return RunPids(str(doc["run"]), int(doc["harness_pid"]), doc.get("harness_start"), str(doc["run_dir"]),
-                           [(int(p), s) for p, s in doc.get("nodes", [])], [str(x) for x in doc.get("scratch", [])],
+            return RunPids(str(doc["run"]), int(doc["harness_pid"]), doc.get("harness_start"),
+                           str(doc["run_dir"]),
+                           [(int(p), s) for p, s in doc.get("nodes", [])],
+                           [str(x) for x in doc.get("scratch", [])],
                            doc.get("watchdog"))
         except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"bad pid file: {e}") from None
@@ -107,7 +109,8 @@ class RunPids:
 class PidFile:
     """One run's pid file, kept up to date by the backend, plus the watchdog that enforces it."""
 
-    def __init__(self, run_id: str, run_dir: Path, *, scratch: Iterable[Path] = (), directory: Path | None = None):
+    def __init__(self, run_id: str, run_dir: Path, *, scratch: Iterable[Path] = (),
+                 directory: Path | None = None):
         self.dir = directory or runtime_dir()
         self.path = self.dir / f"{run_id}.json"
         me = os.getpid()
@@ -196,7 +199,9 @@ def harness_alive(pids: RunPids) -> bool:
     return same_process(pids.harness_pid, pids.harness_start)
 
 
-def sweep_leftovers(*, everything: bool = False, directory: Path | None = None, scan_proc: bool = True) -> Swept:
+def sweep_leftovers(
+    *, everything: bool = False, directory: Path | None = None, scan_proc: bool = True
+) -> Swept:
     """Remove leftovers of local runs: runs whose harness is gone (or every run, with ``everything``).
 
     Pid files come first; then (``scan_proc``) node runtimes found by command line whose ``--parent-pid``

@@ -50,7 +50,8 @@ def _load(ref: str) -> Any:
 
 
 BACKENDS: dict[str, BackendEntry] = {
-    "local": BackendEntry("local", "one OS process per node on 127.0.0.1 ports", "harness.backends.local:make_local_backend",
+    "local": BackendEntry("local", "one OS process per node on 127.0.0.1 ports",
+                          "harness.backends.local:make_local_backend",
                           backend_class="harness.backends.local:LocalBackend"),
     "sim": BackendEntry("sim", "every node in this process on a virtual-time loop (deterministic)",
                         "harness.backends.sim.backend:make_sim_backend", "harness.backends.sim.loop:new_loop",

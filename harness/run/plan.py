@@ -60,7 +60,8 @@ class RunPlan:
 
     def cluster(self, run_dir: Path) -> ClusterSpec:
         """The backend's part of the plan: the variant, nodes, node seed and config overrides."""
-        return ClusterSpec(self.spec.system, self.spec.node_ids, run_dir, derive_seed(self.spec.seed, "nodes"),
+        return ClusterSpec(self.spec.system, self.spec.node_ids, run_dir,
+                           derive_seed(self.spec.seed, "nodes"),
                            dict(self.spec.config), variant=self.variant)
 
     def make_backend(self, run_dir: Path, **options: Any) -> Backend:
@@ -81,7 +82,8 @@ class RunPlan:
         sched = tuple(schedule)
         needed = _needed(self.packages, sched)
         check_capabilities(self.backend_class, needed, self.backend.name, self.system)
-        return RunPlan(self.spec, self.system, self.variant, self.workload_class, self.packages, sched, needed,
+        return RunPlan(self.spec, self.system, self.variant, self.workload_class, self.packages, sched,
+                       needed,
                        self.backend, self.backend_class, self.backend_factory)
 
 
@@ -156,8 +158,8 @@ def _check_importable(variant: Variant) -> None:
     except (ImportError, AttributeError):
         found = None
     if found is not variant.factory:
-        raise SpecError(f"the core factory of {variant.name} ({ref}) cannot be imported by name, which a node "
-                        "process does: make it a module-level class or function")
+        raise SpecError(f"the core factory of {variant.name} ({ref}) cannot be imported by name, which a "
+                        "node process does: make it a module-level class or function")
 
 
 def _backend_for(desc: SystemDescriptor, entry: BackendEntry) -> tuple[type, BackendFactory]:
@@ -194,7 +196,8 @@ def check_capabilities(backend_class: type, needed: Sequence[str], backend_name:
         reasons["membership"] = why
     if system.is_third_party and (reasons or lacking):
         supported = [c for c in capabilities.CAPABILITIES
-                     if c not in capabilities.missing(backend_class, [c]) and c not in _declared(backend_class)]
+                     if c not in capabilities.missing(backend_class, [c])
+                     and c not in _declared(backend_class)]
         text = "; ".join([*(f"{cap}: {why}" for cap, why in sorted(reasons.items())),
                           *(f"{cap}: not offered by this backend" for cap in lacking)])
         raise CapabilityError(f"cannot run {system.name} on the {backend_name} backend with these faults — "

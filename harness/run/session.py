@@ -95,7 +95,8 @@ def write_results(run_dir: Path, spec: RunSpec, ops: list[Op] | tuple[Op, ...], 
     from reports.run_report import write_run_report
 
     counts = summarize(ops)
-    doc = {"valid": result.valid, "verdict": result.verdict, "reason": result.reason, "exit_code": code, "ops": counts["invoke"], "counts": counts,
+    doc = {"valid": result.valid, "verdict": result.verdict, "reason": result.reason, "exit_code": code,
+           "ops": counts["invoke"], "counts": counts,
            "result": result.to_dict(), "replay": replay, **(extra or {})}
     write_json(run_dir / "results.json", doc)
     report = write_run_report(run_dir, spec.to_dict(), doc, list(ops), result=result, replay_command=replay)
@@ -115,7 +116,9 @@ def replay_command_for(spec: RunSpec, run_dir: Path) -> str:
     return spec.replay_command()
 
 
-def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: Progress | None = None) -> RunResult:
+def run_test(
+    spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: Progress | None = None
+) -> RunResult:
     """Run a spec (planned here) or a plan end to end and store it; returns the verdict and exit code."""
     plan = plan_of(spec)
     spec = plan.spec
@@ -171,7 +174,8 @@ def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: 
         extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
                                  "error": outcome.error, "duration": round(time.time() - started, 3),
                                  # history time (virtual on the sim backend, where wall time says little)
-                                 "history_duration": round(max((op.time for op in outcome.ops), default=0) / 1e9, 3)}
+                                 "history_duration": round(
+                                     max((op.time for op in outcome.ops), default=0) / 1e9, 3)}
         faults = fault_summary(outcome.ops, requested_kinds(spec.nemesis, spec.schedule, spec.system),
                                planned=sum(1 for tf in outcome.schedule if tf.op.kind in UNDO_OF))
         extra["faults_applied"] = faults.total
@@ -179,27 +183,35 @@ def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: 
         if faults.requested and (faults.total == 0 or faults.missing):
             extra["warnings"] = [faults.phrase()]
         if outcome.error is not None:
+            last = (outcome.error.strip().splitlines() or ["?"])[-1]
             result = Result("harness", UNKNOWN, explanation="the run crashed; see error",
-                            reason="the harness crashed: " + (outcome.error.strip().splitlines() or ["?"])[-1])
+                            reason="the harness crashed: " + last)
             code = EXIT_CRASHED
         elif outcome.interrupted:
             name = signal.Signals(caught.get("signal", signal.SIGINT)).name
             why = f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"
-            result, code = Result("harness", UNKNOWN, explanation=why, reason=f"interrupted by {name}"), EXIT_INTERRUPTED
+            result, code = (
+                Result("harness", UNKNOWN, explanation=why, reason=f"interrupted by {name}"),
+                EXIT_INTERRUPTED,
+            )
         else:
             result, code = judge(plan, outcome.ops)
             result, code = qualify(result, code, outcome.ops, faults)
         report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
         status.finish(outcome.phase)
     if caught and code == 0:
-        code = EXIT_INTERRUPTED  # a signal during the bookkeeping: the run is complete, but say it was stopped
+        code = (
+            EXIT_INTERRUPTED  # a signal during the bookkeeping: the run is complete, but say it was stopped
+        )
     return RunResult(run_dir, result, code, outcome, replay, report, faults)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def qualify(result: Result, code: int, ops: tuple[Op, ...] | list[Op], faults: FaultSummary | None) -> tuple[Result, int]:
+def qualify(
+    result: Result, code: int, ops: tuple[Op, ...] | list[Op], faults: FaultSummary | None
+) -> tuple[Result, int]:
     """Turn a ``valid`` that says little (most ops indeterminate, no planned fault took) into ``unknown``."""
     if code == EXIT_CRASHED:
         return result, code
@@ -221,7 +233,8 @@ def _hurry(backend: Any) -> None:
 
 
 def _detach_closed_terminal(signum: int) -> None:
-    """After SIGHUP the terminal is gone: point stdout/stderr at /dev/null so the teardown's output cannot fail."""
+    """After SIGHUP the terminal is gone: point stdout/stderr at /dev/null so the teardown's output cannot
+    fail."""
     if signum != signal.SIGHUP:
         return
     with contextlib.suppress(OSError):
@@ -280,8 +293,9 @@ class _PhaseFile:
 
     def _write(self, phase: str, *, finished: bool) -> None:
         with contextlib.suppress(OSError):
-            write_json(self.path, {"phase": phase, "finished": finished, "pid": os.getpid(),
-                                   "started": self.started})
+            write_json(
+                self.path, {"phase": phase, "finished": finished, "pid": os.getpid(), "started": self.started}
+            )
 
     def wrap(self, progress: Progress | None) -> Progress:
         """A progress callback that records phase changes (and forwards everything to ``progress``)."""

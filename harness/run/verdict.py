@@ -57,7 +57,9 @@ class FaultSummary:
         if self.total == 0 and self.planned == 0:
             return text + ": NO FAULT WAS SCHEDULED (the run is shorter than the nemesis interval)"
         if self.total == 0:
-            return text + f": NONE OF {self.planned} PLANNED FAULTS TOOK EFFECT, fault tolerance was not tested"
+            return (
+                text + f": NONE OF {self.planned} PLANNED FAULTS TOOK EFFECT, fault tolerance was not tested"
+            )
         if self.missing:
             text += f"; never took effect: {', '.join(self.missing)}"
         return text

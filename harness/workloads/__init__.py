@@ -15,7 +15,8 @@ from harness.workloads.base import Completion, Invocation, OpGenerator, OptionEr
 from systems_under_test import plugins
 from systems_under_test.registry import UnknownName
 
-__all__ = ["Completion", "Invocation", "OpGenerator", "OptionError", "Workload", "WorkloadSpec", "make_workload",
+__all__ = ["Completion", "Invocation", "OpGenerator", "OptionError", "Workload", "WorkloadSpec",
+           "make_workload",
            "workload_class", "workload_classes", "workload_names", "workload_spec"]
 
 

@@ -47,7 +47,8 @@ class BankOptions:
     def parse(cls, raw: Mapping[str, Any]) -> BankOptions:
         """Validated options from a JSON object; ``OptionError`` says what is wrong."""
         check_option_names(raw, cls, "bank")
-        opts = cls(tuple(str(a) for a in raw.get("accounts", DEFAULT_ACCOUNTS)), int(raw.get("total", DEFAULT_TOTAL)),
+        opts = cls(tuple(str(a) for a in raw.get("accounts", DEFAULT_ACCOUNTS)),
+                   int(raw.get("total", DEFAULT_TOTAL)),
                    int(raw.get("max_amount", 5)), float(raw.get("reads", 0.3)))
         if len(opts.accounts) < 2 or opts.max_amount < 1 or not 0 <= opts.reads <= 1:
             raise OptionError("bank options: at least 2 accounts, max_amount >= 1, 0 <= reads <= 1")
@@ -111,4 +112,6 @@ class BankGenerator(OpGenerator):
         if self.rng.random() < self.options.reads:
             return Invocation("read", None)
         a, b = self.rng.sample(self._accounts, 2)
-        return Invocation("transfer", {"from": a, "to": b, "amount": self.rng.randint(1, self.options.max_amount)})
+        return Invocation(
+            "transfer", {"from": a, "to": b, "amount": self.rng.randint(1, self.options.max_amount)}
+        )

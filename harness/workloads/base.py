@@ -47,7 +47,9 @@ def check_option_names(raw: Mapping[str, Any], options_type: type[Any], workload
     allowed = {f.name for f in dataclasses.fields(options_type)}
     unknown = sorted(set(raw) - allowed)
     if unknown:
-        raise OptionError(f"unknown {workload} option(s): {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}")
+        raise OptionError(
+            f"unknown {workload} option(s): {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}"
+        )
 
 
 class WorkloadSpec(ABC):

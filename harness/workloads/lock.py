@@ -3,7 +3,8 @@
 Clients do not own the lock sequentially here -- ops are dealt to whichever client is free -- so the
 workload keeps the grants it has seen and plays the holders itself: a write usually carries the newest
 grant's token, but sometimes an *older* (never released) grant's, exactly what a holder paused past its
-lease would send when it wakes up. A correct service must refuse those writes (its resource fences stale tokens); a
+lease would send when it wakes up. A correct service must refuse those writes (its resource fences stale
+tokens); a
 resource that ignores tokens, or trusts a wall-clock lease deadline under clock skew, lets them through.
 
 History (``checkers.locks`` shapes): ``acquire`` ``{"owner", "lock"}`` -> ok ``{..., "token"}``;
@@ -144,7 +145,8 @@ class LockGenerator(OpGenerator):
             stale = self.rng.random() < self.options.stale and len(holders) > 1
             g = self.rng.choice(holders[:-1]) if stale else holders[-1]
             self._values += 1
-            return Invocation("write", {"owner": g["owner"], "lock": LOCK, "token": g["token"], "value": self._values})
+            return Invocation("write",
+                              {"owner": g["owner"], "lock": LOCK, "token": g["token"], "value": self._values})
         if r < 0.95:  # most holders never release: their leases run out (a crashed or paused client)
             g = holders[-1]
             self._released.add(g["token"])  # a holder that lets go never writes again

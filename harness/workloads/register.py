@@ -44,7 +44,8 @@ class RegisterOptions:
         bad = sorted(set(mix) - set(DEFAULT_MIX))
         if bad or opts.keys < 1 or opts.ops_per_key < 1 or opts.values < 1:
             raise OptionError(
-                "register options: keys, ops_per_key and values must be >= 1; mix may name only read, write, cas"
+                "register options: keys, ops_per_key and values must be >= 1; mix may name only read, "
+                "write, cas"
             )
         if not opts.mix:
             raise OptionError("register mix needs at least one op with a positive weight")

@@ -46,11 +46,14 @@ class ListAppendOptions:
     def parse(cls, raw: Mapping[str, Any]) -> ListAppendOptions:
         """Validated options from a JSON object; ``OptionError`` says what is wrong."""
         check_option_names(raw, cls, "list-append")
-        opts = cls(int(raw.get("keys", 6)), int(raw.get("max_txn_length", 4)), int(raw.get("appends_per_key", 30)),
+        opts = cls(int(raw.get("keys", 6)), int(raw.get("max_txn_length", 4)),
+                   int(raw.get("appends_per_key", 30)),
                    float(raw.get("reads", 0.5)))
         if (opts.keys < 1 or opts.max_txn_length < 1 or opts.appends_per_key < 1
                 or not 0 <= opts.reads <= 1):
-            raise OptionError("list-append options: keys, max_txn_length, appends_per_key >= 1; 0 <= reads <= 1")
+            raise OptionError(
+                "list-append options: keys, max_txn_length, appends_per_key >= 1; 0 <= reads <= 1"
+            )
         return opts
 
 

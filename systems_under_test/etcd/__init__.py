@@ -22,7 +22,8 @@ DESCRIPTOR = SystemDescriptor(
     variants=(
         Variant(
             name="etcd",
-            description="linearizable reads (raft ReadIndex): reads, writes and cas transactions are linearizable",
+            description="linearizable reads (raft ReadIndex): reads, writes and cas transactions are "
+                        "linearizable",
             planted_bug=False,
             factory=None,
             config={"serializable": False},

@@ -44,7 +44,9 @@ class RingConfig:
     def from_json(raw: Mapping[str, Any]) -> RingConfig:
         """Decode the JSON form."""
         joining = raw.get("joining")
-        return RingConfig(int(raw["epoch"]), tuple(raw["members"]), None if joining is None else tuple(joining))
+        return RingConfig(
+            int(raw["epoch"]), tuple(raw["members"]), None if joining is None else tuple(joining)
+        )
 
 
 class Rings:

@@ -122,7 +122,8 @@ class HashRingCore(Core):
             return [Reply(rid, error_body(NOT_SUPPORTED, f"{kind!r} is not supported: quorum registers offer "
                                           "read and write only", definite=True))]
         self.seq += 1
-        op = KvOp(f"{self.node_id}.{self.nonce}.{self.seq}", rid, str(kind), str(req["key"]), req.get("value"),
+        op = KvOp(f"{self.node_id}.{self.nonce}.{self.seq}", rid, str(kind), str(req["key"]),
+                  req.get("value"),
                   self.cfg)
         self.ops[op.id] = op
         return self._route(now, [*self._phase1(op), SetTimer(f"op:{op.id}", now + self.op_timeout)])
@@ -143,7 +144,8 @@ class HashRingCore(Core):
         if op.kind == "write" and op.phase == 1:
             body = error_body(TEMPORARILY_UNAVAILABLE, "no read quorum: nothing was written", definite=True)
         else:
-            body = error_body(TIMEOUT, f"no {'read' if op.phase == 1 else 'write'} quorum in time", definite=False)
+            body = error_body(TIMEOUT, f"no {'read' if op.phase == 1 else 'write'} quorum in time",
+                              definite=False)
         return self._finish(op, body)
 
     def status(self) -> dict[str, JSON]:
@@ -255,8 +257,9 @@ class HashRingCore(Core):
         key = str(msg["key"])
         if msg["type"] == "get":
             version, value = self.store.get(key)
-            return [*effects, Send(src, {"type": "got", "op": msg["op"], "epoch": epoch, "version": list(version),
-                                         "value": value})]
+            return [*effects,
+                    Send(src, {"type": "got", "op": msg["op"], "epoch": epoch, "version": list(version),
+                               "value": value})]
         record: dict[str, Any] | None
         if self.ingest_handoff and str(msg["op"]).startswith("h:"):
             record = self.store.install(key, version_of(msg["version"]), msg["value"])

@@ -94,8 +94,9 @@ class Membership:
         if node not in self.core.cluster:
             return self._answer(reply_to, error_body(1000, f"unknown node {node!r}", definite=True))
         if self.change is not None or cfg.in_transition:
-            return self._answer(reply_to, error_body(TEMPORARILY_UNAVAILABLE, "a membership change is running",
-                                                     definite=True))
+            return self._answer(reply_to,
+                                error_body(TEMPORARILY_UNAVAILABLE, "a membership change is running",
+                                           definite=True))
         members = set(cfg.members)
         members = members | {node} if req["type"] == "join" else members - {node}
         if not members:
@@ -111,7 +112,8 @@ class Membership:
     def _request_handoff(self, now: float) -> list[Effect]:
         assert self.change is not None
         msg = {"type": "handoff", "config": self.change.target.to_json()}
-        effects: list[Effect] = [Send(n, msg) for n in self.change.target.everyone() if n not in self.change.done]
+        effects: list[Effect] = [Send(n, msg) for n in self.change.target.everyone()
+                                 if n not in self.change.done]
         return [*effects, SetTimer(MANAGER_TIMER, now + self.core.retry_interval)]
 
     def on_done(self, now: float, src: str, msg: dict[str, Any]) -> list[Effect]:
@@ -130,7 +132,8 @@ class Membership:
         effects += [Send(n, note) for n in self.core.cluster]
         effects.append(Log(f"membership committed: epoch {final.epoch} members {list(final.members)}"))
         if ch.reply_to is not None:
-            effects += self._answer(ch.reply_to, {"type": f"{ch.reply_to['kind']}_ok", "members": list(final.members)})
+            effects += self._answer(ch.reply_to,
+                                    {"type": f"{ch.reply_to['kind']}_ok", "members": list(final.members)})
         return effects
 
     def on_manager_timer(self, now: float) -> list[Effect]:
@@ -177,8 +180,9 @@ class Membership:
         for hid in batch:
             dst, key = self.pending[hid]
             version, value = self.snapshot[key] if key in self.snapshot else self.core.store.get(key)
-            out.append(Send(dst, {"type": "put", "op": hid, "key": key, "version": list(version), "value": value,
-                                  "epoch": cfg.epoch, "config": cfg.to_json()}))
+            out.append(Send(dst,
+                            {"type": "put", "op": hid, "key": key, "version": list(version), "value": value,
+                             "epoch": cfg.epoch, "config": cfg.to_json()}))
         return out
 
     def on_handoff_ack(self, now: float, hid: str) -> list[Effect]:

@@ -12,7 +12,8 @@ Client requests:
   busy -> definite error 1001
 * ``{"type": "release", "owner": o, "token": t}`` -> ``release_ok``; not the holder -> definite 22
 * ``{"type": "write", "owner": o, "token": t, "value": v, "expires": e}`` -> ``{"type": "write_ok",
-  "seq": n}`` (n: the write's place in the resource's acceptance order); a stale token -> definite 22 (``expires`` is only looked at by the ``lock:clock-lease`` variant)
+  "seq": n}`` (n: the write's place in the resource's acceptance order); a stale token -> definite 22
+  (``expires`` is only looked at by the ``lock:clock-lease`` variant)
 * ``{"type": "read"}`` -> ``{"type": "read_ok", "value": v, "fence": highest accepted token}``
 
 Config: ``resource``, ``ttl`` (default lease, s), ``phase_timeout``, ``max_attempts``, ``backoff``,
@@ -204,12 +205,15 @@ class LockCore(Core):
     def _send_fence(self, now: float, a: Attempt) -> list[Effect]:
         """Ask the resource to refuse tokens below the new grant's before the acquirer hears of it."""
         if a.fence_tries >= self.max_attempts:
-            return self._finish(now, error_body(TIMEOUT, "granted, but the resource did not confirm the fence",
-                                                definite=False))
+            return self._finish(now,
+                                error_body(TIMEOUT, "granted, but the resource did not confirm the fence",
+                                           definite=False))
         a.fence_tries += 1
         assert a.body is not None
         msg = {"type": "fence", "op": a.op["id"], "token": a.body["token"]}
-        granted: list[Effect] = [Event("lease-granted", {"token": a.body["token"]})] if a.fence_tries == 1 else []
+        granted: list[Effect] = (
+            [Event("lease-granted", {"token": a.body["token"]})] if a.fence_tries == 1 else []
+        )
         return [*granted, Send(self.resource_id, msg), SetTimer(ROUND_TIMER, now + self.phase_timeout)]
 
     def _on_fenced(self, now: float, msg: dict[str, Any]) -> list[Effect]:

@@ -45,7 +45,8 @@ class Answer:
 
     def to_msg(self, kind: str, op: str, ballot: Ballot) -> dict[str, Any]:
         """The reply message to the proposer of ``op``."""
-        return {"type": kind, "op": op, "ballot": list(ballot), "ok": self.ok, "promised": list(self.promised),
+        return {"type": kind, "op": op, "ballot": list(ballot), "ok": self.ok,
+                "promised": list(self.promised),
                 "ab": list(self.accepted_ballot), "state": self.state}
 
 

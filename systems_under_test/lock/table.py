@@ -43,10 +43,16 @@ def transition(state: dict[str, Any] | None, op: dict[str, Any], now: float) -> 
             return None, error_body(LOCK_BUSY, f"lock held by {state['owner']} (token {state['token']})",
                                     definite=True)
         token = (0 if state is None else int(state["token"])) + 1
-        new = {"token": token, "owner": owner, "expires": now + float(op["ttl"]), "released": False, "op": op_id}
+        new = {"token": token, "owner": owner, "expires": now + float(op["ttl"]), "released": False,
+               "op": op_id}
         return new, success(op, new)
     if kind == "release":
-        if state is None or state.get("released") or state["owner"] != owner or state["token"] != op.get("token"):
+        if (
+            state is None
+            or state.get("released")
+            or state["owner"] != owner
+            or state["token"] != op.get("token")
+        ):
             return None, error_body(PRECONDITION_FAILED, f"{owner} does not hold token {op.get('token')}",
                                     definite=True)
         new = {**state, "released": True, "op": op_id}

@@ -12,7 +12,8 @@ from systems_under_test.registry import SystemDescriptor, Variant
 
 DESCRIPTOR = SystemDescriptor(
     name="paxos",
-    description="multi-Paxos replicated key-value store: stable leader, majority quorums, reads through the log",
+    description="multi-Paxos replicated key-value store: stable leader, majority quorums, reads through the "
+                "log",
     variants=(
         Variant("paxos", "correct multi-Paxos; linearizable under partitions, crashes and clock faults",
                 False, PaxosCore),

@@ -154,7 +154,8 @@ class PaxosCore(Core):
         """Tag a key-value request with a unique id and send it towards the leader."""
         rid = str(req.get("req_id"))
         if not kv.is_kv_request(req):
-            return [Reply(rid, error_body(NOT_SUPPORTED, f"unsupported request {req.get('type')!r}", definite=True))]
+            return [Reply(rid, error_body(NOT_SUPPORTED, f"unsupported request {req.get('type')!r}",
+                                          definite=True))]
         cmd = kv.command(req)
         local = self._serve_locally(now, rid, cmd)
         if local is not None:
@@ -199,7 +200,8 @@ class PaxosCore(Core):
         for cid, p in list(self.pending.items()):
             if now >= p.deadline:
                 del self.pending[cid]
-                eff.append(Reply(p.req_id, error_body(TIMEOUT, "no decision yet; it may still apply", definite=False)))
+                eff.append(Reply(p.req_id,
+                                 error_body(TIMEOUT, "no decision yet; it may still apply", definite=False)))
         if now >= self.next_retry:
             self.next_retry = now + self.retry_interval
             eff += self._route(now, [p.cmd for p in self.pending.values()])

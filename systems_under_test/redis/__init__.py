@@ -19,7 +19,8 @@ from systems_under_test.registry import SystemDescriptor, Variant
 
 DESCRIPTOR = SystemDescriptor(
     name="redis",
-    description="Redis 7.0 (Debian's redis-server): one primary, asynchronous replicas, failover by promoting "
+    description="Redis 7.0 (Debian's redis-server): one primary, asynchronous replicas, failover by "
+                "promoting "
     "the most up-to-date replica; third-party, local and docker backends only",
     variants=(
         Variant(

@@ -15,7 +15,8 @@ from systems_under_test.replication.variants import AsyncReplicationCore, SplitB
 
 DESCRIPTOR = SystemDescriptor(
     name="replication",
-    description="primary/replica key-value store: a fixed primary orders writes and replicates them to every replica",
+    description="primary/replica key-value store: a fixed primary orders writes and replicates them to "
+                "every replica",
     variants=(
         Variant(
             name="replication",

@@ -109,7 +109,8 @@ class ReplicationCore(Core):
             for entry in self.log:
                 kv.apply(self.state, entry.cmd)
             self.applied = len(self.log)
-            return [*effects, Log(f"replica boot {self.boot}: {len(self.log)} entries, primary {self.primary}")]
+            return [*effects,
+                    Log(f"replica boot {self.boot}: {len(self.log)} entries, primary {self.primary}")]
         self.seen = {e.op_id: e.index for e in self.log}
         self.read_barrier = len(self.log)
         effects.append(Log(f"primary boot {self.boot}: {len(self.log)} entries to re-replicate"))
@@ -122,7 +123,8 @@ class ReplicationCore(Core):
         """Answer a key-value request: locally, via the log (primary), or by forwarding it."""
         rid = str(req.get("req_id"))
         if req.get("type") not in kv.KV_OPS:
-            return [Reply(rid, error_body(NOT_SUPPORTED, f"unknown request type {req.get('type')!r}", definite=True))]
+            return [Reply(rid, error_body(NOT_SUPPORTED, f"unknown request type {req.get('type')!r}",
+                                          definite=True))]
         if not kv.is_kv_request(req):
             return [Reply(rid, error_body(MALFORMED_REQUEST, "request has no key", definite=True))]
         cmd = kv.command(req)

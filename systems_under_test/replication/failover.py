@@ -119,7 +119,8 @@ class FailoverCore(Core):
         """Append a client operation (primary) or forward it to the primary this node knows."""
         rid = str(req.get("req_id"))
         if req.get("type") not in kv.KV_OPS:
-            return [Reply(rid, error_body(NOT_SUPPORTED, f"unknown request type {req.get('type')!r}", definite=True))]
+            return [Reply(rid, error_body(NOT_SUPPORTED, f"unknown request type {req.get('type')!r}",
+                                          definite=True))]
         if not kv.is_kv_request(req):
             return [Reply(rid, error_body(MALFORMED_REQUEST, "request has no key", definite=True))]
         cmd = kv.command(req)
@@ -193,7 +194,8 @@ class FailoverCore(Core):
         self.vote = self.node_id
         self.leader = None
         self.votes = {self.node_id}
-        effects: list[Effect] = [Persist(term_record(self.term, self.vote)), Log(f"election for term {self.term}")]
+        effects: list[Effect] = [Persist(term_record(self.term, self.vote)),
+                                 Log(f"election for term {self.term}")]
         last_index, last_term = self._last()
         for p in self.peer_ids:
             effects.append(Send(p, {"type": "request_vote", "term": self.term, "last_index": last_index,
@@ -338,7 +340,8 @@ class FailoverCore(Core):
         if int(msg["commit"]) > self.commit:
             self.commit = max(self.commit, min(int(msg["commit"]), last_new))
             effects += self._apply()
-        return [*effects, Send(src, {"type": "append_ack", "term": self.term, "success": True, "match": last_new})]
+        return [*effects,
+                Send(src, {"type": "append_ack", "term": self.term, "success": True, "match": last_new})]
 
     def _mismatch_hint(self, prev: int) -> int:
         """Where the primary should resume: skip this node's whole conflicting term, never below commit."""

@@ -37,7 +37,9 @@ class TermEntry:
     @staticmethod
     def from_json(obj: Mapping[str, Any]) -> TermEntry:
         """Parse :meth:`to_json`'s form; raises ``KeyError``/``ValueError``/``TypeError`` on bad input."""
-        return TermEntry(int(obj["i"]), int(obj["term"]), dict(obj["cmd"]), str(obj["origin"]), str(obj["id"]))
+        return TermEntry(
+            int(obj["i"]), int(obj["term"]), dict(obj["cmd"]), str(obj["origin"]), str(obj["id"])
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,5 +46,8 @@ class SplitBrainCore(FailoverCore):
         """Take the next term and become primary at once: no quorum, no log comparison."""
         self.term += 1
         self.vote = self.node_id
-        effects: list[Effect] = [Persist(term_record(self.term, self.vote)), Log(f"self-promoted in term {self.term}")]
+        effects: list[Effect] = [
+            Persist(term_record(self.term, self.vote)),
+            Log(f"self-promoted in term {self.term}"),
+        ]
         return effects + self._become_primary(now)

@@ -50,7 +50,8 @@ async def serve_control(host: NodeHost, reader: asyncio.StreamReader, writer: as
                 req = json.loads(line)
             if not host.authorized(req.get("token") if isinstance(req, dict) else None):
                 host.note(f"ERROR rejected control request from {_peername(writer)}: "
-                          f"{'no' if not isinstance(req, dict) or 'token' not in req else 'wrong'} token; closing")
+                          f"{'no' if not isinstance(req, dict) or 'token' not in req else 'wrong'} token; "
+                          "closing")
                 writer.write((json.dumps(error_body(UNAUTHORIZED, "unauthorized: the run token is required",
                                                     definite=True), separators=(",", ":")) + "\n").encode())
                 await writer.drain()

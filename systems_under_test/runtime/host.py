@@ -290,7 +290,8 @@ class NodeHost:
             if isinstance(hello, dict) and isinstance(hello.get(HELLO_KEY), str):
                 if not self.authorized(hello.get(TOKEN_KEY)):
                     self.note(f"ERROR rejected peer hello claiming {hello[HELLO_KEY]!r:.40} from "
-                              f"{_peername(writer)}: {'no' if TOKEN_KEY not in hello else 'wrong'} token; closing")
+                              f"{_peername(writer)}: {'no' if TOKEN_KEY not in hello else 'wrong'} token; "
+                              "closing")
                     return
                 await self._serve_peer(hello[HELLO_KEY], reader)
             else:
@@ -311,7 +312,9 @@ class NodeHost:
             self._deliver(src, _parse(line))
         self.note(f"peer {src} disconnected")
 
-    async def _serve_client(self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve_client(
+        self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         """Handle every request line of a client connection."""
         self._next_conn += 1
         conn = ClientConn(f"c{self._next_conn}", writer)

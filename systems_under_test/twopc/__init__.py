@@ -20,7 +20,8 @@ DESCRIPTOR = SystemDescriptor(
                 False, TwoPCCore),
         Variant("twopc:unilateral-commit", "an in-doubt participant commits on its own when the coordinator "
                 "does not answer in time", True, UnilateralCommitCore),
-        Variant("twopc:no-decision-log", "the coordinator does not log its COMMIT decisions, so after a crash "
+        Variant("twopc:no-decision-log",
+                "the coordinator does not log its COMMIT decisions, so after a crash "
                 "it presumes ABORT for transactions it had committed", True, NoDecisionLogCore),
     ),
     workloads=("bank", "list-append"),

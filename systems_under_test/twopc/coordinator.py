@@ -183,7 +183,8 @@ class Coordinator:
             return {"type": "transfer_ok"}
         filled = [[f, k, p.reads.get(i) if f == "r" else v] for i, (f, k, v) in enumerate(p.txn)]
         if p.kind == "balances":
-            return {"type": "balances_ok", "value": {k: p.reads.get(i) for i, (_f, k, _v) in enumerate(p.txn)}}
+            return {"type": "balances_ok",
+                    "value": {k: p.reads.get(i) for i, (_f, k, _v) in enumerate(p.txn)}}
         return {"type": "txn_ok", "txn": filled}
 
     def on_ack(self, now: float, src: str, msg: Mapping[str, JSON]) -> list[Effect]:

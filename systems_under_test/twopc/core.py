@@ -75,7 +75,8 @@ class TwoPCCore(Core):
         rid = str(req.get("req_id"))
         kind = req.get("type")
         if kind not in REQUEST_TYPES:
-            return [Reply(rid, error_body(10, f"unsupported request {kind!r}; use {REQUEST_TYPES}", definite=True))]
+            return [Reply(rid, error_body(10, f"unsupported request {kind!r}; use {REQUEST_TYPES}",
+                                          definite=True))]
         try:
             self._transaction(req)
         except (ValueError, KeyError, TypeError) as e:

@@ -34,7 +34,8 @@ class Prepared:
 
     def record(self) -> dict[str, JSON]:
         """The durable PREPARED record."""
-        return {"t": "prepared", "txid": self.txid, "coord": self.coord, "reads": [list(r) for r in self.reads],
+        return {"t": "prepared", "txid": self.txid, "coord": self.coord,
+                "reads": [list(r) for r in self.reads],
                 "writes": self.writes, "modes": self.modes}
 
     @staticmethod
@@ -135,7 +136,8 @@ class Participant:
         modes = lock_modes(ops)
         conflict = self._conflicts(txid, modes)
         if conflict is not None:
-            return [Send(src, {"type": "vote", "txid": txid, "yes": False, "reason": "conflict", "text": conflict})]
+            return [Send(src, {"type": "vote", "txid": txid, "yes": False, "reason": "conflict",
+                               "text": conflict})]
         ev = evaluate(self.data, ops)
         if ev.refusal is not None:
             return [Send(src, {"type": "vote", "txid": txid, "yes": False, "reason": "precondition",
@@ -143,7 +145,8 @@ class Participant:
         p = Prepared(txid, src, tuple(sorted(ev.reads.items())), ev.writes, modes)
         self.prepared[txid] = p
         self._lock(txid, modes)
-        return [Persist(p.record()), Event("prepared", {"txid": txid}), self._vote(src, txid, p), SetTimer(doubt_timer(txid), now + self.doubt_timeout)]
+        return [Persist(p.record()), Event("prepared", {"txid": txid}), self._vote(src, txid, p),
+                SetTimer(doubt_timer(txid), now + self.doubt_timeout)]
 
     def _vote(self, dst: str, txid: str, p: Prepared) -> Send:
         return Send(dst, {"type": "vote", "txid": txid, "yes": True, "reads": [list(r) for r in p.reads]})

@@ -67,7 +67,8 @@ def test_local2_cluster_gives_the_local_report(tmp_path: Path, monkeypatch: pyte
     assert {p.name for p in (dask.directory / "runs").iterdir()} == {
         p.name for p in (local.directory / "runs").iterdir()
     }
-    assert {p.relative_to(dask.directory).as_posix() for p in (dask.directory / "runs" / "_assets").rglob("*")} == {
+    shared = dask.directory / "runs" / "_assets"
+    assert {p.relative_to(dask.directory).as_posix() for p in shared.rglob("*")} == {
         p.relative_to(local.directory).as_posix() for p in (local.directory / "runs" / "_assets").rglob("*")
     }
     html = dask.report.read_text()
@@ -77,7 +78,9 @@ def test_local2_cluster_gives_the_local_report(tmp_path: Path, monkeypatch: pyte
     assert details and details[-1].startswith("queued 0 | ") and "done" in details[-1]
     assert sum(int(w.split(" done ")[1].split()[0]) for w in details[-1].split(" | ")[1:]) == len(camp.cells)
     again = api.run(camp, store=tmp_path / "dask", cluster="local:2", resume=True)
-    assert again.outcome is not None and again.outcome.ran == [] and len(again.outcome.kept) == len(camp.cells)
+    assert (
+        again.outcome is not None and again.outcome.ran == [] and len(again.outcome.kept) == len(camp.cells)
+    )
     assert _comparable(again.directory) == _comparable(local.directory)
 
 
@@ -110,7 +113,10 @@ def test_a_cluster_running_other_code_is_refused(
     toml = tmp_path / "c.toml"
     toml.write_text('[[matrix]]\nsystems = ["replication"]\n')
     store = tmp_path / "store"
-    assert run_cli(["campaign", "run", str(toml), "--store", str(store), "--cluster", "local:1", "--quiet"]) == 254
+    assert (
+        run_cli(["campaign", "run", str(toml), "--store", str(store), "--cluster", "local:1", "--quiet"])
+        == 254
+    )
     err = capsys.readouterr().err
     assert "refusing the cluster: this client runs splitbrain 0.0.0-other" in err
     assert f"runs {real['version']}" in err and "Install the same version on every worker" in err
@@ -120,7 +126,8 @@ def test_a_cluster_running_other_code_is_refused(
 def test_cluster_addresses_are_checked() -> None:
     assert dask_exec.parse_cluster("local:3") == dask_exec.ClusterAddress("local", workers=3)
     assert dask_exec.parse_cluster("tcp://127.0.0.1:8786").address == "tcp://127.0.0.1:8786"
-    for bad in ("local:0", "local:x", "127.0.0.1:8786", "tcp://127.0.0.1", "tcp://127.0.0.1:99999", "ssh://h:1"):
+    for bad in ("local:0", "local:x", "127.0.0.1:8786", "tcp://127.0.0.1", "tcp://127.0.0.1:99999",
+                "ssh://h:1"):
         with pytest.raises(CampaignError, match=r"tcp://HOST:PORT|at least one worker"):
             dask_exec.parse_cluster(bad)
     with pytest.raises(CampaignError, match="cluster"):
@@ -282,7 +289,8 @@ def test_real_scheduler_and_workers_survive_a_killed_worker(tmp_path: Path) -> N
         assert killed, "worker w1 never ran a cell"
         assert second.directory == directory and second.outcome is not None
         assert set(second.outcome.kept) == stopped_with
-        assert sorted(p.stem for p in (directory / "cells").glob("*.json")) == sorted(c.id for c in camp.cells)
+        stems = sorted(p.stem for p in (directory / "cells").glob("*.json"))
+        assert stems == sorted(c.id for c in camp.cells)
         for cell in camp.cells:  # exactly one run per cell, whatever ran on the killed worker
             assert len(list((directory / "runs" / cell.id).glob("*/spec.json"))) == 1, cell.id
         reference = api.run(build_campaign({**doc, "matrix": [sim_block]}), store=tmp_path / "reference")

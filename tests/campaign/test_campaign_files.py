@@ -43,7 +43,9 @@ def test_zoo_covers_every_runnable_planted_bug_and_control(name: str) -> None:
     camp = load_campaign(CAMPAIGNS / f"{name}.toml")
     judged = {c.variant for c in camp.cells if c.expect is not Expect.OBSERVE}
     charted = {c.variant for c in camp.cells}
-    runnable = [d for d in systems().values() if set(d.workloads) & set(workload_names()) and not d.is_third_party]
+    runnable = [
+        d for d in systems().values() if set(d.workloads) & set(workload_names()) and not d.is_third_party
+    ]
     for desc in runnable:
         for variant in desc.variants:
             if variant.name in KNOWN_MISSES:

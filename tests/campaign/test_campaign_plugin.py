@@ -65,4 +65,4 @@ def test_a_failing_user_test_reports_its_run_dirs(tmp_path: Path) -> None:
     run_dir = spec_file.parent
     assert "splitbrain runs" in proc.stdout
     assert str(run_dir) in proc.stdout
-    assert "splitbrain verdict: False" in proc.stdout
+    assert "splitbrain verdict: INVALID" in proc.stdout

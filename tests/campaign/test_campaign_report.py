@@ -99,7 +99,8 @@ def test_summary_tables_are_not_cut_to_80_columns_outside_a_terminal() -> None:
     from harness.apps.campaign.display import print_summary
 
     long_names = ["replication:split-brain", "hashring:lost-handoff", "paxos:minority-accept"]
-    camp = build_campaign({"matrix": [{"systems": long_names, "faults": ["partition:primaries", "kill:majority"],
+    camp = build_campaign({"matrix": [{"systems": long_names,
+                                       "faults": ["partition:primaries", "kill:majority"],
                                        "backends": ["sim", "local"]}]})
     records = {c.id: CellRecord(c.id, Status.INVALID, 1, 2.5, 3.0, {}) for c in camp.cells}
     out = io.StringIO()

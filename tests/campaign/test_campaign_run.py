@@ -129,7 +129,8 @@ def test_ctrl_c_stops_the_campaign_and_resume_finishes_it(tmp_path: Path) -> Non
     )
     store = tmp_path / "store"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.apps.cli", "campaign", "run", str(toml), "--store", str(store), "--quiet"],
+        [sys.executable, "-m", "harness.apps.cli", "campaign", "run", str(toml), "--store", str(store),
+         "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -110,7 +110,8 @@ def test_sequential_write_skew_also_breaks_strong_snapshot_isolation() -> None:
 
 
 def test_lost_update_is_g2_item_too() -> None:
-    h = serial([["append", "x", 0]], [["r", "x", [0]], ["append", "x", 1]], [["r", "x", [0]], ["append", "x", 2]])
+    h = serial([["append", "x", 0]], [["r", "x", [0]], ["append", "x", 1]],
+               [["r", "x", [0]], ["append", "x", 2]])
     r = check_list_append(h)
     assert set(r.details["anomaly-types"]) == {"G2-item", "lost-update"}
     assert r.details["not"] == ["cursor-stability", "update-atomic"]
@@ -154,7 +155,8 @@ def test_non_cyclic_anomalies(txns: list[Any], expected: set[str]) -> None:
 
 
 def test_incompatible_order_between_concurrent_readers() -> None:
-    ops = [Op(0, 0, "invoke", 0, "txn", [["append", "x", 1]]), Op(1, 1, "invoke", 1, "txn", [["append", "x", 2]]),
+    ops = [Op(0, 0, "invoke", 0, "txn", [["append", "x", 1]]),
+           Op(1, 1, "invoke", 1, "txn", [["append", "x", 2]]),
            Op(2, 2, "invoke", 2, "txn", [["r", "x", None]]), Op(3, 3, "invoke", 3, "txn", [["r", "x", None]]),
            Op(4, 4, "ok", 0, "txn", [["append", "x", 1]]), Op(5, 5, "ok", 1, "txn", [["append", "x", 2]]),
            Op(6, 6, "ok", 2, "txn", [["r", "x", [1, 2]]]), Op(7, 7, "ok", 3, "txn", [["r", "x", [2, 1]]])]
@@ -168,7 +170,8 @@ def test_incompatible_orders_still_yield_realtime_cycles() -> None:
     h = serial([["append", "x", 1]], [["append", "x", 3]], [["r", "x", [1, 3]]], [["append", "x", 2]],
                [["r", "x", [1, 2, 3]]])
     r = check_list_append(h)
-    assert set(r.details["anomaly-types"]) == {"G1c-realtime", "incompatible-order", "strong-PL-1-cycle-exists"}
+    assert set(r.details["anomaly-types"]) == {"G1c-realtime", "incompatible-order",
+                                               "strong-PL-1-cycle-exists"}
     assert r.details["not"] == ["read-committed", "strong-read-uncommitted"]
     assert r.details["anomalies"]["incompatible-order"][0]["values"] == [[1, 3], [1, 2, 3]]
     assert r.details["anomalies"]["strong-PL-1-cycle-exists"][0]["scc"] == [3, 5, 7]

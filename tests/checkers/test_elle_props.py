@@ -1,4 +1,5 @@
-"""Property tests: serial executions are always strictly serializable; a planted anomaly shows exactly itself."""
+"""Property tests: serial executions are always strictly serializable; a planted anomaly shows exactly
+itself."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def test_a_broken_store_is_caught_by_both_workloads() -> None:
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), concurrency=st.integers(1, 5),
        pattern=st.sampled_from(sorted(PLANTED)))
-def test_planting_one_anomaly_shows_exactly_that_class(seed: int, n: int, concurrency: int, pattern: str) -> None:
+def test_planting_one_anomaly_shows_exactly_that_class(
+    seed: int, n: int, concurrency: int, pattern: str
+) -> None:
     h = list_append_history(n, seed=seed, concurrency=concurrency, active_keys=3, fail_p=0.1, info_p=0.1)
     r = check(plant(h, pattern, seed=seed))
     # With (almost) nothing around it, a tiny pattern may also leave the graph without edges.

@@ -23,7 +23,8 @@ def hard_key(n_vals: int = 10) -> list[Op]:
     """A key no search decides quickly (the pathological history of test_linearizability, keyed):
     crashed cas ops over every pair of values, and a read of a value nothing could have written."""
     return [Op(o.index, o.time, o.type, f"h{o.process}", o.f,
-               ["hard", o.value if o.f != "read" or o.type != "invoke" else None]) for o in pathological(n_vals)]
+               ["hard", o.value if o.f != "read" or o.type != "invoke" else None])
+               for o in pathological(n_vals)]
 
 
 def small_key(key: str, stale: bool, start: int) -> list[Op]:
@@ -111,7 +112,8 @@ def kv_histories(draw: st.DrawFn) -> tuple[list[Op], list[dict[str, Any]]]:
         inp = None if f == "get" else draw(st.sampled_from(["a", "b", "c"]))
         out: Any = UNKNOWN if crashed else (
             draw(st.sampled_from(["", "a", "b", "ab", "ba", "abc", "ca", "c"])) if f == "get" else inp)
-        ref.append({"f": f, "inp": inp, "out": out, "inv": 2 * s, "ret": 10**9 if crashed else 2 * (s + length) + 1})
+        ref.append({"f": f, "inp": inp, "out": out, "inv": 2 * s, "ret": 10**9 if crashed
+                    else 2 * (s + length) + 1})
         events.append((2 * s, i, "invoke", i, f, ["k", inp]))
         if not crashed:
             events.append((2 * (s + length) + 1, i, "ok", i, f, ["k", out]))
@@ -147,10 +149,13 @@ def register_history(n_ops: int, clients: int, crash: float, seed: int) -> list[
         start = clock[c] + rng.random()
         end = start + rng.random() * clients / 2 + 0.01
         f = rng.choice(["read", "read", "write", "cas"])
-        inp: Any = None if f == "read" else rng.randrange(4) if f == "write" else [rng.randrange(4), rng.randrange(4)]
+        inp: Any = (None if f == "read" else rng.randrange(4) if f == "write"
+                    else [rng.randrange(4), rng.randrange(4)])
         crashed = rng.random() < crash
-        at = rng.uniform(start, end) if not crashed else (end + rng.random() * 5 if rng.random() < 0.5 else None)
-        ops.append({"i": i, "p": proc[c], "f": f, "in": inp, "start": start, "end": end, "crashed": crashed, "at": at})
+        at = rng.uniform(start, end) if not crashed else (end + rng.random() * 5 if rng.random() < 0.5
+                                                          else None)
+        ops.append({"i": i, "p": proc[c], "f": f, "in": inp, "start": start, "end": end, "crashed": crashed,
+                    "at": at})
         clock[c] = end
         if crashed:
             proc[c] += 1000
@@ -184,8 +189,9 @@ def test_forgetting_on_histories_that_backtrack(seed: int, every: int) -> None:
     entries = split_entries(history, model, keyed=False)[None]
     opts = search_options(Reductions(), None, None)
     fields = {n: getattr(opts, n) for n in opts.__slots__}
-    eager, _, _ = check_entries(model, entries,
-                                options=type(opts)(**{**fields, "check_every": 1, "forget_every": every}))
+    eager, _, _ = check_entries(
+        model, entries, options=type(opts)(**{**fields, "check_every": 1, "forget_every": every})
+    )
     never, _, _ = check_entries(model, entries, options=type(opts)(**{**fields, "forget_every": 1 << 30}))
     assert eager.valid is True and never.valid is True
     assert (eager.configs, eager.steps) == (never.configs, never.steps)

@@ -194,7 +194,8 @@ def test_keyed_history_is_the_conjunction_of_its_keys(case: Any) -> None:
     for key in ("a", "b"):
         for op in events:
             v = op.value if not (op.f == "read" and op.type == "invoke") else None
-            keyed.append(Op(len(keyed), op.time, op.type, f"{key}{op.process}", op.f, [key, v], error=op.error))
+            keyed.append(Op(len(keyed), op.time, op.type, f"{key}{op.process}", op.f, [key, v],
+                            error=op.error))
     res = check(keyed, "cas-register")
     assert res.details["keyed"] is True
     assert res.valid is expected
@@ -241,7 +242,9 @@ def queue_histories(draw: st.DrawFn) -> tuple[list[Op], list[dict[str, Any]]]:
         crashed = draw(st.integers(0, 4)) == 0
         inp = draw(st.sampled_from([1, 2])) if f == "enqueue" else None
         out: Any = UNKNOWN if crashed else (draw(st.sampled_from([None, 1, 2])) if f == "dequeue" else None)
-        ref.append({"f": f, "inp": inp, "out": out, "inv": 2 * s, "ret": 10**9 if crashed else 2 * (s + length) + 1})
+        ref.append(
+            {"f": f, "inp": inp, "out": out, "inv": 2 * s, "ret": 10**9 if crashed else 2 * (s + length) + 1}
+        )
         events.append((2 * s, i, "invoke", i, f, inp))
         if not crashed:
             events.append((2 * (s + length) + 1, i, "ok", i, f, out if f == "dequeue" else inp))

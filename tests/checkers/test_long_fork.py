@@ -1,4 +1,5 @@
-"""The long-fork checker, histories without processes, and the counter's vacuous case (histories built here)."""
+"""The long-fork checker, histories without processes, and the counter's vacuous case (histories built
+here)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def test_two_reads_in_opposite_orders_are_a_long_fork() -> None:
 
 
 def test_reads_that_grow_along_one_order_are_valid() -> None:
-    h = _history([_w(1), _r({1: None, 2: None}), _r({1: 1, 2: None}), _w(2), _r({1: 1, 2: 1}), _r({2: 1, 1: 1})])
+    h = _history([_w(1), _r({1: None, 2: None}), _r({1: 1, 2: None}), _w(2), _r({1: 1, 2: 1}),
+                  _r({2: 1, 1: 1})])
     r = long_fork.check(h)
     assert r.valid is True
     assert (r.details["reads"], r.details["early-reads"], r.details["late-reads"]) == (4, 1, 2)
@@ -117,11 +119,15 @@ def test_long_fork_is_a_named_checker() -> None:
 
 def test_edn_and_elle_json_without_process_are_read(tmp_path: Path) -> None:
     edn = tmp_path / "h.edn"
-    edn.write_text("[{:type :invoke, :f :read, :value [[:r 1 nil]]}\n {:type :ok, :f :read, :value [[:r 1 nil]]}]\n")
+    edn.write_text(
+        "[{:type :invoke, :f :read, :value [[:r 1 nil]]}\n {:type :ok, :f :read, :value [[:r 1 nil]]}]\n"
+    )
     ops = load_history(edn)
     assert [op.process for op in ops] == [None, None]
     js = tmp_path / "h.json"
-    js.write_text('[{"type": "invoke", "value": [["append", 1, 2]]}, {"type": "ok", "value": [["append", 1, 2]]}]')
+    js.write_text(
+        '[{"type": "invoke", "value": [["append", 1, 2]]}, {"type": "ok", "value": [["append", 1, 2]]}]'
+    )
     assert [op.process for op in load_history(js)] == [None, None]
 
 
@@ -134,7 +140,8 @@ def test_a_file_mixing_ops_with_and_without_process_is_refused(tmp_path: Path) -
 
 def test_sequential_ops_without_process_pair_and_overlapping_ones_are_refused() -> None:
     seq = _history([_w(1), _w(2)])
-    assert [(p.invoke.index, p.complete.index if p.complete else None) for p in pairs(seq)] == [(0, 1), (2, 3)]
+    paired = [(p.invoke.index, p.complete.index if p.complete else None) for p in pairs(seq)]
+    assert paired == [(0, 1), (2, 3)]
     overlapping = [_txn(0, "invoke", [["w", 1, 1]]), _txn(1, "invoke", [["w", 2, 1]]),
                    _txn(2, "ok", [["w", 1, 1]]), _txn(3, "ok", [["w", 2, 1]])]
     with pytest.raises(HistoryError, match="without a process overlap"):

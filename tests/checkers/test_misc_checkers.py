@@ -57,8 +57,8 @@ def test_counter_negative_adds_widen_the_lower_bound() -> None:
 # --- unique ids --------------------------------------------------------------------------------------
 
 def test_unique_ids() -> None:
-    h = H().both(0, 0, "generate", None, "a").both(2, 1, "generate", None, "b").both(4, 2, "generate", None, "c",
-                                                                                   typ="info")
+    h = H().both(0, 0, "generate", None, "a").both(2, 1, "generate", None, "b")
+    h.both(4, 2, "generate", None, "c", typ="info")
     r = unique_ids.check(h.ops)
     assert r.valid is True and r.details["distinct"] == 2
     h.both(6, 3, "generate", None, "a")
@@ -71,14 +71,15 @@ def test_unique_ids() -> None:
 # --- locks -------------------------------------------------------------------------------------------
 
 def grant(h: H, t: int, owner: str, token: int) -> H:
-    return h.inv(t, owner, "acquire", {"owner": owner}).done(t + 1, owner, "acquire", {"owner": owner, "token": token})
+    return h.inv(t, owner, "acquire", {"owner": owner}).done(t + 1, owner, "acquire",
+                                                             {"owner": owner, "token": token})
 
 
 def test_locks_safe_sequence() -> None:
     h = grant(H(), 0, "a", 1).both(2, "a", "write", {"owner": "a", "token": 1})
     h.both(4, "a", "release", {"owner": "a", "token": 1})
-    grant(h, 6, "b", 2).both(8, "b", "write", {"owner": "b", "token": 2}).both(10, "b", "release", {"owner": "b",
-                                                                                                   "token": 2})
+    grant(h, 6, "b", 2).both(8, "b", "write", {"owner": "b", "token": 2})
+    h.both(10, "b", "release", {"owner": "b", "token": 2})
     r = locks.check(h.ops)
     assert r.valid is True and r.details["acquires"] == 2 and r.details["writes"] == 2
 
@@ -113,14 +114,14 @@ def test_locks_stale_write_by_real_time_and_by_seq() -> None:
     h2 = grant(H(), 0, "a", 1)
     grant(h2, 2, "b", 2)
     h2.inv(4, "a", "write", {"owner": "a", "token": 1}).inv(4, "b", "write", {"owner": "b", "token": 2})
-    h2.done(5, "b", "write", {"owner": "b", "token": 2, "seq": 1}).done(6, "a", "write", {"owner": "a", "token": 1,
-                                                                                       "seq": 2})
+    h2.done(5, "b", "write", {"owner": "b", "token": 2, "seq": 1})
+    h2.done(6, "a", "write", {"owner": "a", "token": 1, "seq": 2})
     assert locks.check(h2.ops).details["error-counts"] == {"stale-write": 1}
     h3 = grant(H(), 0, "a", 1)
     grant(h3, 2, "b", 2)
     h3.inv(4, "a", "write", {"owner": "a", "token": 1}).inv(4, "b", "write", {"owner": "b", "token": 2})
-    h3.done(5, "b", "write", {"owner": "b", "token": 2, "seq": 2}).done(6, "a", "write", {"owner": "a", "token": 1,
-                                                                                       "seq": 1})
+    h3.done(5, "b", "write", {"owner": "b", "token": 2, "seq": 2})
+    h3.done(6, "a", "write", {"owner": "a", "token": 1, "seq": 1})
     assert locks.check(h3.ops).valid is True
 
 
@@ -153,7 +154,8 @@ SHARDS = {"a": "n1", "b": "n2", "c": "n1"}
 
 def test_two_pc_all_or_nothing_is_valid() -> None:
     ops = two_pc({"n1": {"a": [1], "c": []}, "n2": {"b": [1]}},
-                 [("ok", [["append", "a", 1], ["append", "b", 1]]), ("fail", [["append", "c", 2], ["append", "b", 2]]),
+                 [("ok", [["append", "a", 1], ["append", "b", 1]]),
+                  ("fail", [["append", "c", 2], ["append", "b", 2]]),
                   ("info", [["append", "c", 3]])])
     r = twopc.check(ops, shard_of=SHARDS)
     assert r.valid is True

@@ -63,7 +63,10 @@ def test_kv_appends_strings_and_missing_keys_read_empty() -> None:
 
 def test_multi_register_transactions() -> None:
     txn_w = [["w", "x", 1], ["w", "y", 2]]
-    assert run("multi-register", [("txn", txn_w, txn_w), ("txn", None, [["r", "x", 1], ["r", "y", 2]])]) != INVALID
+    assert (
+        run("multi-register", [("txn", txn_w, txn_w), ("txn", None, [["r", "x", 1], ["r", "y", 2]])])
+        != INVALID
+    )
     assert run("multi-register", [("txn", txn_w, txn_w), ("txn", None, [["r", "x", 2]])]) is INVALID
     assert run("multi-register", [("txn", None, [["r", "z", None]])]) == ()
 
@@ -83,7 +86,10 @@ def test_fencing_lock_tokens_increase_and_stale_writes_are_rejected() -> None:
     assert run("fencing-lock", [("acquire", "a", 2), ("acquire", "b", 2)]) is INVALID
     stale = [("acquire", "a", 1), ("acquire", "b", 2), ("write", [2, "y"], None), ("write", [1, "x"], None)]
     assert run("fencing-lock", stale) is INVALID
-    assert run("fencing-lock", [("acquire", "a", {"owner": "a", "token": 3}), ("write", [4, "z"], None)]) is INVALID
+    assert (
+        run("fencing-lock", [("acquire", "a", {"owner": "a", "token": 3}), ("write", [4, "z"], None)])
+        is INVALID
+    )
     assert get_model("fencing-lock").crash_is_noop("acquire", "a")
 
 
@@ -117,7 +123,8 @@ def test_models_drive_the_checker() -> None:
     sequential = _h(("invoke", 0, "enqueue", 1), ("ok", 0, "enqueue", 1), ("invoke", 0, "enqueue", 2),
                     ("ok", 0, "enqueue", 2), ("invoke", 1, "dequeue", None), ("ok", 1, "dequeue", 2))
     assert check(sequential, "queue").valid is False
-    sets = _h(("invoke", 0, "add", 1), ("ok", 0, "add", 1), ("invoke", 1, "read", None), ("ok", 1, "read", []))
+    sets = _h(("invoke", 0, "add", 1), ("ok", 0, "add", 1), ("invoke", 1, "read", None),
+              ("ok", 1, "read", []))
     assert check(sets, "set").valid is False
 
 

@@ -15,8 +15,12 @@ class H:
         self.ops: list[Op] = []
 
     def op(self, f: str, value: Any, result: Any = None, typ: str = "ok", process: int = 0) -> H:
-        self.ops.append(Op(len(self.ops), len(self.ops) * 10, "invoke", process, f, None if f == "read" else value))
-        self.ops.append(Op(len(self.ops), len(self.ops) * 10, typ, process, f, result if f == "read" else value))
+        self.ops.append(
+            Op(len(self.ops), len(self.ops) * 10, "invoke", process, f, None if f == "read" else value)
+        )
+        self.ops.append(
+            Op(len(self.ops), len(self.ops) * 10, typ, process, f, result if f == "read" else value)
+        )
         return self
 
 

@@ -15,7 +15,9 @@ from harness.backends.docker.backend import DockerBackend
 
 
 async def main(run_dir: Path) -> None:
-    backend = DockerBackend(ClusterSpec("replication", ("n1", "n2", "n3"), run_dir, 1), progress=lambda _: None)
+    backend = DockerBackend(
+        ClusterSpec("replication", ("n1", "n2", "n3"), run_dir, 1), progress=lambda _: None
+    )
     try:
         await backend.setup()
         print("UP", backend.run_id, flush=True)

@@ -72,7 +72,8 @@ class Client:
             await conn.close()
 
 
-async def eventually_ok(client: Client, node: str, req: dict[str, Any], within: float = 20.0) -> dict[str, Any]:
+async def eventually_ok(client: Client, node: str, req: dict[str, Any],
+                        within: float = 20.0) -> dict[str, Any]:
     """Retry ``req`` until it gets a ``*_ok`` reply (bounded; a node that recovers must answer)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within

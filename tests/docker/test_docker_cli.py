@@ -24,13 +24,17 @@ def test_image_build_reuses_a_present_image(node_image: Any, capsys: pytest.Capt
     assert f"image {node_image.tag}" in err and "ready" in err and "mmdebstrap" not in err
 
 
-def test_image_rm_refuses_names_that_are_not_ours(node_image: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_image_rm_refuses_names_that_are_not_ours(
+    node_image: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run_cli(["image", "rm", "debian:bookworm"]) == 254
     assert "not a splitbrain node image" in capsys.readouterr().err
     assert run_cli(["image", "rm"]) == 254
 
 
-def test_cleanup_of_orphans_reports_what_it_removed(docker_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cleanup_of_orphans_reports_what_it_removed(
+    docker_client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     # --orphans: plain "cleanup" would also remove clusters of runs going on right now on this engine
     assert run_cli(["cleanup", "--orphans"]) == 0
     assert "removed" in capsys.readouterr().err

@@ -29,12 +29,16 @@ def test_image_is_reused_by_its_recipe_tag_and_listed(docker_client: Any, node_i
     assert 50e6 < node_image.size < 400e6
 
 
-def test_image_carries_debian_python_and_iptables_but_none_of_our_code(docker_client: Any, node_image: Any) -> None:
+def test_image_carries_debian_python_and_iptables_but_none_of_our_code(
+    docker_client: Any, node_image: Any
+) -> None:
     script = (
         "python3 -c 'import sys; assert sys.version_info >= (3, 11)' && iptables --version && "
         "ip -V && ps --version && test ! -e /opt/splitbrain && echo fine"
     )
-    out = docker_client.containers.run(node_image.tag, ["sh", "-c", script], remove=True, network_disabled=True)
+    out = docker_client.containers.run(
+        node_image.tag, ["sh", "-c", script], remove=True, network_disabled=True
+    )
     assert out.decode().strip().endswith("fine")
 
 

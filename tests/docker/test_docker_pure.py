@@ -94,7 +94,8 @@ def test_host_sources_reads_list_and_sources_files_and_ignores_other_suffixes(tm
     (d / "debian.sources").write_text(DEB822)
     (d / "old.list.disabled").write_text("deb http://ignored.example/debian bookworm main\n")
     uris = {s.uri for s in host_sources(tmp_path)}
-    assert uris == {"http://a.example/debian", "http://mirror.example/debian", "http://mirror.example/debian-security"}
+    assert uris == {"http://a.example/debian", "http://mirror.example/debian",
+                    "http://mirror.example/debian-security"}
 
 
 def test_recipe_tag_is_a_stable_hash_of_the_package_set() -> None:
@@ -265,7 +266,8 @@ class FakeCollection:
 
         def match(o: FakeObject) -> bool:
             lab = o.attrs.get("Labels") or o.attrs["Config"]["Labels"]
-            return all(lab.get(k.split("=", 1)[0]) == k.split("=", 1)[1] if "=" in k else k in lab for k in keys)
+            return all(lab.get(k.split("=", 1)[0]) == k.split("=", 1)[1] if "=" in k else k in lab
+                       for k in keys)
 
         return [o for o in self.objs if match(o)]
 
@@ -301,4 +303,6 @@ def test_cleanup_removes_every_labelled_object_containers_first_and_sweep_only_d
     assert removed.runs == ("gone", "live") and removed.total() == 10
     assert "container:someone-else" not in journal
     kinds = [j.split(":")[0] for j in journal]
-    assert kinds == sorted(kinds, key=["container", "network", "volume"].index)  # containers, networks, volumes
+    assert kinds == sorted(
+        kinds, key=["container", "network", "volume"].index
+    )  # containers, networks, volumes

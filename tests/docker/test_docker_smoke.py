@@ -36,7 +36,8 @@ def smoke(system: str, tmp_path: Path, seed: int = 11) -> Any:
     return run_test(spec, store=tmp_path / "store")
 
 
-@pytest.mark.parametrize(("system", "valid", "code"), [("replication", True, 0), ("replication:async", False, 1)])
+@pytest.mark.parametrize(("system", "valid", "code"),
+                         [("replication", True, 0), ("replication:async", False, 1)])
 def test_docker_run_verdicts(system: str, valid: bool, code: int, tmp_path: Path, node_image: Any,
                              docker_client: Any) -> None:
     res = smoke(system, tmp_path)
@@ -47,4 +48,5 @@ def test_docker_run_verdicts(system: str, valid: bool, code: int, tmp_path: Path
     assert res.result.valid is valid and res.exit_code == code
     for node in ("n1", "n2", "n3"):
         assert "READY" in (res.run_dir / "nodes" / f"{node}.log").read_text()
-    assert leftovers(docker_client, owner_pid=os.getpid()) == {"containers": [], "networks": [], "volumes": []}
+    assert leftovers(docker_client, owner_pid=os.getpid()) == {"containers": [], "networks": [],
+                                                               "volumes": []}

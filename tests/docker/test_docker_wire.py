@@ -30,7 +30,9 @@ def test_replies_out_of_order_reach_their_callers_and_silence_is_indefinite() ->
             held.append(req)
             if len(held) == 2:  # answer the second request first
                 for r in reversed(held):
-                    writer.write(json.dumps({"req_id": r["req_id"], "type": f"{r['type']}_ok"}).encode() + b"\n")
+                    writer.write(
+                        json.dumps({"req_id": r["req_id"], "type": f"{r['type']}_ok"}).encode() + b"\n"
+                    )
                 held.clear()
         writer.close()
 

@@ -28,7 +28,8 @@ def _needs_docker_backend() -> None:
 
 def test_etcd_in_containers_stays_linearizable_when_its_leader_may_be_isolated(tmp_path: Path) -> None:
     _needs_docker_backend()
-    spec = RunSpec(system="etcd", backend="docker", nodes=3, concurrency=4, time_limit=8.0, nemesis=("partition",),
+    spec = RunSpec(system="etcd", backend="docker", nodes=3, concurrency=4, time_limit=8.0,
+                   nemesis=("partition",),
                    schedule=ISOLATE_N1, quiesce=1.0, seed=11)
     res = run_test(spec, store=tmp_path)
     assert res.outcome.error is None, res.outcome.error

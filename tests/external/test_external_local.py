@@ -61,7 +61,9 @@ def test_etcd_backend_classifies_failures_and_leaves_no_process(tmp_path: Path) 
         try:
             await backend.setup()
             conn = await backend.connect("n1")
-            assert (await conn.call({"type": "write", "key": "a", "value": 1, "req_id": 1}, 10.0))["type"] == "write_ok"
+            assert (await conn.call({"type": "write", "key": "a", "value": 1, "req_id": 1}, 10.0))[
+                "type"
+            ] == "write_ok"
             reply = await conn.call({"type": "read", "key": "a", "req_id": 2}, 10.0)
             status = await backend.node_status("n1")
             await backend.pause("n1")
@@ -103,7 +105,8 @@ def test_redis_starts_serves_and_fails_over_when_the_primary_dies(tmp_path: Path
                 await asyncio.sleep(0.05)
             fresh = await backend.connect("n1")  # routed to the new primary
             replies.append(await fresh.call({"type": "read", "key": "s", "req_id": 4}, 2.0))
-            replies.append(await fresh.call({"type": "cas", "key": "r", "from": 5, "to": 6, "req_id": 5}, 2.0))
+            replies.append(await fresh.call({"type": "cas", "key": "r", "from": 5, "to": 6, "req_id": 5},
+                                            2.0))
             await backend.start("n1")  # comes back as a replica of the new primary
             await conn.close()
             await fresh.close()
@@ -125,7 +128,8 @@ def test_redis_starts_serves_and_fails_over_when_the_primary_dies(tmp_path: Path
 @needs_redis
 def test_redis_register_run_without_faults_is_linearizable(tmp_path: Path) -> None:
     pytest.importorskip("redis")
-    spec = RunSpec(system="redis", nodes=3, concurrency=4, time_limit=2.0, nemesis=("none",), quiesce=0.2, seed=5)
+    spec = RunSpec(system="redis", nodes=3, concurrency=4, time_limit=2.0, nemesis=("none",), quiesce=0.2,
+                   seed=5)
     res = run_test(spec, store=tmp_path)
     assert res.outcome.error is None, res.outcome.error
     assert res.result.valid is True, res.result.explanation

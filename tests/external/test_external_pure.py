@@ -22,8 +22,9 @@ from systems_under_test.registry import resolve, systems
 
 def test_descriptors_are_registered_as_third_party() -> None:
     all_systems = systems()
-    assert all_systems["etcd"].backends == {"local": "harness.backends.external.etcd_cluster:EtcdLocalBackend",
-                                            "docker": "harness.backends.external.etcd_docker:EtcdDockerBackend"}
+    assert all_systems["etcd"].backends == {
+        "local": "harness.backends.external.etcd_cluster:EtcdLocalBackend",
+        "docker": "harness.backends.external.etcd_docker:EtcdDockerBackend"}
     assert set(all_systems["redis"].backends) == {"local", "docker"}
     assert [v.name for v in all_systems["etcd"].variants] == ["etcd", "etcd:serializable"]
     assert [v.name for v in all_systems["redis"].variants] == ["redis", "redis:wait"]
@@ -94,7 +95,9 @@ def test_redis_results_map_to_ours() -> None:
     assert decode_read([b"set", [b"3", b"1", b"2"]]) == [1, 2, 3]
     assert decode_read([b"none"]) is None
     cas = {"type": "cas", "key": "k", "from": 1, "to": 2}
-    assert translate_results(cas, [0, 1], wait=1)["code"] == 22  # comparison failed: definite, whatever WAIT says
+    assert (
+        translate_results(cas, [0, 1], wait=1)["code"] == 22
+    )  # comparison failed: definite, whatever WAIT says
     assert translate_results(cas, [1], wait=0) == {"type": "cas_ok"}
     short = translate_results({"type": "write", "key": "k", "value": 1}, [True, 0], wait=1)
     assert short["type"] == "error" and short["definite"] is False  # applied on the primary, not replicated
@@ -155,7 +158,8 @@ def test_supervisor_promotes_best_replica_and_demotes_the_old_primary_once_it_an
         admin = FakeAdmin(["n1", "n2", "n3"])
         admin.offset.update(n2=10, n3=11)
         events: list[str] = []
-        sup = Supervisor(["n1", "n2", "n3"], "n1", admin, Policy(down_after=0.0, demote_every=0.0), events.append)
+        sup = Supervisor(["n1", "n2", "n3"], "n1", admin, Policy(down_after=0.0, demote_every=0.0),
+                         events.append)
         await sup.tick()
         assert sup.primary == "n1" and not admin.sent  # healthy: nothing happens
         admin.frozen.add("n1")
@@ -179,7 +183,12 @@ def test_refusals_name_the_reason() -> None:
     with pytest.raises(CapabilityError) as err:
         build_plan(RunSpec(system="etcd", nemesis=("partition", "clock", "kill")))
     text = str(err.value)
-    assert "cooperative" in text and "--backend docker" in text and "vDSO" in text and "Supported there: kill, pause" in text
+    assert (
+        "cooperative" in text
+        and "--backend docker" in text
+        and "vDSO" in text
+        and "Supported there: kill, pause" in text
+    )
     with pytest.raises(CapabilityError, match="hangs redis-server"):
         build_plan(RunSpec(system="redis", backend="docker", nemesis=("clock",)))
     build_plan(RunSpec(system="redis", backend="docker", nemesis=("partition", "kill", "pause")))
@@ -193,7 +202,8 @@ def test_refusals_are_declared_through_the_capability_protocols() -> None:
     assert issubclass(EtcdLocalBackend, Kill) and issubclass(EtcdLocalBackend, Pause)
     assert not issubclass(EtcdLocalBackend, Net), "no partitions of a third-party binary on local"
     assert issubclass(EtcdDockerBackend, Net), "iptables partitions work for any server in a container"
-    assert isinstance(EtcdDockerBackend, Refusals) and set(EtcdDockerBackend.unsupported()) == {"clock", "packet"}
+    assert isinstance(EtcdDockerBackend, Refusals)
+    assert set(EtcdDockerBackend.unsupported()) == {"clock", "packet"}
 
 
 def test_an_unsupported_backend_is_refused_before_anything_starts(tmp_path: Path) -> None:
@@ -237,7 +247,9 @@ def test_http_client_reads_both_body_framings_and_classifies_failures() -> None:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for reply in replies:
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
+            length = int(
+                next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
+            )
             await reader.readexactly(length)
             writer.write(reply)
             await writer.drain()
@@ -279,7 +291,9 @@ def test_status_roles_let_the_nemesis_target_primaries() -> None:
     assert leaders_in(redis) == ["n1", "n2"]
 
 
-def test_a_missing_binary_is_refused_when_the_plan_is_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_binary_is_refused_when_the_plan_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no etcd, no redis-server here
     with pytest.raises(CapabilityError, match=r"apt-get install -y etcd-server"):
         build_plan(RunSpec(system="etcd", nemesis=("kill",)))

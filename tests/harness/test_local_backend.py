@@ -1,4 +1,5 @@
-"""The local backend against real node processes: start, client calls, kill/restart, pause, partition, teardown."""
+"""The local backend against real node processes: start, client calls, kill/restart, pause, partition,
+teardown."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def test_cluster_lifecycle_and_faults(tmp_path: Path) -> None:
         await backend.setup()
         try:
             c2 = await backend.connect("n2")
-            assert (await c2.call({"type": "write", "key": "a", "value": 1, "req_id": 1}, 3.0))["type"] == "write_ok"
+            assert (await c2.call({"type": "write", "key": "a", "value": 1, "req_id": 1}, 3.0))[
+                "type"
+            ] == "write_ok"
             c1 = await backend.connect("n1")
             assert (await c1.call({"type": "read", "key": "a", "req_id": 7}, 3.0)) == {
                 "req_id": 7, "type": "read_ok", "value": 1}

@@ -37,7 +37,8 @@ def _pause_all_schedule(tmp_path: Path, at: float) -> Path:
     return path
 
 
-def _start_paused_run(tmp_path: Path, store: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
+def _start_paused_run(tmp_path: Path, store: Path,
+                      env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
     sched = _pause_all_schedule(tmp_path, 1.0)
     proc = subprocess.Popen(
         _cmd(store, "--time-limit", "60", "--seed", "21", "--nodes", "3", "--schedule", str(sched)),
@@ -59,7 +60,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "SPLITBRAIN_RUNTIME_DIR": str(tmp_path / "rt")}
 
 
-def test_sigkill_of_the_harness_while_nodes_are_paused_leaves_no_node(tmp_path: Path, env: dict[str, str]) -> None:
+def test_sigkill_of_the_harness_while_nodes_are_paused_leaves_no_node(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     store = tmp_path / "store"
     proc, run_dir = _start_paused_run(tmp_path, store, env)
     pid_files = list((tmp_path / "rt" / "local-runs").glob("*.json"))
@@ -94,7 +97,9 @@ def test_sighup_tears_down_like_sigterm(tmp_path: Path, env: dict[str, str]) -> 
     assert (store / "latest").resolve() == run_dir.resolve()
     assert (store / "index.html").is_file()
     assert sorted(p.name for p in (run_dir / "nodes").iterdir()) == ["n1.log", "n2.log", "n3.log"]
-    assert not list((tmp_path / "rt" / "local-runs").glob("*.json")), "a finished teardown removes the pid file"
+    assert not list((tmp_path / "rt" / "local-runs").glob("*.json")), (
+        "a finished teardown removes the pid file"
+    )
     # re-checking the interrupted run keeps its facts
     check = subprocess.run([sys.executable, "-m", "harness.apps.cli", "check", str(run_dir)], cwd=REPO,
                            capture_output=True, text=True, timeout=120, check=False)
@@ -104,7 +109,9 @@ def test_sighup_tears_down_like_sigterm(tmp_path: Path, env: dict[str, str]) -> 
     assert again["interrupted"] is True and again["phase"] == results["phase"] and again["rechecked"] is True
 
 
-def test_second_interrupt_hurries_teardown_but_keeps_the_bookkeeping(tmp_path: Path, env: dict[str, str]) -> None:
+def test_second_interrupt_hurries_teardown_but_keeps_the_bookkeeping(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     store = tmp_path / "store"
     proc, run_dir = _start_paused_run(tmp_path, store, env)
     proc.send_signal(signal.SIGINT)
@@ -128,7 +135,8 @@ def test_cleanup_reaps_a_run_whose_harness_is_gone_and_spares_a_live_one(tmp_pat
         scratch.mkdir()
         dead_harness = subprocess.Popen(["true"])
         dead_harness.wait()
-        gone = procguard.RunPids("gone", dead_harness.pid, "1", str(tmp_path), [(victim.pid, procguard.start_time(victim.pid))],
+        gone = procguard.RunPids("gone", dead_harness.pid, "1", str(tmp_path),
+                                 [(victim.pid, procguard.start_time(victim.pid))],
                                  [str(scratch)])
         live = procguard.RunPids("live", os.getpid(), procguard.start_time(os.getpid()), str(tmp_path),
                                  [(bystander.pid, procguard.start_time(bystander.pid))])
@@ -155,11 +163,14 @@ def test_cleanup_command_finds_a_leftover_node_by_its_dead_parent(tmp_path: Path
     dead = subprocess.Popen(["true"])
     dead.wait()
     # a stand-in whose command line looks like a node runtime's (it never reads its arguments)
-    fake = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-m", procguard.RUNTIME_MARK,
-                             "--parent-pid", str(dead.pid), "--data-dir", str(tmp_path)], start_new_session=True)
+    fake = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-m",
+                             procguard.RUNTIME_MARK,
+                             "--parent-pid", str(dead.pid), "--data-dir", str(tmp_path)],
+                             start_new_session=True)
     try:
         time.sleep(0.2)
-        env = {**os.environ, "SPLITBRAIN_RUNTIME_DIR": str(tmp_path / "rt"), "DOCKER_HOST": "unix:///nonexistent"}
+        env = {**os.environ, "SPLITBRAIN_RUNTIME_DIR": str(tmp_path / "rt"),
+               "DOCKER_HOST": "unix:///nonexistent"}
         out = subprocess.run([sys.executable, "-m", "harness.apps.cli", "cleanup"], cwd=REPO, env=env,
                              capture_output=True, text=True, timeout=60, check=False)
         assert out.returncode == 0, out.stdout + out.stderr

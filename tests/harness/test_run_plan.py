@@ -17,14 +17,17 @@ from nemesis.faults import ScheduleError
 from systems_under_test import plugins
 from systems_under_test.registry import UnknownName
 
-SPEC = RunSpec(system="paxos:stale-read", backend="sim", nodes=3, time_limit=4.0, nemesis=("partition", "kill"),
+SPEC = RunSpec(system="paxos:stale-read", backend="sim", nodes=3, time_limit=4.0,
+               nemesis=("partition", "kill"),
                nemesis_interval=0.5,
                seed=11)
 
 
 def test_a_plan_holds_what_the_names_mean() -> None:
     plan = build_plan(SPEC)
-    assert plan.system.name == "paxos" and plan.variant.name == "paxos:stale-read" and plan.variant.planted_bug
+    assert (
+        plan.system.name == "paxos" and plan.variant.name == "paxos:stale-read" and plan.variant.planted_bug
+    )
     assert plan.spec.workload == "register" and plan.workload_class.name == "register"
     assert [p.name for p in plan.packages] == ["partition", "kill"]
     assert plan.schedule and {"net", "kill"} <= set(plan.capabilities)
@@ -51,7 +54,9 @@ def test_the_runner_executes_the_plans_schedule_and_asks_the_registry_nothing(
     assert run.outcome.schedule == plan.schedule
     assert lookups == Counter(), "nothing downstream of the plan looks a name up again"
     build_plan(SPEC)
-    assert lookups == Counter({plugins.SYSTEMS: 1, plugins.WORKLOADS: 1}), "building a plan looks each name up once"
+    assert lookups == Counter({plugins.SYSTEMS: 1, plugins.WORKLOADS: 1}), (
+        "building a plan looks each name up once"
+    )
 
 
 def test_backends_get_the_cluster_part_only(tmp_path: Path) -> None:
@@ -83,7 +88,9 @@ def test_every_refusal_happens_when_the_plan_is_built(changes: dict[str, Any], e
         build_plan(SPEC.with_(**changes))
 
 
-def test_a_core_a_node_process_cannot_import_is_refused_off_the_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_core_a_node_process_cannot_import_is_refused_off_the_simulator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from harness.run import plan as plan_module
     from harness.run.spec import SpecError
     from systems_under_test.paxos.core import PaxosCore
@@ -92,9 +99,12 @@ def test_a_core_a_node_process_cannot_import_is_refused_off_the_simulator(monkey
     def closure(*args: Any) -> PaxosCore:  # the point: a nested function cannot be imported by name
         return PaxosCore(*args)
 
-    desc = SystemDescriptor("paxos", "paxos with an anonymous factory", (Variant("paxos", "", False, closure),),
-                            ("register",))
+    desc = SystemDescriptor(
+        "paxos", "paxos with an anonymous factory", (Variant("paxos", "", False, closure),), ("register",)
+    )
     monkeypatch.setattr(plan_module, "resolve", lambda name: (desc, desc.variants[0]))
-    assert build_plan(SPEC.with_(system="paxos")).variant.factory is closure, "the simulator calls it in-process"
+    assert build_plan(SPEC.with_(system="paxos")).variant.factory is closure, (
+        "the simulator calls it in-process"
+    )
     with pytest.raises(SpecError, match="module-level class or function"):
         build_plan(SPEC.with_(system="paxos", backend="local"))

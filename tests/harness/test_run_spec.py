@@ -81,7 +81,8 @@ def test_spec_option_reruns_a_stored_spec_with_explicit_overrides(tmp_path: Path
 def test_non_finite_and_wrongly_typed_fields_are_refused() -> None:
     from harness.run.spec import validate_config
 
-    for bad in ({"time_limit": float("inf")}, {"time_limit": float("nan")}, {"nemesis_interval": float("nan")},
+    for bad in ({"time_limit": float("inf")}, {"time_limit": float("nan")},
+                {"nemesis_interval": float("nan")},
                 {"rate": float("inf")}, {"nodes": "3"}, {"nodes": True}, {"seed": 2**70},
                 {"nemesis": ("kill", 3)}, {"schedule": ("kill",)}, {"config": []}):
         with pytest.raises(SpecError):

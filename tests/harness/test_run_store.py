@@ -43,8 +43,9 @@ def test_latest_and_index(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fake_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(backends.BACKENDS, "fake", BackendEntry("fake", "in-process fake", "fake_cluster:make",
-                                                                  backend_class="fake_cluster:FakeCluster"))
+    monkeypatch.setitem(backends.BACKENDS, "fake",
+                        BackendEntry("fake", "in-process fake", "fake_cluster:make",
+                                     backend_class="fake_cluster:FakeCluster"))
 
 
 def test_run_test_writes_a_complete_run_dir(tmp_path: Path, fake_backend: None) -> None:

@@ -78,10 +78,11 @@ def test_mostly_indeterminate_histories_are_unknown_not_valid() -> None:
     assert code == 2 and "none of the 4 planned faults took effect" in result.explanation
 
 
-def test_the_verdict_line_counts_faults_and_names_kinds_that_never_fired(tmp_path: Path,
-                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_verdict_line_counts_faults_and_names_kinds_that_never_fired(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = run_cli(["run", "--backend", "sim", "--store", str(tmp_path), "--quiet", "--seed", "5",
-                    "--nemesis", "partition,kill,pause,clock", "--time-limit", "2", "--nemesis-interval", "5"])
+                    "--nemesis", "partition,kill,pause,clock", "--time-limit", "2", "--nemesis-interval",
+                    "5"])
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.startswith("verdict:"))
     results = json.loads(next(tmp_path.glob("*/*/results.json")).read_text())
@@ -113,8 +114,8 @@ def test_a_run_whose_nodes_vanish_is_not_a_clean_success(tmp_path: Path) -> None
     assert json.loads((run_dir / "results.json").read_text())["valid"] == "unknown"
 
 
-def test_a_torn_last_line_is_warned_about_on_stderr_and_in_the_report(tmp_path: Path,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_torn_last_line_is_warned_about_on_stderr_and_in_the_report(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["run", "--backend", "sim", "--store", str(tmp_path), "--quiet", "--seed", "2",
                     "--nemesis", "none", "--time-limit", "1"]) == 0
     run_dir = next(tmp_path.glob("*/*/results.json")).parent
@@ -137,6 +138,7 @@ def test_paxos_runs_with_its_default_node_count(tmp_path: Path, capsys: pytest.C
     assert "paxos on sim, 5 nodes" in capsys.readouterr().err
     spec = json.loads(next(tmp_path.glob("*/*/spec.json")).read_text())["spec"]
     assert spec["nodes"] == 5
-    run_cli(["run", "--system", "paxos", "--backend", "sim", "--store", str(tmp_path), "--quiet", "--nodes", "3",
+    run_cli(["run", "--system", "paxos", "--backend", "sim", "--store", str(tmp_path), "--quiet", "--nodes",
+             "3",
              "--nemesis", "none", "--time-limit", "0.5"])
     assert "paxos on sim, 3 nodes" in capsys.readouterr().err

@@ -1,4 +1,8 @@
-"""The runner's phases, process model, nemesis journaling and cleanup, on an in-process fake cluster."""
+"""The runner's phases, process model, nemesis journaling and cleanup, on an in-process fake cluster.
+
+Every run here is on the simulator's virtual-time loop: rates, time limits and timeouts are exact
+(no dependence on how loaded the machine is) and a "30 s" run takes milliseconds.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from fake_cluster import FakeCluster, NetOnlyCluster
 
 from checkers.history import INFO, INVOKE, NEMESIS, pairs
 from harness.backends.base import ClusterSpec
+from harness.backends.sim import loop as sim_loop
 from harness.run.history_log import HistoryLog
 from harness.run.runner import RunOutcome, execute
 from harness.run.spec import RunSpec
@@ -28,7 +33,7 @@ def _cluster(tmp_path: Path, cls: type[FakeCluster] = FakeCluster) -> FakeCluste
 
 
 def _run(backend: FakeCluster, spec: RunSpec = SPEC, path: Path | None = None) -> RunOutcome:
-    return asyncio.run(execute(backend, spec, HistoryLog(path)))
+    return sim_loop.run(execute(backend, spec, HistoryLog(path)))  # type: ignore[no-any-return]
 
 
 def test_phases_history_and_process_retirement(tmp_path: Path) -> None:
@@ -73,7 +78,9 @@ def test_history_file_mirrors_memory(tmp_path: Path) -> None:
     assert read_jsonl(tmp_path / "h.jsonl") == list(outcome.ops)
 
 
-def test_missing_capability_is_refused_when_the_plan_is_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_capability_is_refused_when_the_plan_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from harness.backends import registry
     from harness.run.plan import build_plan
 
@@ -98,8 +105,10 @@ def test_cancel_heals_and_tears_down(tmp_path: Path) -> None:
         task.cancel()
         return await task
 
-    outcome = asyncio.run(go())
+    outcome = sim_loop.run(go())
     assert outcome.interrupted and outcome.phase == "main"
+    main_ops = [op for op in outcome.ops if op.is_client and op.type == INVOKE]
+    assert main_ops and max(op.time for op in main_ops) <= 0.3e9, "nothing is invoked after the cancel"
     assert backend.events[-1] == "teardown"
     assert not backend.down, "heal restarted every killed node"
 
@@ -113,12 +122,23 @@ def test_crash_is_reported_and_torn_down(tmp_path: Path) -> None:
 
 
 def test_rate_limit_and_time_limit(tmp_path: Path) -> None:
-    spec = SPEC.with_(nemesis=(), rate=50.0, time_limit=1.0, concurrency=8)
+    spec = SPEC.with_(nemesis=(), rate=50.0, time_limit=10.0, concurrency=8, quiesce=0.0)
     outcome = _run(_cluster(tmp_path), spec)
-    main_invokes = [op for op in outcome.ops if op.type == INVOKE and op.time <= 1.0e9]
-    # stagger gives 50/s on average: far fewer than 8 unthrottled clients would do
-    assert 20 <= len(main_invokes) <= 90
-    assert max(op.time for op in outcome.ops if op.type == INVOKE) < 1.5e9
+    main_invokes = [op for op in outcome.ops if op.type == INVOKE and op.time < 10.0e9]
+    # uniform gaps in [0, 2/rate] average 1/rate: 500 ops over 10 virtual seconds, give or take sampling
+    assert 430 <= len(main_invokes) <= 570, len(main_invokes)
+    # nothing of the main phase is invoked after the time limit (only the final reads, one per key)
+    late = [op for op in outcome.ops if op.type == INVOKE and op.time >= 10.0e9]
+    assert all(op.f == "read" for op in late) and len(late) <= 3 * 10
+    gaps = [b.time - a.time for a, b in itertools.pairwise(main_invokes)]
+    assert max(gaps) <= 2 / spec.rate * 1e9 + 1e6, "no gap is longer than the stagger allows (plus latency)"
+
+
+def test_same_seed_same_history_on_the_virtual_loop(tmp_path: Path) -> None:
+    first = _run(_cluster(tmp_path), SPEC)
+    again = _run(_cluster(tmp_path), SPEC)
+    assert [op.to_dict() for op in first.ops] == [op.to_dict() for op in again.ops]
+    assert SPEC.time_limit * 1e9 <= max(op.time for op in first.ops) < (SPEC.time_limit + 1.0) * 1e9
 
 
 def test_clients_of_a_dead_node_do_not_starve_the_others(tmp_path: Path) -> None:
@@ -127,6 +147,7 @@ def test_clients_of_a_dead_node_do_not_starve_the_others(tmp_path: Path) -> None
     backend.latency = 0.05  # live nodes take a while to answer; a dead one refuses at once
     spec = SPEC.with_(nemesis=(), rate=60.0, time_limit=1.5, concurrency=3, quiesce=0.0)
     outcome = _run(backend, spec)
-    by_node = {n: sum(1 for op in outcome.ops if op.type == INVOKE and op.node == n) for n in ("n1", "n2", "n3")}
+    by_node = {n: sum(1 for op in outcome.ops if op.type == INVOKE and op.node == n)
+               for n in ("n1", "n2", "n3")}
     assert by_node["n2"] > 12 and by_node["n3"] > 12
     assert by_node["n1"] < 0.45 * sum(by_node.values()), by_node

@@ -24,8 +24,8 @@ def _store(tmp_path: Path) -> Path:
     return store
 
 
-def test_idle_connections_are_closed_and_do_not_starve_real_requests(tmp_path: Path,
-                                                                     capfd: pytest.CaptureFixture[str]) -> None:
+def test_idle_connections_are_closed_and_do_not_starve_real_requests(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     served = serve_in_thread(_store(tmp_path), quiet=False, idle_timeout=0.5, max_connections=8)
     host, port = served.server.server_address[:2]
     idle = [socket.create_connection((host, port)) for _ in range(8)]

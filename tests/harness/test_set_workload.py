@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 from fake_cluster import FakeCluster
 
 from harness.backends.base import ClusterSpec
+from harness.backends.sim import loop as sim_loop
 from harness.run.history_log import HistoryLog
 from harness.run.runner import execute
 from harness.run.spec import RunSpec
@@ -43,7 +43,7 @@ def test_set_run_on_the_fake_cluster_is_judged_valid_and_a_lost_element_invalid(
     spec = RunSpec(workload="set", concurrency=3, time_limit=0.5, rate=150.0, nemesis=("partition",),
                    nemesis_interval=0.1, quiesce=0.0, op_timeout=0.05, seed=4)
     backend = FakeCluster(ClusterSpec("replication", spec.node_ids, tmp_path, 1))
-    outcome = asyncio.run(execute(backend, spec, HistoryLog(None)))
+    outcome = sim_loop.run(execute(backend, spec, HistoryLog(None)))
     w = make_workload("set", random.Random(0))
     result = w.check(outcome.ops)
     assert result.valid is True, result.explanation

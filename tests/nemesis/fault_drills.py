@@ -23,7 +23,9 @@ class Journal:
     def __init__(self) -> None:
         self.ops: list[dict[str, Any]] = []
 
-    def append(self, type_: str, process: Any, f: str, value: Any, *, node: Any = None, error: Any = None) -> None:
+    def append(
+        self, type_: str, process: Any, f: str, value: Any, *, node: Any = None, error: Any = None
+    ) -> None:
         self.ops.append({"f": f, "value": value, "error": error})
 
 
@@ -58,7 +60,8 @@ async def _until(check: Any, limit: float = 8.0) -> bool:
 
 
 async def drill_every_fault(backend: Any) -> None:
-    """Partition, pause, kill, clock bump and strobe, packet delay, startup sweep — each observed and healed."""
+    """Partition, pause, kill, clock bump and strobe, packet delay, startup sweep — each observed and
+    healed."""
     ex = NemesisExecutor(backend, Journal(), NODES)
     loop = asyncio.get_running_loop()
     assert await _until(lambda: _write(backend, "n1", 0))
@@ -96,8 +99,9 @@ async def drill_every_fault(backend: Any) -> None:
 
     await ex.apply(FaultOp(FaultKind.BUMP_CLOCK, {other: 100.0}))
     assert 99.0 < await skew(other) < 100.5
-    await ex.apply(FaultOp(FaultKind.STROBE_CLOCK, {"nodes": {leader: 50.0}, "period": 0.05,
-                                                    "duration": 5.0}))
+    await ex.apply(
+        FaultOp(FaultKind.STROBE_CLOCK, {"nodes": {leader: 50.0}, "period": 0.05, "duration": 5.0})
+    )
     seen = set()
     for _ in range(15):
         seen.add(round(await skew(leader) / 50.0))

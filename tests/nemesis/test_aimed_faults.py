@@ -35,7 +35,8 @@ def test_an_aimed_fault_with_no_such_event_strikes_when_its_window_ends() -> Non
 
 
 def test_aimed_runs_are_deterministic_per_seed() -> None:
-    sched = ({"at": 0.5, "f": "start-partition", "value": {"grudge": "event"}, "on": "prepared", "window": 1.0},
+    sched = ({"at": 0.5, "f": "start-partition", "value": {"grudge": "event"}, "on": "prepared",
+              "window": 1.0},
              {"at": 2.0, "f": "stop-partition", "value": None})
     a, b = _run(sched, 9), _run(sched, 9)
     assert a.outcome.ops == b.outcome.ops

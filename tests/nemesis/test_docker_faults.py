@@ -1,4 +1,5 @@
-"""The same fault drill as on local processes, on the docker backend (iptables, docker kill/pause, runtime)."""
+"""The same fault drill as on local processes, on the docker backend (iptables, docker kill/pause,
+runtime)."""
 
 from __future__ import annotations
 

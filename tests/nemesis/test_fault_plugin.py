@@ -36,8 +36,8 @@ def test_a_registered_kind_runs_as_a_package_heals_and_shows_in_reports(clean_ta
     assert {b.kind for b in fault_bands(out.ops)} == {"slow"}
 
 
-def test_a_kind_from_a_splitbrain_faults_entry_point_validates_and_runs(clean_table: None,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_kind_from_a_splitbrain_faults_entry_point_validates_and_runs(
+        clean_table: None, monkeypatch: pytest.MonkeyPatch) -> None:
     class EntryPoint:
         def load(self) -> Any:
             return slow_fault.SPECS

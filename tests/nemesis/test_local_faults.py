@@ -46,7 +46,8 @@ class Checked(LocalBackend):
 
 
 def test_a_short_local_run_with_overlapping_faults_ends_healed(tmp_path: Path) -> None:
-    spec = RunSpec(system="paxos", workload="register", backend="local", nodes=3, concurrency=3, time_limit=5.0,
+    spec = RunSpec(system="paxos", workload="register", backend="local", nodes=3, concurrency=3,
+                   time_limit=5.0,
                    rate=20.0, nemesis=("partition", "kill", "pause", "clock:any", "packet", "combined"),
                    nemesis_interval=0.5, seed=5, quiesce=0.5, op_timeout=0.5)
     backend = Checked(ClusterSpec(spec.system, spec.node_ids, tmp_path, 5))
@@ -69,13 +70,17 @@ def test_membership_leave_and_join_on_real_processes(tmp_path: Path) -> None:
     async def go() -> None:
         await backend.setup()
         try:
-            ex = NemesisExecutor(backend, Journal(), nodes)  # n1 manages membership: it answers once committed
+            ex = NemesisExecutor(
+                backend, Journal(), nodes
+            )  # n1 manages membership: it answers once committed
             await ex.apply(FaultOp(FaultKind.LEAVE, ["n4"]))
             assert (await backend.node_status("n1"))["core"]["members"] == ["n1", "n2", "n3"]
             await ex.heal()
             assert (await backend.node_status("n1"))["core"]["members"] == list(nodes)
             assert [(o["f"], o["value"], o["error"]) for o in ex.journal.ops] == [  # type: ignore[attr-defined]
-                ("leave", ["n4"], None), ("join", ["n4"], None)]
+                ("leave", ["n4"], None),
+                ("join", ["n4"], None),
+            ]
         finally:
             await backend.teardown()
 

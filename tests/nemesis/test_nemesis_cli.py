@@ -50,6 +50,9 @@ def test_run_help_lists_the_packages_and_their_meaning(capsys: pytest.CaptureFix
     for name in CLASSIC:
         assert name in flat
     if "member" not in flat:
-        pytest.skip("harness/apps/cli.py still has a static --nemesis help; it should use nemesis.packages.help_text()")
+        pytest.skip(
+            "harness/apps/cli.py still has a static --nemesis help; it should use "
+            "nemesis.packages.help_text()"
+        )
     for word in [*MODES, "member", "majority", "ring", "bridge", "strobe", "primaries"]:
         assert word in flat, word

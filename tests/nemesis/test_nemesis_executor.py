@@ -38,7 +38,9 @@ class Recorder:
     async def set_clock_offset(self, node: str, seconds: float) -> None:
         self.calls.append(("clock", node, seconds))
 
-    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+    async def set_packet_faults(
+        self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
+    ) -> None:
         self.calls.append(("packet", node, delay, loss, dup))
 
 
@@ -46,7 +48,9 @@ class Journal:
     def __init__(self) -> None:
         self.ops: list[dict[str, Any]] = []
 
-    def append(self, type_: str, process: Any, f: str, value: Any, *, node: Any = None, error: Any = None) -> None:
+    def append(
+        self, type_: str, process: Any, f: str, value: Any, *, node: Any = None, error: Any = None
+    ) -> None:
         self.ops.append({"type": type_, "process": process, "f": f, "value": value, "error": error})
 
 
@@ -88,7 +92,8 @@ def test_failed_fault_is_journaled_not_raised() -> None:
 def test_run_follows_the_schedule_in_loop_time() -> None:
     b, j = Recorder(), Journal()
     ex = NemesisExecutor(b, j, NODES)
-    schedule = [TimedFault(0.05, FaultOp(FaultKind.KILL, ["n1"])), TimedFault(0.1, FaultOp(FaultKind.START, ["n1"]))]
+    schedule = [TimedFault(0.05, FaultOp(FaultKind.KILL, ["n1"])),
+                TimedFault(0.1, FaultOp(FaultKind.START, ["n1"]))]
 
     async def go() -> float:
         loop = asyncio.get_running_loop()
@@ -159,7 +164,8 @@ def test_strobe_flips_the_clock_until_reset_and_heal_stops_it() -> None:
     ex = NemesisExecutor(b, j, NODES)
 
     async def go() -> None:
-        await ex.apply(FaultOp(FaultKind.STROBE_CLOCK, {"nodes": {"n1": 5.0}, "period": 0.01, "duration": 10.0}))
+        await ex.apply(FaultOp(FaultKind.STROBE_CLOCK,
+                               {"nodes": {"n1": 5.0}, "period": 0.01, "duration": 10.0}))
         await asyncio.sleep(0.1)
         assert "strobing n1" in ex.active()
         await ex.heal()
@@ -182,7 +188,8 @@ def test_membership_goes_through_client_requests_and_heal_rejoins() -> None:
         await ex.heal()
 
     asyncio.run(go())
-    assert [(r["type"], r["node"], r["via"]) for r in b.requests] == [("leave", "n3", "n1"), ("join", "n3", "n1")]
+    assert [(r["type"], r["node"], r["via"]) for r in b.requests] == [("leave", "n3", "n1"),
+                                                                      ("join", "n3", "n1")]
     assert [o["f"] for o in j.ops] == ["leave", "join"]
 
 

@@ -13,7 +13,8 @@ from nemesis.table import CAPABILITY_OF, UNDO_OF
 from systems_under_test.registry import UnknownName
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
-STARTS = {FaultKind.START_PARTITION, FaultKind.KILL, FaultKind.PAUSE, FaultKind.BUMP_CLOCK, FaultKind.START_PACKET}
+STARTS = {FaultKind.START_PARTITION, FaultKind.KILL, FaultKind.PAUSE, FaultKind.BUMP_CLOCK,
+          FaultKind.START_PACKET}
 
 
 def _plan(seed: int, names: tuple[str, ...] = ("partition", "kill"), limit: float = 60.0) -> list[TimedFault]:
@@ -28,7 +29,9 @@ def test_schedule_alternates_start_and_undo_within_the_time_limit() -> None:
     for i, tf in enumerate(s):
         assert (tf.op.kind in STARTS) == (i % 2 == 0)
     for start, stop in zip(s[::2], s[1::2], strict=False):
-        assert stop.op == PACKAGES["partition" if start.op.kind is FaultKind.START_PARTITION else "kill"].undo(start.op)
+        assert stop.op == PACKAGES[
+            "partition" if start.op.kind is FaultKind.START_PARTITION else "kill"
+        ].undo(start.op)
         assert 2.5 - 1e-9 <= stop.at - start.at <= 7.5 + 1e-9  # interval 5 +- 50%
 
 
@@ -118,7 +121,9 @@ def test_qualified_targets() -> None:
     assert PACKAGES["kill:primaries"].draw(NODES, rng).value == {"targets": "primaries"}
     assert PACKAGES["partition:primaries"].draw(NODES, rng).value == {"grudge": "primaries"}
     strobe = PACKAGES["clock:strobe"].draw(NODES, rng)
-    assert strobe.kind is FaultKind.STROBE_CLOCK and strobe.value["period"] > 0 and strobe.value["duration"] > 0
+    assert (
+        strobe.kind is FaultKind.STROBE_CLOCK and strobe.value["period"] > 0 and strobe.value["duration"] > 0
+    )
     kinds = {PACKAGES["clock:any"].draw(NODES, random.Random(s)).kind for s in range(20)}
     assert kinds == {FaultKind.BUMP_CLOCK, FaultKind.STROBE_CLOCK}
     leave = PACKAGES["member"].draw(NODES, rng)

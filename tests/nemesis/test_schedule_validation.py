@@ -24,21 +24,25 @@ def _bad_entries() -> st.SearchStrategy[tuple[dict[str, Any] | Any, str]]:
     nodes = st.lists(st.sampled_from(NODES), min_size=1, max_size=3, unique=True)
     unknown_node = st.sampled_from(["n9", "x", "N1"])
     return st.one_of(
-        st.tuples(st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=2), st.none()),
+        st.tuples(st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=2),
+                            st.none()),
                   st.just("")),
         st.tuples(st.builds(lambda at: {"at": at, "f": "kill", "value": ["n1"]},
                             st.one_of(st.floats(max_value=-1e-3), st.just(math.nan), st.just(math.inf),
                                       st.text(max_size=3), st.none())), st.just("at")),
-        st.tuples(st.builds(lambda at, n, xs: {"at": at, "f": "kill", "value": [*xs, n]}, good_at, unknown_node,
+        st.tuples(st.builds(lambda at, n, xs: {"at": at, "f": "kill", "value": [*xs, n]}, good_at,
+                            unknown_node,
                             nodes), st.just("value")),
         st.tuples(st.builds(lambda at, v: {"at": at, "f": "start-partition", "value": v}, good_at,
-                            st.sampled_from(["halves", 3, ["n1"], {"grudge": "everyone"}])), st.just("value")),
+                            st.sampled_from(["halves", 3, ["n1"], {"grudge": "everyone"}])),
+                            st.just("value")),
         st.tuples(st.builds(lambda at, n, o: {"at": at, "f": "bump-clock", "value": {n: o}}, good_at,
                             st.sampled_from(NODES),
                             st.one_of(st.floats(min_value=1e6, max_value=1e300), st.floats(max_value=-1e6),
                                       st.just(math.nan), st.text(max_size=3))), st.just("value")),
         st.tuples(st.builds(lambda at, f: {"at": at, "f": f, "value": None}, good_at,
-                            st.text(min_size=1, max_size=8).filter(lambda f: f not in {k.value for k in FaultKind})),
+                            st.text(min_size=1, max_size=8).filter(
+                                lambda f: f not in {k.value for k in FaultKind})),
                   st.just("f")),
     )
 

@@ -32,7 +32,9 @@ class Journal:
     def __init__(self) -> None:
         self.ops: list[dict[str, Any]] = []
 
-    def append(self, type_: str, process: Any, f: str, value: Any, *, node: Any = None, error: Any = None) -> None:
+    def append(
+        self, type_: str, process: Any, f: str, value: Any, *, node: Any = None, error: Any = None
+    ) -> None:
         self.ops.append({"f": f, "value": value, "error": error})
 
 
@@ -133,7 +135,8 @@ def test_clock_bump_and_strobe_show_in_the_reported_time() -> None:
         assert await skew("n2") == pytest.approx(5.0) and await skew("n1") == pytest.approx(0.0)
         await ex.apply(FaultOp(FaultKind.RESET_CLOCK, ["n2"]))
         assert await skew("n2") == pytest.approx(0.0)
-        await ex.apply(FaultOp(FaultKind.STROBE_CLOCK, {"nodes": {"n3": -7.0}, "period": 0.1, "duration": 5.0}))
+        await ex.apply(FaultOp(FaultKind.STROBE_CLOCK,
+                               {"nodes": {"n3": -7.0}, "period": 0.1, "duration": 5.0}))
         seen = set()
         for _ in range(12):
             await asyncio.sleep(0.05)
@@ -150,11 +153,13 @@ def test_packet_delay_and_loss_slow_and_stop_the_leader_then_heal() -> None:
     async def body(b: SimBackend, ex: NemesisExecutor) -> None:
         loop = asyncio.get_running_loop()
         leader, _ = await _leader(b)
-        await ex.apply(FaultOp(FaultKind.START_PACKET, {"nodes": [leader], "delay": 0.4, "loss": 0.0, "dup": 0.0}))
+        await ex.apply(FaultOp(FaultKind.START_PACKET,
+                               {"nodes": [leader], "delay": 0.4, "loss": 0.0, "dup": 0.0}))
         t0 = loop.time()
         assert await _write(b, leader, 1, timeout=5.0)
         assert loop.time() - t0 >= 0.4, "a commit needs a round trip through the delayed link"
-        await ex.apply(FaultOp(FaultKind.START_PACKET, {"nodes": [leader], "delay": 0.0, "loss": 1.0, "dup": 0.0}))
+        await ex.apply(FaultOp(FaultKind.START_PACKET,
+                               {"nodes": [leader], "delay": 0.0, "loss": 1.0, "dup": 0.0}))
         assert not await _write(b, leader, 2, timeout=0.2)
         await ex.heal()
         assert b.net.packet_faults(leader).loss == 0.0
@@ -213,15 +218,18 @@ class CheckedSim(SimBackend):
 def test_a_run_journals_every_fault_kind_and_ends_healed(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from harness.run import simrun
 
-    spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=5, concurrency=5, time_limit=30.0,
-                   rate=20.0, nemesis=("partition", "kill", "pause", "clock", "packet", *([mode] if mode else [])),
+    spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=5, concurrency=5,
+                   time_limit=30.0,
+                   rate=20.0,
+                   nemesis=("partition", "kill", "pause", "clock", "packet", *([mode] if mode else [])),
                    nemesis_interval=0.6, seed=3, quiesce=1.0)
     made: list[CheckedSim] = []
     original = simrun.make_sim_backend
 
     def make(cluster: ClusterSpec, **kw: Any) -> CheckedSim:
         base = original(cluster, **kw)
-        b = CheckedSim(base.spec, peer_link=base.peer_link, client_link=base.client_link, factory=base.factory)
+        b = CheckedSim(base.spec, peer_link=base.peer_link, client_link=base.client_link,
+                       factory=base.factory)
         made.append(b)
         return b
 
@@ -271,7 +279,8 @@ def _broken_run(interrupt: bool) -> tuple[Any, CheckedSim]:
     from harness.run.plan import build_plan
     from harness.run.runner import execute
 
-    spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=3, concurrency=3, time_limit=30.0,
+    spec = RunSpec(system="paxos", workload="register", backend="sim", nodes=3, concurrency=3,
+                   time_limit=30.0,
                    rate=40.0, nemesis=(), seed=2, schedule=BREAK_EVERYTHING)
     plan = build_plan(spec)
     backend = CheckedSim(plan.cluster(Path(".")))

@@ -38,7 +38,8 @@ def install_entry_points(where: Path, dist: str, groups: dict[str, dict[str, str
     info = where / f"{dist.replace('-', '_')}-0.1.0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n", encoding="utf-8")
-    text = "".join(f"[{g}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) + "\n" for g, eps in groups.items())
+    text = "".join(f"[{g}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()) + "\n" for g,
+                   eps in groups.items())
     (info / "entry_points.txt").write_text(text, encoding="utf-8")
 
 
@@ -124,7 +125,8 @@ def test_a_campaign_runs_the_plugin_and_reports_it(chain: Path, tmp_path: Path) 
 
     camp = build_campaign({
         "campaign": {"name": "chain", "parallel": 2},
-        "defaults": {"time_limit": 10, "quiesce": 0.5, "rate": 40, "workload_options": {"read_fraction": 0.8}},
+        "defaults": {"time_limit": 10, "quiesce": 0.5, "rate": 40,
+                     "workload_options": {"read_fraction": 0.8}},
         "matrix": [{"systems": ["chain", "chain:any-replica-reads"], "faults": ["partition"], "seeds": [1]}],
     })
     res = api.run(camp, store=tmp_path)
@@ -149,10 +151,13 @@ def test_a_plugin_core_runs_in_containers_with_partitions(chain: Path, tmp_path:
 
 def test_a_broken_plugin_is_one_clear_error_naming_it(site: Path, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    install_entry_points(site, "broken-plugin", {"splitbrain.systems": {"broken": "no_such_module_xyz:SYSTEM"}})
+    install_entry_points(site, "broken-plugin",
+                         {"splitbrain.systems": {"broken": "no_such_module_xyz:SYSTEM"}})
     code, _, err = _cli(capsys, "systems")
     assert code == 254
-    assert "splitbrain.systems plugin 'broken'" in err and "broken-plugin" in err and "no_such_module_xyz" in err
+    assert (
+        "splitbrain.systems plugin 'broken'" in err and "broken-plugin" in err and "no_such_module_xyz" in err
+    )
     assert "Traceback" not in err
     code, _, err = _cli(capsys, "run", "--system", "broken", "--store", str(tmp_path))
     assert code == 254 and "failed to load" in err and "Traceback" not in err
@@ -160,8 +165,8 @@ def test_a_broken_plugin_is_one_clear_error_naming_it(site: Path, tmp_path: Path
     assert build_plan(RunSpec(system="paxos", backend="sim")).system.name == "paxos"
 
 
-def test_a_plugin_of_the_wrong_type_is_refused_with_what_was_expected(site: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_plugin_of_the_wrong_type_is_refused_with_what_was_expected(
+        site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     install_entry_points(site, "odd-plugin", {"splitbrain.workloads": {"odd": "json:dumps"}})
     code, _, err = _cli(capsys, "systems")
     assert code == 254 and "plugin 'odd'" in err and "WorkloadSpec subclass" in err
@@ -190,7 +195,8 @@ def test_the_example_plugin_works_from_a_clean_venv(tmp_path: Path) -> None:
     venv.create(env_dir, with_pip=True, system_site_packages=False)
     py = env_dir / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(REPO), str(EXAMPLE)],
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(REPO),
+                    str(EXAMPLE)],
                    check=True, env=env, cwd=tmp_path, timeout=900)
     cli = env_dir / "bin" / "splitbrain"
     listing = subprocess.run([str(cli), "systems"], check=False, capture_output=True, text=True, env=env,
@@ -199,7 +205,8 @@ def test_the_example_plugin_works_from_a_clean_venv(tmp_path: Path) -> None:
     assert "chain:any-replica-reads" in listing.stdout and "chain-kv" in listing.stdout
     verdicts = {}
     for system in ("chain", "chain:any-replica-reads"):
-        proc = subprocess.run([str(cli), "run", "--system", system, *EXPOSING, "--store", str(tmp_path / "store")],
+        proc = subprocess.run([str(cli), "run", "--system", system, *EXPOSING, "--store",
+                               str(tmp_path / "store")],
                               check=False, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
         verdicts[system] = proc.returncode
     assert verdicts == {"chain": 0, "chain:any-replica-reads": 1}

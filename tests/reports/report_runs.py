@@ -16,7 +16,8 @@ from reports.run_report import write_run_report
 EVIL = "<script>alert(1)</script>"
 
 
-def register_history(n_ops: int, *, seed: int = 1, concurrency: int = 5, keys: int = 3, stale_at: int | None = None,
+def register_history(n_ops: int, *, seed: int = 1, concurrency: int = 5, keys: int = 3,
+                     stale_at: int | None = None,
                      evil: bool = False, faults: bool = True) -> list[Op]:
     """``n_ops`` client ops on ``keys`` registers, linearizable: each op takes effect at its invocation.
 
@@ -43,7 +44,8 @@ def register_history(n_ops: int, *, seed: int = 1, concurrency: int = 5, keys: i
         if f == "read":
             inv, out, typ = [key, None], [key, state[key]], "ok"
             if stale_at is not None and n >= stale_at and not planted:
-                gone = [v for v, done_at in replaced[key] if done_at < t and v is not None and v != state[key]]
+                gone = [v for v, done_at in replaced[key] if done_at < t and v is not None
+                        and v != state[key]]
                 if gone:
                     out, planted = [key, gone[-1]], True
         else:
@@ -59,8 +61,10 @@ def register_history(n_ops: int, *, seed: int = 1, concurrency: int = 5, keys: i
         if f != "read" and typ == "ok":
             replaced[key].append((state[key], t + latency))
             state[key] = new
-        events.append((t, seq, {"type": "invoke", "process": proc, "f": f, "value": inv, "node": f"n{lane % 3 + 1}"}))
-        done = {"type": "info" if crashed else typ, "process": proc, "f": f, "value": out, "node": f"n{lane % 3 + 1}"}
+        events.append((t, seq,
+                       {"type": "invoke", "process": proc, "f": f, "value": inv, "node": f"n{lane % 3 + 1}"}))
+        done = {"type": "info" if crashed else typ, "process": proc, "f": f, "value": out,
+                "node": f"n{lane % 3 + 1}"}
         if typ == "fail":
             done["error"] = [22, "precondition failed"]
         if crashed:

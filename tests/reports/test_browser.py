@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,10 @@ except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None
 
 pytestmark = [
-    pytest.mark.skipif(sync_playwright is None, reason="playwright is not installed (pip install playwright)"),
-    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(sync_playwright is None,
+                       reason="playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(),
+                       reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
 ]
 
 
@@ -56,7 +59,8 @@ class Page:
         started = time.perf_counter()
         self.page.goto(url, wait_until="domcontentloaded", timeout=120_000)
         self.page.wait_for_function("!document.querySelector('.timeline') || "
-                                    "(window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0)",
+                                    "(window.SplitbrainTimeline && "
+                                    "window.SplitbrainTimeline.instances.length > 0)",
                                     timeout=60_000)
         interactive = time.perf_counter() - started
         self.wait_for_plots()
@@ -164,7 +168,9 @@ def test_valid_and_invalid_reports_and_the_index(browser: Any, tmp_path: Path) -
         assert pg.page.locator("#runs tbody tr:not([hidden])").count() == 1
         pg.shot("index")
         pg.page.click("#runs tbody tr:not([hidden]) a")
-        pg.page.wait_for_function("window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0")
+        pg.page.wait_for_function(
+            "window.SplitbrainTimeline && window.SplitbrainTimeline.instances.length > 0"
+        )
         pg.wait_for_plots()
         _assert_plots_drawn(pg)  # plotly.js also loads from the store over HTTP
         pg.clean()
@@ -184,8 +190,9 @@ def test_history_values_are_text_and_never_run(browser: Any, tmp_path: Path) -> 
         run_dir / "history.jsonl") if op.is_client and op.value and op.value[0] == EVIL)
     assert EVIL in pg.hover_op(evil_op)
     assert pg.page.evaluate("window.__ran") == 0
-    assert pg.page.evaluate("document.querySelectorAll('script:not([type]), script[type=\"text/javascript\"]')"
-                            ".length") <= 4, "no script element came from the history"
+    assert pg.page.evaluate("document.querySelectorAll("
+                            "'script:not([type]), script[type=\"text/javascript\"]').length") <= 4, (
+        "no script element came from the history")
     pg.shot("report-escaping")
     pg.clean()
 
@@ -203,7 +210,8 @@ def test_a_100k_op_report_opens_and_responds(browser: Any, tmp_path: Path) -> No
     draw_ms = pg.page.evaluate("(function(t){t.act('in'); t.act('out'); return t.lastDrawMs;})"
                                "(window.SplitbrainTimeline.instances[0])")
     text = pg.hover_op(_first_client_index(run_dir, "read"))
-    print(f"\n100k ops: report (incl. check) written in {written:.1f} s, {report.stat().st_size / 1e6:.1f} MB; "
+    print(f"\n100k ops: report (incl. check) written in {written:.1f} s, "
+          f"{report.stat().st_size / 1e6:.1f} MB; "
           f"browser load {load:.2f} s, timeline init {init_ms:.0f} ms, redraw {draw_ms:.0f} ms")
     assert "read" in text
     assert load < 60 and draw_ms < 1000
@@ -242,6 +250,39 @@ def test_a_campaign_comparison_report_opens_and_links_its_runs(browser: Any, tmp
     pg.clean()
 
 
+def test_invalid_bank_report_says_why_at_the_top(browser: Any, tmp_path: Path) -> None:
+    """A non-register run: the banner carries the reason, and "where it went wrong" lists the evidence and
+    the blamed ops, each process shown with its timeline thread."""
+    from harness.run.session import run_test
+    from harness.run.spec import RunSpec
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+        for seed in range(1, 7):  # the planted bug shows within a few seeds (not in every one)
+            spec = RunSpec(system="twopc:unilateral-commit", workload="bank", backend="sim", seed=seed,
+                           time_limit=20.0, nemesis=("partition", "kill"))
+            res = pool.submit(run_test, spec, store=tmp_path / "store").result()
+            if res.result.valid is False:
+                break
+    assert res.result.valid is False and res.result.blamed, res.result.reason
+    pg = Page(browser, tmp_path)
+    pg.open(res.report_path.as_uri())
+    assert pg.page.get_attribute("#verdict", "data-verdict") == "INVALID"
+    reason = pg.page.inner_text("#reason")
+    assert reason == res.result.reason and "wrong-total" in reason
+    assert pg.page.locator("#verdict").bounding_box()["y"] < 200, "the reason is at the top of the page"
+    wrong = pg.page.inner_text("#wrong ~ p.evidence-line")
+    assert "Reads with the wrong total" in wrong
+    assert pg.page.locator("details.key-ops tr.hl").count() > 0, "the blamed reads are highlighted"
+    pg.shot("report-invalid-bank-top")
+    blamed = res.result.blamed[0]
+    text = pg.hover_op(blamed)
+    conc = spec.concurrency
+    proc = next(op.process for op in res.outcome.ops if op.index == blamed)
+    assert f"process {proc} (thread {proc % conc})" in text
+    pg.shot("report-invalid-bank-timeline")
+    pg.clean()
+
+
 # A report copied out of its store, alone: the shared plotly.js is gone, and the plots are still drawn by
 # the inlined static renderer, with a note saying why they look simpler.
 def test_a_report_copied_alone_still_shows_its_plots(browser: Any, tmp_path: Path) -> None:
@@ -266,7 +307,9 @@ def test_a_report_copied_alone_still_shows_its_plots(browser: Any, tmp_path: Pat
     assert latency.locator("circle").count() > 100, "the latency points are drawn"
     assert latency.locator("rect.band").count() >= 1, "the fault bands are drawn"
     assert "Latency" in (latency.text_content() or "")
-    assert pg.page.locator("#plot-throughput svg.miniplot path").count() >= 1, "the throughput lines are drawn"
+    assert pg.page.locator("#plot-throughput svg.miniplot path").count() >= 1, (
+        "the throughput lines are drawn"
+    )
     box = latency.bounding_box()
     assert box is not None and box["width"] > 400 and box["height"] > 250
     pg.page.locator("#plots").scroll_into_view_if_needed()

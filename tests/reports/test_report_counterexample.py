@@ -33,7 +33,7 @@ def test_view_names_the_stuck_op_states_and_a_consistent_linearization() -> None
     assert view["hidden"] == len(ce.prefix) - len(view["prefix"])
     points = linearization_points(ce.prefix)
     assert points == sorted(points), "linearization points follow the linearization order"
-    for op, t in zip(ce.prefix, points):
+    for op, t in zip(ce.prefix, points, strict=True):
         assert op.invoke_time is not None and op.invoke_time <= t, op
         assert op.complete_time is None or t <= op.complete_time, "a point lies within its op"
     roles = [b["role"] for b in view["svg"]["bars"]]
@@ -50,7 +50,8 @@ def test_mutex_counterexample_gets_the_same_view() -> None:
     assert ce is not None
     view = counterexample_view(ce)
     assert view["stuck"]["process"] == 1 and view["prefix"][0]["process"] == 0
-    html = render_run_report({"system": "lock"}, {"valid": False, "result": result.to_dict()}, ops, assets="none")
+    html = render_run_report({"system": "lock"}, {"valid": False, "result": result.to_dict()}, ops,
+                             assets="none")
     assert 'id="counterexample"' in html and 'id="stuck-op"' in html and view["stuck"]["description"] in html
 
 
@@ -67,7 +68,11 @@ def test_invalid_report_shows_the_counterexample_and_jump(tmp_path: Path) -> Non
 
 def test_valid_report_has_no_counterexample(tmp_path: Path) -> None:
     html = write_run(tmp_path / "t" / "20260101T000000", register_history(300, seed=4)).read_text()
-    assert 'data-verdict="VALID"' in html and 'id="counterexample"' not in html and 'data-act="error"' not in html
+    assert (
+        'data-verdict="VALID"' in html
+        and 'id="counterexample"' not in html
+        and 'data-act="error"' not in html
+    )
 
 
 def test_report_lists_fault_intervals_and_node_logs(tmp_path: Path) -> None:

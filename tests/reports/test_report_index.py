@@ -17,8 +17,9 @@ def _run(store: Path, test: str, stamp: str, spec: dict, results: dict | None) -
 
 
 def test_rows_have_every_column_newest_first(tmp_path: Path) -> None:
-    _run(tmp_path, "paxos", "20260101T000001", {"system": "paxos", "backend": "sim", "nemesis": ["kill", "pause"],
-                                                 "workload": "register", "seed": 5},
+    _run(tmp_path, "paxos", "20260101T000001",
+         {"system": "paxos", "backend": "sim", "nemesis": ["kill", "pause"],
+          "workload": "register", "seed": 5},
          {"valid": False, "ops": 12, "duration": 3.25})
     _run(tmp_path, "repl", "20260101T000002", {"system": "replication"}, None)
     (tmp_path / "_assets").mkdir()

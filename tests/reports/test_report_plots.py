@@ -20,14 +20,19 @@ def _ops(n: int) -> list[Op]:
     for i in range(n):
         lat = (i % 10 + 1) * 1_000_000  # 1..10 ms
         ty = "fail" if i % 10 == 9 else "ok"
-        ops += [Op(2 * i, t, "invoke", i % 3, "read", ["k", None]), Op(2 * i + 1, t + lat, ty, i % 3, "read", ["k", 1])]
+        ops += [Op(2 * i, t, "invoke", i % 3, "read", ["k", None]),
+                Op(2 * i + 1, t + lat, ty, i % 3, "read", ["k", 1])]
         t += lat + 1
     ops.insert(3, Op(10**6, ops[3].time, "info", "nemesis", "start-partition", {"n1": ["n2"]}))
     return ops
 
 
 def test_quantiles_and_latency_table() -> None:
-    assert quantile([1, 2, 3, 4], 0.5) == 2 and quantile([1, 2, 3, 4], 0.99) == 4 and math.isnan(quantile([], 0.5))
+    assert (
+        quantile([1, 2, 3, 4], 0.5) == 2
+        and quantile([1, 2, 3, 4], 0.99) == 4
+        and math.isnan(quantile([], 0.5))
+    )
     rows = {(r["f"], r["type"]): r for r in latency_table(pairs(_ops(100)))}
     ok = rows[("read", "ok")]
     assert ok["count"] == 90 and ok["max"] == 9.0 and ok["p50"] == 5.0
@@ -71,14 +76,16 @@ def test_bank_totals_plot_only_when_the_checker_gave_a_series() -> None:
 
 def test_checker_sections_expand_compose_and_list_evidence() -> None:
     result = compose({
-        "set": Result("set-full", False, {}, "1 lost", evidence=(Evidence("lost", "Lost elements", 2, (4, 7)),)),
+        "set": Result("set-full", False, {}, "1 lost",
+                      evidence=(Evidence("lost", "Lost elements", 2, (4, 7)),)),
         "elle": Result("elle", False, {}, "G1c", evidence=(
             Evidence("G1c", "G1c", 1, ({"explanation": "T1 < T2 < T1"},)),
             Evidence("not", "Consistency models ruled out", 1, ("read-committed",)))),
         "bank": Result("bank", True, {"errors": {}}, "all reads fine")})
     secs = {s["name"]: s for s in checker_sections(Result.from_dict(result.to_dict()))}
     assert set(secs) == {"set", "elle", "bank"}
-    assert secs["set"]["evidence"] == [{"title": "Lost elements", "kind": "lost", "count": 2, "cases": ["4", "7"]}]
+    assert secs["set"]["evidence"] == [{"title": "Lost elements", "kind": "lost", "count": 2,
+                                        "cases": ["4", "7"]}]
     assert secs["elle"]["evidence"][0]["cases"] == ["T1 < T2 < T1"] and secs["elle"]["verdict"] == "INVALID"
     assert secs["elle"]["evidence"][1] == {"title": "Consistency models ruled out", "kind": "not", "count": 1,
                                            "cases": ["read-committed"]}
@@ -101,4 +108,6 @@ def test_plotly_is_written_once_per_store_and_referenced_relatively(tmp_path: Pa
     assert not assets.plotly_for(run_dir, "none").available
     nested = tmp_path / "store" / "campaigns" / "c" / "20260101T000000" / "runs" / "t" / "20260101T000001"
     nested.mkdir(parents=True)
-    assert assets.plotly_for(nested).src == "../../../../../../_assets/plotly.min.js", "one copy for the store"
+    assert assets.plotly_for(nested).src == "../../../../../../_assets/plotly.min.js", (
+        "one copy for the store"
+    )

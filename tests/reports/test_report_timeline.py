@@ -33,7 +33,9 @@ def test_ops_become_columns_in_thread_rows() -> None:
     assert cols["lane"] == [0, 1, 0, 1], "process 2 = process 0 + concurrency shares thread 0's row"
     assert cols["t0"] == [1, 2, 9, 12] and cols["t1"] == [9, 4, -1, 13], "µs; never completed is -1"
     assert [d["types"][t] for t in cols["ty"]] == ["info", "ok", "info", "fail"]
-    assert cols["r"] == [None, ["k", 1], None, None], "completion value only when it differs from the invocation"
+    assert cols["r"] == [None, ["k", 1], None, None], (
+        "completion value only when it differs from the invocation"
+    )
     assert cols["e"][3] == [22, "precondition failed"]
     assert d["highlight"] == [1] and d["focus"] == 3
     assert [d["fs"][f] for f in cols["f"]] == ["write", "read", "write", "cas"]
@@ -55,7 +57,8 @@ def test_fault_bands_pair_openers_with_their_undo() -> None:
 def test_jepsen_style_nemesis_invoke_info_counts_once_and_stray_undo_is_an_instant() -> None:
     ops = [Op(0, 10, "invoke", "nemesis", "pause", None), Op(1, 20, "info", "nemesis", "pause", ["n1"]),
            Op(2, 50, "info", "nemesis", "resume", ["n1"]), Op(3, 60, "info", "nemesis", "resume", ["n2"]),
-           Op(4, 70, "info", "nemesis", "start-frobnicate", 1), Op(5, 80, "info", "nemesis", "stop-frobnicate", 1)]
+           Op(4, 70, "info", "nemesis", "start-frobnicate", 1),
+           Op(5, 80, "info", "nemesis", "stop-frobnicate", 1)]
     got = [(b.kind, b.start, b.end) for b in fault_bands(ops)]
     assert got == [("pause", 20, 50), ("pause", 60, 60), ("frobnicate", 70, 80)]
 

@@ -36,7 +36,9 @@ def test_invalid_report_shows_the_key_escapes_everything(tmp_path: Path) -> None
     spec = {"system": "replication:async", "test_name": "<b>bold</b>", "seed": 1}
     result = Result("linearizability", False, {"elapsed_s": 0.1}, "stale read", key="k1", blamed=(4,))
     results = {"valid": False, "result": result.to_dict()}
-    html = write_run_report(tmp_path, spec, results, OPS, replay_command="splitbrain run --seed 1").read_text()
+    html = write_run_report(
+        tmp_path, spec, results, OPS, replay_command="splitbrain run --seed 1"
+    ).read_text()
     assert "INVALID" in html and "Offending key" in html and "stale read" in html
     assert "splitbrain run --seed 1" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
@@ -49,9 +51,11 @@ def test_invalid_report_shows_the_key_escapes_everything(tmp_path: Path) -> None
 def test_every_banner_carries_the_reason_and_names_no_key_it_lacks() -> None:
     """A non-register verdict: the banner and "where it went wrong" say why, and list the blamed ops."""
     twopc = Result("2pc", False, {}, "1 partial; 1 committed-invisible", blamed=(6,),
-                   evidence=(Evidence("partial", "Partially visible transactions", 1, ({"op": {"index": 6}},)),))
+                   evidence=(Evidence("partial", "Partially visible transactions", 1,
+                                      ({"op": {"index": 6}},)),))
     composed = compose({"elle-list-append": Result("elle-list-append", True, {}, "fine"), "2pc": twopc})
-    html = render_run_report({"system": "twopc", "concurrency": 2}, {"valid": False, "result": composed.to_dict()},
+    html = render_run_report({"system": "twopc", "concurrency": 2},
+                             {"valid": False, "result": composed.to_dict()},
                              OPS, assets="none")
     banner = html.split('id="verdict"')[1].split("</div>")[0]
     assert "2pc: 1 partial; 1 committed-invisible" in banner

@@ -14,13 +14,15 @@ from harness.apps.explore import Verdict, coverage_of, reason_of
 
 def test_reason_of_never_fails_on_missing_text() -> None:
     assert reason_of(Verdict(Result("lock", False), None, "", ())) == "lock: no explanation given"
-    assert reason_of(Verdict(Result("lock", False, explanation="\n"), None, "", ())) == "lock: no explanation given"
+    verdict = Verdict(Result("lock", False, explanation="\n"), None, "", ())
+    assert reason_of(verdict) == "lock: no explanation given"
     assert reason_of(Verdict(Result("x", True, explanation="fine\nmore"), None, "", ())) == "fine"
     assert reason_of(Verdict(Result("x", None), "Traceback\nValueError: boom\n", "", ())).endswith("boom")
 
 
 def test_coverage_counts_event_sequences_not_times() -> None:
-    nem = Op(index=0, time=5, type="info", process="nemesis", f="kill", value=["n1"], node=None, error=None, extra={})
+    nem = Op(index=0, time=5, type="info", process="nemesis", f="kill", value=["n1"], node=None, error=None,
+             extra={})
     a = coverage_of([("n1", "elected"), ("n1", "decided"), ("n1", "decided"), ("n2", "prepared")], [nem])
     assert a == {"start>elected", "elected>decided", "start>prepared", "kill>elected"}
 

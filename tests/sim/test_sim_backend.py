@@ -17,7 +17,8 @@ from nemesis.capabilities import CAPABILITIES, missing
 NODES = ("n1", "n2", "n3")
 
 
-def _with_cluster(body: Callable[[SimBackend], Awaitable[Any]], tmp: Path, config: dict[str, Any] | None = None,
+def _with_cluster(body: Callable[[SimBackend], Awaitable[Any]], tmp: Path,
+                  config: dict[str, Any] | None = None,
                   seed: int = 1) -> Any:
     async def main() -> Any:
         b = SimBackend(ClusterSpec("toy", NODES, tmp, seed, config or {}), factory=toy_factory)
@@ -234,7 +235,8 @@ def test_lossy_client_link_gives_indefinite(tmp_path: Path) -> None:
 def test_sim_config_sets_links_and_is_not_passed_to_cores(tmp_path: Path) -> None:
     from harness.backends.sim import SIM_CONFIG_KEY, make_sim_backend
 
-    config = {SIM_CONFIG_KEY: {"peer_link": {"base": 0.25, "jitter": 0, "loss": 0.5, "reorder": False}}, "tick": 0}
+    config = {SIM_CONFIG_KEY: {"peer_link": {"base": 0.25, "jitter": 0, "loss": 0.5, "reorder": False}},
+              "tick": 0}
     b = make_sim_backend(ClusterSpec("toy", NODES, tmp_path, 1, config), factory=toy_factory)
     assert b.peer_link == LinkParams(base=0.25, jitter=0.0, loss=0.5, reorder=False)
     assert dict(b.spec.config) == {"tick": 0}

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _spec(system: str, seed: int) -> RunSpec:
     return RunSpec(system=system, backend="sim", seed=seed, time_limit=5.0, rate=60.0, concurrency=5,
-                   nemesis=("partition", "kill", "pause", "clock", "packet"), nemesis_interval=1.0, quiesce=1.0)
+                   nemesis=("partition", "kill", "pause", "clock", "packet"), nemesis_interval=1.0,
+                   quiesce=1.0)
 
 
 def _digest(path: Path) -> str:

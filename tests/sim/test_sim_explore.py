@@ -51,11 +51,13 @@ def test_finding_is_shrunk_to_one_fault_and_replays(tmp_path: Path) -> None:
 
 
 def test_budget_bounds_the_search_when_nothing_fails() -> None:
-    report = explore(ExploreOptions("replication", budget=4, seed=1, time_limit=2.0, quiesce=0.5), check=_never_bad)
+    report = explore(ExploreOptions("replication", budget=4, seed=1, time_limit=2.0, quiesce=0.5),
+                     check=_never_bad)
     assert report.finding is None
     assert 1 <= report.runs <= 4
     assert report.verdicts["true"] == report.runs
-    report = explore(ExploreOptions("replication", budget=50, time_budget=0.0, time_limit=2.0), check=_never_bad)
+    report = explore(ExploreOptions("replication", budget=50, time_budget=0.0, time_limit=2.0),
+                     check=_never_bad)
     assert report.runs == 0
 
 
@@ -70,7 +72,8 @@ def test_drawn_scenarios_are_well_formed(spec: RunSpec) -> None:
     assert [tf.at for tf in sched] == sorted(tf.at for tf in sched)
     assert all(0.0 <= tf.at <= MAX_FAULTS * 0.75 * 10.0 for tf in sched)
     # stored as (start, undo) pairs, each undo no earlier than its start
-    starts = {"start-partition": "stop-partition", "kill": "start", "pause": "resume", "bump-clock": "reset-clock",
+    starts = {"start-partition": "stop-partition", "kill": "start", "pause": "resume",
+              "bump-clock": "reset-clock",
               "strobe-clock": "reset-clock", "start-packet": "stop-packet", "leave": "join"}
     raw = [(float(d["at"]), str(d["f"])) for d in spec.schedule or ()]
     assert all(starts[a[1]] == b[1] and a[0] <= b[0] for a, b in zip(raw[::2], raw[1::2], strict=True))

@@ -33,7 +33,8 @@ def sim_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make sure ``--backend sim`` resolves (idempotent once the registry lists it)."""
     if "sim" not in backends.BACKENDS:
         monkeypatch.setitem(backends.BACKENDS, "sim", backends.BackendEntry(
-            "sim", "simulator", "harness.backends.sim.backend:make_sim_backend", "harness.backends.sim.loop:new_loop"))
+            "sim", "simulator", "harness.backends.sim.backend:make_sim_backend",
+            "harness.backends.sim.loop:new_loop"))
 
 
 def test_replication_async_is_found_shrunk_and_replayed(tmp_path: Path) -> None:
@@ -137,7 +138,8 @@ def test_cli_run_on_sim_is_byte_for_byte_repeatable(tmp_path: Path) -> None:
     histories = []
     for _ in range(2):
         store = tmp_path / f"store{len(histories)}"
-        code = run_cli(["run", "--backend", "sim", "--system", "replication", "--seed", "11", "--time-limit", "4",
+        code = run_cli(["run", "--backend", "sim", "--system", "replication", "--seed", "11", "--time-limit",
+                        "4",
                         "--nemesis", "partition,kill,pause,clock,packet", "--nemesis-interval", "1",
                         "--store", str(store), "--quiet"])
         assert code == 0

@@ -46,7 +46,8 @@ async def main(system: str, clients: int, secs: float) -> None:
             stop = time.monotonic() + secs
             await asyncio.gather(*(_client(ports[i % len(ports)], stop, lat, i) for i in range(clients)))
             lat.sort()
-            print(f"{system}: {clients} clients, {len(lat) / secs:.0f} ops/s, p50 {lat[len(lat) // 2] * 1e3:.1f} ms, "
+            print(f"{system}: {clients} clients, {len(lat) / secs:.0f} ops/s, "
+                  f"p50 {lat[len(lat) // 2] * 1e3:.1f} ms, "
                   f"p99 {lat[int(len(lat) * 0.99)] * 1e3:.1f} ms")
         finally:
             c.stop()

@@ -30,7 +30,8 @@ def test_effects_are_frozen_and_slotted(effect: object) -> None:
 
 
 def test_error_body_shape() -> None:
-    assert error_body(22, "no", definite=True) == {"type": "error", "code": 22, "text": "no", "definite": True}
+    assert error_body(22, "no", definite=True) == {"type": "error", "code": 22, "text": "no",
+                                                   "definite": True}
 
 
 def test_resolve_finds_both_replication_variants() -> None:

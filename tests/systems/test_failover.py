@@ -145,7 +145,8 @@ class Op:
     step: int
 
 
-def _schedule(variant: str, seed: int, steps: int = 500) -> tuple[Net, list[Op], dict[tuple[str, str], int], list[str]]:
+def _schedule(variant: str, seed: int,
+              steps: int = 500) -> tuple[Net, list[Op], dict[tuple[str, str], int], list[str]]:
     """Random requests, deliveries (loss/dup/reorder), time, crashes and partitions; then heal."""
     rng = random.Random(seed)
     net = _net(variant)

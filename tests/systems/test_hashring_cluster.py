@@ -110,7 +110,8 @@ def moving_key(before: list[str], after: list[str], n: int = 3) -> str:
     """A key whose replica set changes when ``n4`` joins (``n4`` takes a place in it)."""
     rb, ra = Ring.build(before, 64), Ring.build(after, 64)
     return next(f"k{i}" for i in range(1000)
-                if "n4" in ra.preference(f"k{i}", n) and ra.preference(f"k{i}", n) != rb.preference(f"k{i}", n))
+                if "n4" in ra.preference(f"k{i}", n)
+                and ra.preference(f"k{i}", n) != rb.preference(f"k{i}", n))
 
 
 @pytest.mark.parametrize("cls, lost", [(HashRingCore, False), (LostHandoffCore, True)])
@@ -158,7 +159,8 @@ def test_a_manager_crash_mid_change_resumes_the_change_after_restart() -> None:
     c.restart("n1")
     c.run_until(c.now + 2.0)
     assert join not in c.replies, "the client's request died with the manager (info)"
-    assert all(c.core(i).status() | {"keys": 0} == {"epoch": 2, "members": ["n1", "n2", "n3", "n4"], "joining": None,
+    assert all(c.core(i).status() | {"keys": 0} == {"epoch": 2, "members": ["n1", "n2", "n3", "n4"],
+                                                    "joining": None,
                                                     "keys": 0, "ops": 0} for i in c.ids)
     read = c.op("n4", {"type": "read", "key": "x"})
     assert read.type == OK and read.value == ["x", 7]

@@ -57,7 +57,8 @@ def test_write_is_two_phases_and_versions_count_up() -> None:
     gets = sends(effects, "get")
     assert sorted(g.dst for g in gets if g.dst != "n1") == ["n2", "n3"]  # the local get was served in-process
     op = gets[0].msg["op"]
-    effects = core.on_message(0.01, "n2", {"type": "got", "op": op, "epoch": 0, "version": [7, "x"], "value": 1})
+    effects = core.on_message(0.01, "n2",
+                              {"type": "got", "op": op, "epoch": 0, "version": [7, "x"], "value": 1})
     puts = sends(effects, "put")
     assert puts and all(p.msg["version"][0] == 8 and p.msg["value"] == 5 for p in puts)
     assert any(isinstance(e, Persist) for e in effects), "the local replica stored it durably"
@@ -69,7 +70,8 @@ def test_read_repairs_before_answering_unless_a_write_quorum_agrees() -> None:
     core = make()
     effects = core.on_request(0.0, "c", {"type": "read", "key": "k", "req_id": "1"})
     op = sends(effects, "get")[0].msg["op"]
-    effects = core.on_message(0.01, "n2", {"type": "got", "op": op, "epoch": 0, "version": [3, "y"], "value": 9})
+    effects = core.on_message(0.01, "n2",
+                              {"type": "got", "op": op, "epoch": 0, "version": [3, "y"], "value": 9})
     assert not any(isinstance(e, Reply) for e in effects), "no answer before the write-back"
     assert {p.msg["value"] for p in sends(effects, "put")} == {9}
     assert core.store.get("k") == ((3, "y"), 9), "the coordinator's own replica was repaired"
@@ -78,7 +80,8 @@ def test_read_repairs_before_answering_unless_a_write_quorum_agrees() -> None:
     # both answers agree: no write-back needed
     effects = core.on_request(1.0, "c", {"type": "read", "key": "k", "req_id": "2"})
     op = sends(effects, "get")[0].msg["op"]
-    effects = core.on_message(1.01, "n3", {"type": "got", "op": op, "epoch": 0, "version": [3, "y"], "value": 9})
+    effects = core.on_message(1.01, "n3",
+                              {"type": "got", "op": op, "epoch": 0, "version": [3, "y"], "value": 9})
     assert effects[-1] == Reply("2", {"type": "read_ok", "value": 9}) and not sends(effects, "put")
 
 

@@ -25,7 +25,9 @@ def test_preference_lists_are_distinct_deterministic_and_clockwise() -> None:
 
 def test_balance_improves_with_virtual_nodes() -> None:
     spreads = {v: spread(distribution(Ring.build(NODES, v), KEYS)) for v in (1, 16, 256)}
-    print("coefficient of variation of keys per node by vnodes:", {v: round(s, 3) for v, s in spreads.items()})
+    print(
+        "coefficient of variation of keys per node by vnodes:", {v: round(s, 3) for v, s in spreads.items()}
+    )
     assert spreads[1] > spreads[16] > spreads[256]
     assert spreads[256] < 0.12, spreads
     assert spreads[1] > 0.3, spreads
@@ -37,7 +39,9 @@ def test_join_and_leave_move_about_one_nth_of_the_keys() -> None:
     left = ring.without_member("n3")
     k = len(KEYS)
     join_moves, leave_moves = moved(ring, joined, KEYS), moved(ring, left, KEYS)
-    print(f"primary moves: join {join_moves}/{k} (K/N = {k // 11}), leave {leave_moves}/{k} (K/N = {k // 10})")
+    print(
+        f"primary moves: join {join_moves}/{k} (K/N = {k // 11}), leave {leave_moves}/{k} (K/N = {k // 10})"
+    )
     assert 0.6 * k / 11 < join_moves < 1.4 * k / 11
     assert 0.6 * k / 10 < leave_moves < 1.4 * k / 10
     # every moved key moved to the joiner / away from the leaver: nothing else is reshuffled

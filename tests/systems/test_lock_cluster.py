@@ -37,8 +37,9 @@ class LockCluster(Cluster):
 
     def call(self, node: str, process: int, req: dict[str, Any]) -> str:
         """Send ``req`` to ``node`` as ``process``, recording its invocation."""
-        value = None if req["type"] == "read" else {"lock": "L", **{k: req[k] for k in ("owner", "token", "value")
-                                                                     if k in req}}
+        value = None if req["type"] == "read" else {"lock": "L",
+                                                    **{k: req[k] for k in ("owner", "token", "value")
+                                                       if k in req}}
         self._ids += 1
         rid = f"L{self._ids}"
         self._calls[rid] = (process, str(req["type"]), value)
@@ -131,7 +132,9 @@ def test_tokens_strictly_increase_under_contention_crashes_and_loss() -> None:
         tokens = [op.value["token"] for op in c.close() if op.type == OK and op.f == "acquire"]
         assert len(tokens) >= 20, len(tokens)
         assert tokens_follow_real_time(c.ops), "a token was granted twice or out of real-time order"
-        assert locks.check(c.ops).valid is True  # (long overlapping ops: too costly for the fencing-lock search)
+        assert (
+            locks.check(c.ops).valid is True
+        )  # (long overlapping ops: too costly for the fencing-lock search)
         assert max(tokens) <= max(c.core(i).status()["lock"]["token"] for i in c.ids)
 
 
@@ -195,8 +198,11 @@ def test_clock_lease_breaks_when_the_resource_clock_lags(cls: type[LockCore], va
 
 
 @pytest.mark.parametrize("cls, fenced", [(LockCore, True), (NoFencingCore, False)])
-def test_a_stale_write_is_refused_even_before_the_new_holder_writes(cls: type[LockCore], fenced: bool) -> None:
-    """The resource learns each new token at grant time, so accepted writes of two holders never interleave."""
+def test_a_stale_write_is_refused_even_before_the_new_holder_writes(
+    cls: type[LockCore], fenced: bool
+) -> None:
+    """The resource learns each new token at grant time, so accepted writes of two holders never
+    interleave."""
     c = LockCluster(cls, n=3, seed=8)
     a = c.call("n1", 0, {"type": "acquire", "owner": "a", "ttl": 1.0})
     c.run(2.0)  # a's lease runs out while it is paused

@@ -63,8 +63,11 @@ def test_the_fence_rejects_stale_tokens_and_duplicates_cannot_roll_back(guard: G
     dup, rec = r.write("w1", 2, "b", None, 0.0)
     assert dup["type"] == "write_ok" and rec is None and r.value == ("a" if stale_ok else "b2")
     fresh = Resource(guard)
-    fresh.recover([{"t": "resource", "id": "w1", "value": "b", "fence": 2, "seq": 1}, {"t": "fence", "fence": 4}])
-    assert (fresh.value, fresh.fence, fresh.seq) == ("b", 4, 1) and fresh.write("w1", 2, "z", None, 0.0)[1] is None
+    fresh.recover([{"t": "resource", "id": "w1", "value": "b", "fence": 2, "seq": 1},
+                   {"t": "fence", "fence": 4}])
+    assert (fresh.value, fresh.fence, fresh.seq) == ("b", 4, 1) and fresh.write("w1", 2, "z", None, 0.0)[
+        1
+    ] is None
 
 
 def test_a_new_grant_raises_the_fence_before_its_holder_writes() -> None:
@@ -122,8 +125,9 @@ def test_a_retry_that_finds_its_own_unchosen_grant_proposes_it_again() -> None:
     accepts = [e for e in effects if isinstance(e, Send) and e.msg["type"] == "accept"]
     assert {e.msg["state"]["token"] for e in accepts} == {2} and core.acceptor.state["token"] == 2
     for src in ("n1", "n2"):  # both peers promised a higher ballot meanwhile
-        core.on_message(0.02, src, {"type": "accepted", "op": op, "ballot": b1, "ok": False, "promised": [5, "n1"],
-                                    "ab": [1, "n2"], "state": None})
+        core.on_message(0.02, src,
+                        {"type": "accepted", "op": op, "ballot": b1, "ok": False, "promised": [5, "n1"],
+                         "ab": [1, "n2"], "state": None})
     effects = core.on_timer(0.5, "round")
     prep = next(e for e in effects if isinstance(e, Send))
     b2 = prep.msg["ballot"]
@@ -132,8 +136,9 @@ def test_a_retry_that_finds_its_own_unchosen_grant_proposes_it_again() -> None:
     assert not any(isinstance(e, Reply) for e in effects), "no success before a majority accepts it again"
     accepts = [e for e in effects if isinstance(e, Send) and e.msg["type"] == "accept"]
     assert accepts and all(e.msg["state"]["owner"] == "c1" and e.msg["state"]["token"] == 2 for e in accepts)
-    effects = core.on_message(0.52, "n1", {"type": "accepted", "op": op, "ballot": b2, "ok": True, "promised": b2,
-                                           "ab": b2, "state": None})
+    effects = core.on_message(0.52, "n1",
+                              {"type": "accepted", "op": op, "ballot": b2, "ok": True, "promised": b2,
+                               "ab": b2, "state": None})
     reply = next(e for e in effects if isinstance(e, Reply))
     assert reply.body["token"] == 2 and core.resource is not None and core.resource.fence == 2
 

@@ -101,7 +101,8 @@ def run(variant: str, seed: int, faults: Faults, *, n: int = 3, until: float = 4
     for i in c.ids:
         c.restart(i)
     # Progress probe: right after healing, one write through every node must succeed within 3 s.
-    probes = tuple(c.request(i, {"type": "write", "key": "probe", "value": -k}, value=["probe", -k], timeout=3.0)
+    probes = tuple(c.request(i, {"type": "write", "key": "probe", "value": -k}, value=["probe", -k],
+                             timeout=3.0)
                    for k, i in enumerate(c.ids, 1))
     c.run_until(until + 3.1)
     c.final_reads(KEYS)
@@ -211,7 +212,8 @@ def test_checker_catches_a_lost_write() -> None:
     c.run_until(3.0)
     good = list(c.history)
     assert check_register(good) is True and good[-1].value == ["k", 1]
-    bad = good[:-1] + [good[-1].__class__(good[-1].index, good[-1].time, OK, good[-1].process, "read", ["k", None])]
+    bad = good[:-1] + [good[-1].__class__(good[-1].index, good[-1].time, OK, good[-1].process, "read",
+                                          ["k", None])]
     assert check_register(bad) is False
 
 
@@ -240,7 +242,8 @@ def detection_rates(seeds: int = 20) -> list[tuple[str, str, int, int]]:
     """(variant, faults, nodes, runs judged non-linearizable) over ``seeds`` seeds, for the report."""
     plan: list[tuple[str, Faults]] = [
         ("paxos", chaos), ("paxos:no-persist", crash_everyone), ("paxos:stale-read", isolate_a_follower),
-        ("paxos:minority-accept", isolate_the_leader), ("paxos:no-persist", chaos), ("paxos:stale-read", chaos),
+        ("paxos:minority-accept", isolate_the_leader), ("paxos:no-persist", chaos),
+        ("paxos:stale-read", chaos),
         ("paxos:minority-accept", chaos),
     ]
     return [

@@ -18,7 +18,8 @@ from systems_under_test.paxos.log import Learner
 def make(variant: str = "paxos", node: str = "n1", n: int = 3, durable: list[dict[str, Any]] | None = None,
          config: dict[str, Any] | None = None) -> Core:
     ids = [f"n{i}" for i in range(1, n + 1)]
-    core = DESCRIPTOR.variant(variant).make_core(node, [p for p in ids if p != node], random.Random(7), config)
+    core = DESCRIPTOR.variant(variant).make_core(node, [p for p in ids if p != node], random.Random(7),
+                                                 config)
     core.on_start(0.0, durable or [])
     return core
 
@@ -43,7 +44,8 @@ def elect(core: Core, voters: list[str], now: float = 1.0, accepted: dict[str, l
     assert p1a, "a candidate sends prepares"
     ballot = p1a[0].msg["ballot"]
     for v in voters:
-        msg = {"type": "p1b", "ballot": ballot, "ok": True, "accepted": (accepted or {}).get(v, []), "chosen": []}
+        msg = {"type": "p1b", "ballot": ballot, "ok": True, "accepted": (accepted or {}).get(v, []),
+               "chosen": []}
         eff += core.on_message(now, v, msg)
     return eff
 
@@ -129,7 +131,8 @@ def test_new_leader_reproposes_the_highest_ballot_value_and_fills_holes() -> Non
     b = {"type": "write", "key": "k", "value": 2, "id": "n3.1.1"}
     c = {"type": "cas", "key": "k", "from": 2, "to": 5, "id": "n3.1.2"}
     core = make(n=5)
-    eff = elect(core, ["n2", "n3"], accepted={"n2": [[0, [1, "n2"], a]], "n3": [[0, [2, "n3"], b], [2, [2, "n3"], c]]})
+    eff = elect(core, ["n2", "n3"],
+                accepted={"n2": [[0, [1, "n2"], a]], "n3": [[0, [2, "n3"], b], [2, [2, "n3"], c]]})
     proposed = {s.msg["slot"]: s.msg["cmd"] for s in sends(eff, "p2a") if s.dst == "n2"}
     assert proposed == {0: b, 1: {"type": "noop"}, 2: c}
     eff = core.on_request(1.1, "c", {"type": "read", "key": "k", "req_id": "r"})
@@ -173,14 +176,16 @@ def test_restart_rebuilds_promise_and_accepted_values_from_records() -> None:
     durable += records(core.on_message(0.1, "n1", {"type": "p1a", "ballot": [3, "n1"], "first": 0}))
     for slot, value in ((0, 10), (1, 11)):
         cmd = {"type": "write", "key": "k", "value": value, "id": f"n1.1.{slot}"}
-        durable += records(core.on_message(0.2, "n1", {"type": "p2a", "ballot": [3, "n1"], "slot": slot, "cmd": cmd}))
+        durable += records(core.on_message(0.2, "n1",
+                                           {"type": "p2a", "ballot": [3, "n1"], "slot": slot, "cmd": cmd}))
     again = make(node="n2", durable=durable)
     assert again.status()["promised"] == [3, "n1"]
     eff = again.on_message(1.0, "n3", {"type": "p2a", "ballot": [2, "n3"], "slot": 0, "cmd": WRITE})
     assert sends(eff, "p2b")[0].msg["ok"] is False
     eff = again.on_message(1.1, "n3", {"type": "p1a", "ballot": [4, "n3"], "first": 0})
     p1b = sends(eff, "p1b")[0].msg
-    assert [(row[0], row[1], row[2]["value"]) for row in p1b["accepted"]] == [(0, [3, "n1"], 10), (1, [3, "n1"], 11)]
+    accepted = [(row[0], row[1], row[2]["value"]) for row in p1b["accepted"]]
+    assert accepted == [(0, [3, "n1"], 10), (1, [3, "n1"], 11)]
     # A new boot number keeps request ids unique across restarts.
     again.on_message(1.2, "n3", {"type": "hb", "ballot": [4, "n3"], "applied": 0})
     fwd = sends(again.on_request(1.3, "c", {"type": "read", "key": "k", "req_id": "r"}), "fwd")
@@ -192,8 +197,9 @@ def test_leader_steps_down_when_an_acceptor_promised_higher() -> None:
     elect(core, ["n2"])
     eff = core.on_request(1.1, "c", {"type": "write", "key": "k", "value": 3, "req_id": "r1"})
     p2a = sends(eff, "p2a")[0].msg
-    eff = core.on_message(1.2, "n2", {"type": "p2b", "ballot": p2a["ballot"], "slot": p2a["slot"], "ok": False,
-                                      "promised": [9, "n3"]})
+    eff = core.on_message(1.2, "n2",
+                          {"type": "p2b", "ballot": p2a["ballot"], "slot": p2a["slot"], "ok": False,
+                           "promised": [9, "n3"]})
     assert core.status()["role"] == "follower"
     assert any(isinstance(e, SetTimer) and e.name == "election" for e in eff)
     nxt = sends(core.on_timer(2.0, "election"), "p1a")
@@ -265,7 +271,12 @@ def test_leader_sends_chosen_entries_to_a_lagging_follower() -> None:
     (catchup,) = sends(eff, "catchup")
     assert catchup.dst == "n3" and [row[0] for row in catchup.msg["entries"]] == [1, 2]
     assert [row[1]["value"] for row in catchup.msg["entries"]] == [1, 2]
-    assert sends(core.on_message(1.4, "n2", {"type": "hb_ack", "ballot": p2a["ballot"], "ok": True, "applied": 3})) == []
+    assert (
+        sends(
+            core.on_message(1.4, "n2", {"type": "hb_ack", "ballot": p2a["ballot"], "ok": True, "applied": 3})
+        )
+        == []
+    )
 
 
 def _leader_with_one_slot(n: int = 5) -> tuple[Core, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Paxos through the real runner on the simulator backend (the same path `splitbrain run --backend sim` takes)."""
+"""Paxos through the real runner on the simulator backend (the same path `splitbrain run --backend sim`
+takes)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ except ImportError:
     from cluster_driver import check_register
 
 
-def _run(system: str, seed: int, *, nodes: int, nemesis: tuple[str, ...] = (), schedule: list[dict] | None = None
+def _run(system: str, seed: int, *, nodes: int, nemesis: tuple[str, ...] = (),
+         schedule: list[dict] | None = None
          ) -> list[Op]:
-    spec = RunSpec(system=system, backend="sim", seed=seed, time_limit=8.0, rate=60.0, concurrency=5, nodes=nodes,
+    spec = RunSpec(system=system, backend="sim", seed=seed, time_limit=8.0, rate=60.0, concurrency=5,
+                   nodes=nodes,
                    nemesis=nemesis, nemesis_interval=1.0, quiesce=2.0)
     run = run_spec(spec, schedule=from_json(schedule) if schedule is not None else None)
     assert run.outcome.error is None, run.outcome.error

@@ -29,8 +29,11 @@ class Invoked:
     step: int
 
 
-def _run(variant: str, seed: int, steps: int = 400) -> tuple[Net, list[Invoked], dict[tuple[str, str], int], list[int]]:
-    """Run one random schedule; returns the net, the requests, reply steps, and primary log length per step."""
+def _run(
+    variant: str, seed: int, steps: int = 400
+) -> tuple[Net, list[Invoked], dict[tuple[str, str], int], list[int]]:
+    """Run one random schedule; returns the net, the requests, reply steps, and primary log length per
+    step."""
     rng = random.Random(seed)
     net = Net(variant)
     invoked: list[Invoked] = []
@@ -75,8 +78,9 @@ def _run(variant: str, seed: int, steps: int = 400) -> tuple[Net, list[Invoked],
     return net, invoked, reply_step, primary_len
 
 
-def _violations(net: Net, invoked: list[Invoked], reply_step: dict[tuple[str, str], int],
-                primary_len: list[int]) -> list[str]:
+def _violations(
+    net: Net, invoked: list[Invoked], reply_step: dict[tuple[str, str], int], primary_len: list[int]
+) -> list[str]:
     """Answers that no serial execution of the primary's log explains."""
     log = recover(net.durable["n1"]).entries  # the primary may be down right now
     index = {e.op_id: e.index for e in log}

@@ -28,7 +28,9 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 
 def test_write_then_read_through_a_replica_and_restart_keeps_state(cluster: Cluster) -> None:
-    assert cluster["n1"].ready == f"READY 127.0.0.1:{cluster['n1'].port} 127.0.0.1:{cluster['n1'].control_port}"
+    assert (
+        cluster["n1"].ready == f"READY 127.0.0.1:{cluster['n1'].port} 127.0.0.1:{cluster['n1'].control_port}"
+    )
     replies = call(cluster["n2"].port, [
         {"type": "write", "key": "x", "value": 1, "req_id": 1},
         {"type": "cas", "key": "x", "from": 1, "to": 2, "req_id": 2},
@@ -128,11 +130,15 @@ def test_node_exits_when_its_parent_is_gone_and_on_sigterm(tmp_path: Path) -> No
 
 
 def test_sigterm_exits_cleanly_and_records_are_durable(cluster: Cluster) -> None:
-    assert call(cluster["n1"].port, [{"type": "write", "key": "d", "value": 3, "req_id": 1}])[0]["type"] == "write_ok"
+    assert (
+        call(cluster["n1"].port, [{"type": "write", "key": "d", "value": 3, "req_id": 1}])[0]["type"]
+        == "write_ok"
+    )
     assert cluster["n2"].kill(signal.SIGTERM) == 0
     records = durable.load(cluster["n2"].data_dir / durable.FILE_NAME)
     assert records[0] == {"t": "boot"}
-    assert any(r.get("t") == "entry" and r["cmd"] == {"type": "write", "key": "d", "value": 3} for r in records)
+    assert any(r.get("t") == "entry" and r["cmd"] == {"type": "write", "key": "d", "value": 3}
+               for r in records)
     assert "stopped" in cluster["n2"].log.read_text()
 
 
@@ -178,7 +184,10 @@ def test_failover_elects_a_new_primary_after_the_old_one_is_killed(tmp_path: Pat
             return leaders[0] if len(leaders) == 1 else None
 
         old = wait_until(primary, timeout=5)
-        assert call(c[old].port, [{"type": "write", "key": "f", "value": 1, "req_id": 1}])[0]["type"] == "write_ok"
+        assert (
+            call(c[old].port, [{"type": "write", "key": "f", "value": 1, "req_id": 1}])[0]["type"]
+            == "write_ok"
+        )
         c[old].kill()
         new = wait_until(primary, timeout=5)
         assert new != old and c[new].status()["core"]["term"] > 1

@@ -61,7 +61,10 @@ def _log(backend: LocalBackend, node: str) -> str:
 
 def test_control_requests_need_the_run_token(backend: LocalBackend) -> None:
     n1 = backend.nodes["n1"]
-    for req in ({"type": "partition", "drop_from": ["n2"]}, {"type": "clock", "offset": 99, "token": "guess"}):
+    for req in (
+        {"type": "partition", "drop_from": ["n2"]},
+        {"type": "clock", "offset": 99, "token": "guess"},
+    ):
         reply = _lines(n1.control_port, json.dumps(req).encode() + b"\n", 1)
         assert reply[0]["type"] == "error" and reply[0]["code"] == 1001, reply
     assert _log(backend, "n1").count("rejected control request") == 2

@@ -66,7 +66,8 @@ class TxCluster(Cluster):
 
     def total(self) -> int:
         """The bank total as stored on the shards (an auditor's view, not a client's)."""
-        return sum(v for i in self.ids for k, v in self.core(i).participant.data.items() if k in DEFAULT_ACCOUNTS)
+        return sum(v for i in self.ids for k, v in self.core(i).participant.data.items()
+                   if k in DEFAULT_ACCOUNTS)
 
 
 def test_transfers_and_reads_conserve_the_total_in_the_correct_variant() -> None:
@@ -93,8 +94,10 @@ def test_transfers_and_reads_conserve_the_total_in_the_correct_variant() -> None
                 c.heal()
             c.run_until(c.now + rng.uniform(0.0, 0.12))
         c.run_until(c.now + 10)
-        reads = [c.replies[r] for kind, r in rids if kind == "read" and c.replies.get(r, {}).get("type") == "balances_ok"]
-        oks = [r for kind, r in rids if kind == "transfer" and c.replies.get(r, {}).get("type") == "transfer_ok"]
+        reads = [c.replies[r] for kind, r in rids if kind == "read"
+                 and c.replies.get(r, {}).get("type") == "balances_ok"]
+        oks = [r for kind, r in rids if kind == "transfer"
+               and c.replies.get(r, {}).get("type") == "transfer_ok"]
         assert len(reads) >= 5 and len(oks) >= 10, (len(reads), len(oks))
         for body in reads:
             assert sum(body["value"].values()) == TOTAL, body
@@ -155,7 +158,9 @@ def test_unilateral_commit_decides_alone_and_breaks_atomicity() -> None:
 
 
 @pytest.mark.parametrize("cls, conserved", [(TwoPCCore, True), (NoDecisionLogCore, False)])
-def test_coordinator_crash_after_commit_with_a_decision_lost_in_flight(cls: type[TwoPCCore], conserved: bool) -> None:
+def test_coordinator_crash_after_commit_with_a_decision_lost_in_flight(
+    cls: type[TwoPCCore], conserved: bool
+) -> None:
     c = TxCluster(cls, n=3, seed=12)
     src, dst = account_on("n2"), account_on("n3")
     c.drop = lambda s, d, m: d == "n3" and m["type"] == "decision"  # n3 never hears the decision

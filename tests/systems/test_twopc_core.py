@@ -110,15 +110,20 @@ def test_commit_decision_is_durable_before_anyone_hears_it(cls: type[TwoPCCore],
 def test_vote_timeout_aborts_definitely_and_a_no_vote_maps_to_its_error_code() -> None:
     core = make()
     k2, k3 = key_on("n2", "acct"), key_on("n3", "acct")
-    effects = core.on_request(0.0, "c", {"type": "transfer", "req_id": "r1", "from": k2, "to": k3, "amount": 1})
+    effects = core.on_request(0.0, "c",
+                              {"type": "transfer", "req_id": "r1", "from": k2, "to": k3, "amount": 1})
     txid = sends(effects, "prepare")[0].msg["txid"]
     effects = core.on_timer(1.0, f"vote:{txid}")
     reply = next(e for e in effects if isinstance(e, Reply))
     assert reply.body["code"] == 14 and reply.body["definite"] is True
     assert not any(isinstance(e, Persist) for e in effects), "aborts are presumed, never logged"
-    effects = core.on_request(2.0, "c", {"type": "transfer", "req_id": "r2", "from": k2, "to": k3, "amount": 1})
+    effects = core.on_request(
+        2.0, "c", {"type": "transfer", "req_id": "r2", "from": k2, "to": k3, "amount": 1}
+    )
     txid = sends(effects, "prepare")[0].msg["txid"]
-    effects = core.on_message(2.1, "n2", {"type": "vote", "txid": txid, "yes": False, "reason": "precondition"})
+    effects = core.on_message(
+        2.1, "n2", {"type": "vote", "txid": txid, "yes": False, "reason": "precondition"}
+    )
     assert next(e for e in effects if isinstance(e, Reply)).body["code"] == 22
 
 

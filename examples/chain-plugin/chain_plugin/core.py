@@ -92,7 +92,8 @@ class ChainCore(Core):
         tag = f"{self.node_id}/{self.token}/{self.next_tag}"
         self.pending[tag] = rid
         if kind == "read":
-            return self._deliver(self.tail, {"type": "read_fwd", "key": req["key"], "tag": tag, "origin": self.node_id})
+            return self._deliver(self.tail,
+                                 {"type": "read_fwd", "key": req["key"], "tag": tag, "origin": self.node_id})
         return self._deliver(self.head, {"type": "write_fwd", "key": req["key"], "value": req.get("value"),
                                          "tag": tag, "origin": self.node_id})
 
@@ -114,13 +115,16 @@ class ChainCore(Core):
         if kind == "update":
             if msg["seq"] == self.applied + 1:
                 return self._accept(dict(msg["update"]))
-            return self._deliver(src, {"type": "ack", "seq": self.applied})  # duplicate or gap: say where we are
+            return self._deliver(
+                src, {"type": "ack", "seq": self.applied}
+            )  # duplicate or gap: say where we are
         if kind == "ack":
             self.succ_acked = max(self.succ_acked, int(msg["seq"]))
             return []
         if kind == "read_fwd" and self.node_id == self.tail:
             return self._deliver(msg["origin"], {"type": "answer", "tag": msg["tag"],
-                                                 "body": {"type": "read_ok", "value": self.store.get(msg["key"])}})
+                                                 "body": {"type": "read_ok",
+                                                          "value": self.store.get(msg["key"])}})
         if kind == "answer":
             rid = self.pending.pop(str(msg["tag"]), None)
             return [] if rid is None else [Reply(rid, dict(msg["body"]))]

@@ -1,6 +1,7 @@
 """``chain``: the descriptor of a chain-replicated key-value store, registered with splitbrain as a plugin.
 
-This module is the entry point (``splitbrain.systems: chain = "chain_plugin.system:SYSTEM"``): it describes the
+This module is the entry point (``splitbrain.systems: chain = "chain_plugin.system:SYSTEM"``): it describes
+the
 system — its variants, each a sans-IO core, and the workloads it speaks. splitbrain's hosts run the cores
 on every backend; nothing here starts a process.
 """

@@ -89,7 +89,8 @@ def status_of(exit_code: int, interrupted: bool) -> Status:
 
 
 def execute_cell(cell: Cell, campaign_dir: Path, plan: Any = None) -> CellRecord:
-    """Run the cell's plan (or its spec) into ``<campaign_dir>/runs`` and measure it; a failure is a crashed record."""
+    """Run the cell's plan (or its spec) into ``<campaign_dir>/runs`` and measure it; a failure is a crashed
+    record."""
     from harness.apps.campaign.backends import ensure_backends
     from harness.run.session import run_test
 

@@ -112,7 +112,10 @@ def detect_resources() -> dict[str, float]:
         offered["redis"] = 1
     if shutil.which("docker"):
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            if subprocess.run(["docker", "info"], check=False, capture_output=True, timeout=10).returncode == 0:
+            if (
+                subprocess.run(["docker", "info"], check=False, capture_output=True, timeout=10).returncode
+                == 0
+            ):
                 offered["docker"] = 1
     return offered
 
@@ -354,7 +357,8 @@ def _failed_record(cell: Cell, exc: BaseException, began: float) -> CellRecord:
         why = f"the workers running this cell kept dying ({exc}); Dask gave up on it"
     else:
         why = f"the cell's Dask task failed after {RETRIES} retries: {name}: {exc}"
-    return CellRecord(cell.id, Status.CRASHED, EXIT_CRASHED, None, round(time.monotonic() - began, 3), error=why)
+    return CellRecord(cell.id, Status.CRASHED, EXIT_CRASHED, None, round(time.monotonic() - began, 3),
+                      error=why)
 
 
 def run_campaign_on_cluster(
@@ -417,7 +421,6 @@ def run_campaign_on_cluster(
                 pure=False,
             )
         from distributed import as_completed
-
 
         started: set[str] = set()
         finished: set[str] = set()

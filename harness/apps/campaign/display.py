@@ -67,7 +67,9 @@ class LiveDisplay:
             self.progress.start()
 
     def _label(self, running: int) -> str:
-        label = f"{self.campaign.name}: running {running}, unexpected {self.surprises}, crashed {self.crashed}"
+        label = (
+            f"{self.campaign.name}: running {running}, unexpected {self.surprises}, crashed {self.crashed}"
+        )
         return f"{label} | {self.detail}" if self.detail else label
 
     def set_detail(self, text: str, worker: str | None = None) -> None:
@@ -178,7 +180,9 @@ def _table_width(console: Console, table: Table) -> int | None:
         return None
     from rich.measure import Measurement
 
-    natural = Measurement.get(console, console.options.update(width=100_000, max_width=100_000), table).maximum
+    natural = Measurement.get(
+        console, console.options.update(width=100_000, max_width=100_000), table
+    ).maximum
     return max(natural, 20)
 
 

@@ -54,7 +54,8 @@ from harness.apps.explore.strategy import (
 
 __all__ = [
     "DEFAULT_BUDGET", "DEFAULT_SHRINK_TIME", "DEFAULT_TIME_LIMIT", "FAULT_KINDS", "MAX_FAULTS", "Checker",
-    "ExploreOptions", "ExploreReport", "Finding", "Verdict", "_fault", "_fault_kinds", "_layout", "_variant_name",
+    "ExploreOptions", "ExploreReport", "Finding", "Verdict", "_fault", "_fault_kinds", "_layout",
+    "_variant_name",
     "coverage_of", "describe_schedule", "explore", "explore_command", "load_scenario", "reason_of",
     "save_scenario", "scenario_strategy", "simulate_and_check", "spec_key", "sweep", "sweep_spec",
     "workload_check",

@@ -51,14 +51,16 @@ def _fault_kinds(text: str) -> tuple[str, ...]:
 @click.option("--time", "time_budget", type=click.FloatRange(min=0), default=None,
               help="wall-clock seconds to search (default: only --budget bounds it)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the search itself")
-@click.option("--nodes", type=click.IntRange(min=1), default=None, help="cluster size (default: the system's)")
+@click.option("--nodes", type=click.IntRange(min=1), default=None,
+              help="cluster size (default: the system's)")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=DEFAULT_TIME_LIMIT, show_default=True,
               help="virtual seconds of each run's main phase")
 @click.option("--faults", default="all", show_default=True,
               help=f"fault kinds to draw from: {','.join(FAULT_KINDS)} (each run uses a random subset)")
 @click.option("--shrink-time", type=click.FloatRange(min=0), default=DEFAULT_SHRINK_TIME, show_default=True,
               help="wall-clock seconds allowed for shrinking a failure")
-@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"), show_default=True)
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"),
+              show_default=True)
 @click.option("--quiet", is_flag=True, help="no line per run")
 @click.option("--coverage", is_flag=True,
               help="coverage guidance: keep and mutate runs that reached new sequences of protocol events")
@@ -77,7 +79,8 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
     opts = ExploreOptions(name, budget=budget, time_budget=time_budget, shrink_time=shrink_time, seed=seed,
                           nodes=nodes, time_limit=time_limit, kinds=kinds, coverage=coverage)
     click.echo(f"splitbrain explore: {name}, budget {budget} runs"
-               f"{f' or {time_budget:g}s' if time_budget is not None else ''}, faults {','.join(opts.kinds)}, "
+               f"{f' or {time_budget:g}s' if time_budget is not None else ''}, "
+               f"faults {','.join(opts.kinds)}, "
                f"{time_limit:g} virtual s per run", err=True)
     report = explore(opts, progress=None if quiet else (lambda line: click.echo("  " + line, err=True)))
     v = report.verdicts
@@ -96,10 +99,12 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
     click.echo(f"shrunk schedule: {len(lines)} fault ops (from {f.faults_before_shrinking})")
     for line in lines or ["(no faults needed)"]:
         click.echo(f"  {line}")
-    click.echo(f"seed {f.spec.seed}, {f.spec.nodes} nodes, {f.spec.concurrency} clients, rate {f.spec.rate:g}/s, "
+    click.echo(f"seed {f.spec.seed}, {f.spec.nodes} nodes, {f.spec.concurrency} clients, "
+               f"rate {f.spec.rate:g}/s, "
                f"network {json.dumps(f.spec.config.get(SIM_CONFIG_KEY, {}))}")
     click.echo(f"replays identically: {'yes' if f.replayed else 'NO'}")
-    res = run_test(f.spec.with_(test_name=f.spec.test_name or f"explore-{name.replace(':', '-')}"), store=store)
+    test_name = f.spec.test_name or f"explore-{name.replace(':', '-')}"
+    res = run_test(f.spec.with_(test_name=test_name), store=store)
     click.echo(f"stored run: {res.result.summary()}")
     click.echo(f"report: {res.report_path}")
     click.echo(f"replay: {as_invoked(res.replay_command)}")

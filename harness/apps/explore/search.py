@@ -55,7 +55,8 @@ class ExploreReport:
     system: str
     runs: int = 0
     shrink_runs: int = 0
-    verdicts: dict[str, int] = field(default_factory=lambda: {"true": 0, "false": 0, "unknown": 0, "crashed": 0})
+    verdicts: dict[str, int] = field(
+        default_factory=lambda: {"true": 0, "false": 0, "unknown": 0, "crashed": 0})
     wall_seconds: float = 0.0
     finding: Finding | None = None
     coverage: int = 0  # distinct event sequences (bigrams of announced events and faults) reached
@@ -91,7 +92,7 @@ def workload_check(spec: RunSpec | RunPlan, ops: Sequence[Op]) -> Result:
 
 
 def simulate_and_check(spec: RunSpec, check: Checker = workload_check) -> Verdict:
-    """Plan ``spec``, run it in the simulator and judge its history (by default with the workload's checker)."""
+    """Plan ``spec``, run it in the simulator and judge its history (by default: the workload's checker)."""
     plan = build_plan(spec)
     run = run_spec(plan)
     ops = run.outcome.ops
@@ -199,7 +200,8 @@ def explore(
         report_multiple_bugs=False,
         print_blob=False,
         verbosity=Verbosity.quiet,
-        phases=(Phase.generate, Phase.target, Phase.shrink) if opts.coverage else (Phase.generate, Phase.shrink),
+        phases=((Phase.generate, Phase.target, Phase.shrink) if opts.coverage
+                else (Phase.generate, Phase.shrink)),
         suppress_health_check=list(HealthCheck),
     )
     @given(scenario_strategy(opts, nodes, workload))
@@ -273,9 +275,11 @@ def sweep_spec(system: str, seed: int, *, kinds: Sequence[str] = FAULT_KINDS, ti
     mix = tuple(k for k in kinds if rng.random() < 0.7) or tuple(kinds)
     peer = LinkParams(base=round(rng.uniform(0.0002, 0.003), 4), jitter=round(rng.uniform(0.0, 0.01), 4),
                       loss=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.1)]), 3),
-                      dup=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.05)]), 3), reorder=rng.random() < 0.7)
+                      dup=round(rng.choice([0.0, 0.0, rng.uniform(0.0, 0.05)]), 3),
+                      reorder=rng.random() < 0.7)
     desc, _ = resolve(system)
-    return RunSpec(system=system, backend="sim", nodes=nodes or desc.default_nodes, concurrency=rng.randint(2, 8),
+    return RunSpec(system=system, backend="sim", nodes=nodes or desc.default_nodes,
+                   concurrency=rng.randint(2, 8),
                    time_limit=time_limit, rate=float(rng.randint(20, 80)), nemesis=mix,
                    nemesis_interval=round(rng.uniform(0.5, 3.0), 3), seed=seed, quiesce=2.0,
                    config={SIM_CONFIG_KEY: {"peer_link": peer.to_dict()}})

@@ -68,7 +68,8 @@ def _r(x: float) -> float:
 _GAP_RANGE = 0.25  # the largest quiet gap before a fault, as a share of the time span it is drawn for
 
 
-def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: float) -> tuple[float, float, FaultOp, FaultOp]:
+def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str],
+           time_limit: float) -> tuple[float, float, FaultOp, FaultOp]:
     """Draw one fault of ``kind``: the quiet gap before it, how long it lasts, the op and its undo."""
     gap = draw(_grid(st, 0.0, _GAP_RANGE * time_limit, 20))
     length = draw(_grid(st, 0.1, time_limit / 2, 40))
@@ -88,14 +89,15 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: floa
     if kind == "partition":
         # Symmetric in who is on which side, so the smaller side is enough; one-way cuts drop only
         # what the smaller side receives.
-        side = sorted(draw(st.lists(st.sampled_from(list(nodes)), min_size=1, max_size=max(1, len(nodes) // 2),
-                                    unique=True)))
+        side = sorted(draw(st.lists(st.sampled_from(list(nodes)), min_size=1,
+                                    max_size=max(1, len(nodes) // 2), unique=True)))
         rest = [n for n in nodes if n not in side]
         one_way = draw(st.booleans())
         grudge: dict[str, list[str]] = {n: list(rest) for n in side}
         if not one_way:
             grudge.update({n: list(side) for n in rest})
-        return gap, length, FaultOp(FaultKind.START_PARTITION, grudge), FaultOp(FaultKind.STOP_PARTITION, None)
+        start, stop = FaultOp(FaultKind.START_PARTITION, grudge), FaultOp(FaultKind.STOP_PARTITION, None)
+        return gap, length, start, stop
     if kind == "kill":
         return gap, length, FaultOp(FaultKind.KILL, targets), FaultOp(FaultKind.START, targets)
     if kind == "pause":
@@ -104,7 +106,8 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str], time_limit: floa
         offsets = {n: draw(_grid(st, 0.0, 30.0, 30)) * (-1 if draw(st.booleans()) else 1) for n in targets}
         if leaders:  # strobe: flip between +0 and the offset every period, for the fault's length
             value = {"nodes": offsets, "period": draw(_grid(st, 0.01, 0.2, 19)), "duration": length}
-            return gap, length, FaultOp(FaultKind.STROBE_CLOCK, value), FaultOp(FaultKind.RESET_CLOCK, targets)
+            start, stop = FaultOp(FaultKind.STROBE_CLOCK, value), FaultOp(FaultKind.RESET_CLOCK, targets)
+            return gap, length, start, stop
         return gap, length, FaultOp(FaultKind.BUMP_CLOCK, offsets), FaultOp(FaultKind.RESET_CLOCK, targets)
     if kind == "member":  # never the first node: systems with membership use it as the change manager
         node = draw(st.sampled_from(list(nodes[1:]) or list(nodes)))
@@ -165,7 +168,8 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
     from nemesis.membership import refusal
 
     node_ids = tuple(f"n{i}" for i in range(1, nodes + 1))
-    kinds = tuple(k for k in FAULT_KINDS if k in opts.kinds and (k != "member" or refusal(opts.system) is None))
+    kinds = tuple(k for k in FAULT_KINDS
+                  if k in opts.kinds and (k != "member" or refusal(opts.system) is None))
     if not kinds:
         raise ValueError(f"none of the fault kinds {', '.join(opts.kinds)} applies to {opts.system}")
 

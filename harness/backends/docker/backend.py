@@ -58,7 +58,9 @@ class DockerBackend:
         ready_timeout: float = 30.0,
     ) -> None:
         self.spec = spec
-        self.token = secrets.token_hex(16)  # the run's secret: the node runtime requires it on control and peers
+        self.token = secrets.token_hex(
+            16
+        )  # the run's secret: the node runtime requires it on control and peers
         self.recipe = recipe or ImageRecipe()
         self.progress: Progress = progress or _stderr_progress
         self.ready_timeout = ready_timeout
@@ -108,7 +110,8 @@ class DockerBackend:
         atexit.register(self._atexit_cleanup)
         self._atexit_registered = True
         net, subnet = await asyncio.to_thread(
-            cluster.create_network, self.client, self.run_id, L.run_labels(self.run_id, owner), int(self.run_id, 16)
+            cluster.create_network, self.client, self.run_id, L.run_labels(self.run_id, owner),
+            int(self.run_id, 16)
         )
         plans = cluster.plan_nodes(self.run_id, self.spec.nodes, subnet)
         self._plans = {p.node: p for p in plans}
@@ -120,15 +123,17 @@ class DockerBackend:
                                        env={TOKEN_ENV: self.token})
 
         created = await asyncio.gather(*(asyncio.to_thread(create, p) for p in plans))
-        self._containers = {p.node: c for p, c in zip(plans, created)}
+        self._containers = {p.node: c for p, c in zip(plans, created, strict=True)}
         await asyncio.gather(*(asyncio.to_thread(c.start) for c in created))
         await asyncio.gather(*(self._wait_ready(n) for n in self.spec.nodes))
         self.timings["cluster_start_s"] = loop.time() - t1
 
     def _node_command(self, plan: cluster.NodePlan, plans: Sequence[cluster.NodePlan]) -> list[str]:
-        """The command of ``plan``'s container: our node runtime (a backend for another server overrides it)."""
+        """The command of ``plan``'s container: our node runtime (a backend for another server overrides
+        it)."""
         core = self.spec.resolved_variant().core_ref
-        return cluster.node_command(self.spec.system, plan, plans, self.spec.seed, self.spec.node_config(), core)
+        return cluster.node_command(self.spec.system, plan, plans, self.spec.seed, self.spec.node_config(),
+                                    core)
 
     def _mounts(self) -> dict[str, Path]:
         """Extra read-only source mounts: a plugin system's core package (ours is always mounted)."""
@@ -247,7 +252,9 @@ class DockerBackend:
         argv = restore_command(restore_script(self._faults[node], peers))
         code, out = await asyncio.to_thread(self._containers[node].exec_run, argv)
         if code != 0:
-            raise RuntimeError(f"iptables-restore failed in {plan.container} ({code}): {out.decode(errors='replace')}")
+            raise RuntimeError(
+                f"iptables-restore failed in {plan.container} ({code}): {out.decode(errors='replace')}"
+            )
 
     async def _push_runtime(self, node: str) -> None:
         """Send the node's desired delay/dup and clock offset to its runtime (skipped while unreachable)."""
@@ -319,14 +326,18 @@ class DockerBackend:
         if self._reachable(node):
             await self._control(node, {"type": "clock", "offset": float(seconds)})
 
-    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+    async def set_packet_faults(
+        self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
+    ) -> None:
         """Loss on what ``node`` sends to peers via iptables ``statistic``; delay and dup via its runtime."""
         self._plan(node)
         self._faults[node] = replace(self._faults[node], loss=float(loss))
         self._packet[node] = (float(delay), float(dup))
         await self._push_firewall(node)
         if self._reachable(node):
-            await self._control(node, {"type": "packet", "delay": float(delay), "loss": 0.0, "dup": float(dup)})
+            await self._control(
+                node, {"type": "packet", "delay": float(delay), "loss": 0.0, "dup": float(dup)}
+            )
 
     def kill_all_now(self) -> None:
         """Synchronous last-chance removal of this run's objects (called after the event loop is gone)."""

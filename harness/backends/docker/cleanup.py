@@ -31,7 +31,8 @@ class Removed:
 
 
 def leftovers(client: Any, run_id: str | None = None, owner_pid: int | None = None) -> dict[str, list[str]]:
-    """Names of labelled containers, networks and volumes: of ``run_id``, of runs ``owner_pid`` made, or all."""
+    """Names of labelled containers, networks and volumes: of ``run_id``, of runs ``owner_pid`` made, or
+    all."""
     labels = [f"{L.RUN}={run_id}" if run_id else L.RUN]
     if owner_pid is not None:
         labels.append(f"{L.OWNER_PID}={owner_pid}")
@@ -65,7 +66,8 @@ def _remove(containers: Iterable[Any], networks: Iterable[Any], volumes: Iterabl
         for kind, objs in enumerate((list(containers), list(networks), list(volumes))):
             runs.update(r for r in (_labels(o).get(L.RUN) for o in objs) if r)
             names = []
-            for obj, outcome in zip(objs, pool.map(lambda obj, k=kind: _remove_one(obj, force=k != 1), objs)):
+            outcomes = pool.map(lambda obj, k=kind: _remove_one(obj, force=k != 1), objs)
+            for obj, outcome in zip(objs, outcomes, strict=True):
                 if outcome is True:
                     names.append(obj.name)
                 elif isinstance(outcome, str):

@@ -171,7 +171,10 @@ def create_node(
         binds={
             str(package_dir()): {"bind": f"{SRC_MOUNT}/systems_under_test", "mode": "ro"},
             plan.volume: {"bind": STATE_DIR, "mode": "rw"},
-            **{str(path): {"bind": f"{SRC_MOUNT}/{path.name}", "mode": "ro"} for path in (extra or {}).values()},
+            **{
+                str(path): {"bind": f"{SRC_MOUNT}/{path.name}", "mode": "ro"}
+                for path in (extra or {}).values()
+            },
         },
         cap_add=["NET_ADMIN"],
         init=True,
@@ -185,7 +188,8 @@ def create_node(
         command=list(command),
         name=plan.container,
         hostname=plan.node,
-        environment={"PYTHONPATH": SRC_MOUNT, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
+        environment={"PYTHONPATH": SRC_MOUNT, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                     **(env or {})},
         working_dir=SRC_MOUNT,
         labels=dict(labels),
         host_config=host_config,

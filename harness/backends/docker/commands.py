@@ -66,7 +66,8 @@ def image_build(*, force: bool = False, third_party: bool = False, console: Cons
     except (EngineUnavailable, ImageError) as e:
         con.print(f"splitbrain: error: {e}", markup=False)
         return EXIT_FAILED
-    con.print(f"image {info.tag} ({info.size / 1e6:.0f} MB) ready in {time.monotonic() - t0:.1f}s", markup=False)
+    con.print(f"image {info.tag} ({info.size / 1e6:.0f} MB) ready in {time.monotonic() - t0:.1f}s",
+              markup=False)
     return EXIT_OK
 
 
@@ -85,7 +86,8 @@ def image_ls(console: Console | None = None) -> int:
     for i in images:
         mark = "  (current)" if i.tag == current else ""
         con.print(f"{i.tag}  {i.id.replace('sha256:', '')[:12]}  {i.size / 1e6:4.0f} MB  "
-                  f"{i.created[:19].replace('T', ' ')}  {','.join(i.packages)}{mark}", markup=False, soft_wrap=True)
+                  f"{i.created[:19].replace('T', ' ')}  {','.join(i.packages)}{mark}", markup=False,
+                  soft_wrap=True)
     return EXIT_OK
 
 
@@ -122,7 +124,8 @@ def cleanup(*, orphans_only: bool = True, console: Console | None = None) -> int
 
     con = _console(console)
     if not orphans_only:
-        con.print("splitbrain: warning: --all also removes the nodes and containers of runs still in progress",
+        con.print("splitbrain: warning: --all also removes the nodes and containers of runs still in "
+                  "progress",
                   markup=False)
     swept = sweep_leftovers(everything=not orphans_only)
     con.print(f"local: killed {len(swept.killed)} node processes"

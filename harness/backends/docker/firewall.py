@@ -73,7 +73,9 @@ def grudge_faults(
     """Per-node faults after replacing the partition with ``grudge`` (packet loss is kept)."""
     bad = sorted((set(grudge) | {p for peers in grudge.values() for p in peers}) - set(nodes))
     if bad:
-        raise ValueError(f"grudge names unknown nodes: {', '.join(bad)}; nodes are {', '.join(sorted(nodes))}")
+        raise ValueError(
+            f"grudge names unknown nodes: {', '.join(bad)}; nodes are {', '.join(sorted(nodes))}"
+        )
     out = {}
     for node in nodes:
         old = current.get(node, NodeFaults())

@@ -90,7 +90,8 @@ class ImageRecipe:
 
     def mmdebstrap_argv(self, output: str, mirrors: Sequence[str]) -> list[str]:
         """The mmdebstrap command line writing a tarball to ``output``."""
-        argv = ["mmdebstrap", f"--variant={self.variant}", "--include=" + ",".join(sorted(set(self.packages)))]
+        argv = ["mmdebstrap", f"--variant={self.variant}",
+                "--include=" + ",".join(sorted(set(self.packages)))]
         argv += [f"--dpkgopt={o}" for o in self.dpkg_opts]
         argv += [f"--aptopt={o}" for o in self.apt_opts]
         return [*argv, self.suite, output, *mirrors]
@@ -172,10 +173,13 @@ def ensure_mmdebstrap(progress: Progress = _quiet) -> str:
     if found:
         return found
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise ImageError("mmdebstrap is needed to build the node image; install it (apt-get install mmdebstrap)")
+        raise ImageError(
+            "mmdebstrap is needed to build the node image; install it (apt-get install mmdebstrap)"
+        )
     progress("installing mmdebstrap (apt-get update && apt-get install mmdebstrap)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "mmdebstrap"]):
+    for argv in (["apt-get", "update"],
+                 ["apt-get", "install", "-y", "--no-install-recommends", "mmdebstrap"]):
         done = subprocess.run(argv, check=False, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join(done.stderr.splitlines()[-5:])

@@ -52,7 +52,8 @@ def parse_one_line(text: str) -> list[AptSource]:
 
 
 def parse_deb822(text: str) -> list[AptSource]:
-    """Entries of a deb822 ``*.sources`` file (stanzas of Types/URIs/Suites/Components; Enabled: no skipped)."""
+    """Entries of a deb822 ``*.sources`` file (stanzas of Types/URIs/Suites/Components; Enabled: no
+    skipped)."""
     out: list[AptSource] = []
     for stanza in _stanzas(text):
         if stanza.get("enabled", "yes").lower() == "no":

@@ -100,7 +100,9 @@ async def control_request(host: str, port: int, req: dict[str, Any], timeout: fl
     """One request on a node's control channel (a fresh connection each time); raises ``Unreachable``."""
     writer = None
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, limit=_LINE_LIMIT), timeout)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, limit=_LINE_LIMIT), timeout
+        )
         writer.write(json.dumps(req).encode() + b"\n")
         line = await asyncio.wait_for(reader.readline(), timeout)
     except (TimeoutError, OSError) as e:

@@ -29,7 +29,8 @@ from harness.backends.docker.image import THIRD_PARTY_PACKAGES, ImageRecipe
 from harness.backends.external.local_base import CLOCK
 from nemesis.executor import CapabilityError
 
-PACKET_DOCKER = ("packet faults on docker delay/duplicate through our node runtime (the kernel has no netem); "
+PACKET_DOCKER = ("packet faults on docker delay/duplicate through our node runtime "
+                 "(the kernel has no netem); "
                  "{system} is not our runtime")
 
 
@@ -98,7 +99,9 @@ class ExternalDockerBackend(DockerBackend):
             await asyncio.to_thread(container.reload)
             if container.status in ("exited", "dead"):
                 out = await asyncio.to_thread(container.logs, tail=20)
-                raise RuntimeError(f"{self.system} node {node} exited during startup:\n{out.decode(errors='replace')}")
+                raise RuntimeError(
+                    f"{self.system} node {node} exited during startup:\n{out.decode(errors='replace')}"
+                )
             if loop.time() > deadline:
                 raise RuntimeError(f"{self.system} node {node} did not listen within {self.ready_timeout}s")
             await asyncio.sleep(0.1)
@@ -114,6 +117,8 @@ class ExternalDockerBackend(DockerBackend):
         """Refused (the run plan refuses it earlier): see :meth:`unsupported`."""
         raise CapabilityError(self.unsupported()["clock"])
 
-    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+    async def set_packet_faults(
+        self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
+    ) -> None:
         """Refused (the run plan refuses it earlier): see :meth:`unsupported`."""
         raise CapabilityError(self.unsupported()["packet"])

@@ -2,7 +2,8 @@
 
 Every member listens on 127.0.0.1 with two ports of its own — its client URL (the JSON gateway) and its
 peer URL — taken free at the start, so that several runs on one machine never collide. The initial
-cluster is static (``--initial-cluster``): no discovery, nothing outside the machine. A killed member restarts with the same flags and data dir; etcd
+cluster is static (``--initial-cluster``): no discovery, nothing outside the machine. A killed member
+restarts with the same flags and data dir; etcd
 then ignores the initial-cluster flags and rejoins from its write-ahead log.
 
 The cluster is ready when every member answers a linearizable read — that needs an elected leader and
@@ -78,7 +79,7 @@ class EtcdLocalBackend(LocalProcesses):
         while pending:
             self.check_alive(pending)
             results = await asyncio.gather(*(self._probe(n) for n in pending))
-            last = {n: r for n, r in zip(pending, results) if r is not None}
+            last = {n: r for n, r in zip(pending, results, strict=True) if r is not None}
             pending = list(last)
             if not pending:
                 return
@@ -100,4 +101,5 @@ class EtcdLocalBackend(LocalProcesses):
             raise Unreachable(str(e)) from None
         finally:
             await http.close()
-        return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None, "core": status_core(doc)}
+        return {"type": "status_ok", "node": node, "pid": p.proc.pid if p.proc else None,
+                "core": status_core(doc)}

@@ -82,4 +82,5 @@ class EtcdDockerBackend(DockerProcesses):
             raise Unreachable(str(e)) from None
         finally:
             await http.close()
-        return {"type": "status_ok", "node": node, "core": status_core(doc), "docker": {"ip": self._plan(node).ip}}
+        return {"type": "status_ok", "node": node, "core": status_core(doc),
+                "docker": {"ip": self._plan(node).ip}}

@@ -115,7 +115,7 @@ class Supervisor:
     async def _infos(self) -> dict[str, dict[str, Any] | None]:
         others = [n for n in self.nodes if n != self.primary]
         results = await asyncio.gather(*(self.admin.replication(n) for n in others))
-        return dict(zip(others, results))
+        return dict(zip(others, results, strict=True))
 
     async def tick(self) -> None:
         """One round: judge the primary, fail over once it has been down long enough, demote the deposed."""
@@ -133,7 +133,8 @@ class Supervisor:
             await self.demote_deposed()
 
     async def failover(self, infos: dict[str, dict[str, Any] | None]) -> str | None:
-        """Promote the best replica and repoint everyone else; returns the new primary (None: none could be)."""
+        """Promote the best replica and repoint everyone else; returns the new primary (None: none could
+        be)."""
         old = self.primary
         winner = choose_successor(infos, old, self.nodes)
         if winner is None:
@@ -158,7 +159,7 @@ class Supervisor:
             return
         todo = sorted(self.deposed)
         done = await asyncio.gather(*(self._demote(n) for n in todo))
-        for node, ok in zip(todo, done):
+        for node, ok in zip(todo, done, strict=True):
             if ok:
                 self.deposed.discard(node)
                 self.log(f"{node} now follows {self.primary}")

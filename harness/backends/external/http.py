@@ -22,7 +22,9 @@ MAX_BODY = 16 * 1024 * 1024
 class HttpJsonConnection:
     """One keep-alive HTTP/1.1 connection; requests are sent one at a time."""
 
-    def __init__(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+    def __init__(
+        self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str
+    ) -> None:
         self.name = name
         self.host = host
         self._reader = reader

@@ -55,7 +55,9 @@ async def close_client(client: aredis.Redis | None) -> None:
 class RedisConnection:
     """A runner connection: our kv requests as Redis commands on the routed node."""
 
-    def __init__(self, node: str, locate: Callable[[], tuple[str, int]], *, wait: int, wait_timeout_ms: int) -> None:
+    def __init__(
+        self, node: str, locate: Callable[[], tuple[str, int]], *, wait: int, wait_timeout_ms: int
+    ) -> None:
         self.node = node
         self._locate = locate
         self.wait = wait
@@ -73,7 +75,9 @@ class RedisConnection:
             await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT)
         except (rx.RedisError, OSError, TimeoutError) as e:
             await close_client(client)
-            raise Unreachable(f"{self.node}: cannot reach redis at {host}:{port}: {e or type(e).__name__}") from None
+            raise Unreachable(
+                f"{self.node}: cannot reach redis at {host}:{port}: {e or type(e).__name__}"
+            ) from None
         self._client = client
 
     async def call(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -124,7 +128,9 @@ class RedisAdmin:
     """The failover supervisor's admin calls; ``address(node)`` is how the harness reaches a node and
     ``announce(node)`` how the other nodes reach it (they differ on docker)."""
 
-    def __init__(self, address: Callable[[str], tuple[str, int]], announce: Callable[[str], tuple[str, int]]) -> None:
+    def __init__(
+        self, address: Callable[[str], tuple[str, int]], announce: Callable[[str], tuple[str, int]]
+    ) -> None:
         self.address = address
         self.announce = announce
 

@@ -6,7 +6,8 @@ primary within ``repl_timeout`` seconds (their vote drives failover under partit
 append-only file is on (fsync every second, Redis's default trade-off), so a killed node restarts with
 its data — minus, possibly, its last second.
 
-Failover is the harness's :class:`~harness.backends.external.failover.Supervisor`. A restarted node comes back as
+Failover is the harness's :class:`~harness.backends.external.failover.Supervisor`. A restarted node comes
+back as
 a replica of whoever is primary then, as Sentinel would reconfigure it.
 
 Client routing (config ``route``): ``primary`` (default) — a client talks to the current primary and
@@ -42,7 +43,7 @@ class RedisLocalBackend(RedisFailover, LocalProcesses):
 
     def __init__(self, spec: ClusterSpec) -> None:
         self.binary = require_binary("redis-server", "redis-server")
-        self.ports = dict(zip(spec.nodes, free_ports(len(spec.nodes))))
+        self.ports = dict(zip(spec.nodes, free_ports(len(spec.nodes)), strict=True))
         super().__init__(spec)
         self._init_redis()
 
@@ -67,7 +68,9 @@ class RedisLocalBackend(RedisFailover, LocalProcesses):
                 break
             if loop.time() >= deadline:
                 tails = "\n".join(self.procs[n].tail() for n in waiting)
-                raise ExternalStartError(f"redis nodes {', '.join(waiting)} not ready within {timeout:g}s:\n{tails}")
+                raise ExternalStartError(
+                    f"redis nodes {', '.join(waiting)} not ready within {timeout:g}s:\n{tails}"
+                )
             await asyncio.sleep(0.1)
 
     async def setup(self) -> None:

@@ -41,7 +41,9 @@ class RedisDockerBackend(RedisFailover, DockerProcesses):
     def server_command(self, plan: NodePlan, plans: Sequence[NodePlan]) -> list[str]:
         """redis-server; every node but the first starts as its replica."""
         primary = None if plan.node == plans[0].node else (plans[0].ip, CLIENT_PORT)
-        return redis_command("redis-server", CLIENT_PORT, CONTAINER_STATE_DIR, primary, self.config, bind="0.0.0.0")
+        return redis_command(
+            "redis-server", CLIENT_PORT, CONTAINER_STATE_DIR, primary, self.config, bind="0.0.0.0"
+        )
 
     async def wait_serving(self, timeout: float) -> None:
         """Every node answers and every replica's link to the primary is up; then start the supervisor."""

@@ -60,7 +60,9 @@ def commands_for(req: Mapping[str, Any], *, wait: int, wait_timeout_ms: int) -> 
     elif kind == "add":
         cmd = ("SADD", key, json.dumps(req.get("element")))
     else:
-        raise ValueError(f"redis adapter does not support {kind!r} requests (supported: read, write, cas, add)")
+        raise ValueError(
+            f"redis adapter does not support {kind!r} requests (supported: read, write, cas, add)"
+        )
     if wait > 0:
         return Commands((cmd, ("WAIT", wait, wait_timeout_ms)), writes=True)
     return Commands((cmd,), writes=True)

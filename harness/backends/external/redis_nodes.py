@@ -86,7 +86,7 @@ class RedisFailover:
     async def _not_replicating(self, nodes: Sequence[str]) -> list[str]:
         """The nodes that do not answer yet, or are replicas whose link to the primary is not up."""
         infos = await asyncio.gather(*(self.supervisor.admin.replication(n) for n in nodes))
-        return [n for n, i in zip(nodes, infos)
+        return [n for n, i in zip(nodes, infos, strict=True)
                 if i is None or (n != self.supervisor.primary and i.get("master_link_status") != "up")]
 
     def _write_failover_log(self, dest: Path) -> None:
@@ -111,5 +111,6 @@ class RedisFailover:
         info = await self.supervisor.admin.replication(node)
         if info is None:
             raise Unreachable(f"{node} does not answer")
-        return {"type": "status_ok", "node": node, "core": redis_core(info), "primary": self.supervisor.primary,
+        return {"type": "status_ok", "node": node, "core": redis_core(info),
+                "primary": self.supervisor.primary,
                 "failovers": self.supervisor.failovers}

@@ -75,7 +75,8 @@ class SimConnection:
         # The deadline is an event on the cluster's own queue rather than ``asyncio.wait_for``: same
         # outcome (Indefinite when no reply came in time), without a helper future and an asyncio timer
         # per request -- the client side of a busy run makes one of these per operation.
-        expiry = None if timeout is None else net.events.call_at(loop.time() + timeout, _expire, fut, self.node,
+        expiry = None if timeout is None else net.events.call_at(loop.time() + timeout, _expire, fut,
+                                                                 self.node,
                                                                  timeout)
         try:
             return await fut
@@ -116,7 +117,8 @@ class SimBackend:
             variant = spec.resolved_variant()
             if variant.factory is None:
                 raise SpecError(f"{spec.system.split(':')[0]} is a third-party system with no core in this "
-                                "project; the sim backend runs only systems with a sans-IO core (use --backend "
+                                "project; the sim backend runs only systems with a sans-IO core (use "
+                                "--backend "
                                 "local or docker)")
             factory = variant.make_core
         self.factory: CoreFactory = factory
@@ -154,7 +156,8 @@ class SimBackend:
         self._loop = loop
         self._net = SimNetwork(loop, self.spec.seed, peer_link=self.peer_link, client_link=self.client_link)
         for n in self.spec.nodes:
-            self.nodes[n] = SimNode(n, self.spec.nodes, self.factory, self.spec.config, self.spec.seed, loop, self._net)
+            self.nodes[n] = SimNode(n, self.spec.nodes, self.factory, self.spec.config, self.spec.seed, loop,
+                                    self._net)
         for node in self.nodes.values():
             node.on_event = self._announced
         for n in self.spec.nodes:
@@ -252,7 +255,9 @@ class SimBackend:
         """Make ``node``'s clock read virtual time + ``seconds``."""
         self.nodes[node].set_offset(seconds)
 
-    async def set_packet_faults(self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0) -> None:
+    async def set_packet_faults(
+        self, node: str, *, delay: float = 0.0, loss: float = 0.0, dup: float = 0.0
+    ) -> None:
         """Delay / drop / duplicate what ``node`` sends to its peers."""
         self.net.set_packet_faults(node, PacketFaults(delay=delay, loss=loss, dup=dup))
         self.nodes[node].log(f"packet faults delay={delay} loss={loss} dup={dup}")

@@ -25,7 +25,9 @@ _c_make_encoder: Any = getattr(_enc, "c_make_encoder", None)  # the C accelerato
 _c_make_scanner: Any = getattr(_scan, "c_make_scanner", None)
 
 if _c_make_encoder is not None and _c_make_scanner is not None:
-    _c_encode = _c_make_encoder(None, _default, _enc.encode_basestring_ascii, None, ":", ",", False, False, True)
+    _c_encode = _c_make_encoder(
+        None, _default, _enc.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
     _c_scan = _c_make_scanner(json.JSONDecoder())
 else:  # pragma: no cover - CPython always has them
     _c_encode = _c_scan = None

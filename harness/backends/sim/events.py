@@ -4,7 +4,8 @@ Why not one asyncio timer per event: a busy cluster (heartbeats, retransmissions
 makes tens of thousands of events per virtual minute, and each asyncio ``TimerHandle`` costs an object,
 Python-level heap comparisons and a full ``_run_once`` turn (with a selector poll) to fire. Here events
 are plain lists ``[time, seq, fn, args]`` in a heap, ordered by ``(time, sequence number)``; message
-deliveries (never cancelled) get no handle object at all (:meth:`EventQueue.post`); one asyncio timer stands for the
+deliveries (never cancelled) get no handle object at all (:meth:`EventQueue.post`); one asyncio timer stands
+for the
 earliest. When it fires, the queue runs every due event and then keeps going in time order for as long
 as the loop has nothing else that would run first (``VirtualTimeLoop.try_jump``): so the interleaving
 with the runner's own timers and tasks is exactly what separate asyncio timers would give, only cheaper.

@@ -193,7 +193,8 @@ class SimNetwork:
         self.send_text(src, dst, _encode(msg))
 
     def send_text(self, src: str, dst: str, text: str) -> None:
-        """Send a message already encoded by :func:`harness.backends.sim.codec.encode` (a broadcast encodes once)."""
+        """Send a message already encoded by :func:`harness.backends.sim.codec.encode` (a broadcast encodes
+        once)."""
         stats = self.stats
         stats.sent += 1
         link = self._links.get((src, dst))
@@ -205,7 +206,9 @@ class SimNetwork:
             # the general path below (rng.expovariate(1.0 / jitter), inlined).
             jitter = p.jitter
             if jitter > 0.0:
-                at = self.loop.time() + (p.base + min(-_log(1.0 - rng.random()) / (1.0 / jitter), p.max_jitter))
+                at = self.loop.time() + (
+                    p.base + min(-_log(1.0 - rng.random()) / (1.0 / jitter), p.max_jitter)
+                )
             else:
                 at = self.loop.time() + p.base
             self.events.post(at, self._deliver, src, dst, text)
