@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.history import Op, dumps
-from checkers.result import UNKNOWN, Result
+from checkers.result import UNKNOWN, Result, verdict_word
 from harness.apps.explore.strategy import FAULT_KINDS, ExploreOptions, _kind_of, scenario_strategy
 from harness.backends.sim.backend import SIM_CONFIG_KEY
 from harness.backends.sim.network import LinkParams
@@ -186,7 +186,7 @@ def explore(
                 report.verdicts[label] = report.verdicts.get(label, 0) + 1
                 if hit.failed and not first:
                     first.append((time.perf_counter() - t0, report.runs))
-                word = {"true": "valid", "false": "INVALID"}.get(label, label)
+                word = "CRASHED" if hit.error else verdict_word(hit.result.valid)
                 say(f"run {report.runs}: seed {spec.seed}, {len(spec.schedule or ())} fault ops "
                     f"({','.join(spec.nemesis)}): {word}: {reason_of(hit)}")
         return hit
