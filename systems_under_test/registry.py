@@ -27,6 +27,7 @@ _SYSTEM_MODULES: tuple[str, ...] = (
     "systems_under_test.hashring",
     "systems_under_test.etcd",
     "systems_under_test.redis",
+    "systems_under_test.maelstrom",
 )
 
 

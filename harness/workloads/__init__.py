@@ -9,6 +9,15 @@ from typing import Any
 from harness.workloads.bank import BankWorkload
 from harness.workloads.base import Completion, Invocation, OptionError, Workload
 from harness.workloads.lock import LockWorkload
+from harness.workloads.maelstrom_kv import LinKVWorkload, MaelstromTxnListAppend
+from harness.workloads.maelstrom_misc import (
+    BroadcastWorkload,
+    EchoWorkload,
+    GCounterWorkload,
+    GSetWorkload,
+    PNCounterWorkload,
+    UniqueIdsWorkload,
+)
 from harness.workloads.register import RegisterWorkload
 from harness.workloads.set import SetWorkload
 from harness.workloads.txn_append import ListAppendWorkload
@@ -20,6 +29,9 @@ WORKLOADS: Mapping[str, type[Workload]] = {
     BankWorkload.name: BankWorkload,
     ListAppendWorkload.name: ListAppendWorkload,
     LockWorkload.name: LockWorkload,
+    # Maelstrom's workloads, for external programs (system "maelstrom")
+    **{w.name: w for w in (LinKVWorkload, EchoWorkload, UniqueIdsWorkload, GSetWorkload, BroadcastWorkload,
+                           GCounterWorkload, PNCounterWorkload, MaelstromTxnListAppend)},
 }
 
 __all__ = ["WORKLOADS", "Completion", "Invocation", "OptionError", "Workload", "make_workload", "workload_class"]

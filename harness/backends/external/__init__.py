@@ -35,11 +35,13 @@ def make_backend(backend: str, cluster: ClusterSpec, run_spec: Any = None, **_: 
     desc, _variant = resolve(cluster.system)
     if desc.external is None:
         raise ValueError(f"{desc.name} is not a third-party system")
-    backends: dict[str, Any] = importlib.import_module(desc.external).BACKENDS
+    adapter = importlib.import_module(desc.external)
+    backends: dict[str, Any] = adapter.BACKENDS
     if backend not in backends:
         raise CapabilityError(f"{desc.name} is a third-party system: it runs on the "
                               f"{' or '.join(sorted(backends))} backend, not on {backend!r}")
     if run_spec is not None:
-        refuse_unsupported(desc.name, backend, needed_by(run_spec))
-    made: Backend = backends[backend](cluster)
+        getattr(adapter, "refuse_unsupported", refuse_unsupported)(desc.name, backend, needed_by(run_spec))
+    wants_spec = getattr(adapter, "WANTS_RUN_SPEC", False)  # e.g. external programs need the workload
+    made: Backend = backends[backend](cluster, run_spec) if wants_spec else backends[backend](cluster)
     return made

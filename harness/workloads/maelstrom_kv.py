@@ -1,0 +1,143 @@
+"""Maelstrom's ``lin-kv`` and ``txn-list-append`` workloads, with request/reply shapes as its docs define.
+
+``lin-kv``: ``read {key}`` -> ``read_ok {value}``, ``write {key, value}`` -> ``write_ok``, ``cas {key,
+from, to}`` -> ``cas_ok``; errors 20 (key-does-not-exist) and 22 (precondition-failed). Keys are
+integers, values small integers, each key retires after ``ops_per_key`` ops (as in our ``register``
+workload, which this extends), and the history is checked for linearizability per key.
+
+Where Maelstrom throws information away we keep it (``absence``, on by default): a read answered 20 is
+recorded as an ``ok`` read of ``null`` — it *observed* that the key is absent — instead of a failed op,
+and a cas answered 20 is kept as a ``fail`` whose error code the checker turns into the same
+observation (see :func:`checkers.maelstrom.absence_observations`). A cas answered 22 stays a ``fail``
+that the linearizability checker uses as "the value was not ``from``". So a node that forgets
+everything on a restart, and then says "no such key", is caught; with ``absence: false`` the workload
+records those answers as Maelstrom does (failed ops that constrain nothing) and it passes.
+
+``txn-list-append``: ``txn {txn: [["append", k, v], ["r", k, null], ...]}`` -> ``txn_ok {txn}`` with the
+reads filled in; judged by Elle's list-append checker (strict serializability).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from checkers.history import INFO, OK, Op
+from checkers.result import UNKNOWN, Result
+from harness.workloads.base import Completion, Invocation, OptionError, Workload, error_completion
+from harness.workloads.register import RegisterWorkload
+
+KEY_DOES_NOT_EXIST = 20
+
+
+class LinKVWorkload(RegisterWorkload):
+    """Maelstrom's lin-kv: read/write/cas on integer keys, linearizability with absence observations."""
+
+    name = "lin-kv"
+    checkers = ("linearizability",)
+    description = "Maelstrom lin-kv: read/write/cas per key; linearizable, key-does-not-exist counts as a read of nil"
+
+    def __init__(self, rng: random.Random, options: Mapping[str, Any] | None = None) -> None:
+        opts = dict(options or {})
+        absence = opts.pop("absence", True)
+        if not isinstance(absence, bool):
+            raise OptionError("lin-kv option absence must be true or false")
+        super().__init__(rng, opts)
+        self.absence = absence
+        self.options = {**self.options, "absence": absence}
+
+    def _new_key(self) -> Any:
+        self._next_key += 1
+        return self._next_key - 1
+
+    def complete(self, inv: Invocation, reply: Mapping[str, Any]) -> Completion:
+        """Replies as Maelstrom defines them; a read answered 20 is an ok read of null (with ``absence``)."""
+        if reply.get("type") == "error":
+            code = reply.get("code")
+            if self.absence and inv.f == "read" and code == KEY_DOES_NOT_EXIST:
+                return Completion(OK, [inv.value[0], None])
+            return error_completion(inv, reply)
+        return super().complete(inv, reply)
+
+    def check(self, history: Sequence[Op], *, time_limit: float | None = None) -> Result:
+        """Per-key linearizability (cas-register) after turning cas-answered-20 into absence observations."""
+        from checkers.linearizability import check
+        from checkers.maelstrom import absence_observations
+
+        ops = absence_observations(history) if self.absence else list(history)
+        return check(ops, "cas-register", keyed=True, time_limit=time_limit)  # integer keys: say so
+
+
+class MaelstromTxnListAppend(Workload):
+    """Maelstrom's txn-list-append: transactions of appends and reads, judged by Elle."""
+
+    name = "txn-list-append"
+    checkers = ("elle-list-append",)
+    description = "Maelstrom txn-list-append: multi-key append/read transactions; Elle, strict serializable"
+
+    def __init__(self, rng: random.Random, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(rng, options)
+        allowed = {"keys", "max_txn_length", "appends_per_key", "reads"}
+        unknown = sorted(set(self.options) - allowed)
+        if unknown:
+            raise OptionError(f"unknown txn-list-append option(s): {', '.join(unknown)}; valid: {', '.join(sorted(allowed))}")
+        self.keys = int(self.options.get("keys", 5))
+        self.max_len = int(self.options.get("max_txn_length", 4))
+        self.appends_per_key = int(self.options.get("appends_per_key", 30))
+        self.reads = float(self.options.get("reads", 0.5))
+        if self.keys < 1 or self.max_len < 1 or self.appends_per_key < 1 or not 0 <= self.reads <= 1:
+            raise OptionError("txn-list-append options: keys, max_txn_length, appends_per_key >= 1; 0 <= reads <= 1")
+        self._next_key = 0
+        self._next_value = 0
+        self._live = [self._new_key() for _ in range(self.keys)]
+        self._appends: dict[int, int] = {k: 0 for k in self._live}
+
+    def _new_key(self) -> int:
+        self._next_key += 1
+        return self._next_key - 1
+
+    def next_op(self) -> Invocation:
+        """A transaction of 1..max_txn_length micro-ops on live keys; full keys are retired."""
+        txn: list[list[Any]] = []
+        for _ in range(self.rng.randint(1, self.max_len)):
+            slot = self.rng.randrange(len(self._live))
+            key = self._live[slot]
+            if self.rng.random() < self.reads:
+                txn.append(["r", key, None])
+                continue
+            self._next_value += 1
+            txn.append(["append", key, self._next_value])
+            self._appends[key] += 1
+            if self._appends[key] >= self.appends_per_key:
+                fresh = self._new_key()
+                self._live[slot] = fresh
+                self._appends[fresh] = 0
+        return Invocation("txn", txn)
+
+    def request(self, inv: Invocation) -> dict[str, Any]:
+        """``{"type": "txn", "txn": [...]}``."""
+        return {"type": "txn", "txn": inv.value}
+
+    def complete(self, inv: Invocation, reply: Mapping[str, Any]) -> Completion:
+        """``txn_ok`` fills the reads in; errors by Maelstrom's table (30 txn-conflict is definite)."""
+        if reply.get("type") == "error":
+            return error_completion(inv, reply)
+        if reply.get("type") != "txn_ok" or not isinstance(reply.get("txn"), list):
+            return Completion(INFO, inv.value, error=["unexpected-reply", str(reply.get("type"))])
+        return Completion(OK, [list(m) if isinstance(m, list) else m for m in reply["txn"]])
+
+    def final_ops(self) -> list[Invocation]:
+        """One read-only transaction of every key appended to."""
+        return [Invocation("txn", [["r", k, None]]) for k, n in self._appends.items() if n > 0]
+
+    def check(self, history: Sequence[Op], *, time_limit: float | None = None) -> Result:
+        """Elle's list-append analysis."""
+        from checkers import elle
+
+        if not any(op.type == OK and op.f == "txn" for op in history):
+            return Result("elle-list-append", UNKNOWN, {}, "no successful transaction: nothing to check")
+        return elle.check_list_append(history)
+
+
+__all__ = ["LinKVWorkload", "MaelstromTxnListAppend"]
