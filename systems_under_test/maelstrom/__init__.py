@@ -1,7 +1,7 @@
 """``maelstrom``: any external program that speaks Maelstrom's protocol, as a system under test.
 
 The user brings the executable (``--bin``); every node is its own OS process running it, hosted by a
-shim (:mod:`systems_under_test.maelstrom.shim`) that bridges its stdin/stdout to our node network, so
+shim (:mod:`systems_under_test.maelstrom.runtime.shim`) that bridges its stdin/stdout to our node network, so
 partitions, packet faults, kills and pauses apply to it as to our own nodes. Maelstrom's services
 (``lin-kv``, ``seq-kv``, ``lww-kv``, ``lin-tso``) are served by one more process on the same network.
 There is no core here: the harness starts the shims (``harness.backends.maelstrom``).

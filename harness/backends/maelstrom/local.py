@@ -58,7 +58,7 @@ class MaelstromLocalBackend(LocalBackend):
     def _command(self, n: _Node) -> list[str]:
         log_base = n.data_dir.parent / f"{n.id}.{n.incarnation}"
         cmd = [
-            sys.executable, "-m", "systems_under_test.maelstrom",
+            sys.executable, "-m", "systems_under_test.maelstrom.runtime",
             "--node", n.id,
             "--nodes", ",".join(self.spec.nodes),
             "--listen", f"127.0.0.1:{n.port}",

@@ -1,4 +1,4 @@
-"""Entry point: ``python -m systems_under_test.maelstrom --node n1 ... -- PROGRAM [ARGS...]``.
+"""Entry point: ``python -m systems_under_test.maelstrom.runtime --node n1 ... -- PROGRAM [ARGS...]``.
 
 Lifecycle: parse options, start the program and complete the ``init`` handshake, listen on the
 client/peer and control ports, print ``READY <listen> <control>`` on stdout (the backends wait for it),
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from systems_under_test.maelstrom.shim import EXIT_NO_INIT, LINE_LIMIT, STATS_EVERY, Shim, ShimOptions
+from systems_under_test.maelstrom.runtime.shim import EXIT_NO_INIT, LINE_LIMIT, STATS_EVERY, Shim, ShimOptions
 from systems_under_test.runtime.__main__ import parent_gone
 from systems_under_test.runtime.control import serve_control
 from systems_under_test.runtime.options import parse_peers
@@ -36,7 +36,7 @@ def parse_args(argv: Sequence[str] | None = None) -> ShimOptions:
     if "--" in args:
         i = args.index("--")
         args, command = args[:i], args[i + 1:]
-    p = argparse.ArgumentParser(prog="python -m systems_under_test.maelstrom",
+    p = argparse.ArgumentParser(prog="python -m systems_under_test.maelstrom.runtime",
                                 description="Host one Maelstrom-protocol program on the splitbrain network.")
     p.add_argument("--node", required=True)
     p.add_argument("--nodes", required=True, help="cluster node ids for init: n1,n2,...")
