@@ -96,7 +96,7 @@ class MaelstromLocalBackend(LocalBackend):
                     doc = {}
                 lives.append(doc)
                 for key, value in doc.items():
-                    if isinstance(value, int) and not isinstance(value, bool) and key != "exit_code":
+                    if isinstance(value, int) and not isinstance(value, bool) and key not in ("exit_code", "max_rss_kb"):
                         totals[key] = totals.get(key, 0) + value
             crashes = sum(1 for d in lives if d.get("exit_code") == 3)
             nodes[n.id] = {"incarnations": lives, "exited_on_its_own": crashes}

@@ -34,6 +34,7 @@ import ctypes
 import json
 import os
 import random
+import resource
 import signal
 import sys
 from collections import Counter, deque
@@ -173,7 +174,9 @@ class Shim:
             return
         tmp = self.opts.stats.with_suffix(".tmp")
         with contextlib.suppress(OSError):
-            tmp.write_text(json.dumps({"node": self.node, "exit_code": self.exit_code, **self.counters.to_json()}))
+            max_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # the shim's own peak memory
+            tmp.write_text(json.dumps({"node": self.node, "exit_code": self.exit_code, "max_rss_kb": max_rss_kb,
+                                       **self.counters.to_json()}))
             tmp.replace(self.opts.stats)
 
     def _bad(self, why: str, line: bytes) -> None:

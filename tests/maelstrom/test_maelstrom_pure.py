@@ -1,0 +1,190 @@
+"""External Maelstrom-protocol programs: the parts that need no process (services, table, checkers, refusals)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from checkers.history import Op
+from checkers.maelstrom import absence_observations, check_convergence, check_echo, check_eventual_counter
+from harness.apps.cli import run_cli
+from harness.backends.maelstrom import SIM_REASON, program, refuse_unsupported, setup_messages, topology
+from harness.run.spec import RunSpec, SpecError
+from harness.workloads import make_workload
+from harness.workloads.base import Invocation
+from nemesis.executor import CapabilityError
+from systems_under_test.maelstrom.errors import annotate, classify
+from systems_under_test.maelstrom.services import Services
+
+NODES = Path(__file__).parent / "nodes"
+
+
+def _ask(svc: Services, dest: str, body: dict, src: str = "n1") -> dict:
+    reply = svc.handle({"src": src, "dest": dest, "body": {**body, "msg_id": 7}})
+    assert reply is not None and reply["dest"] == src and reply["src"] == dest
+    assert reply["body"]["in_reply_to"] == 7
+    return reply["body"]
+
+
+def test_lin_kv_service_read_write_cas_and_create_if_not_exists() -> None:
+    svc = Services(random.Random(1))
+    assert _ask(svc, "lin-kv", {"type": "read", "key": 1})["code"] == 20
+    assert _ask(svc, "lin-kv", {"type": "cas", "key": 1, "from": 0, "to": 1})["code"] == 20
+    assert _ask(svc, "lin-kv", {"type": "cas", "key": 1, "from": 0, "to": 5, "create_if_not_exists": True})["type"] == "cas_ok"
+    assert _ask(svc, "lin-kv", {"type": "read", "key": 1}) == {"type": "read_ok", "value": 5, "msg_id": 4, "in_reply_to": 7}
+    assert _ask(svc, "lin-kv", {"type": "cas", "key": 1, "from": 4, "to": 6})["code"] == 22
+    assert _ask(svc, "lin-kv", {"type": "write", "key": 1, "value": 9})["type"] == "write_ok"
+    assert _ask(svc, "lin-kv", {"type": "read", "key": 1})["value"] == 9
+    assert _ask(svc, "lin-kv", {"type": "nope"})["code"] == 10
+
+
+def test_seq_kv_reads_never_go_back_for_one_client_but_may_lag_for_another() -> None:
+    svc = Services(random.Random(3))
+    lagged = False
+    for v in range(50):
+        _ask(svc, "seq-kv", {"type": "write", "key": "k", "value": v}, src="n1")
+        assert _ask(svc, "seq-kv", {"type": "read", "key": "k"}, src="n1")["value"] == v  # own writes: seen
+        seen = [_ask(svc, "seq-kv", {"type": "read", "key": "k"}, src="n2")["value"] for _ in range(3)]
+        assert seen == sorted(seen)  # monotonic for n2
+        lagged |= seen[0] < v
+    assert lagged  # stale reads do happen, as Maelstrom documents for seq-kv
+
+
+def test_lin_tso_is_strictly_increasing_and_services_ignore_non_requests() -> None:
+    svc = Services(random.Random(0))
+    ts = [_ask(svc, "lin-tso", {"type": "ts"})["ts"] for _ in range(5)]
+    assert ts == sorted(set(ts)) and len(ts) == 5
+    assert svc.handle({"src": "n1", "dest": "lin-kv", "body": {"type": "read_ok", "in_reply_to": 3}}) is None
+
+
+def test_error_table_definite_and_unknown_codes_indefinite() -> None:
+    assert classify(20) == ("key-does-not-exist", True)
+    assert classify(0) == ("timeout", False) and classify(13) == ("crash", False)
+    assert classify(99) == ("unknown-99", False)
+    assert classify("x")[1] is False
+    assert annotate({"type": "error", "code": 22, "definite": False})["definite"] is True
+
+
+def _op(i: int, t: int, typ: str, p: int, f: str, v: object, node: str = "n1", error: object = None) -> Op:
+    return Op(i, t, typ, p, f, v, node=node, error=error)
+
+
+def test_cas_answered_20_becomes_an_absence_observation() -> None:
+    h = [
+        _op(0, 0, "invoke", 0, "write", [1, 3]), _op(1, 1, "ok", 0, "write", [1, 3]),
+        _op(2, 2, "invoke", 0, "cas", [1, [3, 4]]), _op(3, 3, "fail", 0, "cas", [1, [3, 4]], error=[20, "gone"]),
+    ]
+    rewritten = absence_observations(h)
+    assert [(o.type, o.f, o.value) for o in rewritten[2:]] == [("invoke", "read", [1, None]), ("ok", "read", [1, None])]
+    wl = make_workload("lin-kv", random.Random(0))
+    assert wl.check(h).valid is False  # the key was written, then reported absent: lost data
+    assert make_workload("lin-kv", random.Random(0), {"absence": False}).check(h).valid is True  # Maelstrom's view
+
+
+def test_lin_kv_read_answered_20_is_an_ok_read_of_nil_unless_absence_is_off() -> None:
+    wl = make_workload("lin-kv", random.Random(0))
+    inv = Invocation("read", [2, None])
+    err = {"type": "error", "code": 20, "text": "no", "definite": True}
+    assert wl.complete(inv, err).type == "ok" and wl.complete(inv, err).value == [2, None]
+    plain = make_workload("lin-kv", random.Random(0), {"absence": False})
+    assert plain.complete(inv, err).type == "fail"
+    cas = Invocation("cas", [2, [1, 2]])
+    assert wl.complete(cas, {**err, "code": 22}).type == "fail"
+    assert wl.complete(cas, {"type": "error", "code": 99, "definite": False}).type == "info"
+
+
+def test_echo_checker_flags_a_changed_echo() -> None:
+    h = [_op(0, 0, "invoke", 0, "echo", "a"), _op(1, 1, "ok", 0, "echo", "a"),
+         _op(2, 2, "invoke", 1, "echo", "b"), _op(3, 3, "ok", 1, "echo", "c")]
+    assert check_echo(h[:2]).valid is True
+    assert check_echo(h).valid is False
+
+
+def test_convergence_needs_every_acknowledged_element_on_every_node() -> None:
+    h = [_op(0, 0, "invoke", 0, "broadcast", 1), _op(1, 1, "ok", 0, "broadcast", 1),
+         _op(2, 2, "invoke", 1, "broadcast", 2), _op(3, 3, "ok", 1, "broadcast", 2),
+         _op(4, 4, "invoke", 0, "final-read", None, "n1"), _op(5, 5, "ok", 0, "final-read", [1, 2], "n1"),
+         _op(6, 6, "invoke", 1, "final-read", None, "n2"), _op(7, 7, "ok", 1, "final-read", [1], "n2")]
+    res = check_convergence(h, add_f="broadcast")
+    assert res.valid is False
+    assert res.details["convergence"]["details"]["unconverged"] == {"n2": {"count": 1, "elements": [2]}}
+    fixed = [*h[:7], _op(7, 7, "ok", 1, "final-read", [1, 2], "n2")]
+    assert check_convergence(fixed, add_f="broadcast").valid is True
+
+
+def test_eventual_counter_bounds() -> None:
+    h = [_op(0, 0, "invoke", 0, "add", 3), _op(1, 1, "ok", 0, "add", 3),
+         _op(2, 2, "invoke", 1, "add", -1), _op(3, 3, "info", 1, "add", -1),
+         _op(4, 4, "invoke", 0, "read", None), _op(5, 5, "ok", 0, "read", 0),  # stale but possible
+         _op(6, 6, "invoke", 2, "final-read", None), _op(7, 7, "ok", 2, "final-read", 2)]
+    assert check_eventual_counter(h).valid is True
+    bad = [*h[:7], _op(7, 7, "ok", 2, "final-read", 1)]  # below 3 - 1: an acknowledged add is lost
+    assert check_eventual_counter(bad).valid is False
+    too_high = [*h[:5], _op(5, 5, "ok", 0, "read", 4), *h[6:]]
+    assert check_eventual_counter(too_high).valid is False
+
+
+def test_topologies_are_symmetric_and_connected() -> None:
+    nodes = [f"n{i}" for i in range(1, 8)]
+    for kind in ("grid", "line", "tree", "total"):
+        topo = topology(kind, nodes)
+        assert set(topo) == set(nodes)
+        for a, near in topo.items():
+            assert a not in near and all(a in topo[b] for b in near)
+        reached, todo = {"n1"}, ["n1"]
+        while todo:
+            for b in topo[todo.pop()]:
+                if b not in reached:
+                    reached.add(b)
+                    todo.append(b)
+        assert reached == set(nodes), kind
+    spec = RunSpec(system="maelstrom", workload="broadcast", workload_options={"topology": "line"})
+    assert setup_messages(spec, ["n1", "n2"]) == [{"type": "topology", "topology": {"n1": ["n2"], "n2": ["n1"]}}]
+    assert setup_messages(spec.with_(workload="g-set"), ["n1"]) == []
+
+
+def test_program_validation(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="--bin PATH"):
+        program({})
+    with pytest.raises(SpecError, match="no such file"):
+        program({"bin": str(tmp_path / "nope")})
+    plain = tmp_path / "plain"
+    plain.write_text("#!/bin/sh\n")
+    with pytest.raises(SpecError, match="not executable"):
+        program({"bin": str(plain)})
+    assert program({"bin": str(NODES / "pynode.py"), "bin_args": ["echo"]}) == (str(NODES / "pynode.py"), ("echo",))
+
+
+def test_sim_backend_and_clock_faults_are_refused_with_the_reason() -> None:
+    with pytest.raises(CapabilityError, match="deterministic"):
+        refuse_unsupported("maelstrom", "sim", [])
+    with pytest.raises(CapabilityError, match="operating system's clock"):
+        refuse_unsupported("maelstrom", "local", ["clock", "kill"])
+    refuse_unsupported("maelstrom", "local", ["net", "kill", "pause", "packet"])
+    assert "use --backend local" in SIM_REASON
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bin", "/no/such/program"], "no such file"),
+    (["--bin", __file__], "not executable"),
+    ([], "needs the program to test"),
+])
+def test_cli_refuses_a_bad_program_with_254_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    store = tmp_path / "store"
+    code = run_cli(["run", "--system", "maelstrom", "--workload", "echo", "--store", str(store), "--quiet", *args])
+    assert code == 254
+    assert message in capsys.readouterr().err
+    assert not list(store.glob("maelstrom/*"))  # no run dir was left behind
+
+
+def test_cli_refuses_sim_and_clock_with_254(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    base = ["run", "--system", "maelstrom", "--workload", "echo", "--bin", str(NODES / "pynode.py"),
+            "--store", str(tmp_path), "--quiet"]
+    assert run_cli([*base, "--backend", "sim"]) == 254
+    assert "deterministic" in capsys.readouterr().err
+    assert run_cli([*base, "--nemesis", "clock"]) == 254
+    assert "clock" in capsys.readouterr().err
