@@ -49,6 +49,7 @@ def test_non_json_and_destless_output_is_counted_and_the_run_continues(tmp_path:
     assert answered > 20
     # two bad lines before every reply (those of a last, unanswered request may be counted too)
     assert 2 * totals["client_replies"] <= totals["malformed"] <= 2 * totals["client_replies"] + 6
+    assert f"{totals['malformed']} bad output line(s)" in (res.run_dir / "report.html").read_text()
     logs = (res.run_dir / "nodes" / "n1.log").read_text()
     assert "bad output from the program (not JSON)" in logs
     assert "bad output from the program (not a message with dest and body)" in logs
