@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - rootdir-less import mode
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _completions(res):  # noqa: ANN001, ANN202 - small local helper
+def _completions(res):
     return [op for op in res.outcome.ops if op.is_client and op.type != INVOKE]
 
 

@@ -114,7 +114,7 @@ class DockerBackend:
         def create(plan: cluster.NodePlan) -> Any:
             cmd = self._node_command(plan, plans)
             labels = L.run_labels(self.run_id, owner, plan.node)
-            return cluster.create_node(self.client, self.image, net.name, plan, cmd, labels)
+            return cluster.create_node(self.client, self.image, net.name, plan, cmd, labels, self._extra_binds())
 
         created = await asyncio.gather(*(asyncio.to_thread(create, p) for p in plans))
         self._containers = {p.node: c for p, c in zip(plans, created)}
@@ -125,6 +125,10 @@ class DockerBackend:
     def _node_command(self, plan: cluster.NodePlan, plans: Sequence[cluster.NodePlan]) -> list[str]:
         """The command of ``plan``'s container: our node runtime (a backend for another server overrides it)."""
         return cluster.node_command(self.spec.system, plan, plans, self.spec.seed, self.spec.config)
+
+    def _extra_binds(self) -> dict[str, dict[str, str]]:
+        """Host paths to mount into every node container besides our package and its volume (none)."""
+        return {}
 
     async def _wait_ready(self, node: str) -> None:
         """Poll the node's control channel until it answers; fail fast with its output if it exited."""

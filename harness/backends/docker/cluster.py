@@ -136,15 +136,20 @@ def create_network(client: Any, run_id: str, labels: Mapping[str, str], start: i
 
 
 def create_node(
-    client: Any, image: str, network: str, plan: NodePlan, command: Sequence[str], labels: Mapping[str, str]
+    client: Any, image: str, network: str, plan: NodePlan, command: Sequence[str], labels: Mapping[str, str],
+    extra_binds: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Any:
-    """Create (not start) the node's volume and container; returns the container."""
+    """Create (not start) the node's volume and container; returns the container.
+
+    ``extra_binds``: more host paths to mount (e.g. an external program, read-only).
+    """
     client.volumes.create(plan.volume, labels=dict(labels))
     api = client.api
     host_config = api.create_host_config(
         binds={
             str(package_dir()): {"bind": f"{SRC_MOUNT}/systems_under_test", "mode": "ro"},
             plan.volume: {"bind": STATE_DIR, "mode": "rw"},
+            **{k: dict(v) for k, v in (extra_binds or {}).items()},
         },
         cap_add=["NET_ADMIN"],
         init=True,

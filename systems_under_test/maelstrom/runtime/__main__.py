@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import json
 import signal
 import sys
@@ -22,7 +21,6 @@ from pathlib import Path
 
 from systems_under_test.maelstrom.runtime.shim import EXIT_NO_INIT, LINE_LIMIT, STATS_EVERY, Shim, ShimOptions
 from systems_under_test.runtime.__main__ import parent_gone
-from systems_under_test.runtime.control import serve_control
 from systems_under_test.runtime.options import parse_peers
 from systems_under_test.runtime.peers import parse_address
 
@@ -95,7 +93,6 @@ async def run(opts: ShimOptions) -> int:
     watcher = loop.create_task(_watch_parent(opts.parent_pid, shim)) if opts.parent_pid else None
     try:
         clients = await asyncio.start_server(shim.on_connection, *opts.listen, limit=LINE_LIMIT)
-        control = await asyncio.start_server(functools.partial(serve_control, shim), *opts.control)  # type: ignore[arg-type]
     except OSError as e:
         print(f"error: node {opts.node} cannot listen: {e}", file=sys.stderr)
         await shim.close()
@@ -108,11 +105,17 @@ async def run(opts: ShimOptions) -> int:
             shim.note(text)
             print(f"error: {text}", file=sys.stderr, flush=True)
             clients.close()
-            control.close()
             await shim.close()
             return EXIT_NO_INIT
     else:
         shim.ready = True
+    try:  # the control channel opens only once the program is initialised: backends poll it for readiness
+        control = await asyncio.start_server(shim.serve_control, *opts.control)
+    except OSError as e:
+        print(f"error: node {opts.node} cannot listen: {e}", file=sys.stderr)
+        clients.close()
+        await shim.close()
+        return 1
     stats = loop.create_task(_stats_loop(shim))
     print(f"READY {opts.listen[0]}:{opts.listen[1]} {opts.control[0]}:{opts.control[1]}", flush=True)
     await shim.stop.wait()

@@ -130,6 +130,7 @@ class Shim:
         self.node = opts.node
         self.log = NodeLog(opts.log, opts.node)
         self.faults = Faults()
+        self.drop_to: frozenset[str] = frozenset()  # peers whose grudge names this node (docker: see send)
         self.counters = ShimCounters()
         self.links: dict[str, PeerLink] = {}
         self.conns: set[asyncio.StreamWriter] = set()
@@ -157,6 +158,8 @@ class Shim:
     def set_faults(self, faults: Faults) -> None:
         """Install a new fault state (partition drops, packet faults; the clock offset is ignored)."""
         self.faults = faults
+        if not faults.drop_from:
+            self.drop_to = frozenset()
 
     def status(self) -> dict[str, Any]:
         """The control channel's status reply."""
@@ -297,8 +300,16 @@ class Shim:
     # ------------------------------------------------------------------ the network
 
     def _send(self, dest: str, line: bytes, body: dict[str, Any]) -> None:
-        """Send one message to a peer node or a service, through this node's packet faults."""
+        """Send one message to a peer node or a service, through this node's packet faults.
+
+        ``drop_to`` is set only where partitions are firewall rules (docker): there TCP would carry a
+        message across a short partition once it heals, so the sender drops what a partitioned peer
+        would not have received, as Maelstrom's network does.
+        """
         self.counters.msgs_out += 1
+        if dest in self.drop_to:
+            self.counters.dropped_out += 1
+            return
         if dest not in self.opts.nodes:
             self.counters.service_msgs += 1
         self.counters.msg_types[str(body.get("type"))] += 1
@@ -419,6 +430,27 @@ class Shim:
             client.writer.write(_line({**body, "req_id": entry[1]}))
 
     # ------------------------------------------------------------------ shutdown
+
+    async def serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """The runtime's control channel, plus ``drop_to`` on ``partition`` requests."""
+        from systems_under_test.runtime.control import handle_control
+
+        self.conns.add(writer)
+        try:
+            while line := await reader.readline():
+                req: Any = None
+                with contextlib.suppress(ValueError):
+                    req = json.loads(line)
+                if isinstance(req, dict) and req.get("type") == "partition" and isinstance(req.get("drop_to"), list):
+                    self.drop_to = frozenset(str(n) for n in req["drop_to"])
+                reply = handle_control(self, req)  # type: ignore[arg-type]
+                writer.write(_line(reply))
+                await writer.drain()
+        except (OSError, ValueError) as e:
+            self.note(f"control connection error: {e!r}")
+        finally:
+            self.conns.discard(writer)
+            writer.close()
 
     async def close(self) -> None:
         """Kill the program, close links and connections, write the final stats."""
