@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from systems_under_test.core import Core
 from systems_under_test.registry import SystemDescriptor, Variant
 
-WORKLOADS = ("lin-kv", "echo", "unique-ids", "g-set", "broadcast", "g-counter", "pn-counter", "txn-list-append")
+WORKLOADS = ("lin-kv", "echo", "unique-ids", "g-set", "broadcast", "g-counter", "pn-counter", "txn-list-append",
+             "register")
 
 
 def _no_core(node_id: str, peer_ids: Sequence[str], rng: random.Random, config: Mapping[str, Any]) -> Core:
@@ -24,7 +26,25 @@ def _no_core(node_id: str, peer_ids: Sequence[str], rng: random.Random, config: 
     raise RuntimeError("maelstrom runs a user's program as real processes: local or docker backend only")
 
 
-DESCRIPTOR = SystemDescriptor(
+@dataclass(frozen=True, slots=True)
+class ProgramDescriptor(SystemDescriptor):
+    """The ``maelstrom`` descriptor: ``maelstrom:<label>`` names any program, so reports tell them apart.
+
+    The label is only a name (``maelstrom:my-raft``); the program is always the one given with ``--bin``.
+    A campaign that compares several programs gives each its own label, and the comparison report then
+    shows one row per program beside ``paxos`` or ``etcd``.
+    """
+
+    def variant(self, name: str) -> Variant:
+        """``maelstrom`` or ``maelstrom:<label>`` (any label of letters, digits, ``-``, ``_``, ``.``)."""
+        base, sep, label = name.partition(":")
+        if base == self.name and sep and label and all(ch.isalnum() or ch in "-_." for ch in label):
+            return Variant(name=name, description=f"the program labelled {label!r} (given with --bin)",
+                           planted_bug=False, factory=_no_core)
+        return SystemDescriptor.variant(self, name)
+
+
+DESCRIPTOR = ProgramDescriptor(
     name="maelstrom",
     description="your own program speaking Maelstrom's protocol (JSON lines on stdin/stdout), given with --bin; "
     "local and docker backends",
