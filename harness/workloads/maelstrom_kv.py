@@ -140,4 +140,30 @@ class MaelstromTxnListAppend(Workload):
         return elle.check_list_append(history)
 
 
-__all__ = ["LinKVWorkload", "MaelstromTxnListAppend"]
+class MaelstromTxnRWRegister(MaelstromTxnListAppend):
+    """Maelstrom's txn-rw-register: transactions of reads and (unique) writes, judged by Elle's rw-register."""
+
+    name = "txn-rw-register"
+    checkers = ("elle-rw-register",)
+    description = "Maelstrom txn-rw-register: multi-key read/write transactions; Elle, strict serializable"
+
+    def __init__(self, rng: random.Random, options: Mapping[str, Any] | None = None) -> None:
+        opts = dict(options or {})
+        self.consistency = str(opts.pop("consistency", "strict-serializable"))
+        super().__init__(rng, opts)
+
+    def next_op(self) -> Invocation:
+        """Like txn-list-append, with writes of values unique per key (Elle infers versions from them)."""
+        inv = super().next_op()
+        return Invocation("txn", [["w", k, v] if f == "append" else [f, k, v] for f, k, v in inv.value])
+
+    def check(self, history: Sequence[Op], *, time_limit: float | None = None) -> Result:
+        """Elle's rw-register analysis against ``consistency`` (default strict-serializable)."""
+        from checkers import elle
+
+        if not any(op.type == OK and op.f == "txn" for op in history):
+            return Result("elle-rw-register", UNKNOWN, {}, "no successful transaction: nothing to check")
+        return elle.check_rw_register(history, consistency_models=(self.consistency,))
+
+
+__all__ = ["LinKVWorkload", "MaelstromTxnListAppend", "MaelstromTxnRWRegister"]

@@ -35,6 +35,7 @@ PY_CORRECT_ONLY = [
     ("g-counter", ["g-counter"], ("partition", "kill", "pause")),
     ("pn-counter", ["pn-counter"], ("partition", "kill", "pause")),
     ("txn-list-append", ["txn-list-append"], ("partition", "kill", "pause")),
+    ("txn-rw-register", ["txn-rw-register"], ("partition", "kill", "pause")),
 ]
 
 

@@ -12,7 +12,7 @@ durable state in files in its working directory. Correct behaviour unless BUG na
 * ``g-set`` / ``broadcast``: store durably, gossip the whole set to every peer every 100 ms; bug
   ``no-retry`` (broadcast): forward each new message once to the topology neighbours and never again
 * ``g-counter`` / ``pn-counter``: per-node totals (durable) merged by max, gossiped every 100 ms
-* ``txn-list-append``: the whole database is one value in ``lin-kv``, updated with cas and retried
+* ``txn-list-append`` / ``txn-rw-register``: the whole database is one value in ``lin-kv``, updated with cas and retried
 """
 
 from __future__ import annotations
@@ -197,8 +197,13 @@ def handle_txn(msg: dict) -> None:
         result = []
         for f, k, v in txn:
             key = str(k)
-            if f == "r":
+            if f == "r" and WORKLOAD == "txn-rw-register":
+                result.append([f, k, db.get(key)])
+            elif f == "r":
                 result.append([f, k, list(db.get(key, []))])
+            elif f == "w":
+                db[key] = v
+                result.append([f, k, v])
             else:
                 db[key] = [*db.get(key, []), v]
                 result.append([f, k, v])
@@ -218,7 +223,7 @@ def handle_txn(msg: dict) -> None:
 
 HANDLERS = {"echo": lambda m: reply(m, {"type": "echo_ok", "echo": m["body"]["echo"]}),
             "unique-ids": handle_unique, "lin-kv": handle_kv, "g-set": handle_set, "broadcast": handle_set,
-            "g-counter": handle_counter, "pn-counter": handle_counter, "txn-list-append": handle_txn}
+            "g-counter": handle_counter, "pn-counter": handle_counter, "txn-list-append": handle_txn, "txn-rw-register": handle_txn}
 
 
 def gossip_forever() -> None:
