@@ -9,6 +9,7 @@ from typing import Any
 from harness.workloads.bank import BankWorkload
 from harness.workloads.base import Completion, Invocation, OptionError, Workload
 from harness.workloads.lock import LockWorkload
+from harness.workloads.maelstrom_kafka import KafkaWorkload
 from harness.workloads.maelstrom_kv import LinKVWorkload, MaelstromTxnListAppend, MaelstromTxnRWRegister
 from harness.workloads.maelstrom_misc import (
     BroadcastWorkload,
@@ -32,7 +33,7 @@ WORKLOADS: Mapping[str, type[Workload]] = {
     # Maelstrom's workloads, for external programs (system "maelstrom")
     **{w.name: w for w in (LinKVWorkload, EchoWorkload, UniqueIdsWorkload, GSetWorkload, BroadcastWorkload,
                            GCounterWorkload, PNCounterWorkload, MaelstromTxnListAppend,
-                           MaelstromTxnRWRegister)},
+                           MaelstromTxnRWRegister, KafkaWorkload)},
 }
 
 __all__ = ["WORKLOADS", "Completion", "Invocation", "OptionError", "Workload", "make_workload", "workload_class"]

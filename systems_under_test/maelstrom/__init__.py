@@ -18,7 +18,7 @@ from systems_under_test.core import Core
 from systems_under_test.registry import SystemDescriptor, Variant
 
 WORKLOADS = ("lin-kv", "echo", "unique-ids", "g-set", "broadcast", "g-counter", "pn-counter", "txn-list-append",
-             "txn-rw-register", "register")
+             "txn-rw-register", "kafka", "register")
 
 
 def _no_core(node_id: str, peer_ids: Sequence[str], rng: random.Random, config: Mapping[str, Any]) -> Core:

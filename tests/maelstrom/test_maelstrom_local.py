@@ -23,6 +23,7 @@ PY_PAIRS = [
     ("lin-kv", ["lin-kv"], ["lin-kv", "local-reads"], ("partition", "kill", "pause")),
     ("broadcast", ["broadcast"], ["broadcast", "no-retry"], ("partition",)),
     ("unique-ids", ["unique-ids"], ["unique-ids", "collide"], KILL_N1),
+    ("kafka", ["kafka"], ["kafka", "forgetful"], KILL_N1),
 ]
 
 

@@ -188,3 +188,24 @@ def test_cli_refuses_sim_and_clock_with_254(capsys: pytest.CaptureFixture[str], 
     assert "deterministic" in capsys.readouterr().err
     assert run_cli([*base, "--nemesis", "clock"]) == 254
     assert "clock" in capsys.readouterr().err
+
+
+def test_kafka_checker_finds_lost_duplicated_reordered_and_regressions() -> None:
+    from checkers.kafka import check
+
+    sends = [_op(0, 0, "invoke", 0, "send", ["k", 1]), _op(1, 1, "ok", 0, "send", ["k", 1, 0]),
+             _op(2, 2, "invoke", 0, "send", ["k", 2]), _op(3, 3, "ok", 0, "send", ["k", 2, 1])]
+    good_poll = [_op(4, 4, "invoke", 1, "final-poll", {"k": 0}), _op(5, 5, "ok", 1, "final-poll", {"k": [[0, 1], [1, 2]]})]
+    assert check(sends + good_poll).valid is True
+    lost = [good_poll[0], _op(5, 5, "ok", 1, "final-poll", {"k": [[0, 1]]})]
+    assert check(sends + lost).details["counts"]["lost"] == 1
+    swapped = [good_poll[0], _op(5, 5, "ok", 1, "final-poll", {"k": [[1, 2], [0, 1]]})]
+    assert check(sends + swapped).details["counts"]["reordered"] == 1
+    clash = [good_poll[0], _op(5, 5, "ok", 1, "final-poll", {"k": [[0, 1], [1, 3]]})]
+    res = check(sends + clash)
+    assert res.valid is False and res.details["counts"]["inconsistent-offsets"] == 1
+    twice = [good_poll[0], _op(5, 5, "ok", 1, "final-poll", {"k": [[0, 1], [1, 2], [2, 1]]})]
+    assert check(sends + twice).details["counts"]["duplicated"] == 1
+    lists = [_op(6, 6, "invoke", 2, "list_committed_offsets", ["k"]), _op(7, 7, "ok", 2, "list_committed_offsets", {"k": 1}),
+             _op(8, 8, "invoke", 2, "list_committed_offsets", ["k"]), _op(9, 9, "ok", 2, "list_committed_offsets", {"k": 0})]
+    assert check(sends + good_poll + lists).details["counts"]["committed-regression"] == 1

@@ -12,6 +12,7 @@ durable state in files in its working directory. Correct behaviour unless BUG na
 * ``g-set`` / ``broadcast``: store durably, gossip the whole set to every peer every 100 ms; bug
   ``no-retry`` (broadcast): forward each new message once to the topology neighbours and never again
 * ``g-counter`` / ``pn-counter``: per-node totals (durable) merged by max, gossiped every 100 ms
+* ``kafka``: every log on ``n1`` (on disk; the others forward to it); bug ``forgetful``: in memory only
 * ``txn-list-append`` / ``txn-rw-register``: the whole database is one value in ``lin-kv``, updated with cas and retried
 """
 
@@ -221,9 +222,46 @@ def handle_txn(msg: dict) -> None:
     attempt()
 
 
+def handle_kafka(msg: dict) -> None:
+    """All logs live on n1 (on disk, unless the bug ``forgetful``); the others forward to it."""
+    body = msg["body"]
+    if STATE["node"] != "n1":
+        fwd = {k: v for k, v in body.items() if k != "msg_id"}
+        rpc("n1", {**fwd, "type": "fwd-" + body["type"]},
+            lambda r: reply(msg, {k: v for k, v in r.items() if k not in ("in_reply_to", "msg_id")}))
+        return
+    kafka_apply(msg, body["type"])
+
+
+def kafka_apply(msg: dict, kind: str) -> None:
+    body = msg["body"]
+    kind = kind.removeprefix("fwd-")
+    logs, committed = DATA["logs"], DATA["committed"]
+    if kind == "send":
+        log_ = logs.setdefault(str(body["key"]), [])
+        log_.append(body["msg"])
+        if BUG != "forgetful":
+            save("kafka.json", {"logs": logs, "committed": committed})
+        reply(msg, {"type": "send_ok", "offset": len(log_) - 1})
+    elif kind == "poll":
+        out = {k: [[i, m] for i, m in enumerate(logs.get(k, [])) if i >= start]
+               for k, start in body["offsets"].items()}
+        reply(msg, {"type": "poll_ok", "msgs": out})
+    elif kind == "commit_offsets":
+        for k, off in body["offsets"].items():
+            committed[k] = max(committed.get(k, 0), off)
+        if BUG != "forgetful":
+            save("kafka.json", {"logs": logs, "committed": committed})
+        reply(msg, {"type": "commit_offsets_ok"})
+    elif kind == "list_committed_offsets":
+        reply(msg, {"type": "list_committed_offsets_ok",
+                    "offsets": {k: committed[k] for k in body["keys"] if k in committed}})
+
+
 HANDLERS = {"echo": lambda m: reply(m, {"type": "echo_ok", "echo": m["body"]["echo"]}),
             "unique-ids": handle_unique, "lin-kv": handle_kv, "g-set": handle_set, "broadcast": handle_set,
-            "g-counter": handle_counter, "pn-counter": handle_counter, "txn-list-append": handle_txn, "txn-rw-register": handle_txn}
+            "g-counter": handle_counter, "pn-counter": handle_counter, "txn-list-append": handle_txn, "txn-rw-register": handle_txn,
+            "kafka": handle_kafka}
 
 
 def gossip_forever() -> None:
@@ -249,6 +287,8 @@ def main() -> None:
                 DATA["set"] = set(load("set.json", []))
                 DATA["totals"] = load("totals.json", {})
                 DATA["kv"] = load("kv.json", {}) if BUG == "durable" else {}
+                kafka = load("kafka.json", {}) if BUG != "forgetful" else {}
+                DATA["logs"], DATA["committed"] = kafka.get("logs", {}), kafka.get("committed", {})
                 log(f"init as {STATE['node']} of {STATE['nodes']}, workload {WORKLOAD} {BUG}")
                 reply(msg, {"type": "init_ok"})
                 threading.Thread(target=gossip_forever, daemon=True).start()
@@ -259,7 +299,7 @@ def main() -> None:
                     callback(body)
                 continue
             if body.get("type", "").startswith("fwd-"):
-                kv_apply(msg, body["type"])
+                (kafka_apply if WORKLOAD == "kafka" else kv_apply)(msg, body["type"])
                 continue
             HANDLERS[WORKLOAD](msg)
 
