@@ -35,6 +35,17 @@ def test_docker_correct_passes_and_planted_bug_is_caught(tmp_path: Path, workloa
     assert wrong.result.valid is False, wrong.result.explanation
 
 
+ALL_CORRECT = ["echo", "g-set", "g-counter", "pn-counter", "txn-list-append", "txn-rw-register", "kafka"]
+
+
+@pytest.mark.parametrize("workload", ALL_CORRECT)
+def test_docker_correct_nodes_of_every_workload(tmp_path: Path, workload: str) -> None:
+    res = run_program(tmp_path, PYNODE, [workload], workload, seed=3, backend="docker", time_limit=8,
+                      nemesis=("partition", "kill", "pause"))
+    assert res.result.valid is True, res.result.explanation
+    assert res.outcome.faults_applied > 0
+
+
 def test_docker_forgetful_node_is_caught_by_the_absence_observation(tmp_path: Path) -> None:
     opts = {"keys": 2, "ops_per_key": 1000}
     res = run_program(tmp_path, PYNODE, ["lin-kv", "forgetful"], "lin-kv", schedule=KILL_N1, workload_options=opts,

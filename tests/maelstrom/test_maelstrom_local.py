@@ -100,5 +100,5 @@ def test_verdicts_stable_over_seeds(tmp_path: Path, seed: int, workload: str, go
 @pytest.mark.parametrize("workload, good, faults", PY_CORRECT_ONLY, ids=[p[0] for p in PY_CORRECT_ONLY])
 def test_correct_nodes_stable_over_seeds(tmp_path: Path, seed: int, workload: str, good: list[str],
                                          faults: tuple[str, ...] | list[dict]) -> None:
-    res = run_program(tmp_path, PYNODE, good, workload, nemesis=faults, seed=seed)
+    res = run_program(tmp_path, PYNODE, good, workload, nemesis=faults, seed=seed, time_limit=3)
     assert res.result.valid is True, res.result.explanation
