@@ -11,7 +11,7 @@ shim -> program, exactly the path of every message in a test.
   program's stdin and reads its answer from stdout (same two pipe transits and the same JSON work as a
   hop). Added latency = median hop - median baseline round trip.
 
-    python bench/maelstrom_routing.py [--seconds 5] [--tokens 200]
+    python bench/maelstrom_routing.py [--seconds 5] [--tokens 1000]
 
 Numbers depend on the load of the machine (shared by other jobs when it was measured: say so).
 """
@@ -100,7 +100,7 @@ def main() -> None:
     """Run both measurements and print them."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--tokens", type=int, default=200)
+    ap.add_argument("--tokens", type=int, default=1000)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rate, hops = asyncio.run(ring(args.seconds, args.tokens, Path(tmp)))
