@@ -209,3 +209,43 @@ def test_kafka_checker_finds_lost_duplicated_reordered_and_regressions() -> None
     lists = [_op(6, 6, "invoke", 2, "list_committed_offsets", ["k"]), _op(7, 7, "ok", 2, "list_committed_offsets", {"k": 1}),
              _op(8, 8, "invoke", 2, "list_committed_offsets", ["k"]), _op(9, 9, "ok", 2, "list_committed_offsets", {"k": 0})]
     assert check(sends + good_poll + lists).details["counts"]["committed-regression"] == 1
+
+
+def test_campaign_file_puts_an_external_program_beside_paxos_on_the_same_workload() -> None:
+    from harness.apps.campaign.loader import load_campaign
+
+    repo = Path(__file__).resolve().parents[2]
+    camp = load_campaign(repo / "campaigns" / "maelstrom.toml")
+    by_system: dict[str, set[tuple[str, str]]] = {}
+    for cell in camp.cells:
+        by_system.setdefault(cell.spec.system, set()).add((cell.spec.workload, cell.fault))
+    assert {"paxos", "replication:failover", "maelstrom:pynode-lin-kv", "maelstrom:pynode-local-reads"} <= set(by_system)
+    assert by_system["paxos"] == by_system["maelstrom:pynode-lin-kv"]  # same workload and faults
+    for cell in camp.cells:
+        if cell.spec.system.startswith("maelstrom:"):
+            assert (repo / cell.spec.config["bin"]).is_file()
+            assert cell.expect.value == ("invalid" if "local-reads" in cell.spec.system else "valid")
+
+
+def test_comparison_report_charts_every_implementation_and_escapes_labels() -> None:
+    from reports.campaign_charts import campaign_charts
+    from reports.campaign_report import render_campaign_report
+
+    rows = [
+        {"variant": "paxos", "backend": "local", "latency_p50_ms": 3.0, "availability_faults": 0.6,
+         "throughput": 38.0, "first_violation_s_median": None},
+        {"variant": "maelstrom:<b>x</b>", "backend": "local", "latency_p50_ms": 1.5, "availability_faults": 0.9,
+         "throughput": 40.0, "first_violation_s_median": 2.5},
+    ]
+    common = {"planted_bug": False, "done": 3, "cells": 3, "detection_rate": 0.0, "invalid": 0,
+              "first_violation_s_min": None, "latency_p99_ms": 9.0, "availability_quiet": 1.0, "wall_seconds": 60.0}
+    rows = [{**common, **r} for r in rows]
+    html = campaign_charts({"implementations": rows})
+    assert html.count("<figure") == 3 and html.count("<circle") == 2
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "2.5 s" in html  # the caught one's time to first violation
+    assert campaign_charts({"implementations": []}) == ""
+    page = render_campaign_report({"name": "c", "implementations": rows, "groups": [], "zoo": [], "min_detection": 1.0,
+                                   "totals": {"cells": 0, "valid": 0, "invalid": 0, "unknown": 0, "crashed": 0,
+                                              "pending": 0, "interrupted": 0}})
+    assert 'id="charts"' in page and "<svg" in page
