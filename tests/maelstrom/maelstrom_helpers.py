@@ -31,7 +31,7 @@ def compile_cnode(dest: Path) -> Path:
 def run_program(store: Path, program: Path, args: list[str], workload: str, *, nemesis: tuple[str, ...] = (),
                 seed: int = 1, time_limit: float = 4.0, nodes: int = 3, schedule: list[dict[str, Any]] | None = None,
                 workload_options: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
-                quiesce: float = 1.5, backend: str = "local") -> RunResult:
+                quiesce: float = 3.0, backend: str = "local") -> RunResult:
     """One run of ``program args`` under ``workload`` with the given faults; returns the stored result."""
     spec = RunSpec(system="maelstrom", workload=workload, backend=backend, nodes=nodes, concurrency=2 * nodes,
                    time_limit=time_limit, rate=40.0, nemesis=nemesis, nemesis_interval=1.0, seed=seed,
