@@ -19,11 +19,15 @@ from html import escape
 from typing import Any
 
 PALETTE = ("#1565c0", "#2e7d32", "#c62828", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457")
-W, H, PAD_L, PAD_B, PAD_T, PAD_R = 460, 260, 56, 40, 16, 16
+W, H, PAD_L, PAD_B, PAD_T, PAD_R = 500, 260, 56, 40, 16, 16
 
 
 def _label(row: Mapping[str, Any]) -> str:
     return f"{row.get('variant', '?')} ({row.get('backend', '?')})"
+
+
+def _short(text: str, width: int = 34) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _num(value: Any) -> float | None:
@@ -62,8 +66,11 @@ def scatter_availability_latency(rows: Sequence[Mapping[str, Any]], colors: Mapp
     for r, x, y in pts:
         body += (f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" fill="{colors[_label(r)]}" fill-opacity="0.8">'
                  f'<title>{escape(_label(r))}: {100 * y:.0f}% available, p50 {x:.3g} ms</title></circle>')
-    return _frame("availability under faults vs. median latency (up and left is better)",
-                  "median latency (ms)", "ok share while faulted", body)
+    legend = "".join(f'<span><i style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
+                     f'background:{colors[_label(r)]}"></i> {escape(_label(r))}</span><br>' for r, _, _ in pts)
+    chart = _frame("availability under faults vs. median latency (up and left is better)",
+                   "median latency (ms)", "ok share while faulted", body)
+    return chart.replace("</figcaption>", f'<br><small class="legend">{legend}</small></figcaption>')
 
 
 def bars(rows: Sequence[Mapping[str, Any]], key: str, title: str, unit: str, colors: Mapping[str, str]) -> str:
@@ -74,13 +81,13 @@ def bars(rows: Sequence[Mapping[str, Any]], key: str, title: str, unit: str, col
         return ""
     hi = max(v for _, v in vals) or 1.0
     bar_h = max(10.0, min(24.0, (H - PAD_T - PAD_B) / len(vals) - 6))
-    left = 170
+    left = 210
     body = ""
     for i, (r, v) in enumerate(vals):
         y = PAD_T + i * (bar_h + 6)
         width = (W - left - PAD_R - 50) * v / hi
         body += (f'<text x="{left - 6}" y="{y + bar_h * 0.7:.1f}" font-size="10" text-anchor="end">'
-                 f'{escape(_label(r))[:32]}</text>'
+                 f'{escape(_short(_label(r)))}</text>'
                  f'<rect x="{left}" y="{y:.1f}" width="{width:.1f}" height="{bar_h:.1f}" fill="{colors[_label(r)]}">'
                  f'<title>{escape(_label(r))}: {v:.4g} {escape(unit)}</title></rect>'
                  f'<text x="{left + width + 4:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="10">{v:.3g} {escape(unit)}</text>')
