@@ -134,6 +134,8 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
     if opts["config_json"] is not None:
         fields["config"] = _parse_json_option("--config", opts["config_json"])
     if opts["bin_path"] is not None or opts["bin_args"]:  # an external program: system config "bin"/"bin_args"
+        if str(fields.get("system", base.system)).split(":", 1)[0] != "maelstrom":
+            raise click.BadParameter("only for --system maelstrom (an external program)", param_hint="--bin")
         base_config = dict(fields.get("config", base.config))
         if opts["bin_path"] is not None:
             base_config["bin"] = str(Path(opts["bin_path"]).expanduser().resolve())

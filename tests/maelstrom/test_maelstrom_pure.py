@@ -249,3 +249,8 @@ def test_comparison_report_charts_every_implementation_and_escapes_labels() -> N
                                    "totals": {"cells": 0, "valid": 0, "invalid": 0, "unknown": 0, "crashed": 0,
                                               "pending": 0, "interrupted": 0}})
     assert 'id="charts"' in page and "<svg" in page
+
+
+def test_bin_is_refused_for_our_own_systems(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run_cli(["run", "--system", "paxos", "--bin", str(NODES / "pynode.py"), "--store", str(tmp_path)]) == 254
+    assert "only for --system maelstrom" in capsys.readouterr().err
