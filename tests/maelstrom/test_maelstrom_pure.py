@@ -254,3 +254,25 @@ def test_comparison_report_charts_every_implementation_and_escapes_labels() -> N
 def test_bin_is_refused_for_our_own_systems(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert run_cli(["run", "--system", "paxos", "--bin", str(NODES / "pynode.py"), "--store", str(tmp_path)]) == 254
     assert "only for --system maelstrom" in capsys.readouterr().err
+
+
+def test_docker_backend_mounts_the_program_and_adds_debian_packages(tmp_path: Path) -> None:
+    from harness.backends.base import ClusterSpec
+    from harness.backends.docker import cluster
+    from harness.backends.maelstrom.docker import MaelstromDockerBackend
+
+    spec = ClusterSpec("maelstrom", ("n1", "n2"), tmp_path, 1,
+                       {"bin": str(NODES / "pynode.py"), "bin_args": ["echo"], "packages": ["ruby"]})
+    backend = MaelstromDockerBackend(spec, [{"type": "topology", "topology": {}}], client=object())
+    assert "ruby" in backend.recipe.packages and "python3" in backend.recipe.packages
+    assert backend.spec.nodes == ("n1", "n2", "services") and backend.cluster_nodes == ("n1", "n2")
+    (bind,) = backend._extra_binds().items()
+    assert bind == (str(NODES / "pynode.py"), {"bind": "/opt/splitbrain-program/pynode.py", "mode": "ro"})
+    plans = [cluster.NodePlan(n, f"10.0.0.{i}", f"c-{n}", f"v-{n}") for i, n in enumerate(backend.spec.nodes, 10)]
+    cmd = backend._node_command(plans[0], plans)
+    assert cmd[-3:] == ["--", "/opt/splitbrain-program/pynode.py", "echo"]
+    assert "lin-kv=10.0.0.12:7001" in cmd[cmd.index("--peers") + 1] and "--after-init" in cmd
+    assert backend._node_command(plans[2], plans)[-1] == "--services"
+    with pytest.raises(SpecError, match="Debian package"):
+        MaelstromDockerBackend(ClusterSpec("maelstrom", ("n1",), tmp_path, 1,
+                                           {"bin": str(NODES / "pynode.py"), "packages": "ruby"}), client=object())
