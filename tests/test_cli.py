@@ -27,8 +27,8 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["run", "--system", "nosuch"], "valid choices: etcd, hashring, lock, maelstrom, paxos, redis, replication, twopc"),
         (["run", "--system", "replication:nosuch"], "replication:async"),
-        (["run", "--workload", "nosuch"], "valid choices: bank, broadcast, echo, g-counter, g-set, kafka, lin-kv, "
-                                        "list-append, lock, pn-counter, register, set, txn-list-append"),
+        (["run", "--workload", "nosuch"], ("valid choices: bank, broadcast, echo, g-counter, g-set, kafka, lin-kv, "
+                                        "list-append, lock, pn-counter, register, set, txn-list-append")),
         (["run", "--nemesis", "partiton"], "partition"),
         (["run", "--backend", "nosuch"], "local"),
         (["run", "--nodes", "zero"], "--nodes"),

@@ -22,6 +22,10 @@ program that stops reading its stdin gets messages dropped once the pipe buffer 
 reply to a msg_id nobody waits for is counted and dropped. When the program exits on its own the
 shim logs its status and exits with status 3, which the backend sees as a crashed node.
 
+When the run gives the shim a token (in its environment, as our node runtime gets it; removed before
+the program starts, so the program never sees it), control requests and peer connections must carry
+it: anything else is logged and the connection closed, so a local process cannot fault the node.
+
 Counters (``status`` over the control channel, and a stats file refreshed every second) give the
 report per-node message counts and the bad-output counts.
 """
