@@ -36,7 +36,10 @@ def _entries(value: Any) -> dict[str, list[tuple[int, Any]]]:
 
 
 def check(history: Sequence[Op], *, max_listed: int = 16) -> Result:
-    """Judge a kafka history; see the module docstring."""
+    """Kafka-style logs: lost, duplicated, reordered messages, offset clashes, committed-offset regressions.
+
+    See the module docstring for each anomaly.
+    """
     at: dict[tuple[str, int], set[Any]] = {}  # (key, offset) -> messages seen there
     where: dict[tuple[str, Any], set[int]] = {}  # (key, msg) -> offsets it was seen at
     acked: list[tuple[str, Any, int, int]] = []  # key, msg, offset, op index

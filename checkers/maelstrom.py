@@ -83,8 +83,14 @@ def check_echo(history: Sequence[Op]) -> Result:
     return Result("echo", valid, {"ok": ok, "wrong-count": bad, "wrong": wrong}, text)
 
 
-def check_convergence(history: Sequence[Op], *, add_f: str = "add", max_listed: int = 32) -> Result:
-    """Set-full over all reads, and every acknowledged element in every node's final read."""
+def check_convergence(history: Sequence[Op], *, add_f: str | None = None, max_listed: int = 32) -> Result:
+    """Set-full over all reads, and every acknowledged element in every node's final read.
+
+    ``add_f``: the op that adds an element (g-set ``add``, broadcast ``broadcast``); by default
+    ``broadcast`` if the history has such ops, else ``add``.
+    """
+    if add_f is None:
+        add_f = "broadcast" if any(op.f == "broadcast" for op in history) else "add"
     as_set = [replace(op, f="add" if op.f == add_f else ("read" if op.f == "final-read" else op.f)) for op in history]
     full = sets.check(as_set, linearizable=False, max_listed=max_listed)
     acked: set[Any] = set()

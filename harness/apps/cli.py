@@ -219,7 +219,7 @@ def _read_text(option: str, path: Path) -> str:
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
                    "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, lock, long-fork, "
-                   "2pc, stats")
+                   "2pc, stats; Maelstrom's kafka, echo, convergence, eventual-counter")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
 def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, jobs: int | None,
           memory_limit: int | None, checker: str | None, as_json: bool) -> int:

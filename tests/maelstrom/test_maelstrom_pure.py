@@ -301,3 +301,23 @@ def test_docker_backend_mounts_the_program_and_adds_debian_packages(tmp_path: Pa
     with pytest.raises(SpecError, match="Debian package"):
         MaelstromDockerBackend(ClusterSpec("maelstrom", ("n1",), tmp_path, 1,
                                            {"bin": str(NODES / "pynode.py"), "packages": "ruby"}), client=object())
+
+
+def test_maelstrom_checkers_are_registered_for_the_check_command(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from checkers.history import write_jsonl
+
+    h = [_op(0, 0, "invoke", 0, "broadcast", 1), _op(1, 1, "ok", 0, "broadcast", 1),
+         _op(2, 2, "invoke", 1, "broadcast", 2), _op(3, 3, "ok", 1, "broadcast", 2),
+         _op(4, 4, "invoke", 0, "final-read", None, "n1"), _op(5, 5, "ok", 0, "final-read", [1, 2], "n1"),
+         _op(6, 6, "invoke", 1, "final-read", None, "n2"), _op(7, 7, "ok", 1, "final-read", [1], "n2")]
+    lagging = tmp_path / "lagging.jsonl"
+    write_jsonl(lagging, h)
+    converged = tmp_path / "converged.jsonl"
+    write_jsonl(converged, [*h[:7], _op(7, 7, "ok", 1, "final-read", [1, 2], "n2")])
+    assert run_cli(["check", "--checker", "convergence", str(lagging)]) == 1  # broadcast ops found by themselves
+    assert run_cli(["check", "--checker", "convergence", str(converged)]) == 0
+    echoes = tmp_path / "echo.jsonl"
+    write_jsonl(echoes, [_op(0, 0, "invoke", 0, "echo", "a"), _op(1, 1, "ok", 0, "echo", "b")])
+    assert run_cli(["check", "--checker", "echo", str(echoes)]) == 1
+    capsys.readouterr()
