@@ -276,3 +276,25 @@ def test_docker_backend_mounts_the_program_and_adds_debian_packages(tmp_path: Pa
     with pytest.raises(SpecError, match="Debian package"):
         MaelstromDockerBackend(ClusterSpec("maelstrom", ("n1",), tmp_path, 1,
                                            {"bin": str(NODES / "pynode.py"), "packages": "ruby"}), client=object())
+
+
+def test_shim_refuses_client_requests_before_the_program_answered_init(tmp_path: Path) -> None:
+    """Otherwise a request dialled early (docker clients do) reaches the program before ``init``."""
+    import json
+
+    from systems_under_test.maelstrom.runtime.shim import Shim, ShimOptions, _Client
+
+    class Writer:
+        def __init__(self) -> None:
+            self.lines: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.lines.append(data)
+
+    shim = Shim(ShimOptions(node="n1", nodes=("n1",), listen=("127.0.0.1", 0), peers={}, control=("127.0.0.1", 0),
+                            data_dir=tmp_path, command=("/bin/true",)))
+    writer = Writer()
+    shim._client_line(_Client("c1", writer), b'{"type": "add", "element": 1, "req_id": 5}\n')  # type: ignore[arg-type]
+    (reply,) = [json.loads(line) for line in writer.lines]
+    assert reply["req_id"] == 5 and reply["code"] == 11 and reply["definite"] is True
+    assert shim.pending == {} and shim.counters.client_requests == 0
