@@ -321,3 +321,25 @@ def test_maelstrom_checkers_are_registered_for_the_check_command(tmp_path: Path,
     write_jsonl(echoes, [_op(0, 0, "invoke", 0, "echo", "a"), _op(1, 1, "ok", 0, "echo", "b")])
     assert run_cli(["check", "--checker", "echo", str(echoes)]) == 1
     capsys.readouterr()
+
+
+def test_shim_refuses_client_requests_before_the_program_answered_init(tmp_path: Path) -> None:
+    """Otherwise a request dialled early (docker clients do) reaches the program before ``init``."""
+    import json
+
+    from systems_under_test.maelstrom.runtime.shim import Shim, ShimOptions, _Client
+
+    class Writer:
+        def __init__(self) -> None:
+            self.lines: list[bytes] = []
+
+        def write(self, data: bytes) -> None:
+            self.lines.append(data)
+
+    shim = Shim(ShimOptions(node="n1", nodes=("n1",), listen=("127.0.0.1", 0), peers={}, control=("127.0.0.1", 0),
+                            data_dir=tmp_path, command=("/bin/true",)))
+    writer = Writer()
+    shim._client_line(_Client("c1", writer), b'{"type": "add", "element": 1, "req_id": 5}\n')  # type: ignore[arg-type]
+    (reply,) = [json.loads(line) for line in writer.lines]
+    assert reply["req_id"] == 5 and reply["code"] == 11 and reply["definite"] is True
+    assert shim.pending == {} and shim.counters.client_requests == 0

@@ -487,6 +487,10 @@ class Shim:
             client.writer.write(_line({"type": "error", "code": 10, "text": "the services host takes no clients",
                                        "definite": True, "req_id": req["req_id"]}))
             return
+        if not self.ready:  # a program must see init before anything else (docker clients dial early)
+            client.writer.write(_line({"type": "error", "code": 11, "text": "the node is not initialised yet",
+                                       "definite": True, "req_id": req["req_id"]}))
+            return
         self.counters.client_requests += 1
         self._next_msg += 1
         mid = self._next_msg
