@@ -159,6 +159,10 @@ def test_the_plan_hands_the_program_and_the_topology_to_the_backend_in_the_clust
     assert cluster.config["bin_args"] == ["broadcast"]
     assert cluster.config["after_init"] == [{"type": "topology", "topology": {"n1": ["n2"], "n2": ["n1"]}}]
     assert "after_init" not in build_plan(spec.with_(workload="g-set", workload_options={})).cluster(tmp_path).config
+    own = {**spec.config, "after_init": [{"type": "hello"}]}  # the run's own config wins over the workload's
+    assert build_plan(spec.with_(config=own)).cluster(tmp_path).config["after_init"] == [{"type": "hello"}]
+    with pytest.raises(SpecError, match="after_init"):
+        build_plan(spec.with_(config={**spec.config, "after_init": "topology"}))
     backend = plan.make_backend(tmp_path)
     assert backend.setup_messages == cluster.config["after_init"]
     cmd = backend._command(backend.nodes["n1"])
