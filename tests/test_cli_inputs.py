@@ -97,8 +97,12 @@ edn_op = st.tuples(st.sampled_from([":invoke", ":ok", ":fail", ":info", ":weird"
                    st.one_of(st.sampled_from(["0", "1", ":nemesis", "[1]", "{:a 1}", "nil", "\"p\"", "1.5"]), edn_value),
                    st.sampled_from([":read", ":write", ":cas", ":txn", ":add", "\"f\"", "[1]"]),
                    edn_value).map(lambda t: f"{{:type {t[0]}, :process {t[1]}, :f {t[2]}, :value {t[3]}}}")
+kv_op = st.tuples(st.sampled_from([":invoke", ":ok", ":fail", ":info"]), st.sampled_from(["0", "1", "[1]", "nil"]),
+                  st.sampled_from([":get", ":put", ":append", ":cas", ":x"]), edn_value, edn_value).map(
+    lambda t: f"{{:process {t[1]}, :type {t[0]}, :f {t[2]}, :key {t[3]}, :value {t[4]}}}")
 edn_text = st.one_of(
     st.lists(edn_op, max_size=6).map(lambda ops: "[" + "\n".join(ops) + "]"),
+    st.lists(kv_op, min_size=1, max_size=6).map("\n".join),
     st.lists(edn_op, min_size=1, max_size=6).map("\n".join),
     st.lists(st.one_of(edn_op, edn_value), max_size=6).map(lambda xs: "(" + " ".join(xs) + ")"),
     st.integers(100, 5000).map(lambda n: "[" * n + "]" * n),
@@ -206,3 +210,59 @@ def test_check_names_what_is_wrong(tmp_path: Path) -> None:
     bad.unlink()
     code, err = invoke(["check", "/dev/zero"])
     assert code == 254 and "binary" in err
+
+
+OPTION_KEYS = ["keys", "mix", "ops_per_key", "values", "accounts", "max_amount", "reads", "ttl", "stale", "release",
+               "read_fraction", "final_reads", "max_txn_length", "appends_per_key", "bogus"]
+CONFIG_KEYS = ["heartbeat", "batch", "election_timeout", "ttl", "phase_timeout", "max_attempts", "coordinator",
+               "accounts", "members", "manager", "resource", "replicas", "bogus"]
+# Wrongly typed values, and numbers in a sane range: a zero or negative heartbeat or timeout is a
+# different problem (the node spins, in the simulator without end) that each system must refuse itself.
+option_values = st.one_of(
+    st.recursive(st.one_of(st.none(), st.booleans(), st.text(max_size=4)),
+                 lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner,
+                                                                                        max_size=2)), max_leaves=5),
+    st.just(DEEP), st.sampled_from([1, 2, 0.5, 1e7, 3.5, {"read": "a"}, [1]]),
+)
+
+
+@settings(max_examples=int(os.environ.get("SPLITBRAIN_FUZZ_EXAMPLES", "60")) // 2, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(system=st.sampled_from(["replication", "paxos", "lock", "twopc", "hashring"]),
+       options=st.dictionaries(st.sampled_from(OPTION_KEYS), option_values, max_size=2),
+       config=st.dictionaries(st.sampled_from(CONFIG_KEYS), option_values, max_size=2))
+def test_run_takes_any_option_object_with_a_verdict_or_one_line(system: str, options: dict[str, Any],
+                                                                config: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory() as store:
+        code, err = invoke(["run", "--backend", "sim", "--system", system, "--store", store, "--quiet",
+                            "--time-limit", "0.1", "--quiesce", "0", "--nemesis", "none", "--op-timeout", "0.2",
+                            "--workload-options", _dumps(options), "--config", _dumps(config)])
+    assert_verdict_or_one_line(code, err, f"{system} --workload-options {options!r} --config {config!r}")
+
+
+def test_check_stops_reading_an_endless_input_and_says_why(tmp_path: Path) -> None:
+    import threading
+
+    from checkers.history import HistoryError
+    from checkers.importers import read_bounded
+
+    fifo = tmp_path / "endless"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        try:
+            with fifo.open("w") as fh:
+                while True:
+                    fh.write('{"type": "invoke", "process": 0, "f": "read"}\n' * 1000)
+        except (BrokenPipeError, OSError):
+            pass
+
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    try:
+        read_bounded(fifo, limit=1 << 20)
+    except HistoryError as e:
+        assert "stopped reading after 1048576 bytes" in str(e) and str(fifo) in str(e)
+    else:
+        raise AssertionError("an endless input was read to its end")
+    t.join(timeout=5)

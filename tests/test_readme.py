@@ -127,7 +127,9 @@ def test_the_readme_has_commands_and_every_skip_is_still_in_it() -> None:
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c not in SKIPPED])
 def test_readme_command_runs(clone: Path, command: str) -> None:
     argv = narrowed(shlex.split(command))
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # a new user's shell: the venv is not activated, so no bare ``splitbrain`` on the PATH
+    path = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "splitbrain").exists()]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.pathsep.join(path)}
     env.pop("PYTEST_ADDOPTS", None)
     proc = subprocess.run(argv, cwd=clone, capture_output=True, text=True, timeout=600, env=env,
                           check=False)
@@ -137,6 +139,16 @@ def test_readme_command_runs(clone: Path, command: str) -> None:
     assert output.strip(), "every command says something"
     if argv[1:2] == ["run"]:
         assert re.search(r"^verdict: (VALID|INVALID|UNKNOWN)", proc.stdout, re.MULTILINE), output
+    replay = re.search(r"^replay: (.*)$", proc.stdout, re.MULTILINE)
+    if replay:  # the replay line (of an invalid run, of explore's find) runs as printed: the same verdict
+        again = subprocess.run(shlex.split(replay.group(1)), cwd=clone, capture_output=True, text=True,
+                               timeout=600, env=env, check=False)
+        word = re.compile(r"^(?:verdict|stored run): (VALID|INVALID|UNKNOWN)", re.MULTILINE)
+        assert again.returncode in OK_CODES, again.stdout + again.stderr
+        assert word.findall(again.stdout)[:1] == word.findall(proc.stdout)[:1], again.stdout
+        if argv[1:2] == ["run"]:  # same seed, simulator: the very same run
+            verdict = re.compile(r"^verdict: .*$", re.MULTILINE)
+            assert verdict.findall(again.stdout) == verdict.findall(proc.stdout)
     if argv[1:2] == ["check"]:
         for line in proc.stdout.splitlines():
             if not line.startswith("{"):

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -69,9 +68,12 @@ def _untimed(history: Sequence[Op]) -> bool:
     return list(map(_TIME, history)) == list(map(_INDEX, history))
 
 
-def search_options(reductions: Reductions, deadline: float | None, max_configs: int | None) -> SearchOptions:
+def search_options(
+    reductions: Reductions, deadline: float | None, max_configs: int | None, memory_limit: int | None = None
+) -> SearchOptions:
     """The options of the search for these reductions and budget."""
     return SearchOptions(
+        memory_limit=memory_limit,
         classes=reductions.classes,
         dominance=reductions.dominance,
         forced_reads=reductions.forced_reads,
@@ -131,7 +133,7 @@ def check(
     assert cap is None or isinstance(cap, int)
 
     tasks = sorted((prepare(m, key, per_key[key], red) for key in per_key), key=_task_order)
-    opts = replace(search_options(red, deadline, budget), memory_limit=cap)
+    opts = search_options(red, deadline, budget, cap)
     live, slice_steps = round_robin(tasks, opts, all_keys=all_keys,
                                     until=started + WARMUP_SECONDS if jobs > 1 else None)
     proven = not all_keys and any(t.outcome is not None and t.outcome.valid is False for t in tasks)

@@ -185,6 +185,13 @@ def _split(
                 out_val = freeze(out_val)
             unkeyed.append(new_entry(Entry, (f, in_val, out_val, False, inv_pos, pos, inv, op)))
             continue
+        elif not keyed and kind == FAIL and f == "cas" and f in fs:
+            if observe_all or (auto and is_precondition_failure(op.error)):
+                in_val = inv.value
+                if type(in_val) not in scalar:
+                    in_val = freeze(in_val)
+                unkeyed.append(new_entry(Entry, (f, in_val, FAILED, False, inv_pos, pos, inv, op)))
+            continue
         ret_pos = pos
         if kind == OK:
             out_val = op.value

@@ -29,27 +29,37 @@ def _show_value(v: Any) -> str:
     return "a value no operation observed" if v is UNOBSERVED else show(v)
 
 
-def op_desc(model: Model, e: Entry) -> str:
-    """'read 3 by process 4'."""
-    return f"{model.describe_op(e.f, e.inp, e.out)} by process {e.process}".replace(
-        repr(UNOBSERVED), "an unobserved value"
-    )
+_UNOBSERVED_TEXT = repr(UNOBSERVED)
 
 
-def op_dict(model: Model, e: Entry) -> dict[str, Any]:
+def op_desc(model: Model, e: Entry, memo: dict[Any, str] | None = None) -> str:
+    """'read 3 by process 4' (``memo``: descriptions of (f, input, output) already made)."""
+    key = e[:3]
+    text = None if memo is None else memo.get(key)
+    if text is None:
+        text = model.describe_op(e.f, e.inp, e.out)
+        if _UNOBSERVED_TEXT in text:
+            text = text.replace(_UNOBSERVED_TEXT, "an unobserved value")
+        if memo is not None:
+            memo[key] = text
+    return f"{text} by process {e.invoke.process}"
+
+
+def op_dict(model: Model, e: Entry, memo: dict[Any, str] | None = None) -> dict[str, Any]:
     """One op of a counterexample, JSON-able."""
     comp = e.complete
-    value = comp.value if comp is not None and comp.type == "ok" else e.invoke.value
+    inv = e.invoke
+    value = comp.value if comp is not None and comp.type == "ok" else inv.value
     return {
-        "index": e.invoke.index,
+        "index": inv.index,
         "complete_index": None if comp is None else comp.index,
-        "process": e.process,
+        "process": inv.process,
         "f": e.f,
         "type": "info" if e.crashed else (comp.type if comp is not None else "info"),
         "value": value,
-        "invoke_time": e.invoke.time,
+        "invoke_time": inv.time,
         "complete_time": None if e.crashed or comp is None else comp.time,
-        "description": op_desc(model, e),
+        "description": op_desc(model, e, memo),
     }
 
 
@@ -131,12 +141,16 @@ def counterexample(
     positions: bool = False,
 ) -> dict[str, Any]:
     """The counterexample of one key as JSON-able data (see ``checkers.linearizability.check``)."""
+    memo: dict[Any, str] = {}
+    prefix_ops = [op_dict(model, e, memo) for e in prefix]
+    for i, d in enumerate(prefix_ops):
+        d["order"] = i
     return {
         "key": key,
-        "op": op_dict(model, stuck),
-        "prefix": [dict(op_dict(model, e), order=i) for i, e in enumerate(prefix)],
+        "op": op_dict(model, stuck, memo),
+        "prefix": prefix_ops,
         "prefix_states": [model.describe(s).replace(repr(UNOBSERVED), "an unobserved value") for s in states],
-        "concurrent": [op_dict(model, e) for e in pending],
+        "concurrent": [op_dict(model, e, memo) for e in pending],
         "refuted_up_front": refutation is not None,
         "explanation": explain(model, key, stuck, prefix, states, pending, refutation, positions),
     }

@@ -56,6 +56,7 @@ class _Unobserved:
 UNOBSERVED = _Unobserved()
 _CRASHED = itemgetter(3)  # Entry.crashed
 _RET_POS = itemgetter(5)  # Entry.ret_pos
+_INV_POS = itemgetter(4)  # Entry.inv_pos
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,13 @@ def impossible_read(model: Model, entries: Sequence[Entry]) -> Refutation | None
             writers.setdefault(e.inp, []).append(e)
         elif e.f == "cas" and isinstance(e.inp, tuple) and len(e.inp) == 2:
             writers.setdefault(e.inp[1], []).append(e)
+    # per value, its two earliest-invoked writers: "some writer other than e was invoked before e
+    # returned" needs only those (the earliest, or the next when the earliest is e itself)
+    first: dict[Any, tuple[Entry, Entry | None]] = {}
+    for v, ws in writers.items():
+        two = sorted(ws, key=_INV_POS)[:2] if len(ws) > 1 else ws
+        first[v] = (two[0], two[1] if len(two) > 1 else None)
+    initial = model.initial
     for e in sorted(entries, key=_RET_POS):
         if e.crashed or e.out is FAILED:
             continue
@@ -203,9 +211,10 @@ def impossible_read(model: Model, entries: Sequence[Entry]) -> Refutation | None
             v = e.inp[0]
         else:
             continue
-        if v == model.initial:
+        if v == initial:
             continue
-        ws = writers.get(v, [])
-        if not any(w.inv_pos < e.ret_pos and w is not e for w in ws):
-            return Refutation(e, v, tuple(ws))
+        pair = first.get(v)
+        w = None if pair is None else pair[1] if pair[0] is e else pair[0]
+        if w is None or w.inv_pos >= e.ret_pos:
+            return Refutation(e, v, tuple(writers.get(v, ())))
     return None

@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -228,8 +227,8 @@ def search_steps(
     tables: list[dict[int, int]] = [{} for _ in table_op]
     n_tables = len(tables)
     uses = [0] * n_tables
-    for t, n in Counter(c_tid).items():
-        uses[t] = n
+    for t in c_tid:
+        uses[t] += 1
     if not forced_ok:
         t_ro = [False] * n_tables
     elif ro_fs is not None:
@@ -352,17 +351,21 @@ def search_steps(
 
     # movers[sid]: (class, next sid) of the crashed classes whose op can take effect in state sid and
     # changes it (the others are never tried there, see above), in class order; worked out per state
+    # worked out per state up to the classes needed so far (movers_upto[sid]: classes below it done)
     movers: dict[int, list[tuple[int, int]]] = {}
+    movers_upto: dict[int, int] = {}
 
-    def state_movers(sid: int) -> list[tuple[int, int]]:
-        out = []
-        for c in range(n_cls):
+    def state_movers(sid: int, na: int) -> list[tuple[int, int]]:
+        out = movers.get(sid)
+        if out is None:
+            out = movers[sid] = []
+        for c in range(movers_upto.get(sid, 0), na):
             nc = x_tab[c].get(sid)
             if nc is None:
                 nc = compute(x_tid[c], sid)
             if nc >= 0 and nc != sid:
                 out.append((c, nc))
-        movers[sid] = out
+        movers_upto[sid] = na
         return out
 
     # writers_of[v]: the crashed classes whose op writes v, in class order (for dead ends)
@@ -377,8 +380,8 @@ def search_steps(
         rk = ret[k]
         na = n_avail[k]
         moves = movers.get(sid)
-        if moves is None:
-            moves = state_movers(sid)
+        if moves is None or movers_upto[sid] < na:
+            moves = state_movers(sid, na)
         for c, nc in moves:
             if c >= na:
                 break
@@ -648,8 +651,12 @@ def search_steps(
             tab[sid] = ns
         nxt: Child | None = None
         # rank k is the only child when it fits and is a forced read, or (without crashed ops) when
-        # nothing else is pending: the step is taken right here
-        if ns >= 0 and ((read_only[k] and ns == sid) or (not use_lists and rel.bit_count() == w_len[k])):
+        # nothing else is pending: the step is taken right here. With crashed ops and nothing else
+        # pending, the children are rank k and then the crashed ones, worked out only if the search
+        # comes back (``children`` would give the same two, the second as a sentinel): the sentinel
+        # goes into a frame of its own and rank k is taken right here as well
+        forced_k = read_only[k] and ns == sid
+        if ns >= 0 and (forced_k or (rel.bit_count() == w_len[k] and not (use_lists and reach))):
             tz = (~rel & (rel + 1)).bit_length() - 1
             nk = k + 1 + tz
             if nk == m:
@@ -668,7 +675,10 @@ def search_steps(
                 if fresh:
                     bucket.add(seen_key)
                     n_configs += 1
+            lazy = use_lists and not forced_k
             if fresh:
+                if lazy:
+                    stack.append([[(k, rel, cb, sid, LAZY)], 0, len(path)])
                 path.append((nk, nrel, cb, ns, k))
                 k = nk
                 rel = nrel
@@ -684,6 +694,8 @@ def search_steps(
                     path_ends()
                     break
                 continue
+            if lazy:
+                nxt = (k, rel, cb, sid, LAZY)  # rank k was seen: on to the crashed children
         else:
             kids, done = children(k, rel, cb, sid, ns)
             if done:

@@ -9,6 +9,7 @@ or the offending file and line — never a traceback.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import sys
@@ -22,6 +23,7 @@ import click
 from checkers.history import HistoryError
 from checkers.registry import PluginError as CheckerPluginError
 from checkers.result import EXIT_BAD_INPUT, EXIT_CRASHED, merge_validity
+from harness.apps.invoked import as_invoked
 from harness.backends.registry import backend_names
 from harness.run.spec import RunSpec, SpecError, read_spec
 from harness.workloads import OptionError, workload_classes
@@ -69,6 +71,13 @@ def _parse_json_option(name: str, text: str) -> Any:
         raise click.BadParameter("JSON nested too deeply", param_hint=name) from None
     except ValueError as e:  # e.g. an integer literal longer than Python converts
         raise click.BadParameter(f"not valid JSON ({e})", param_hint=name) from None
+
+
+def _finite(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """A number flag must be finite: ``nan`` compares false with every bound and ``inf`` never ends."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def _store_path(_ctx: click.Context, _param: click.Parameter, value: str) -> Path:
@@ -126,9 +135,10 @@ def _writable_store(store: Path) -> None:
 def run(ctx: click.Context, /, **opts: Any) -> int:
     """Run one test against a cluster with faults, check it, store it and print the verdict."""
     from harness.run.progress import ProgressLine
-    from harness.run.session import run_test
+    from harness.run.session import prepare, run_test
 
-    spec = _spec_from_options(ctx, opts)
+    plan = prepare(_spec_from_options(ctx, opts))  # every refusal before the banner: one line, nothing started
+    spec = plan.spec
     _writable_store(opts["store"])
     err = sys.stderr
     click.echo(f"splitbrain: {spec.system} on {spec.backend}, {spec.nodes} nodes, seed {spec.seed}, "
@@ -138,7 +148,7 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
         click.echo(f"  schedule: {json.dumps(entry)}", file=err)
     progress = None if opts["quiet"] else ProgressLine()
     try:
-        res = run_test(spec, store=opts["store"], progress=progress)
+        res = run_test(plan, store=opts["store"], progress=progress)
     finally:
         if progress is not None:
             progress.close()
@@ -150,7 +160,7 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {faults}): {res.result.reason}")
     click.echo(f"report: {res.report_path}")
     if res.result.valid is not True:
-        click.echo(f"replay: {res.replay_command}")
+        click.echo(f"replay: {as_invoked(res.replay_command)}")
     return res.exit_code
 
 
@@ -210,7 +220,7 @@ def _read_text(option: str, path: Path) -> str:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--model", default="cas-register", show_default=True, help="model for history files")
 @click.option("--initial", default=None, help="initial model state as JSON (history files)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite,
               help="checker budget in seconds; past it the keys still open are unknown")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for many-key histories (default: the cores)")

@@ -32,6 +32,7 @@ import click
 
 from checkers.history import Op, dumps
 from checkers.result import UNKNOWN, Result
+from harness.apps.invoked import as_invoked
 from harness.backends.sim.backend import SIM_CONFIG_KEY
 from harness.backends.sim.network import LinkParams
 from harness.run.plan import RunPlan, build_plan
@@ -633,5 +634,5 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
     res = run_test(f.spec.with_(test_name=f.spec.test_name or f"explore-{name.replace(':', '-')}"), store=store)
     click.echo(f"stored run: {res.result.summary()}")
     click.echo(f"report: {res.report_path}")
-    click.echo(f"replay: {res.replay_command}")
+    click.echo(f"replay: {as_invoked(res.replay_command)}")
     return 1

@@ -24,8 +24,8 @@ from typing import Any
 from harness.backends.base import Backend, ClusterSpec
 from harness.backends.registry import BackendEntry, backend_entry
 from harness.run.seeds import child_rng, derive_seed
-from harness.run.spec import RunSpec, SpecError
-from harness.workloads import Workload, WorkloadSpec, workload_class
+from harness.run.spec import RunSpec, SpecError, validate_config
+from harness.workloads import OptionError, Workload, WorkloadSpec, workload_class
 from nemesis import capabilities
 from nemesis import schedule as schedules
 from nemesis.executor import CapabilityError, capabilities_for
@@ -104,7 +104,14 @@ def build_plan(spec: RunSpec) -> RunPlan:
     spec = spec.with_(workload=workload)
     packages = resolve_packages(spec.nemesis, spec.system)
     schedule = tuple(_schedule(spec, packages))
-    wl_class(spec.workload_options)  # options are checked on construction
+    validate_config(spec)
+    try:
+        wl_class(spec.workload_options)  # options are checked on construction
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
+        if isinstance(e, OptionError):
+            raise
+        raise OptionError(f"workload options {dict(spec.workload_options)} are not usable by the {workload} "
+                          f"workload ({type(e).__name__}: {e})") from None
     needed = _needed(packages, schedule)
     check_capabilities(backend_class, needed, entry.name, desc)
     check_config = getattr(backend_class, "check_config", None)

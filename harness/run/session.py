@@ -152,6 +152,8 @@ def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: 
         for sig in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, on_signal, sig)
+        if caught and task is not None:
+            task.cancel()  # a signal arrived before these handlers were in place: stop as if it came now
         return await execute(backend, plan, history, tracked)
 
     with _SignalsDeferred(caught, backend) as deferred:
@@ -189,7 +191,7 @@ def run_test(spec: RunSpec | RunPlan, *, store: Path = Path("store"), progress: 
             result, code = qualify(result, code, outcome.ops, faults)
         report = write_results(run_dir, spec, outcome.ops, result, code, replay=replay, extra=extra)
         status.finish(outcome.phase)
-    if caught and code in (0, 1):
+    if caught and code == 0:
         code = EXIT_INTERRUPTED  # a signal during the bookkeeping: the run is complete, but say it was stopped
     return RunResult(run_dir, result, code, outcome, replay, report, faults)
 

@@ -218,3 +218,57 @@ def read_spec(path: Path) -> tuple[RunSpec, dict[str, Any]]:
         return RunSpec.from_dict(doc["spec"]), doc
     except SpecError as e:
         raise SpecError(f"{path}: field \"spec\": {e}") from None
+
+
+MAX_OPTION_NUMBER = 1_000_000  # a count or size in options beyond this is a typo (1e300 keys never end)
+
+
+def non_finite_path(value: Any, where: str, limit: float | None = None) -> str | None:
+    """Where in a JSON-like ``value`` a non-finite number (JSON parsers accept ``NaN``) or one whose
+    magnitude exceeds ``limit`` sits, or None."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        v, at = stack.pop()
+        if isinstance(v, float) and not math.isfinite(v):
+            return at
+        if limit is not None and isinstance(v, int | float) and not isinstance(v, bool) and abs(v) > limit:
+            return at
+        if isinstance(v, Mapping):
+            stack.extend((x, f"{at}.{k}") for k, x in v.items())
+        elif isinstance(v, list | tuple):
+            stack.extend((x, f"{at}[{i}]") for i, x in enumerate(v))
+    return None
+
+
+def validate_config(spec: RunSpec) -> None:
+    """Refuse, before anything starts, a system config or workload options the run cannot use.
+
+    Numbers must be finite (a NaN heartbeat never fires). The system's own core is then built once with
+    the config — cores are sans-IO, so this has no effects — and a config it cannot take (a string where
+    it needs a number) is a ``SpecError`` naming the field, instead of a node that dies at start.
+    """
+    for name, value in (("config", spec.config), ("workload-options", spec.workload_options)):
+        bad = non_finite_path(value, name, MAX_OPTION_NUMBER)
+        if bad is not None:
+            raise SpecError(f"{bad} must be a finite number of at most {MAX_OPTION_NUMBER} in magnitude")
+    for key, value in spec.config.items():
+        durational = any(w in key for w in ("heartbeat", "timeout", "ttl", "interval", "backoff", "period"))
+        if durational and isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+            # a zero period re-arms its timer at the same instant forever: the node (in the simulator,
+            # the whole run) spins without time passing
+            raise SpecError(f"config.{key} must be > 0 seconds, got {value}")
+    if not spec.config:
+        return
+    import random
+
+    from systems_under_test.registry import resolve
+
+    desc, variant = resolve(spec.system)
+    if desc.is_third_party:
+        return
+    nodes = spec.node_ids
+    try:
+        variant.make_core(nodes[0], list(nodes[1:]), random.Random(0), spec.config)
+    except Exception as e:  # noqa: BLE001 - whatever the core rejects, the config is the user's to fix
+        raise SpecError(f"config {json.dumps(dict(spec.config), default=str)[:120]} is not usable by "
+                        f"{spec.system} ({type(e).__name__}: {e})") from None

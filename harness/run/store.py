@@ -51,7 +51,7 @@ def _safe(name: str) -> str:
 def update_latest(store: Path, run_dir: Path) -> None:
     """Point ``store/latest`` at ``run_dir`` (relative link, replaced atomically)."""
     link = store / "latest"
-    tmp = store / f".latest.{os.getpid()}"
+    tmp = store / f".latest.{os.getpid()}.{threading.get_ident()}"  # one per writer: runs may share a store
     target = os.path.relpath(run_dir, store)
     try:
         tmp.unlink()

@@ -106,36 +106,45 @@ def requested_kinds(nemesis: Sequence[str], schedule: Sequence[Mapping[str, Any]
 
 
 def indeterminate_reason(ops: Iterable[Op]) -> str | None:
-    """Why the history says too little to call it valid, or None.
+    """Why the history says too little to call it valid (the cluster was gone), or None.
 
-    Two cases: most client ops are indeterminate (``info`` or never completed), or most found no node
-    *and* the cluster was still unreachable at the end (no ``ok`` among the last completions, which
-    include the final reads). Unreachable ops alone are not enough: under kill faults clients bound to
-    a dead node fail fast and often, and those fails are definite — they say nothing about safety, but
-    a cluster that answered again after the heal was tested.
+    Three conditions, all needed: more than half of all client operations were lost (ended ``info``,
+    never completed, or found no node); so were more than half of the operations sent to each node; and
+    the cluster still answered nothing at the end (no ``ok`` among the last tenth of the completions,
+    which hold the final reads). The second keeps a run with heavy crash faults — one node down much of
+    the time while the others serve — from being mistaken for a cluster that vanished; the third keeps a
+    run whose faults took the whole cluster down often (kill:all) but that answered again after the heal:
+    that cluster was tested.
     """
-    invoked = info = unreachable = 0
+    invoked: dict[Any, int] = {}
+    lost: dict[Any, int] = {}
+    info = unreachable = 0
     outcomes: list[str] = []
     for op in ops:
         if not op.is_client:
             continue
         if op.type == INVOKE:
-            invoked += 1
+            invoked[op.node] = invoked.get(op.node, 0) + 1
+            lost[op.node] = lost.get(op.node, 0) + 1  # until it completes with an answer
             continue
         outcomes.append(op.type)
         if op.type == INFO:
             info += 1
         elif op.type == FAIL and isinstance(op.error, list) and op.error[:1] == ["unreachable"]:
             unreachable += 1
-    info += invoked - len(outcomes)  # never completed: indeterminate too
-    lost = info + unreachable
-    if invoked == 0 or lost <= INDETERMINATE_SHARE * invoked:
+        else:
+            lost[op.node] = lost.get(op.node, 0) - 1
+    total, total_lost = sum(invoked.values()), sum(lost.values())
+    if total == 0 or total_lost <= INDETERMINATE_SHARE * total:
         return None
-    tail = outcomes[-max(3, len(outcomes) // 10):]
-    if info <= INDETERMINATE_SHARE * invoked and any(t == OK for t in tail):
-        return None
-    return (f"{lost} of {invoked} operations were indeterminate or found no node ({info} info, "
-            f"{unreachable} unreachable): the cluster was gone for most of the run, so nothing was tested")
+    if any(lost[n] <= INDETERMINATE_SHARE * invoked[n] for n in invoked):
+        return None  # some node kept answering: faults, not a vanished cluster
+    if OK in outcomes[-max(3, len(outcomes) // 10):]:
+        return None  # the cluster answered again at the end: it was there, only down for a while
+    never = total_lost - info - unreachable
+    return (f"{total_lost} of {total} operations were indeterminate or found no node ({info} info, "
+            f"{unreachable} unreachable{f', {never} unanswered' if never > 0 else ''}) on every node: "
+            "the cluster was gone for most of the run, so nothing was tested")
 
 
 def downgrade(result: Result, reason: str) -> Result:

@@ -95,6 +95,13 @@ def test_sighup_tears_down_like_sigterm(tmp_path: Path, env: dict[str, str]) -> 
     assert (store / "index.html").is_file()
     assert sorted(p.name for p in (run_dir / "nodes").iterdir()) == ["n1.log", "n2.log", "n3.log"]
     assert not list((tmp_path / "rt" / "local-runs").glob("*.json")), "a finished teardown removes the pid file"
+    # re-checking the interrupted run keeps its facts
+    check = subprocess.run([sys.executable, "-m", "harness.apps.cli", "check", str(run_dir)], cwd=REPO,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert check.returncode in (1, 2), check.stdout + check.stderr
+    assert "cut short in phase" in check.stdout
+    again = json.loads((run_dir / "results.json").read_text())
+    assert again["interrupted"] is True and again["phase"] == results["phase"] and again["rechecked"] is True
 
 
 def test_second_interrupt_hurries_teardown_but_keeps_the_bookkeeping(tmp_path: Path, env: dict[str, str]) -> None:
@@ -163,3 +170,37 @@ def test_cleanup_command_finds_a_leftover_node_by_its_dead_parent(tmp_path: Path
         if fake.poll() is None:
             fake.kill()
             fake.wait()
+
+
+HARNESS = """
+import os, signal, subprocess, sys, time
+from pathlib import Path
+from harness.backends.procguard import PidFile
+pf = PidFile("watchdog-test", Path(sys.argv[1]), directory=Path(sys.argv[2]))
+pf.open()
+node = subprocess.Popen(["sleep", "60"], start_new_session=True)  # no parent-death signal: the watchdog alone
+pf.add_node(node.pid)
+os.kill(node.pid, signal.SIGSTOP)
+print(node.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_watchdog_alone_reaps_a_stopped_node_of_a_killed_harness(tmp_path: Path) -> None:
+    harness = subprocess.Popen([sys.executable, "-c", HARNESS, str(tmp_path), str(tmp_path / "rt")], cwd=REPO,
+                               stdout=subprocess.PIPE, text=True)
+    assert harness.stdout is not None
+    node = int(harness.stdout.readline())
+    deadline = time.monotonic() + 5
+    while _state(node) != "T" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _state(node) == "T"
+    harness.kill()
+    harness.wait()
+    deadline = time.monotonic() + 5
+    while _state(node) not in ("gone", "Z") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _state(node) in ("gone", "Z"), "the watchdog killed the stopped node"
+    while list((tmp_path / "rt").glob("*.json")) and time.monotonic() < deadline + 2:
+        time.sleep(0.05)
+    assert not list((tmp_path / "rt").glob("*.json")), "and then removed the pid file"

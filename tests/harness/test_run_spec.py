@@ -76,3 +76,19 @@ def test_spec_option_reruns_a_stored_spec_with_explicit_overrides(tmp_path: Path
         ctx = cli.commands["run"].make_context("run", ["--spec", str(tmp_path), *argv])
         ctx.invoke(grab, **ctx.params)
         assert captured["spec"] == expected
+
+
+def test_non_finite_and_wrongly_typed_fields_are_refused() -> None:
+    from harness.run.spec import validate_config
+
+    for bad in ({"time_limit": float("inf")}, {"time_limit": float("nan")}, {"nemesis_interval": float("nan")},
+                {"rate": float("inf")}, {"nodes": "3"}, {"nodes": True}, {"seed": 2**70},
+                {"nemesis": ("kill", 3)}, {"schedule": ("kill",)}, {"config": []}):
+        with pytest.raises(SpecError):
+            RunSpec(**bad)  # type: ignore[arg-type]
+    for config in ({"heartbeat": float("nan")}, {"heartbeat": 0}, {"heartbeat": "x"}, {"batch": [1]}):
+        with pytest.raises(SpecError):
+            validate_config(RunSpec(config=config))
+    with pytest.raises(SpecError, match="at most"):
+        validate_config(RunSpec(workload_options={"keys": 1e300}))
+    validate_config(RunSpec(config={"heartbeat": 0.1}))

@@ -63,6 +63,11 @@ def test_mostly_indeterminate_histories_are_unknown_not_valid() -> None:
     assert indeterminate_reason(_history(ok=60, info=30, unreachable=10)) is None
     reason = indeterminate_reason(_history(ok=128, info=800, unreachable=75))
     assert reason is not None and "875 of 1003 operations" in reason
+    # heavy crash faults: two nodes lost most ops, but n2 kept answering; that is not a vanished cluster
+    by_node = [Op(o.index, o.time, o.type, o.process, o.f, o.value, node="n2" if o.type == "ok" or
+                  (o.type == "invoke" and o.index < 20) else "n1", error=o.error)
+               for o in _history(ok=10, info=30, unreachable=0)]
+    assert indeterminate_reason(by_node) is None
     valid = Result("linearizable", True)
     result, code = qualify(valid, 0, _history(ok=1, info=9, unreachable=0), None)
     assert result.valid == "unknown" and code == 2 and "cluster was gone" in result.explanation

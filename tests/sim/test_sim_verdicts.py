@@ -20,8 +20,6 @@ from harness.backends import registry as backends
 from harness.run.simrun import run_spec
 from systems_under_test.registry import systems
 
-pytest.importorskip("checkers.linearizability", reason="the linearizability checker is not available")
-
 OURS = [d for d in systems().values() if not d.is_third_party]
 CORRECT = [v.name for d in OURS for v in d.variants if not v.planted_bug]
 PLANTED = [v.name for d in OURS for v in d.variants if v.planted_bug]

@@ -22,7 +22,7 @@ def test_lock_variants(system: str, nemesis: tuple[str, ...], seed: int, valid: 
     outcome = run_spec(spec).outcome
     assert outcome.error is None, outcome.error
     ops = list(outcome.ops)
-    assert sum(op.f == "acquire" and op.type == "ok" for op in ops) > 30
+    assert sum(op.f == "acquire" and op.type == "ok" for op in ops) > 15  # the run made progress (faults target majorities too, so fewer than in a quiet run)
     result = LockWorkload().check(ops, time_limit=30)
     assert result.details["lock"]["valid"] is valid, result.details["lock"]["explanation"]
     assert result.details["linearizable"]["valid"] is valid

@@ -32,7 +32,7 @@ def _verdict(ops: list[Op]) -> bool | str:
 
 def test_correct_paxos_is_linearizable_in_the_simulator() -> None:
     ops = _run("paxos", 4, nodes=5, nemesis=("partition", "kill", "pause", "clock", "packet"))
-    assert sum(op.type == OK for op in ops if op.is_client) > 200
+    assert sum(op.type == OK for op in ops if op.is_client) > 150  # progress despite faults that may take down a majority
     assert any(not op.is_client for op in ops), "the nemesis acted"
     assert _verdict(ops) is True
 

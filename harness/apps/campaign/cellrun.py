@@ -8,6 +8,7 @@ exit path, and a cell that crashes never takes the campaign down.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,42 @@ from checkers.result import EXIT_CRASHED
 from harness.apps.campaign.metrics import run_metrics
 from harness.apps.campaign.model import Cell, CellRecord, Status
 from harness.run.store import write_json
+
+WARM_MODULES = (
+    "harness.apps.campaign.backends",
+    "harness.run.session",
+    "harness.backends.sim.backend",
+    "harness.backends.sim.loop",
+    "harness.backends.local",
+    "checkers.registry",
+    "checkers.linearizability",
+    "checkers.models",
+    "reports.run_report",
+    "reports.index_page",
+    "reports.sections",
+    "reports.plots",
+    "reports.timeline",
+    "reports.checker_view",
+    "reports.counterexample",
+    "reports.faults",
+)
+
+
+def warm_up() -> None:
+    """Import what every cell uses (runner, checkers, report, all systems) in the process cells fork from.
+
+    A forked cell would otherwise import them itself, on every run: a few hundred milliseconds of a
+    short simulator cell, more on a busy machine. Missing optional modules are skipped.
+    """
+    import importlib
+
+    for name in WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    with contextlib.suppress(Exception):  # a broken system shows up in its own cells, not here
+        from systems_under_test.registry import systems
+
+        systems()
 
 
 def record_path(campaign_dir: Path, cell_id: str) -> Path:

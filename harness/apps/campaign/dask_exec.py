@@ -486,14 +486,14 @@ def run_campaign_on_cluster(
             client.cancel([f for f in futures.values() if not f.done()])
         with contextlib.suppress(Exception):
             client.unsubscribe_topic(EVENT_TOPIC)
+    if lost:
+        out.notes.append(
+            f"{len(lost)} cell(s) were cancelled by the cluster (did the scheduler restart?), e.g. "
+            f"{lost[0]}; --resume runs them"
+        )
     with contextlib.suppress(Exception):  # the runs' own index, as each local cell leaves it
         if (directory / "runs").is_dir():
             write_index(directory / "runs")
-        if lost:
-            out.notes.append(
-                f"{len(lost)} cell(s) were cancelled by the cluster (did the scheduler restart?), e.g. "
-                f"{lost[0]}; --resume runs them"
-            )
     out.pending = left_out + [c.id for c in todo if c.id not in out.records]
     return out
 

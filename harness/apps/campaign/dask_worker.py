@@ -32,52 +32,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.apps.campaign.cellrun import EXIT_CRASHED, child_main, read_record
+from harness.apps.campaign.cellrun import EXIT_CRASHED, child_main, read_record, warm_up
 from harness.apps.campaign.model import Cell, CellRecord, Status
 
 TERM_GRACE = 5.0
 ABANDON_POLL = 0.5
 WATCH_PARENT = 0.5
 EVENT_TOPIC = "splitbrain-cell"
-PRELOAD = [  # the worker's main first: else every cell process would run it again (see forkserver_main)
-    "harness.apps.campaign.forkserver_main",
-    "harness.apps.campaign.dask_worker",
-    "harness.apps.campaign.cellrun",
-    "harness.apps.campaign.backends",
-    "harness.run.session",
-    "harness.backends.sim.backend",
-    "harness.backends.sim.loop",
-    "harness.backends.local",
-    "checkers.registry",
-    "checkers.linearizability",
-    "checkers.models",
-    "reports.run_report",
-    "reports.index_page",
-    "reports.sections",
-    "reports.plots",
-    "reports.timeline",
-    "reports.checker_view",
-    "reports.counterexample",
-    "reports.faults",
-]
 OUR_PACKAGES = ("harness.", "checkers", "reports", "systems_under_test", "nemesis")
 
 
 def _preload() -> list[str]:
-    """What the forkserver imports once so that no cell process imports it again: the modules above and
-    every system under test (a cell would import its own on each run, a few hundred ms on a busy host)."""
-    import importlib
+    """What the forkserver imports once so that no cell process imports it again: the worker's main
+    first (else every cell process would run it again, see ``forkserver_main``), then everything a cell
+    uses (``cellrun.warm_up``)."""
     import sys
 
-    for name in PRELOAD[1:]:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    with contextlib.suppress(Exception):
-        from systems_under_test.registry import systems
-
-        systems()
+    warm_up()
+    first = ["harness.apps.campaign.forkserver_main", "harness.apps.campaign.dask_worker"]
     ours = sorted(m for m in sys.modules if m.startswith(OUR_PACKAGES) and not m.endswith("__main__"))
-    return [*PRELOAD, *(m for m in ours if m not in PRELOAD)]
+    return [*first, *(m for m in ours if m not in first)]
 
 
 def _name_main() -> None:

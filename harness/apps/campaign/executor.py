@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.apps.campaign.backends import ensure_backends
-from harness.apps.campaign.cellrun import EXIT_CRASHED, child_main, read_record, record_path, write_record
+from harness.apps.campaign.cellrun import (
+    EXIT_CRASHED,
+    child_main,
+    read_record,
+    record_path,
+    warm_up,
+    write_record,
+)
 from harness.apps.campaign.model import Campaign, CampaignError, Cell, CellRecord, Status
 from harness.run.store import write_json
 
@@ -131,6 +138,8 @@ def run_campaign(
     kept = open_directory(campaign, directory, resume=resume, retry_crashed=retry_crashed)
     out = Outcome(campaign, directory, dict(kept), kept=list(kept))
     todo = [c for c in campaign.cells if c.id not in kept]
+    if len(todo) > 1 and _context().get_start_method() == "fork":
+        warm_up()  # once here rather than in every forked cell
     budget = campaign.budget
     deadline = None if budget.time is None else time.monotonic() + budget.time
     running: dict[str, tuple[Cell, BaseProcess, float]] = {}

@@ -35,6 +35,7 @@ from harness.backends.docker import labels as L
 from harness.backends.docker.firewall import NodeFaults, grudge_faults, restore_command, restore_script
 from harness.backends.docker.image import BuildCancel, ImageRecipe, Progress, ensure_image
 from harness.backends.docker.wire import TcpConnection, control_request
+from systems_under_test.runtime.options import TOKEN_ENV
 
 
 def _stderr_progress(message: str) -> None:
@@ -57,6 +58,7 @@ class DockerBackend:
         ready_timeout: float = 30.0,
     ) -> None:
         self.spec = spec
+        self.token = secrets.token_hex(16)  # the run's secret: the node runtime requires it on control and peers
         self.recipe = recipe or ImageRecipe()
         self.progress: Progress = progress or _stderr_progress
         self.ready_timeout = ready_timeout
@@ -115,7 +117,7 @@ class DockerBackend:
             cmd = self._node_command(plan, plans)
             labels = L.run_labels(self.run_id, owner, plan.node)
             return cluster.create_node(self.client, self.image, net.name, plan, cmd, labels, self._mounts(),
-                                       self._extra_binds())
+                                       env={TOKEN_ENV: self.token}, extra_binds=self._extra_binds())
 
         created = await asyncio.gather(*(asyncio.to_thread(create, p) for p in plans))
         self._containers = {p.node: c for p, c in zip(plans, created)}
@@ -145,7 +147,8 @@ class DockerBackend:
         container = self._containers[node]
         while True:
             try:
-                await control_request(plan.ip, cluster.CONTROL_PORT, {"type": "status"}, timeout=1.0)
+                await control_request(plan.ip, cluster.CONTROL_PORT, {"type": "status", "token": self.token},
+                                      timeout=1.0)
                 return
             except Unreachable:
                 pass
@@ -231,7 +234,7 @@ class DockerBackend:
         return reply
 
     async def _control(self, node: str, req: dict[str, Any]) -> dict[str, Any]:
-        return await control_request(self._plan(node).ip, cluster.CONTROL_PORT, req)
+        return await control_request(self._plan(node).ip, cluster.CONTROL_PORT, {**req, "token": self.token})
 
     # ---- faults ------------------------------------------------------------------------------------
 

@@ -161,12 +161,15 @@ def create_network(client: Any, run_id: str, labels: Mapping[str, str], start: i
 
 def create_node(
     client: Any, image: str, network: str, plan: NodePlan, command: Sequence[str], labels: Mapping[str, str],
-    extra: Mapping[str, Path] | None = None, extra_binds: Mapping[str, Mapping[str, str]] | None = None,
+    extra: Mapping[str, Path] | None = None,
+    env: Mapping[str, str] | None = None,
+    extra_binds: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Any:
     """Create (not start) the node's volume and container; returns the container.
 
     ``extra``: source packages mounted read-only beside ours (a plugin system's core package);
-    ``extra_binds``: any other host path -> its docker bind (e.g. an external program, read-only).
+    ``env``: more environment (the run's token); ``extra_binds``: any other host path -> its docker bind
+    (e.g. an external program, read-only).
     """
     client.volumes.create(plan.volume, labels=dict(labels))
     api = client.api
@@ -189,7 +192,7 @@ def create_node(
         command=list(command),
         name=plan.container,
         hostname=plan.node,
-        environment={"PYTHONPATH": SRC_MOUNT, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+        environment={"PYTHONPATH": SRC_MOUNT, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
         working_dir=SRC_MOUNT,
         labels=dict(labels),
         host_config=host_config,

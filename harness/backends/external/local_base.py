@@ -10,6 +10,7 @@ before anything starts. Public as ``harness.api.LocalProcesses``.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 
 from harness.backends.base import ClusterSpec
 from harness.backends.external.procs import ManagedProcess, require_binary
+from harness.backends.procguard import PidFile
 
 READY_TIMEOUT = 30.0
 
@@ -60,12 +62,25 @@ class LocalExternalBackend(ABC):
         spec = replace(spec, run_dir=spec.run_dir.resolve())
         self.spec = spec
         self.config: dict[str, Any] = spec.node_config()
+        # the run's pid file (see harness.backends.procguard): a leftover run's nodes and data dirs are found
+        run_id = f"{spec.run_dir.parent.name}-{spec.run_dir.name}-{os.getpid()}-{id(self):x}"
+        scratch = [] if self.config.get("keep_data", False) else [self.data_dir(n) for n in spec.nodes]
+        self._pidfile = PidFile(run_id, spec.run_dir, scratch=scratch)
+        self._pidfile_open = False
         self.procs: dict[str, ManagedProcess] = {
-            n: ManagedProcess(n, spec.run_dir / "data", self._command_for(n)) for n in spec.nodes
+            n: ManagedProcess(n, spec.run_dir / "data", self._command_for(n), on_spawn=self._record)
+            for n in spec.nodes
         }
 
     def _command_for(self, node: str) -> Any:
         return lambda: self.command(node)
+
+    def _record(self, pid: int) -> None:
+        """A node process was spawned: the pid file (and its watchdog, started with the first) knows it."""
+        if not self._pidfile_open:
+            self._pidfile.open()
+            self._pidfile_open = True
+        self._pidfile.add_node(pid)
 
     def data_dir(self, node: str) -> Path:
         """The node's data directory (kept across kill/restart)."""
@@ -104,6 +119,9 @@ class LocalExternalBackend(ABC):
         if not self.config.get("keep_data", False):
             for node in self.spec.nodes:
                 shutil.rmtree(self.data_dir(node), ignore_errors=True)
+        if self._pidfile_open and not any(p.alive for p in self.procs.values()):
+            self._pidfile.close()
+            self._pidfile_open = False
 
     def kill_all_now(self) -> None:
         """Synchronous last resort (no event loop needed): SIGKILL every node's process group."""

@@ -58,6 +58,7 @@ class ManagedProcess:
     incarnation: int = 0
     paused: bool = False
     pids: list[int] = field(default_factory=list)
+    on_spawn: Callable[[int], None] | None = None  # told every new pid (the run's pid file records it)
 
     @property
     def alive(self) -> bool:
@@ -81,6 +82,8 @@ class ManagedProcess:
                 start_new_session=True, preexec_fn=_die_with_parent,
             )
         self.pids.append(self.proc.pid)
+        if self.on_spawn is not None:
+            self.on_spawn(self.proc.pid)
         self.paused = False
 
     def signal(self, sig: int) -> None:
