@@ -73,16 +73,18 @@ def test_c_node_echo_and_unique_ids(tmp_path: Path) -> None:
 
 def test_absence_observation_catches_a_node_that_forgets_on_restart(tmp_path: Path) -> None:
     """Maelstrom would pass the forgetful node (its 'key does not exist' reads are failed ops); we do not."""
-    opts = {"keys": 2, "ops_per_key": 1000}
+    # Many keys: writes the others forwarded to n1 while it was down wait in their links and reach the
+    # new n1 first, refilling a few keys (legitimately: they were indefinite ops); the others read absent.
+    opts = {"keys": 8, "ops_per_key": 1000}
     forgetful = run_program(tmp_path, PYNODE, ["lin-kv", "forgetful"], "lin-kv", schedule=KILL_N1,
-                            workload_options=opts, seed=2)
+                            workload_options=opts, seed=2, time_limit=6)
     assert forgetful.result.valid is False, forgetful.result.explanation
     assert "nil" in forgetful.result.explanation
     as_maelstrom = run_program(tmp_path, PYNODE, ["lin-kv", "forgetful"], "lin-kv", schedule=KILL_N1,
-                               workload_options={**opts, "absence": False}, seed=2)
+                               workload_options={**opts, "absence": False}, seed=2, time_limit=6)
     assert as_maelstrom.result.valid is True, as_maelstrom.result.explanation
     durable = run_program(tmp_path, PYNODE, ["lin-kv", "durable"], "lin-kv", schedule=KILL_N1,
-                          workload_options=opts, seed=2)
+                          workload_options=opts, seed=2, time_limit=6)
     assert durable.result.valid is True, durable.result.explanation
 
 
