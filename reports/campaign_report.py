@@ -38,11 +38,16 @@ def outcome_word(code: Any) -> str:
 
 def render_campaign_report(doc: Mapping[str, Any]) -> str:
     """The comparison report HTML for a ``summary.json`` document."""
+    from markupsafe import Markup
+
+    from reports.campaign_charts import campaign_charts
+
     seeds = sorted({c["seed"] for g in doc.get("groups", []) for c in g.get("cells", [])})
+    charts = Markup(campaign_charts(doc))  # built from escaped labels and numbers only
     return (
         _env()
         .get_template("campaign.html")
-        .render(doc=doc, seeds=seeds, outcome=outcome_word(doc.get("exit_code")))
+        .render(doc=doc, seeds=seeds, outcome=outcome_word(doc.get("exit_code")), charts=charts)
     )
 
 

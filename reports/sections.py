@@ -18,6 +18,7 @@ from reports.checker_view import checker_sections
 from reports.counterexample import counterexample_view
 from reports.embed import script_json
 from reports.faults import COLORS, fault_bands
+from reports.maelstrom_view import maelstrom_view
 from reports.plots import figures, latency_table
 from reports.timeline import thread_map, timeline_data
 
@@ -75,4 +76,5 @@ def report_sections(spec: Mapping[str, Any], result: Result, ops: Sequence[Op], 
         "fault_intervals": [{**b.to_dict(), "start_s": f"{b.start / 1e9:.3f}", "end_s": f"{b.end / 1e9:.3f}",
                              "duration_s": f"{(b.end - b.start) / 1e9:.3f}"} for b in bands],
         "node_logs": sorted(p.name for p in (run_dir / "nodes").glob("*.log")) if run_dir is not None else [],
+        "maelstrom": maelstrom_view(run_dir, ops),
     }

@@ -70,6 +70,8 @@ class SystemDescriptor:
     # starts, stops, faults and reaches its nodes there (a class, or "module:attr" to import it lazily).
     # Empty: a sans-IO system that our hosts run on every backend (local, docker, sim).
     backends: Mapping[str, Any] = field(default_factory=dict)
+    # Backend name -> why this system cannot run there (the run plan refuses it with this reason).
+    refused_backends: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_third_party(self) -> bool:

@@ -26,9 +26,11 @@ def test_help_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "expect"),
     [
         (["run", "--system", "nosuch"],
-         "valid choices: etcd, hashring, lock, paxos, redis, replication, twopc"),
+         "valid choices: etcd, hashring, lock, maelstrom, paxos, redis, replication, twopc"),
         (["run", "--system", "replication:nosuch"], "replication:async"),
-        (["run", "--workload", "nosuch"], "valid choices: bank, list-append, lock, register, set"),
+        (["run", "--workload", "nosuch"],
+         ("valid choices: bank, broadcast, echo, g-counter, g-set, kafka, lin-kv, "
+          "list-append, lock, pn-counter, register, set, txn-list-append")),
         (["run", "--nemesis", "partiton"], "partition"),
         (["run", "--backend", "nosuch"], "local"),
         (["run", "--nodes", "zero"], "--nodes"),

@@ -45,6 +45,9 @@ SKIPPED: dict[str, str] = {
     "(tests/external)",
     ".venv/bin/splitbrain run --system redis --nemesis kill,pause": "needs Debian's redis-server "
     "(tests/external)",
+    ".venv/bin/splitbrain run --system maelstrom --bin ./my-node --workload lin-kv --nodes 5 --nemesis "
+    "partition,kill,pause": "the reader's own program on real processes; the simulator refuses external "
+    "programs (tests/maelstrom runs our test nodes)",
 }
 MAX_TIME_LIMIT = 10.0
 OK_CODES = {0, 1, 2}  # valid, invalid, unknown: a verdict; 254/255 (bad input, crash) are breakages

@@ -129,6 +129,9 @@ def _writable_store(store: Path) -> None:
 @click.option("--config", "config_json", default=None, help="system config overrides as JSON")
 @click.option("--schedule", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="explicit nemesis schedule: JSON list of {at, f, value}")
+@click.option("--bin", "bin_path", default=None, help="--system maelstrom: your program (Maelstrom protocol)")
+@click.option("--bin-arg", "bin_args", multiple=True,
+              help="--system maelstrom: an argument for --bin (repeatable)")
 @click.option("--spec", "spec_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="re-run a stored spec (run dir or spec.json); options given explicitly override it")
 @click.option("--quiet", is_flag=True, help="no progress line")
@@ -196,6 +199,14 @@ def _spec_from_options(ctx: click.Context, opts: dict[str, Any]) -> RunSpec:
         fields["workload_options"] = _parse_json_option("--workload-options", opts["workload_options"])
     if opts["config_json"] is not None:
         fields["config"] = _parse_json_option("--config", opts["config_json"])
+    if opts["bin_path"] is not None or opts["bin_args"]:  # an external program: config "bin"/"bin_args"
+        if str(fields.get("system", base.system)).split(":", 1)[0] != "maelstrom":
+            raise click.BadParameter("only for --system maelstrom (an external program)", param_hint="--bin")
+        base_config = dict(fields.get("config", base.config))
+        if opts["bin_path"] is not None:
+            base_config["bin"] = str(Path(opts["bin_path"]).expanduser().resolve())
+        base_config["bin_args"] = list(opts["bin_args"])
+        fields["config"] = base_config
     if opts["schedule"] is not None:
         items = _parse_json_option("--schedule", _read_text("--schedule", opts["schedule"]))
         if not isinstance(items, list):
@@ -227,8 +238,7 @@ def _read_text(option: str, path: Path) -> str:
 @click.option("--checker", default=None,
               help="checker for history files (default: linearizable with --model): "
                    "linearizable, elle-list-append, elle-rw-register, bank, set-full, counter, unique-ids, "
-                   "lock, long-fork, "
-                   "2pc, stats")
+                   "lock, long-fork, 2pc, stats; Maelstrom's kafka, echo, convergence, eventual-counter")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per input")
 def check(paths: Sequence[Path], model: str, initial: str | None, time_limit: float | None, jobs: int | None,
           memory_limit: int | None, checker: str | None, as_json: bool) -> int:

@@ -59,10 +59,11 @@ class RunPlan:
         return self.spec.node_ids
 
     def cluster(self, run_dir: Path) -> ClusterSpec:
-        """The backend's part of the plan: the variant, nodes, node seed and config overrides."""
+        """The backend's part of the plan: the variant, nodes, node seed and config overrides (what the
+        workload asks of the cluster, overlaid by the run's own ``config``)."""
+        config = {**self.workload_spec().cluster_config(self.spec.node_ids), **self.spec.config}
         return ClusterSpec(self.spec.system, self.spec.node_ids, run_dir,
-                           derive_seed(self.spec.seed, "nodes"),
-                           dict(self.spec.config), variant=self.variant)
+                           derive_seed(self.spec.seed, "nodes"), config, variant=self.variant)
 
     def make_backend(self, run_dir: Path, **options: Any) -> Backend:
         """A fresh, not yet started backend for this plan's cluster (``options``: backend-specific)."""
@@ -114,6 +115,9 @@ def build_plan(spec: RunSpec) -> RunPlan:
                           f"workload ({type(e).__name__}: {e})") from None
     needed = _needed(packages, schedule)
     check_capabilities(backend_class, needed, entry.name, desc)
+    check_config = getattr(backend_class, "check_config", None)
+    if callable(check_config):  # e.g. an external program's path: the user's to fix before anything starts
+        check_config({**variant.config, **spec.config})
     preflight = getattr(backend_class, "preflight", None)
     if callable(preflight):  # e.g. a third-party binary that is not installed: refused with its package
         preflight()
@@ -168,6 +172,9 @@ def _backend_for(desc: SystemDescriptor, entry: BackendEntry) -> tuple[type, Bac
     A sans-IO system runs on every backend's own host. A third-party system names, per backend, its
     own backend class (its nodes' lifecycle); a backend it does not name is refused here.
     """
+    if entry.name in desc.refused_backends:
+        raise CapabilityError(f"{desc.name} cannot run on the {entry.name} backend: "
+                              f"{desc.refused_backends[entry.name]}")
     if not desc.is_third_party:
         return entry.load_class(), entry.load_factory()
     if entry.name not in desc.backends:

@@ -98,6 +98,15 @@ class WorkloadSpec(ABC):
         """The completed value of a successful op (default: the invoke value)."""
         return inv.value
 
+    def cluster_config(self, nodes: Sequence[str]) -> Mapping[str, Any]:
+        """System config this workload needs the cluster of ``nodes`` to have (default: none).
+
+        The run plan puts it under the run's own config overrides in the backend's ``ClusterSpec``, so
+        a backend learns what the workload asks of the nodes (e.g. Maelstrom's broadcast topology,
+        sent to each node after ``init``) without ever seeing the run spec.
+        """
+        return {}
+
 
 class OpGenerator(ABC):
     """The stateful half of a workload: the ops of one run, drawn from the run's rng."""

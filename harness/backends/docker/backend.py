@@ -120,7 +120,7 @@ class DockerBackend:
             cmd = self._node_command(plan, plans)
             labels = L.run_labels(self.run_id, owner, plan.node)
             return cluster.create_node(self.client, self.image, net.name, plan, cmd, labels, self._mounts(),
-                                       env={TOKEN_ENV: self.token})
+                                       env={TOKEN_ENV: self.token}, extra_binds=self._extra_binds())
 
         created = await asyncio.gather(*(asyncio.to_thread(create, p) for p in plans))
         self._containers = {p.node: c for p, c in zip(plans, created, strict=True)}
@@ -139,6 +139,10 @@ class DockerBackend:
         """Extra read-only source mounts: a plugin system's core package (ours is always mounted)."""
         variant = self.spec.resolved_variant()
         return cluster.plugin_dirs(variant.core_ref if variant.factory is not None else None)
+
+    def _extra_binds(self) -> dict[str, dict[str, str]]:
+        """Other host paths to mount, host path -> docker bind (e.g. an external program); none here."""
+        return {}
 
     async def _wait_ready(self, node: str) -> None:
         """Poll the node's control channel until it answers; fail fast with its output if it exited."""

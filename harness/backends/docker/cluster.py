@@ -163,8 +163,14 @@ def create_node(
     client: Any, image: str, network: str, plan: NodePlan, command: Sequence[str], labels: Mapping[str, str],
     extra: Mapping[str, Path] | None = None,
     env: Mapping[str, str] | None = None,
+    extra_binds: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Any:
-    """Create (not start) the node's volume and container; returns the container."""
+    """Create (not start) the node's volume and container; returns the container.
+
+    ``extra``: source packages mounted read-only beside ours (a plugin system's core package);
+    ``env``: more environment (the run's token); ``extra_binds``: any other host path -> its docker bind
+    (e.g. an external program, read-only).
+    """
     client.volumes.create(plan.volume, labels=dict(labels))
     api = client.api
     host_config = api.create_host_config(
@@ -175,6 +181,7 @@ def create_node(
                 str(path): {"bind": f"{SRC_MOUNT}/{path.name}", "mode": "ro"}
                 for path in (extra or {}).values()
             },
+            **{k: dict(v) for k, v in (extra_binds or {}).items()},
         },
         cap_add=["NET_ADMIN"],
         init=True,
