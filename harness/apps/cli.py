@@ -163,6 +163,8 @@ def run(ctx: click.Context, /, **opts: Any) -> int:
     n_ops = sum(1 for op in counts if op.is_client and op.type == "invoke")
     if res.outcome.error:
         click.echo(res.outcome.error.rstrip(), file=err)
+    if res.outcome.setup_error:
+        click.echo(res.outcome.setup_error.rstrip(), file=err)
     faults = res.faults.phrase() if res.faults is not None else f"{res.outcome.faults_applied} faults"
     click.echo(f"verdict: {res.result.verdict} ({n_ops} ops, {faults}): {res.result.reason}")
     click.echo(f"report: {res.report_path}")

@@ -25,6 +25,13 @@ class SpecError(ValueError):
     ``harness.run.spec`` re-exports it."""
 
 
+class SetupError(RuntimeError):
+    """The cluster could not be started: a node did not come up (the message names it and shows why).
+
+    Not a bug of the harness: the run ends ``unknown`` with this reason, since nothing was tested.
+    """
+
+
 class Unreachable(Exception):
     """The request certainly did not reach the node (connect refused / failed before sending): ``fail``."""
 

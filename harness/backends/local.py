@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import systems_under_test
-from harness.backends.base import ClusterSpec, Indefinite, Unreachable
+from harness.backends.base import ClusterSpec, Indefinite, SetupError, Unreachable
 from harness.backends.procguard import PidFile, die_with_parent
 from harness.backends.seeds import derive_seed
 from systems_under_test.runtime.options import TOKEN_ENV
@@ -44,7 +44,7 @@ STOP_GRACE = 2.0
 PROJECT_ROOT = Path(systems_under_test.__file__).resolve().parent.parent
 
 
-class NodeStartError(RuntimeError):
+class NodeStartError(SetupError):
     """A node process did not come up (its log tail is in the message)."""
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checkers.history import FAIL, INFO, INVOKE, OK, Op
-from harness.backends.base import Backend, Connection, Indefinite, Unreachable
+from harness.backends.base import Backend, Connection, Indefinite, SetupError, Unreachable
 from harness.run.history_log import Counts, HistoryLog
 from harness.run.plan import RunPlan, plan_of
 from harness.run.seeds import child_rng
@@ -48,6 +48,7 @@ class RunOutcome:
     error: str | None  # the crash, formatted, if the run crashed
     schedule: tuple[TimedFault, ...]
     faults_applied: int
+    setup_error: str | None = None  # the cluster did not start (the system's fault, not the harness's)
 
 
 class Pacer:
@@ -223,7 +224,7 @@ async def execute(
     listener = (lambda _op: report()) if progress is not None else None
     if listener is not None:
         history.listeners.append(listener)
-    interrupted, error = False, None
+    interrupted, error, setup_error = False, None, None
     history.start_clock()
     try:
         report("setup")
@@ -257,6 +258,8 @@ async def execute(
         if task is not None:
             task.uncancel()
         await _best_effort(nemesis.heal())
+    except SetupError as e:
+        setup_error = str(e)
     except Exception:  # noqa: BLE001 - any crash is reported, after healing and teardown
         error = traceback.format_exc()
         await _best_effort(nemesis.heal())
@@ -267,7 +270,8 @@ async def execute(
             error = (error or "") + "teardown failed:\n" + traceback.format_exc()
         if listener is not None:
             history.listeners.remove(listener)
-    return RunOutcome(tuple(history.ops), phase, interrupted, error, tuple(sched), nemesis.applied)
+    return RunOutcome(tuple(history.ops), phase, interrupted, error, tuple(sched), nemesis.applied,
+                      setup_error)
 
 
 async def _best_effort(coro: Any) -> None:

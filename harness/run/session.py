@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from checkers.history import Op
-from checkers.result import EXIT_CRASHED, UNKNOWN, Result
+from checkers.result import EXIT_CRASHED, EXIT_UNKNOWN, UNKNOWN, Result
 from harness.run.history_log import HistoryLog
 from harness.run.plan import RunPlan, build_plan, plan_of
 from harness.run.runner import Progress, RunOutcome, execute
@@ -172,7 +172,8 @@ def run_test(
         with contextlib.suppress(Exception):  # logs are best effort
             backend.collect_logs(run_dir / "nodes")
         extra: dict[str, Any] = {"phase": outcome.phase, "interrupted": outcome.interrupted,
-                                 "error": outcome.error, "duration": round(time.time() - started, 3),
+                                 "error": outcome.error, "setup_error": outcome.setup_error,
+                                 "duration": round(time.time() - started, 3),
                                  # history time (virtual on the sim backend, where wall time says little)
                                  "history_duration": round(
                                      max((op.time for op in outcome.ops), default=0) / 1e9, 3)}
@@ -187,6 +188,11 @@ def run_test(
             result = Result("harness", UNKNOWN, explanation="the run crashed; see error",
                             reason="the harness crashed: " + last)
             code = EXIT_CRASHED
+        elif outcome.setup_error is not None:
+            first = (outcome.setup_error.strip().splitlines() or ["?"])[0]
+            result = Result("harness", UNKNOWN, reason="the cluster did not start: " + first,
+                            explanation="the cluster did not start:\n" + outcome.setup_error)
+            code = EXIT_UNKNOWN  # nothing was tested
         elif outcome.interrupted:
             name = signal.Signals(caught.get("signal", signal.SIGINT)).name
             why = f"interrupted by {name}; not checked (splitbrain check {run_dir} judges what was recorded)"

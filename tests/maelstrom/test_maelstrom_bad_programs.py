@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from checkers.history import INFO, INVOKE
-from harness.run.session import EXIT_CRASHED
+from checkers.result import EXIT_UNKNOWN
 
 try:
     from .maelstrom_helpers import BADNODE, PYNODE, run_program, stats
@@ -33,8 +33,9 @@ def _completions(res):
 
 def test_never_answers_init_names_the_node_and_shows_its_stderr(tmp_path: Path) -> None:
     res = run_program(tmp_path, BADNODE, ["no-init"], "echo", config={"init_timeout": 1.5}, time_limit=1)
-    assert res.exit_code == EXIT_CRASHED and res.result.valid == "unknown"
-    error = res.outcome.error or ""
+    assert res.exit_code == EXIT_UNKNOWN and res.result.valid == "unknown"  # the program's fault, no crash
+    assert res.outcome.error is None and res.result.reason.startswith("the cluster did not start")
+    error = res.outcome.setup_error or ""
     assert "did not answer init within 1.5s" in error
     assert "node n1" in error or "node n2" in error or "node n3" in error
     assert "badnode: booting forever, never answering init" in error  # the program's stderr tail

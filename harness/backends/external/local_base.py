@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.backends.base import ClusterSpec
+from harness.backends.base import ClusterSpec, SetupError
 from harness.backends.external.procs import ManagedProcess, require_binary
 from harness.backends.procguard import PidFile
 
@@ -30,7 +30,7 @@ CLOCK = ("clock faults on {system} are out of scope: our clock offsets are coope
          "runtime), and libfaketime {faketime}")
 
 
-class ExternalStartError(RuntimeError):
+class ExternalStartError(SetupError):
     """A third-party node did not come up (its log tail is in the message)."""
 
 
