@@ -41,6 +41,7 @@ from harness.workloads.base import (
     error_completion,
 )
 from harness.workloads.register import RegisterGenerator, RegisterWorkload
+from harness.workloads.txn_append import ListAppendGenerator
 
 KEY_DOES_NOT_EXIST = 20
 
@@ -191,40 +192,12 @@ class MaelstromTxnRWRegister(MaelstromTxnListAppend):
         return elle.check_rw_register(history, consistency_models=(self.consistency,))
 
 
-class TxnGenerator(OpGenerator):
-    """Transactions of 1..max_txn_length micro-ops on live keys; a key written ``appends_per_key`` times
-    is retired. Written values are unique over the run (``writes``: ``"append"`` or ``"w"``)."""
+class TxnGenerator(ListAppendGenerator):
+    """The list-append generator with integer keys, as Maelstrom's txn workloads use them
+    (``writes``: ``"append"`` or ``"w"``)."""
 
     def __init__(self, options: TxnOptions, rng: random.Random, *, writes: str) -> None:
-        super().__init__(rng)
-        self.options = options
-        self.writes = writes
-        self._next_key = 0
-        self._next_value = 0
-        self._live = [self._new_key() for _ in range(options.keys)]
-        self.appends: dict[int, int] = {k: 0 for k in self._live}
-
-    def _new_key(self) -> int:
-        self._next_key += 1
-        return self._next_key - 1
-
-    def next_op(self) -> Invocation:
-        """A transaction of 1..max_txn_length micro-ops on live keys; full keys are retired."""
-        txn: list[list[Any]] = []
-        for _ in range(self.rng.randint(1, self.options.max_txn_length)):
-            slot = self.rng.randrange(len(self._live))
-            key = self._live[slot]
-            if self.rng.random() < self.options.reads:
-                txn.append(["r", key, None])
-                continue
-            self._next_value += 1
-            txn.append([self.writes, key, self._next_value])
-            self.appends[key] += 1
-            if self.appends[key] >= self.options.appends_per_key:
-                fresh = self._new_key()
-                self._live[slot] = fresh
-                self.appends[fresh] = 0
-        return Invocation("txn", txn)
+        super().__init__(options, rng, writes=writes, key=int)
 
 
 __all__ = [

@@ -16,9 +16,9 @@ completion). Request: ``{"type": "txn", "txn": [...]}``.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from checkers.history import INFO, OK, Op
 from checkers.result import Result, compose
@@ -106,20 +106,38 @@ class ListAppendWorkload(WorkloadSpec):
         return compose({"elle-list-append": elle.check_list_append(history), "2pc": twopc.check(history)})
 
 
-class ListAppendGenerator(OpGenerator):
-    """Transactions over a few live keys; a key retires after ``appends_per_key`` appends."""
+class TxnShape(Protocol):
+    """What a transaction generator needs of its workload's options."""
 
-    def __init__(self, options: ListAppendOptions, rng: random.Random) -> None:
+    @property
+    def keys(self) -> int: ...
+    @property
+    def reads(self) -> float: ...
+    @property
+    def max_txn_length(self) -> int: ...
+    @property
+    def appends_per_key(self) -> int: ...
+
+
+class ListAppendGenerator(OpGenerator):
+    """Transactions of 1..max_txn_length micro-ops over a few live keys; a key retires after
+    ``appends_per_key`` writes. Written values are unique over the run. ``writes`` is the write verb
+    (``"append"``, or ``"w"`` for rw-register) and ``key`` makes a key of its serial number."""
+
+    def __init__(self, options: TxnShape, rng: random.Random, *, writes: str = "append",
+                 key: Callable[[int], Any] = str) -> None:
         super().__init__(rng)
         self.options = options
+        self.writes = writes
+        self._key = key
         self._next_key = 0
         self._next_value = 0
         self._live = [self._new_key() for _ in range(options.keys)]
-        self.appends: dict[str, int] = {k: 0 for k in self._live}
+        self.appends: dict[Any, int] = {k: 0 for k in self._live}
 
-    def _new_key(self) -> str:
+    def _new_key(self) -> Any:
         self._next_key += 1
-        return str(self._next_key - 1)
+        return self._key(self._next_key - 1)
 
     def next_op(self) -> Invocation:
         """A transaction of 1..max_txn_length micro-ops on live keys; full keys are retired."""
@@ -131,7 +149,7 @@ class ListAppendGenerator(OpGenerator):
                 txn.append(["r", key, None])
                 continue
             self._next_value += 1
-            txn.append(["append", key, self._next_value])
+            txn.append([self.writes, key, self._next_value])
             self.appends[key] += 1
             if self.appends[key] >= self.options.appends_per_key:
                 fresh = self._new_key()
