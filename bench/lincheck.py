@@ -322,10 +322,11 @@ SWEEP_OPS = (1000, 5000, 10000, 50000)
 SWEEP_CRASH = (0.0, 0.1)
 
 
-def bench_synthetic(time_limit: float, ops: tuple[int, ...] = SWEEP_OPS) -> list[str]:
+def bench_synthetic(time_limit: float, ops: tuple[int, ...] = SWEEP_OPS,
+                    clients: tuple[int, ...] = SWEEP_CLIENTS) -> list[str]:
     """The scaling sweep (clients x ops x crash rate) of generated linearizable registers: markdown rows."""
     rows = []
-    for conc in SWEEP_CLIENTS:
+    for conc in clients:
         for n_ops in ops:
             for crash in SWEEP_CRASH:
                 hist = synthetic(n_ops, conc, crash, seed=n_ops * 100 + conc + int(crash * 10))
@@ -345,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-synthetic", action="store_true", help="only the corpus (no generated histories)")
     ap.add_argument("--no-corpus", action="store_true", help="only the generated histories")
     ap.add_argument("--sweep-ops", default=",".join(map(str, SWEEP_OPS)), help="ops of the synthetic sweep ('' to skip it)")
+    ap.add_argument("--sweep-clients", default=",".join(map(str, SWEEP_CLIENTS)),
+                    help="client counts of the synthetic sweep")
+    ap.add_argument("--no-kv", action="store_true", help="leave out the generated kv histories")
     ap.add_argument("--time-limit", type=float, default=60.0, help="per generated history (s)")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for the kv histories")
     ap.add_argument("--markdown", help="also write the table of results to this file")
@@ -360,8 +364,10 @@ def main(argv: list[str] | None = None) -> int:
             rows += corpus_rows
     if not args.no_synthetic:
         print("\n" + TABLE_HEAD[0])
-        rows += bench_kv(args.time_limit, args.jobs)
-        rows += bench_synthetic(args.time_limit, tuple(int(x) for x in args.sweep_ops.split(",") if x))
+        if not args.no_kv:
+            rows += bench_kv(args.time_limit, args.jobs)
+        rows += bench_synthetic(args.time_limit, tuple(int(x) for x in args.sweep_ops.split(",") if x),
+                                tuple(int(x) for x in args.sweep_clients.split(",") if x))
     if args.markdown:
         Path(args.markdown).write_text("\n".join(TABLE_HEAD + rows) + "\n", encoding="utf-8")
     return 1 if wrong else 0

@@ -98,6 +98,18 @@ class Events(Protocol):
 
 
 @runtime_checkable
+class Steps(Protocol):
+    """Optional: the backend can run a callback after a node sent a number of further messages.
+
+    The simulator does, so a fault aimed at an event can strike part-way through what the node sends
+    next (a crash in the middle of a broadcast). Without it such a fault strikes at the event itself.
+    """
+
+    def after_messages(self, node: str, count: int, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once ``node`` sent ``count`` more messages to others (or ended its current step)."""
+
+
+@runtime_checkable
 class Refusals(Protocol):
     """Optional: capabilities a backend has in general but not for the cluster it runs now.
 

@@ -24,7 +24,7 @@ from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 
 from nemesis import capabilities, grudges, targets
-from nemesis.faults import FaultKind, FaultOp, TimedFault
+from nemesis.faults import ANNOUNCED, ANY_EVENT, FaultKind, FaultOp, TimedFault
 from nemesis.membership import refusal
 from nemesis.packages import Package
 from nemesis.table import BUILTIN, CAPABILITY_OF, kind_named, spec_of
@@ -99,8 +99,9 @@ class NemesisExecutor:
         self.strobes: dict[str, asyncio.Task[None]] = {}
         self.applied = 0
         self.aimed_hits = 0  # aimed faults that struck at their event (the rest struck when the window ended)
-        self._armed: tuple[TimedFault, asyncio.Future[str]] | None = None
+        self._armed: tuple[TimedFault, str, asyncio.Future[str]] | None = None
         self._watching = False
+        self.announced: dict[str, None] = {}  # event kinds the run announced so far, in order of first sight
         self._event_node: str | None = None
         self.last_struck: str | None = None  # the node announcing the last event an aimed fault struck at
 
@@ -128,6 +129,8 @@ class NemesisExecutor:
     async def run(self, schedule: Sequence[TimedFault], origin: float) -> None:
         """Apply each op when loop time reaches ``origin + at`` (cancel the task to stop early)."""
         loop = asyncio.get_running_loop()
+        if any(tf.on is not None for tf in schedule):
+            self._watch()  # from the start, so that ``announced`` knows every kind the run announces
         for tf in schedule:
             delay = origin + tf.at - loop.time()
             if delay > 0:
@@ -137,14 +140,23 @@ class NemesisExecutor:
             else:
                 await self.apply(tf.op)
 
+    def _watch(self) -> None:
+        if not self._watching and isinstance(self.backend, capabilities.Events):
+            self.backend.watch_events(self._on_event)
+            self._watching = True
+
+    def _event_kind(self, on: str) -> str:
+        """The event name an aimed fault waits for: ``announced`` draws one of the kinds seen so far."""
+        if on != ANNOUNCED:
+            return on
+        return self.rng.choice(sorted(self.announced)) if self.announced else ANY_EVENT
+
     async def _aimed(self, tf: TimedFault) -> None:
         """Wait up to ``tf.window`` for the event ``tf.on`` and strike at it; else strike when it ends."""
         if isinstance(self.backend, capabilities.Events) and tf.window > 0:
-            if not self._watching:
-                self.backend.watch_events(self._on_event)
-                self._watching = True
+            self._watch()
             fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-            self._armed = (tf, fut)
+            self._armed = (tf, self._event_kind(str(tf.on)), fut)
             try:
                 done, _ = await asyncio.wait({fut}, timeout=tf.window)
             finally:
@@ -156,16 +168,25 @@ class NemesisExecutor:
 
     def _on_event(self, node: str, name: str, data: Mapping[str, Any]) -> None:
         """The backend's event callback: strike an armed fault now, before the node's next effect."""
+        self.announced.setdefault(name)
         armed = self._armed
-        if armed is None or (armed[0].on not in ("*", name)) or armed[1].done():
+        if armed is None or (armed[1] not in (ANY_EVENT, name)) or armed[2].done():
             return
         self._armed = None
-        self._event_node = node
+        tf = armed[0]
         self.last_struck = node
         self.aimed_hits += 1
-        _drive(self.apply(armed[0].op))  # targets are resolved before its first real suspension
+        if tf.after > 0 and isinstance(self.backend, capabilities.Steps):
+            self.backend.after_messages(node, tf.after, lambda: self._strike(node, tf.op))
+        else:
+            self._strike(node, tf.op)
+        armed[2].set_result(node)
+
+    def _strike(self, node: str, op: FaultOp) -> None:
+        """Carry out an aimed ``op`` now, inside the backend's callback, with ``node`` as the event's node."""
+        self._event_node = node
+        _drive(self.apply(op))  # targets are resolved before its first real suspension
         self._event_node = None
-        armed[1].set_result(node)
 
     async def apply(self, op: FaultOp) -> Any:
         """Carry out ``op`` now and journal what was done; returns the journaled value."""

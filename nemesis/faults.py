@@ -45,6 +45,15 @@ class PluginKind(str):
 Kind = FaultKind | PluginKind
 
 
+ANY_EVENT = "*"
+"""``on``: strike at the next event of any kind."""
+ANNOUNCED = "announced"
+"""``on``: strike at the next event of a kind drawn (when the fault is armed) from the kinds this run has
+announced so far, each kind as likely as any other. Unlike ``*``, which takes whatever comes next and so
+mostly the most frequent event, every moment a system announces gets its share; a system that announced
+nothing yet is waited on like ``*``."""
+
+
 class ScheduleError(ValueError):
     """A schedule entry that cannot be understood."""
 
@@ -79,19 +88,28 @@ class TimedFault:
     """A fault op due ``at`` seconds after the main phase starts.
 
     With ``on`` set the op is *aimed*: from ``at`` on, the nemesis waits for the next protocol event of
-    that name (``systems_under_test.core.EVENTS``, or ``"*"`` for any) and strikes at that very moment
+    that name (``systems_under_test.core.EVENTS``, ``"*"`` for any, or ``"announced"`` for a kind drawn
+    among those the run announced so far) and strikes at that very moment
     (exactly, in the simulator); targets ``{"targets": "event"}`` / ``{"grudge": "event"}`` then mean
     the node that announced it (in a fault that is not aimed: the node the last aimed fault struck).
     If no such event comes within ``window`` seconds (the system announces
     nothing, or the backend cannot tell), it strikes when the window ends, like an ordinary fault.
+    With ``after`` > 0 it strikes only once the announcing node has sent that many more messages (peer
+    messages and client replies) in the step that announced the event, or at the end of that step if it
+    sends fewer: a crash part-way through a broadcast, after some peers were told and before the others
+    were (exact in the simulator; a backend that cannot count a node's messages strikes at the event).
     """
 
     at: float
     op: FaultOp
     on: str | None = None
     window: float = 0.0
+    after: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``{"at": s, "f": kind, "value": value}`` (+ ``"on"``, ``"window"`` when aimed)."""
-        aimed = {"on": self.on, "window": self.window} if self.on is not None else {}
+        """JSON form: ``{"at": s, "f": kind, "value": value}`` (+ ``"on"``, ``"window"``[, ``"after"``] when
+        aimed)."""
+        aimed: dict[str, Any] = {"on": self.on, "window": self.window} if self.on is not None else {}
+        if self.on is not None and self.after:
+            aimed["after"] = self.after
         return {"at": self.at, **self.op.to_dict(), **aimed}

@@ -77,8 +77,12 @@ async def resume(ex: Any, op: FaultOp) -> Any:
 
 
 async def bump_clock(ex: Any, op: FaultOp) -> Any:
-    """Offset node clocks."""
-    offsets = {str(n): float(o) for n, o in dict(op.value).items()}
+    """Offset node clocks (``{"targets": spec, "offset": s}``: the nodes the spec picks when it strikes)."""
+    v = dict(op.value)
+    if set(v) == {"targets", "offset"}:
+        offsets = {n: float(v["offset"]) for n in await ex._targets({"targets": v["targets"]})}
+    else:
+        offsets = {str(n): float(o) for n, o in v.items()}
     for n, o in sorted(offsets.items()):
         ex.clock[n] = o
         await ex.backend.set_clock_offset(n, o)

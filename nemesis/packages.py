@@ -71,8 +71,14 @@ def _skew(rng: random.Random) -> float:
 
 
 def _bump_any(nodes: Sequence[str], rng: random.Random) -> FaultOp:
-    chosen = targets.pick(rng.choice(JEPSEN_SPECS[:-1]), nodes, rng)
-    return FaultOp(FaultKind.BUMP_CLOCK, {n: _skew(rng) for n in chosen})
+    """Jepsen's clock nemesis: bump the clocks of one, a minority, a majority, all (each its own skew) or
+    the current leaders (who grant leases and stamp deadlines), or strobe a minority's clocks."""
+    spec = rng.choice((*JEPSEN_SPECS, "strobe"))
+    if spec == "strobe":
+        return _strobe_clock(nodes, rng)
+    if spec == "primaries":
+        return FaultOp(FaultKind.BUMP_CLOCK, {"targets": "primaries", "offset": _skew(rng)})
+    return FaultOp(FaultKind.BUMP_CLOCK, {n: _skew(rng) for n in targets.pick(spec, nodes, rng)})
 
 
 def _bump_clock(spec: str) -> Draw:
@@ -104,6 +110,11 @@ def _packet(spec: str) -> Draw:
         })
 
     return draw
+
+
+def _restart(nodes: Sequence[str], rng: random.Random) -> FaultOp:
+    """Crash a majority or every node at once (a power loss, a rack failure)."""
+    return FaultOp(FaultKind.KILL, targets.pick(rng.choice(("majority", "all")), nodes, rng))
 
 
 def _leave(nodes: Sequence[str], rng: random.Random) -> FaultOp:
@@ -150,6 +161,12 @@ class Package:
     description: str
     draw: Draw
     starts: tuple[Kind, ...] = ()
+    # How long one fault lasts, as shares (low, high) of the nemesis interval, where the package itself
+    # fixes it (a crashed quorum comes back soon); None: the schedule decides.
+    span: tuple[float, float] | None = None
+    # Whether an aimed fault of this package may be retargeted at the node that announced the event
+    # (False: it keeps its own targets, e.g. the whole cluster crashing right after a decision).
+    retarget: bool = True
 
     def undo(self, op: FaultOp) -> FaultOp:
         """The op that heals ``op``."""
@@ -173,6 +190,11 @@ def _pkg(name: str, description: str, draw: Draw, *starts: FaultKind) -> Package
     return Package(name, CAPABILITY_OF[starts[0]], description, draw, starts)
 
 
+RESTART_SPAN = (0.02, 0.2)
+"""How long a restarted quorum stays down, as shares of the nemesis interval (0.1-1 s at the default 5 s):
+soon enough that the run goes on and the cluster has to recover from what it persisted."""
+
+
 def _build() -> dict[str, Package]:
     out: list[Package] = [
         _pkg("partition",
@@ -183,13 +205,17 @@ def _build() -> dict[str, Package]:
              _any([_targets(FaultKind.KILL, spec) for spec in JEPSEN_SPECS]), FaultKind.KILL),
         _pkg("pause", "freeze one, a minority, a majority, all or the leading nodes (SIGSTOP), resume later",
              _any([_targets(FaultKind.PAUSE, spec) for spec in JEPSEN_SPECS]), FaultKind.PAUSE),
-        _pkg("clock", "offset the clocks of one, a minority, a majority or all nodes by 10 ms to 10 s",
-             _bump_any, FaultKind.BUMP_CLOCK),
+        _pkg("clock",
+             "offset the clocks of one, a minority, a majority, all or the leading nodes by 10 ms to 10 s, "
+             "or strobe a minority's clocks", _bump_any, FaultKind.BUMP_CLOCK, FaultKind.STROBE_CLOCK),
         _pkg("packet", "delay, drop and duplicate what one, a minority, a majority or all nodes send",
              _any([_packet(spec) for spec in ("one", "minority", "majority", "all")]),
              FaultKind.START_PACKET),
         _pkg("member", "a node leaves the cluster (data handed off) and joins again later", _leave,
              FaultKind.LEAVE),
+        Package("restart", CAPABILITY_OF[FaultKind.KILL],
+                "crash a majority or every node at once and restart them soon after (a power loss)",
+                _restart, (FaultKind.KILL,), span=RESTART_SPAN, retarget=False),
     ]
     partitions = {**{n: _partition(n) for n in grudges.BUILDERS}, "primaries": _partition("primaries")}
     partition_text = {
@@ -225,7 +251,7 @@ def _build() -> dict[str, Package]:
 
 
 PACKAGES: Mapping[str, Package] = _build()
-CLASSIC = ("partition", "kill", "pause", "clock", "packet")
+CLASSIC = ("partition", "kill", "pause", "clock", "packet", "restart")
 """What ``all`` selects: the packages every backend running our own systems supports."""
 
 

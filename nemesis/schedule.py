@@ -5,11 +5,19 @@ the run is cut into phases, and each phase enables a random subset of the select
 own fault length and rate (a scale of ``interval``), decides whether its faults of different kinds may
 overlap (Jepsen's combined nemesis: a crash inside a partition) and whether they are *aimed* at
 protocol events (:class:`nemesis.faults.TimedFault` ``on``: crash whoever just decided, before it told
-anyone). A fixed uniform mix drowns bugs that need one kind of fault alone, or two kinds together, or
-one moment; varying the mix per phase reaches all of those without knowing which one a system needs.
-The subsets are taken from a shuffled cycle of the packages, so every requested kind gets its turn
-before any repeats, and the fault rate is raised when the run is too short for one cycle otherwise.
-Quiet periods stay: many bugs show only when a healed cluster has to reconcile.
+anyone, or after it told only some; the event kind is drawn among those the run announced, so a system
+announcing two kinds gets both aimed at). A fixed uniform mix drowns bugs that need one kind of fault
+alone, or two kinds together, or one moment; varying the mix per phase reaches all of those without
+knowing which one a system needs. The subsets are taken from a shuffled cycle of the packages, so every
+requested kind gets its turn before any repeats, and the fault rate is raised when the run is too short
+for one cycle otherwise.
+Inside a phase, faults follow each other closely (a quiet gap of about a quarter of the fault before it),
+so a run spends its time under faults and their aftermath rather than idle; the healed stretches between
+phases stay, since many bugs show only when a healed cluster has to reconcile. An aimed crash is short
+(``AIMED_CRASH`` of the drawn length), so a phase reaches more protocol moments. After each of its
+packages had one fault, a phase goes on with whichever has had the least fault time in it, so every
+enabled kind gets an even share of the phase's time and short faults (aimed crashes) strike more often.
+Phases are short (``PHASE`` of the run), so one run tries many mixes.
 
 :func:`plan` is the plain flip-flop (alternating quiet and fault periods of ``interval`` seconds each,
 jittered by +-``jitter``) that ``combined`` and ``phased`` lay out per timeline.
@@ -30,13 +38,22 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nemesis.faults import FaultKind, FaultOp, TimedFault
+from nemesis.faults import ANNOUNCED, FaultKind, FaultOp, TimedFault
 from nemesis.packages import Package, resolve_mode, resolve_packages
 from nemesis.table import CAPABILITY_OF, UNDO_OF, timed_fault_from_dict
-from systems_under_test.core import EVENTS
 
 SCALES = (0.2, 0.4, 0.7, 1.0)
 """Shares of ``interval`` a swarm phase draws its fault length and quiet gap from."""
+QUIET = 0.25
+"""A swarm phase's quiet gap between faults, as a share of the fault before it (the phase's own pauses
+between faults; the healed stretches between phases and after the run stay)."""
+PHASE = (0.12, 0.25)
+"""A swarm phase's length, as a share of the run (drawn uniformly): many phases per run, so a run tries
+many fault mixes and fewer runs miss the one a bug needs."""
+AIMED_CRASH = 0.25
+"""An aimed crash's length (and the gap after it), as a share of what the phase draws for its faults: a crash
+at a protocol moment is about what that moment leaves on disk and in flight, which hardly depends on how
+long the node stays down, so aimed crashes are short and a phase reaches more moments."""
 AIMABLE = frozenset({FaultKind.KILL, FaultKind.PAUSE, FaultKind.START_PARTITION, FaultKind.BUMP_CLOCK,
                      FaultKind.START_PACKET})
 """Fault starts that may wait for a protocol event."""
@@ -73,14 +90,26 @@ def plan(
     return out
 
 
-def _aim(op: FaultOp, rng: random.Random | None) -> FaultOp:
+def _aim(op: FaultOp, rng: random.Random | None, retarget: bool = True) -> FaultOp:
     """Half the time (always without ``rng``), retarget a kill/pause/partition at the event's node."""
-    if rng is None or rng.random() < 0.5:
+    if retarget and (rng is None or rng.random() < 0.5):
         if op.kind in (FaultKind.KILL, FaultKind.PAUSE):
             return FaultOp(op.kind, {"targets": "event"})
         if op.kind is FaultKind.START_PARTITION:
             return FaultOp(op.kind, {"grudge": "event"})
+        if op.kind is FaultKind.BUMP_CLOCK:  # the announcing node's clock, by the largest drawn skew
+            v = dict(op.value)
+            offset = v["offset"] if "offset" in v else max(v.values(), key=abs)
+            return FaultOp(op.kind, {"targets": "event", "offset": offset})
     return op
+
+
+def next_turn(subset: Sequence[Package], fired: int, used: Mapping[str, float]) -> Package:
+    """The package a swarm phase fires next: each in turn once, then whichever has had the least fault
+    time in the phase so far (``used``, by name; the first of them on a tie)."""
+    if fired < len(subset):
+        return subset[fired]
+    return min(subset, key=lambda q: used[q.name])
 
 
 def swarm(
@@ -122,9 +151,10 @@ def swarm(
             subset.append(p)
         scale = min(cap, rng.choice(SCALES))
         overlap = rng.random() < 0.5
-        aim = rng.random() < 0.5
-        phase_end = min(time_limit, t + rng.uniform(0.25, 0.5) * time_limit)
+        aim = rng.random() < 0.75
+        phase_end = min(time_limit, t + rng.uniform(*PHASE) * time_limit)
         fired = 0
+        used = {p.name: 0.0 for p in subset}
         # Until every package had its first turn a phase fires each of its packages once; later phases
         # repeat theirs until the phase ends.
         first_round = len(seen) < len(pool)
@@ -133,26 +163,37 @@ def swarm(
             if t >= time_limit:
                 cycle[:0] = subset[fired:]  # their turn comes first in a later run... or never: too short
                 break
-            p = subset[fired % len(subset)]
+            p = next_turn(subset, fired, used)
             fired += 1
             op = p.draw(nodes, rng)
-            length = interval * scale * rng.uniform(1.0 - jitter, 1.0 + jitter)
-            gap = interval * scale * rng.uniform(1.0 - jitter, 1.0 + jitter)
+            length = interval * (rng.uniform(*p.span) if p.span else scale * rng.uniform(1.0 - jitter,
+                                                                                          1.0 + jitter))
+            gap = QUIET * length * rng.uniform(1.0 - jitter, 1.0 + jitter)
             cap_name = CAPABILITY_OF[op.kind]
             t = max(t, busy.get(cap_name, 0.0))
             if t >= time_limit:
                 continue
-            on = None
+            on, after = None, 0
             if aim and op.kind in AIMABLE:
                 if overlap and struck_until > t and rng.random() < 0.5:
                     # a follow-up inside an aimed fault: hit the node that was struck at the event again
                     # (cut off at the critical moment, then crashed; crashed, then its clock moved ...)
-                    op = _aim(op, None)
+                    op = _aim(op, None, p.retarget)
                 else:
-                    on = rng.choice([*EVENTS, "*"])
-                    op = _aim(op, rng)
+                    on = ANNOUNCED
+                    # at the event (a third of the time), or part-way through what the node sends next:
+                    # after 1 to n-1 messages, n the cluster size, so a broadcast to the n-1 others is cut
+                    # with some peers told (and at n-1, before the client hears)
+                    after = 0 if rng.random() < 1 / 3 else rng.randint(1, max(1, len(nodes) - 1))
+                    op = _aim(op, rng, p.retarget)
+                    if op.kind is FaultKind.KILL:
+                        # a crash aimed at a moment tests what the moment left behind, which its length
+                        # hardly changes: short ones leave room for more moments
+                        length *= AIMED_CRASH
+                        gap *= AIMED_CRASH
                     struck_until = t + length
-            start = TimedFault(round(t, 6), op, on, round(length / 2, 6) if on else 0.0)
+            used[p.name] += length + gap
+            start = TimedFault(round(t, 6), op, on, round(length / 2, 6) if on else 0.0, after)
             emit(start)
             end = t + length
             busy[cap_name] = end

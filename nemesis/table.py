@@ -24,7 +24,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from nemesis import handlers
-from nemesis.faults import FaultKind, FaultOp, Kind, PluginKind, ScheduleError, TimedFault
+from nemesis.faults import (
+    ANNOUNCED,
+    ANY_EVENT,
+    FaultKind,
+    FaultOp,
+    Kind,
+    PluginKind,
+    ScheduleError,
+    TimedFault,
+)
 
 Handler = Callable[[Any, FaultOp], Awaitable[Any]]
 """``async handler(executor, op) -> journaled value`` (see :mod:`nemesis.handlers`)."""
@@ -33,6 +42,8 @@ Validator = Callable[[Any, Sequence[str]], "str | None"]
 Draw = Callable[[Sequence[str], random.Random], FaultOp]
 
 ENTRY_POINT_GROUP = "splitbrain.faults"
+MAX_AFTER = 10_000
+"""The most messages an aimed fault may let the announcing node send before it strikes."""
 MAX_CLOCK_OFFSET = 24 * 3600.0
 """Seconds: a bigger clock bump is a typo (milliseconds?), not a test."""
 
@@ -69,6 +80,11 @@ def _node_list(x: Any, nodes: Sequence[str]) -> str | None:
 
 
 def _offsets(x: Any, nodes: Sequence[str]) -> str | None:
+    if isinstance(x, Mapping) and set(x) == {"targets", "offset"}:  # symbolic: resolved when it strikes
+        if x["targets"] not in TARGET_SPECS:
+            return f"unknown targets {x['targets']!r}"
+        ok = _finite(x["offset"], -MAX_CLOCK_OFFSET, MAX_CLOCK_OFFSET)
+        return None if ok else f"offset must be a finite number of seconds within +-{MAX_CLOCK_OFFSET:g}"
     if not isinstance(x, Mapping) or not x:
         return f"expected {{node: offset seconds}}, got {json.dumps(x)}"
     bad = _node_list(list(x), nodes)
@@ -166,7 +182,9 @@ TABLE: dict[str, FaultSpec] = {s.name: s for s in (
     FaultSpec("resume", "pause", "pause", "process", _C["pause"], UNDO_SHAPE, handlers.resume,
               validate=nodes_or_null),
     FaultSpec("bump-clock", "clock", "clock", "clock", _C["clock"],
-              f'{{"node": offset seconds, ...}} with |offset| <= {MAX_CLOCK_OFFSET:g}', handlers.bump_clock,
+              f'{{"node": offset seconds, ...}} with |offset| <= {MAX_CLOCK_OFFSET:g}, or '
+              '{"targets": "one|minority|majority|all|primaries|event", "offset": seconds}',
+              handlers.bump_clock,
               "reset-clock", _offsets),
     FaultSpec("strobe-clock", "clock", "clock", "clock", _C["clock"],
               '{"nodes": {"node": offset seconds, ...}, "period": seconds > 0, "duration": seconds >= 0}',
@@ -289,17 +307,22 @@ def validate_schedule(items: Any, nodes: Sequence[str]) -> list[TimedFault]:
         if problem is not None:
             raise ScheduleError(f"{where}, field 'value' ({f}): {problem}; accepted: {spec.shape}")
         on = d.get("on")
-        if on is not None and (on not in (*EVENTS, "*") or spec.undo is None):
+        if on is not None and (on not in (*EVENTS, ANY_EVENT, ANNOUNCED) or spec.undo is None):
             raise ScheduleError(f"{where}, field 'on': only fault starts can wait for an event, one of "
-                                f"{', '.join([*EVENTS, '*'])}; got {json.dumps(on)}")
+                                f"{', '.join([*EVENTS, ANY_EVENT, ANNOUNCED])}; got {json.dumps(on)}")
         if "window" in d and not _finite(d.get("window"), 0.0, 1e6):
             raise ScheduleError(
                 f"{where}, field 'window': expected seconds >= 0, got {json.dumps(d.get('window'))}"
             )
-        extra = sorted(set(d) - {"at", "f", "value", "on", "window"})
+        after = d.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_AFTER or (
+                after and on is None):
+            raise ScheduleError(f"{where}, field 'after': expected a whole number of messages 0..{MAX_AFTER} "
+                                f"on an aimed entry (one with 'on'), got {json.dumps(after)}")
+        extra = sorted(set(d) - {"at", "f", "value", "on", "window", "after"})
         if extra:
             raise ScheduleError(f"{where}: unknown field(s) {', '.join(extra)}; "
-                                "accepted: at, f, value, on, window")
+                                "accepted: at, f, value, on, window, after")
         out.append(timed_fault_from_dict(d))
     return sorted(out, key=lambda tf: tf.at)
 
@@ -319,7 +342,7 @@ def timed_fault_from_dict(d: Mapping[str, Any]) -> TimedFault:
         raise ScheduleError(f"bad schedule entry {dict(d)!r} ({e}); f must be one of {valid}") from None
     on = d.get("on")
     return TimedFault(at, FaultOp(kind, d.get("value")), None if on is None else str(on),
-                      float(d.get("window", 0.0) or 0.0))
+                      float(d.get("window", 0.0) or 0.0), int(d.get("after", 0) or 0))
 
 
 class _TableView(Mapping[Any, Any]):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import random
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +149,34 @@ def route_local(node_id: str, effects: Sequence[Effect],
     return out
 
 
+class ConfigReads(Mapping[str, Any]):
+    """A read-only system config that notes every key looked up in it (in ``read``, which several views
+    may share). The run plan builds each node's core once with one, so that a config key no core reads
+    (a typo, a knob of another system) is refused instead of silently ignored; a core therefore reads
+    its config when it is built."""
+
+    __slots__ = ("_data", "read")
+
+    def __init__(self, data: Mapping[str, Any], read: set[str] | None = None) -> None:
+        self._data = dict(data)
+        self.read: set[str] = set() if read is None else read
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 class Core:
     """Base class of a node's protocol logic; subclasses override the ``on_*`` handlers.
 
@@ -167,7 +195,7 @@ class Core:
         self.node_id = node_id
         self.peer_ids: tuple[str, ...] = tuple(p for p in peer_ids if p != node_id)
         self.rng = rng
-        self.config: Mapping[str, JSON] = dict(config or {})
+        self.config: Mapping[str, JSON] = config if isinstance(config, ConfigReads) else dict(config or {})
 
     @property
     def cluster(self) -> tuple[str, ...]:

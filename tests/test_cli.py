@@ -99,3 +99,35 @@ def test_check_with_a_named_checker(capsys: pytest.CaptureFixture[str], corpus: 
     assert code == 1 and doc["valid"] is False and "G0" in doc["result"]["details"]["anomaly-types"]
     code, _, err = _run(capsys, "check", "--checker", "nope", str(g0))
     assert code == 254 and "elle-list-append" in err
+
+
+def test_a_late_interrupt_never_turns_the_exit_status_into_a_signal_death(tmp_path: Path) -> None:
+    """A KeyboardInterrupt that escapes the CLI's own handling (a second Ctrl-C while the first is being
+    reported) exits 2, and a SIGINT after the command is done changes nothing (without the entry point's
+    care, Python dies by SIGINT: status -2)."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "late.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "import harness.apps.cli as cli\n"
+        "def escaping():\n"
+        "    raise KeyboardInterrupt\n"
+        "def done_then_interrupted():\n"
+        "    return 0\n"
+        "cli.run_cli = escaping if sys.argv[1] == 'escape' else done_then_interrupted\n"
+        "if sys.argv[1] == 'late':\n"
+        "    real_exit = sys.exit\n"
+        "    def exit_after_a_signal(code):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        real_exit(code)\n"
+        "    sys.exit = exit_after_a_signal\n"
+        "cli.main()\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    for mode, status in (("escape", 2), ("late", 0)):
+        proc = subprocess.run([sys.executable, str(script), mode], cwd=root, capture_output=True, timeout=60,
+                              check=False, env={**os.environ, "PYTHONPATH": str(root)})
+        assert proc.returncode == status, (mode, proc.returncode, proc.stderr[-500:])

@@ -3,7 +3,8 @@
 Entry points (pure functions ``history -> Result``)::
 
     check(history, workload="list-append" | "rw-register", consistency_models=("strict-serializable",),
-          anomalies=(), budget=200_000, f="txn", wfr_keys=False, sequential_keys=False, max_cases=16)
+          anomalies=(), budget=200_000, f="txn", wfr_keys=False, sequential_keys=False,
+          linearizable_keys=False, max_cases=16)
     check_list_append(history, **opts)
     check_rw_register(history, **opts)
 
@@ -61,7 +62,7 @@ def check_rw_register(history: Sequence[Op], **opts: Any) -> Result:
 def check(history: Sequence[Op], workload: str = "list-append", *,
           consistency_models: Iterable[str] = ("strict-serializable",), anomalies: Iterable[str] = (),
           budget: int = DEFAULT_BUDGET, f: str = "txn", wfr_keys: bool = False,
-          sequential_keys: bool = False, max_cases: int = 16) -> Result:
+          sequential_keys: bool = False, linearizable_keys: bool = False, max_cases: int = 16) -> Result:
     """Check a transactional history against consistency models; see the module docstring."""
     name = f"elle-{workload}"
     if workload not in WORKLOADS:
@@ -72,22 +73,23 @@ def check(history: Sequence[Op], workload: str = "list-append", *,
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the analysis allocates millions of small objects and frees none until the end
     try:
-        return _check(history, workload, name, cms, prohibited, reportable, budget, f, wfr_keys,
-                      sequential_keys, max_cases)
+        return _check(history, workload, name, cms, prohibited, reportable, budget, f,
+                      (wfr_keys, sequential_keys, linearizable_keys), max_cases)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _check(history: Sequence[Op], workload: str, name: str, cms: list[str], prohibited: set[str],
-           reportable: set[str], budget: int, f: str, wfr_keys: bool, sequential_keys: bool,
+           reportable: set[str], budget: int, f: str, inference: tuple[bool, bool, bool],
            max_cases: int) -> Result:
     txns, failed = extract(history, f)
     try:
         if workload == "list-append":
             an = list_append.analyse(txns, failed)
         else:
-            an = rw_register.analyse(txns, failed, wfr_keys=wfr_keys, sequential_keys=sequential_keys)
+            wfr, seq, lin = inference
+            an = rw_register.analyse(txns, failed, wfr_keys=wfr, sequential_keys=seq, linearizable_keys=lin)
     except MalformedTxn as e:
         return Result(name, UNKNOWN, {"error": str(e)}, f"cannot analyse this history: {e}")
     g = an.graph

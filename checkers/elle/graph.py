@@ -196,30 +196,35 @@ def add_process_edges(g: DepGraph, txns: Sequence[Txn]) -> None:
         last[key] = t.id
 
 
-def add_realtime_edges(g: DepGraph, txns: Sequence[Txn]) -> None:
-    """Link T1 -> T2 whenever T1 completed (ok) before T2 was invoked, as a transitive reduction.
+def realtime_frontier(spans: Sequence[tuple[int, int | None]]) -> list[tuple[int, ...]]:
+    """For spans ``(start, end)`` in start order (``end`` None: never completed), the spans that ended
+    before each one started (by position), as a transitive reduction of that order.
 
-    The frontier holds transactions completed so far that no later-completed transaction already
-    follows; a new invocation links from all of them. When T completes, everything that was linked into
-    T leaves the frontier (reachable through T) and T joins it.
+    The frontier holds spans completed so far that no later-completed span already follows; a new start
+    links from all of them. When a span completes, everything that was linked into it leaves the frontier
+    (reachable through it) and it joins the frontier.
     """
-    ends = sorted((t.end, t.id) for t in txns if t.end is not None)
-    succ = g.succ
+    ends = sorted((end, i) for i, (_, end) in enumerate(spans) if end is not None)
     frontier: set[int] = set()
-    preds: dict[int, tuple[int, ...]] = {}
+    preds: list[tuple[int, ...]] = []
     j = 0
     n_end = len(ends)
-    for t in txns:
-        while j < n_end and ends[j][0] < t.start:
+    for start, _ in spans:
+        while j < n_end and ends[j][0] < start:
             done = ends[j][1]
-            for p in preds.pop(done, ()):
+            for p in preds[done]:
                 frontier.discard(p)
             frontier.add(done)
             j += 1
-        if frontier:
-            ps = tuple(frontier)
-            tid = t.id
-            preds[tid] = ps
-            for p in ps:
-                d = succ[p]
-                d[tid] = d.get(tid, 0) | REALTIME
+        preds.append(tuple(frontier))
+    return preds
+
+
+def add_realtime_edges(g: DepGraph, txns: Sequence[Txn]) -> None:
+    """Link T1 -> T2 whenever T1 completed (ok) before T2 was invoked, as a transitive reduction
+    (``txns`` in invocation order with dense ids, as ``extract`` makes them)."""
+    succ = g.succ
+    for tid, ps in enumerate(realtime_frontier([(t.start, t.end) for t in txns])):  # position == id
+        for p in ps:
+            d = succ[p]
+            d[tid] = d.get(tid, 0) | REALTIME

@@ -214,6 +214,11 @@ def validate_models(models: Iterable[str]) -> list[str]:
     return out
 
 
+def implies(models: Iterable[str], model: str) -> bool:
+    """Whether a history satisfying all ``models`` satisfies ``model`` too."""
+    return canonical(model) in _closure(validate_models(models), MODEL_IMPLIES)
+
+
 def implied_anomalies(anomalies: Iterable[str]) -> set[str]:
     """Every anomaly implied by (and including) the given ones."""
     return _closure(anomalies, IMPLIES_ANOMALY)

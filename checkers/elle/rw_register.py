@@ -8,7 +8,10 @@ come by than for lists, so it is inferred from sound sources only:
 * writes follow reads (``wfr_keys=True``): a transaction that read ``x = 1`` and then wrote ``x = 2``
   installed 2 after 1 — sound when transactions are atomic, which is what we are checking;
 * per-process order (``sequential_keys=True``): the versions one process observed or wrote, in the order
-  it did so, when the store promises sequential consistency per key.
+  it did so, when the store promises sequential consistency per key;
+* real-time order (``linearizable_keys=True``): a committed write that completed before another committed
+  write to the same key began installed the earlier version — sound when every key is linearizable, which
+  strict serializability implies (Elle's ``linearizable-keys?``).
 
 The inferred orders must be acyclic — a cycle (``cyclic-versions``) means no total order exists, and
 that key contributes no ww / rw edges. From an order ``v1 < v2``: ``writer(v1) -ww-> writer(v2)`` and
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from checkers.elle.analysis import Analysis, MalformedTxn, hashable, op_summary
-from checkers.elle.graph import RW, WR, WW, DepGraph, sccs
+from checkers.elle.graph import RW, WR, WW, DepGraph, realtime_frontier, sccs
 from checkers.elle.txn import Txn
 
 _NIL = None
@@ -82,7 +85,7 @@ class _Index:
 
 
 def analyse(txns: Sequence[Txn], failed: Sequence[Txn], *, wfr_keys: bool = False,
-            sequential_keys: bool = False) -> Analysis:
+            sequential_keys: bool = False, linearizable_keys: bool = False) -> Analysis:
     """Build the ww/wr/rw graph over ``txns`` (ok + info) and collect the non-cyclic anomalies."""
     idx = _Index(txns)
     g = DepGraph(len(txns))
@@ -152,6 +155,8 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn], *, wfr_keys: bool = Fals
     for (k, v), tids in lost.items():
         if len(tids) > 1:
             an.add("lost-update", {"key": k, "value": v, "txns": [op_summary(txns[i]) for i in tids]})
+    if linearizable_keys:
+        _realtime_versions(txns, idx.mops, vorder)
     for k, wk in writer.items():
         vorder.setdefault(k, {}).setdefault(_NIL, set()).update(wk)
     for k in list(vorder):
@@ -176,3 +181,24 @@ def analyse(txns: Sequence[Txn], failed: Sequence[Txn], *, wfr_keys: bool = Fals
                 for r in rs:
                     g.link(r, w2, RW)
     return an
+
+
+def _realtime_versions(txns: Sequence[Txn], mops: Sequence[list[tuple[str, Any, Any]]],
+                       vorder: dict[Any, dict[Any, set[Any]]]) -> None:
+    """Per key, order the final writes of committed transactions by real time (a reduction of it)."""
+    spans: dict[Any, list[tuple[int, int | None]]] = {}
+    values: dict[Any, list[Any]] = {}
+    for t, ms in zip(txns, mops, strict=True):  # txns are in invocation order
+        if t.type != "ok":
+            continue
+        final = {k: v for f, k, v in ms if f == "w"}
+        for k, v in final.items():
+            spans.setdefault(k, []).append((t.start, t.end))
+            values.setdefault(k, []).append(v)
+    for k, ks in spans.items():
+        vs = values[k]
+        order = vorder.setdefault(k, {})
+        for i, preds in enumerate(realtime_frontier(ks)):
+            for p in preds:
+                if vs[p] != vs[i]:
+                    order.setdefault(vs[p], set()).add(vs[i])

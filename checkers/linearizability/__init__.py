@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from operator import attrgetter, itemgetter
+from operator import attrgetter, eq, itemgetter
 from typing import Any
 
 from checkers.history import Op
 from checkers.linearizability.budget import AUTO_MEMORY
 from checkers.linearizability.driver import WARMUP_SECONDS, KeyTask, advance, prepare, round_robin, run_jobs
 from checkers.linearizability.entries import Entry, split_history
-from checkers.linearizability.explain import counterexample, op_dict
+from checkers.linearizability.explain import counterexample_pair, op_dict
 from checkers.linearizability.reduce import Reductions
 from checkers.linearizability.search import SearchOptions, SearchOutcome
 from checkers.models import Model, get_model
@@ -65,7 +65,7 @@ def _sort_key(k: Any) -> tuple[int, Any]:
 
 def _untimed(history: Sequence[Op]) -> bool:
     """True for formats without timestamps, whose importers set each op's time to its position."""
-    return list(map(_TIME, history)) == list(map(_INDEX, history))
+    return all(map(eq, map(_TIME, history), map(_INDEX, history)))  # stops at the first timed op
 
 
 def search_options(
@@ -123,7 +123,7 @@ def check(
     started = time.monotonic()
     m = get_model(model, initial)
     is_keyed, per_key = split_history(history, m, keyed=keyed, failed_cas=failed_cas)
-    red = reductions or Reductions()
+    red = reductions or ALL_ON
     deadline = None if time_limit is None else started + time_limit
     if max_configs is not None:
         budget: int | None = max_configs
@@ -149,7 +149,9 @@ def check(
     unknown: list[dict[str, Any]] = []
     stats: dict[str, Any] = {}
     checked = 0
-    for t in sorted(tasks, key=lambda t: _sort_key(t.key)):
+    ce: Counterexample | None = None
+    positions: bool | None = None
+    for t in sorted(tasks, key=lambda t: _sort_key(t.key)) if len(tasks) > 1 else tasks:
         outcome = t.outcome
         if outcome is None:
             continue  # not needed: another key proved the history invalid first
@@ -157,19 +159,23 @@ def check(
         stats[str(t.key)] = t.stats
         if outcome.valid is False:
             assert outcome.stuck is not None
-            invalid.append(
-                counterexample(
-                    m, t.key, outcome.stuck, outcome.prefix, outcome.prefix_states, outcome.pending,
-                    t.refutation, positions=_untimed(history),
-                )
+            if not all_keys and invalid:
+                continue  # only the first invalid key is reported
+            if positions is None:
+                positions = _untimed(history)
+            # the typed counterexample is built for the key reported only, with its data
+            data, typed = counterexample_pair(
+                m, t.key, outcome.stuck, outcome.prefix, outcome.prefix_states, outcome.pending,
+                t.refutation, positions=positions, typed=not invalid,
             )
+            invalid.append(data)
+            if typed is not None:
+                ce = typed
         elif outcome.valid is None:
             entry: dict[str, Any] = {"key": t.key, "reason": outcome.reason}
             if outcome.stuck is not None:
                 entry["deepest_prefix"] = [op_dict(m, e) for e in outcome.prefix]
             unknown.append(entry)
-    if invalid and not all_keys:
-        invalid = invalid[:1]
 
     valid: Any = False if invalid else (UNKNOWN if unknown else True)
     details: dict[str, Any] = {
@@ -198,7 +204,6 @@ def check(
         )
     else:
         explanation = f"linearizable: {len(per_key)} key(s), every one has a valid linearization"
-    ce = Counterexample.from_dict(invalid[0]) if invalid else None
     return Result(checker="linearizability", valid=valid, details=details, explanation=explanation,
                   reason=(f"{'key ' + repr(ce.key) + ': ' if is_keyed else ''}{ce.op.description} cannot be "
                           f"linearized" if ce is not None else ""),

@@ -33,7 +33,9 @@ from checkers.linearizability.reduce import (
     Refutation,
     drop_unknown_nil_reads,
     impossible_read,
+    is_register,
     reduce_entries,
+    reduce_register,
 )
 from checkers.linearizability.search import SearchOptions, SearchOutcome, search_steps
 from checkers.models import Model
@@ -58,6 +60,7 @@ class KeyTask:
     stats: dict[str, Any]
     refutation: Refutation | None
     cost: tuple[int, int]
+    crashed: int = 0  # crashed ops the search runs with
     gen: Generator[int, int | None, SearchOutcome] | None = None
     outcome: SearchOutcome | None = None
 
@@ -65,14 +68,18 @@ class KeyTask:
 def prepare(model: Model, key: Any, entries: Sequence[Entry], red: Reductions) -> KeyTask:
     """Drop unknown nil reads, look for an up-front refutation, apply the reductions."""
     kept, nil_reads = drop_unknown_nil_reads(model, entries)
-    refutation = impossible_read(model, kept) if red.precheck else None
-    rmodel, reduced, stats = reduce_entries(model, kept, red)
+    fused = reduce_register(model, kept, red.precheck) if red.all_pre_search and is_register(model) else None
+    if fused is not None:
+        refutation, rmodel, reduced, stats = fused
+    else:
+        refutation = impossible_read(model, kept) if red.precheck else None
+        rmodel, reduced, stats = reduce_entries(model, kept, red)
     if nil_reads:
         stats["unknown_nil_reads_dropped"] = nil_reads
     crashed = sum(map(_CRASHED, reduced))
     # cheapest first: a refuted key costs a bounded prefix search; then fewer crashed ops, fewer ops
     cost = (0, 0) if refutation is not None else (1 + crashed, len(reduced))
-    return KeyTask(key, kept, rmodel, reduced, stats, refutation, cost)
+    return KeyTask(key, kept, rmodel, reduced, stats, refutation, cost, crashed)
 
 
 def advance(task: KeyTask, opts: SearchOptions, steps: int | None) -> bool:
@@ -112,7 +119,7 @@ def finish(task: KeyTask, outcome: SearchOutcome) -> None:
     task.stats.update(
         ops=len(task.entries),
         searched=len(task.reduced),
-        crashed=sum(map(_CRASHED, task.reduced)),
+        crashed=task.crashed,
         configs=outcome.configs,
         steps=outcome.steps,
     )

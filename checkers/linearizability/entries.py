@@ -180,13 +180,16 @@ def _split(
             in_val = inv.value
             out_val = op.value
             if type(in_val) not in scalar:
-                in_val = freeze(in_val)
+                if out_val == in_val:  # a write or cas completion repeats its input: frozen once
+                    in_val = out_val = freeze(in_val)
+                else:
+                    in_val = freeze(in_val)
             if type(out_val) not in scalar:
                 out_val = freeze(out_val)
             unkeyed.append(new_entry(Entry, (f, in_val, out_val, False, inv_pos, pos, inv, op)))
             continue
         elif not keyed and kind == FAIL and f == "cas" and f in fs:
-            if observe_all or (auto and is_precondition_failure(op.error)):
+            if observe_all or (auto and (op.error == 22 or is_precondition_failure(op.error))):
                 in_val = inv.value
                 if type(in_val) not in scalar:
                     in_val = freeze(in_val)

@@ -75,14 +75,23 @@ class Reductions:
     twins: bool = True
     guided: bool = True  # an ordering heuristic, not a reduction: it only changes which child goes first
 
+    @property
+    def all_pre_search(self) -> bool:
+        """Every reduction applied before the search is on (``reduce_register`` may do them at once)."""
+        return self.crashed_noops and self.late_crashed and self.unobserved_values and self.unobserved_crashed_writes
+
     @staticmethod
     def none() -> Reductions:
         """Every reduction off: the plain search."""
         return Reductions(False, False, False, False, False, False, False, False, False, False, False)
 
 
-def _is_register(model: Model) -> bool:
+def is_register(model: Model) -> bool:
+    """The register models, whose values the reductions below may rename."""
     return type(model) in (Register, CasRegister)
+
+
+_is_register = is_register
 
 
 def observed_values(entries: Sequence[Entry]) -> set[Any]:
@@ -148,6 +157,139 @@ def reduce_entries(
             stats["unobserved_crashed_writes_dropped"] = len(out) - len(kept)
             out = kept
     return model, out, stats
+
+
+def reduce_register(
+    model: Model, entries: Sequence[Entry], precheck: bool = True
+) -> tuple[Refutation | None, Model, list[Entry], dict[str, int]] | None:
+    """``impossible_read`` (when ``precheck``) and ``reduce_entries`` with every pre-search reduction on,
+    for a register model, in two walks over the entries instead of one or two per reduction: the same
+    refutation, model, entries and stats. None when the entries are not in invocation order (as
+    ``split_history`` gives them): then the general functions apply.
+
+    Walk 1 gathers what the reductions and the refutation need: the last return of a completed op, of
+    a failed-cas observation, the observed values (crashed cas kept for their ``old`` only if they are
+    not late), the two earliest-invoked writers of each value and the completed observations. Walk 2
+    drops crashed no-ops (reads), late crashed ops and crashed writes of an unobserved value, and
+    renames unobserved values, as ``reduce_entries`` does one step after the other.
+    """
+    assert _is_register(model)
+    last_ret = last_failed = -1
+    last_inv = -1
+    seen: set[Any] = set()
+    crashed_olds: list[tuple[int, Any]] = []
+    first_w: dict[Any, Entry] = {}
+    second_w: dict[Any, Entry] = {}
+    observers: list[tuple[Entry, Any]] = []
+    failed_news: list[Any] = []  # the new values of failed-cas observations (renamed all the same)
+    ro = model.read_only_fs or ()
+    noops = 0
+    last_crashed = -1  # the last invocation of a crashed op that is not a no-op
+    for e in entries:
+        f, inp, out, crashed, inv_pos, ret_pos, _, _ = e  # unpacked whole: no slice per entry
+        if inv_pos < last_inv:
+            return None
+        last_inv = inv_pos
+        pair = f == "cas" and isinstance(inp, tuple) and len(inp) == 2
+        if crashed:
+            if f in ro:
+                noops += 1
+                continue  # dropped below, and never a writer
+            last_crashed = inv_pos
+            if pair:
+                crashed_olds.append((inv_pos, inp[0]))
+        else:
+            # running maxima without a call per entry (this walk is on every check's path)
+            if ret_pos > last_ret:  # noqa: PLR1730
+                last_ret = ret_pos
+            if out is FAILED:
+                if ret_pos > last_failed:  # noqa: PLR1730
+                    last_failed = ret_pos
+                if pair:
+                    seen.add(inp[0])
+                    failed_news.append(inp[1])
+                continue
+            if f == "read":
+                if out is not UNKNOWN:
+                    seen.add(out)
+                observers.append((e, out))
+            elif pair:
+                seen.add(inp[0])
+                observers.append((e, inp[0]))
+        if f == "write":
+            v = inp
+        elif pair:
+            v = inp[1]
+        else:
+            continue
+        if v not in first_w:
+            first_w[v] = e
+        elif v not in second_w:
+            second_w[v] = e
+    for inv_pos, old in crashed_olds:
+        if inv_pos <= last_ret:
+            seen.add(old)
+
+    refutation = None
+    if precheck:
+        initial = model.initial
+        stuck: tuple[Entry, Any] | None = None
+        for e, v in observers:
+            if v == initial or (stuck is not None and e.ret_pos >= stuck[0].ret_pos):
+                continue
+            w = first_w.get(v)
+            if w is e:
+                w = second_w.get(v)
+            if w is None or w.inv_pos >= e.ret_pos:
+                stuck = (e, v)
+        if stuck is not None:
+            e, v = stuck
+            writers = tuple(
+                x for x in entries if x.out is not FAILED and (
+                    (x.f == "write" and x.inp == v)
+                    or (x.f == "cas" and isinstance(x.inp, tuple) and len(x.inp) == 2 and x.inp[1] == v))
+            )
+            refutation = Refutation(e, v, writers)
+
+    if not (noops or last_crashed > last_ret) and all(map(seen.__contains__, first_w)) and all(
+        map(seen.__contains__, failed_news)
+    ):
+        # nothing to drop, every value written is observed (the common case): the entries as they are
+        stats = {"crashed_noops_dropped": 0, "late_crashed_dropped": 0, "unobserved_values_renamed": 0,
+                 "unobserved_crashed_writes_dropped": 0}
+        if model.initial not in seen:
+            model = type(model)(UNOBSERVED)
+        return refutation, model, list(entries), stats
+    out_list: list[Entry] = []
+    noops = late = renamed = unobserved_writes = 0
+    for e in entries:
+        f, inp, _out, crashed, inv_pos, _, _, _ = e
+        if crashed:
+            if f in ro:
+                noops += 1
+                continue
+            if inv_pos > last_ret:
+                late += 1
+                continue
+        if f == "write":
+            if inp not in seen:
+                renamed += 1
+                if crashed and inv_pos > last_failed:
+                    unobserved_writes += 1
+                    continue
+                e = e._replace(inp=UNOBSERVED)
+        elif f == "cas" and isinstance(inp, tuple) and len(inp) == 2 and inp[1] not in seen:
+            renamed += 1
+            if crashed and inv_pos > last_failed:
+                unobserved_writes += 1
+                continue
+            e = e._replace(inp=(inp[0], UNOBSERVED))
+        out_list.append(e)
+    if model.initial not in seen:
+        model = type(model)(UNOBSERVED)
+    stats = {"crashed_noops_dropped": noops, "late_crashed_dropped": late, "unobserved_values_renamed": renamed,
+             "unobserved_crashed_writes_dropped": unobserved_writes}
+    return refutation, model, out_list, stats
 
 
 def _writes_unobserved(e: Entry) -> bool:

@@ -62,7 +62,8 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from itertools import accumulate, compress, count, filterfalse, islice, repeat
+from operator import gt, itemgetter, ne, sub
 from typing import Any
 
 from checkers.linearizability.budget import AUTO_MEMORY, default_memory_limit, rss_bytes
@@ -72,13 +73,14 @@ from checkers.models.base import FAILED, INVALID, NO_VALUE, UNKNOWN, Model
 #: crashed sets kept per (completed set, state) for the dominance test; beyond that only exact repeats
 #: are pruned, which keeps the cost of one configuration bounded (dominance is an optional pruning)
 DOMINANCE_LIST = 1024
-_F = itemgetter(0)  # Entry.f
 _CRASHED = itemgetter(3)  # Entry.crashed
 _RET = itemgetter(5)  # Entry.ret_pos
 _INV = itemgetter(4)  # Entry.inv_pos
 _K = itemgetter(0)  # Child.k
+_FIRST = itemgetter(0)
 _OP3 = itemgetter(0, 1, 2)  # Entry (f, inp, out)
-NEVER = 1 << 62  # a pause point never reached
+NEVER = 1 << 62
+_UNSET: Any = object()  # a table entry not worked out yet  # a pause point never reached
 INF_POS = 1 << 62
 LAZY = -(1 << 60)  # the label of a sentinel child standing for the crashed children of its parent
 #: ops with a target (gets) whose reachability is tested per configuration (see ``unreachable``)
@@ -146,11 +148,11 @@ def search_steps(
     the number of further steps to allow (None: to the end). Its return value (``StopIteration.value``)
     is the ``SearchOutcome``. A paused search keeps its cache, so resuming loses nothing.
     """
-    if any(map(_CRASHED, entries)):
-        crashed = sorted([e for e in entries if e.crashed], key=_INV)
-        completed = sorted([e for e in entries if not e.crashed], key=_RET)
+    crashed = list(filter(_CRASHED, entries))
+    if crashed:
+        crashed.sort(key=_INV)
+        completed = sorted(filterfalse(_CRASHED, entries), key=_RET)
     else:
-        crashed = []
         completed = sorted(entries, key=_RET)
     m = len(completed)
     if m == 0:
@@ -160,13 +162,24 @@ def search_steps(
 
     # window[k]: (rank j, bit d = j-k-1) of ops above k invoked before k returned; op j belongs to the
     # windows of ranks lo..j-1, where lo is the first rank returning after j's invocation
-    window: list[list[tuple[int, int]]] = [[] for _ in range(m)]
-    for j in range(1, m):
-        ij = inv[j]
-        if ij > ret[j - 1]:
-            continue  # invoked after every lower rank returned: in no window (the common case)
-        for k in range(bisect_right(ret, ij), j):
-            window[k].append((j, j - k - 1))
+    # (an empty window is one shared empty tuple, a list only where there is something: most ranks have
+    # none, and an empty list per rank was 1.4 % of the etcd corpus's search instructions)
+    window: list[Sequence[tuple[int, int]]] = [()] * m
+    # only an op invoked before the rank below it returned is in any window (else lo = j): the others
+    # are skipped without a bisection
+    late = list(compress(range(1, m), map(gt, ret, islice(inv, 1, None))))
+    lo_of = list(map(bisect_right, repeat(ret, len(late)), map(inv.__getitem__, late)))
+    # j - lo: how many windows op j is in; the highest bit d of any window, + 1: no rel has a bit at
+    # w_bits or above
+    w_bits = max(map(sub, late, lo_of), default=0)
+    if w_bits:
+        for j, lo in zip(late, lo_of, strict=True):
+            for k in range(lo, j):
+                w = window[k]
+                if w:
+                    w.append((j, j - k - 1))  # type: ignore[attr-defined]
+                else:
+                    window[k] = [(j, j - k - 1)]
     # rel only ever holds bits of the window, so rank k is the only move left when they are all set
     w_len = list(map(len, window))
 
@@ -178,19 +191,20 @@ def search_steps(
     c_mask: list[int] = []
     n_avail: list[int] = []
     if crashed:
-        groups: dict[Any, list[Entry]] = {}
-        for i, e in enumerate(crashed):
-            groups.setdefault((e.f, e.inp) if opts.classes else i, []).append(e)
-        classes = sorted(groups.values(), key=lambda g: g[0].inv_pos)
-        bit = 0
-        for g in classes:
-            c_base.append(bit)
-            c_size.append(len(g))
-            c_inv.append([e.inv_pos for e in g])
-            bit += len(g)
+        if opts.classes:
+            groups: dict[Any, list[Entry]] = {}
+            for e in crashed:
+                groups.setdefault(e[:2], []).append(e)  # (f, input)
+            # in order of first invocation (the crashed ops are in invocation order)
+            classes = list(groups.values())
+        else:
+            classes = [[e] for e in crashed]
+        c_size = list(map(len, classes))
+        c_base = list(accumulate(c_size, initial=0))
+        c_inv = [list(map(_INV, g)) for g in classes]
         c_mask = [(1 << s) - 1 for s in c_size]
-        first_inv = [ci[0] for ci in c_inv]
-        n_avail = [bisect_left(first_inv, r) for r in ret]
+        first_inv = list(map(_INV, map(_FIRST, classes)))
+        n_avail = list(map(bisect_left, repeat(first_inv, m), ret))
     n_cls = len(classes)
 
     # transition tables, shared between ops with equal (f, input, output): tables[t][sid] = next sid
@@ -199,7 +213,6 @@ def search_steps(
     states: list[Hashable] = [s0]
     state_id: dict[Hashable, int] = {s0: 0}
     sid0 = 0
-    table_of: dict[tuple[str, Any, Any], int] = {}
     step = model.step
 
     def compute(t: int, sid: int) -> int:
@@ -221,29 +234,35 @@ def search_steps(
     # the model's read-only operations by name, unless it decides with a method of its own
     ro_fs = model.read_only_fs if type(model).is_read_only is Model.is_read_only else None
     # every property of an op below depends only on its (f, input, output), so it is computed per table
-    # (len(table_of) is evaluated before setdefault inserts: a new key gets the next number)
-    c_tid = [table_of.setdefault(key, len(table_of)) for key in map(_OP3, completed)]
-    table_op: list[tuple[str, Any, Any]] = list(table_of)
-    tables: list[dict[int, int]] = [{} for _ in table_op]
-    n_tables = len(tables)
-    uses = [0] * n_tables
-    for t in c_tid:
-        uses[t] += 1
-    if not forced_ok:
-        t_ro = [False] * n_tables
-    elif ro_fs is not None:
-        t_ro = list(map(ro_fs.__contains__, map(_F, table_op)))
-    else:
-        t_ro = [is_read_only(op[0], op[1]) for op in table_op]
-    if forced_ok:
-        # a definite failure kept as an observation (a failed cas) never changes the state (the model
-        # contract: its step returns the state or INVALID), so it is read-only whatever its name
-        t_ro = [ro or op[2] is FAILED for ro, op in zip(t_ro, table_op, strict=True)]
+    c_key = list(map(_OP3, completed))
+    # a table's id is the first rank with its (f, input, output): one dict operation per op (ids of
+    # ranks that repeat an earlier op are unused)
+    table_of: dict[tuple[str, Any, Any], int] = {}
+    c_tid = list(map(table_of.setdefault, c_key, count()))
+    n_tables = m
+    table_op: list[Any] = [None] * m
+    tables: list[Any] = [None] * m
+    # a definite failure kept as an observation (a failed cas) never changes the state (the model
+    # contract: its step returns the state or INVALID), so it is read-only whatever its name
+    t_ro = [False] * m
+    for op, t in table_of.items():
+        table_op[t] = op
+        tables[t] = {}
+        if not forced_ok:
+            continue
+        if ro_fs is not None:
+            t_ro[t] = op[0] in ro_fs or op[2] is FAILED
+        else:
+            t_ro[t] = op[2] is FAILED or is_read_only(op[0], op[1])
     c_tab = list(map(tables.__getitem__, c_tid))
-    c_op = list(map(table_op.__getitem__, c_tid))
+    c_op = c_key
     read_only = list(map(t_ro.__getitem__, c_tid))
     # twin[j]: some other completed op has the same (f, input, output), so the twins rule may apply
-    twin = [uses[t] > 1 for t in c_tid] if opts.twins and n_tables < m else [False] * m
+    if opts.twins and len(table_of) < m:
+        repeated = set(compress(c_tid, map(ne, c_tid, count())))  # an op past the first of its table
+        twin = list(map(repeated.__contains__, c_tid))
+    else:
+        twin = [False] * m
     x_tid: list[int] = []
     for g in classes:
         key = (g[0].f, g[0].inp, UNKNOWN)
@@ -254,19 +273,14 @@ def search_steps(
             table_op.append(key)
         x_tid.append(t)
     x_tab = list(map(tables.__getitem__, x_tid))
-    # dead ends need Model.needs; a model that does not override it never needs an exact value
+    # dead ends need Model.needs; a model that does not override it never needs an exact value. What an
+    # op needs and writes is worked out per table when a dead end is first looked for there (most
+    # searches look at few): t_need[t], t_write[t] (_UNSET until then)
     dead_ends = opts.dead_ends and type(model).needs is not Model.needs
-    c_need: list[Any] = []
-    c_write: list[Any] = []
-    x_write: list[Any] = []
-    if dead_ends:
-        t_need = [model.needs(*key) for key in table_op[:n_tables]]
-        dead_ends = any(v is not NO_VALUE for v in t_need)
-    if dead_ends:
-        t_write = [model.writes(*key) for key in table_op[:n_tables]]
-        c_need = list(map(t_need.__getitem__, c_tid))
-        c_write = list(map(t_write.__getitem__, c_tid))
-        x_write = [model.writes(g[0].f, g[0].inp, UNKNOWN) for g in classes]
+    t_need: list[Any] = [_UNSET] * n_tables
+    t_write: list[Any] = [_UNSET] * n_tables
+    needs = model.needs
+    writes = model.writes
 
     # Unreachable targets (models with ``may_reach``: Porcupine's kv). A completed op j with a target
     # (a get: the exact value it returned) must be placed some time, and every op placed before it
@@ -275,32 +289,38 @@ def search_steps(
     # only; if the model says the target cannot be reached that way, no continuation exists. The
     # test runs for the first REACH_LOOKAHEAD ops with a target from rank k on that are not placed
     # (every one of them must still be placed, in the window of k or later);
-    # r_before[j]: ranks of resetting completed ops invoked before j returned (ascending), and
+    # r_before(j): ranks of resetting completed ops invoked before j returned (ascending, made when
+    # first needed), and
     # x_reset_before[j]: some resetting crashed op was invoked before j returned.
     reach = opts.dead_ends and type(model).may_reach is not Model.may_reach
     c_target: list[Any] = []
     target_ranks: list[int] = []
-    r_before: list[list[int]] = []
+    reset_inv: list[tuple[int, int]] = []
+    r_before_at: dict[int, list[int]] = {}
     x_reset_before: list[bool] = []
     may_reach = model.may_reach
     prefix = False
     if reach:
-        t_target = [model.target(*key) for key in table_op[:n_tables]]
+        t_target = [NO_VALUE if key is None else model.target(*key) for key in table_op[:n_tables]]
         reach = any(v is not NO_VALUE for v in t_target)
     if reach:
-        t_reset = [model.resets(key[0], key[1]) for key in table_op[:n_tables]]
+        t_reset = [key is not None and model.resets(key[0], key[1]) for key in table_op[:n_tables]]
         c_target = [t_target[t] for t in c_tid]
         reset_ranks = [r for r in range(m) if t_reset[c_tid[r]]]
         reset_inv = sorted((inv[r], r) for r in reset_ranks)
         x_reset_inv = min((e.inv_pos for e in crashed if model.resets(e.f, e.inp)), default=INF_POS)
-        r_before = [sorted(r for i, r in reset_inv[: bisect_left(reset_inv, (ret[j], -1))]) for j in range(m)]
         x_reset_before = [x_reset_inv < ret[j] for j in range(m)]
         target_ranks = [j for j in range(m) if c_target[j] is not NO_VALUE]
         # the model's reachability is "is a prefix of" and every target and state is a string: test
         # it with str.startswith directly (the hot path of kv searches)
         prefix = model.reach_is_prefix and all(type(c_target[j]) is str for j in target_ranks) and all(
             type(x) is str for x in states
-        ) and all(type(op[1]) in (str, type(None)) for op in table_op if op[0] != "get")
+        ) and all(type(op[1]) in (str, type(None)) for op in table_op if op is not None and op[0] != "get")
+
+    # The look-ahead costs a test of several ops per configuration; a search that never has to
+    # backtrack (most valid histories) does not need it, so it starts with the first dead end.
+    # (Pruning less never changes a verdict: a configuration it would cut has no continuation.)
+    pruning = False
 
     def unreachable(k: int, rel: int, sid: int) -> bool:
         """Some op that must still be placed (rank k, an unplaced op of its window) has a target the
@@ -315,7 +335,9 @@ def search_steps(
                 continue
             # still reachable if a resetting op not placed yet (and able to precede j) leaves a state
             # from which it is: the state j meets is the current one grown, or one such op's grown
-            resets = r_before[j]
+            resets = r_before_at.get(j)
+            if resets is None:
+                resets = r_before_at[j] = sorted(r for _, r in reset_inv[: bisect_left(reset_inv, (ret[j], -1))])
             if resets and resets[-1] >= k:
                 for r in resets[bisect_left(resets, k):]:
                     if r == k or not (rel >> (r - k - 1)) & 1:
@@ -333,9 +355,9 @@ def search_steps(
     dominance = opts.dominance
     # Memory-lean and forgetful: the cache is bucketed by k (one set or dict per rank, created when
     # first needed), and a configuration within a bucket is one int, (sid << w_bits) | rel (rel never
-    # has a bit at w_bits or above), with the crashed bits below that in the exact set. A bucket below the
+    # has a bit at w_bits or above), with the crashed bits below that in the exact set (see ``admit``:
+    # used only where the dominance lists cannot tell a repeat). A bucket below the
     # lowest k the search can still reach is dropped (see ``forget``): it can never be looked up again.
-    w_bits = max((win[-1][1] + 1 for win in window if win), default=0)  # highest bit d of any rel, + 1
     x_bits = sum(c_size)
     cache_at: list[dict[int, list[int]] | None] = [None] * (m + 1)
     seen_at: list[set[int] | None] = [None] * (m + 1)
@@ -368,10 +390,16 @@ def search_steps(
         movers_upto[sid] = na
         return out
 
-    # writers_of[v]: the crashed classes whose op writes v, in class order (for dead ends)
-    writers_of: dict[Any, list[int]] = {}
-    for c, v in enumerate(x_write):
-        writers_of.setdefault(v, []).append(c)
+    # writers_of[v]: the crashed classes whose op writes v, in class order (for dead ends; made when
+    # first needed)
+    writers_of: dict[Any, list[int]] | None = None
+
+    def crashed_writers() -> dict[Any, list[int]]:
+        nonlocal writers_of
+        writers_of = {}
+        for c, g in enumerate(classes):
+            writers_of.setdefault(writes(g[0].f, g[0].inp, UNKNOWN), []).append(c)
+        return writers_of
 
     def crashed_raw(k: int, rel: int, cb: int, sid: int) -> list[Child]:
         """The children of a configuration that place a crashed op (the next member of a class
@@ -401,18 +429,30 @@ def search_steps(
         nonlocal n_configs
         raw: list[Child] = []
         forced = False
-        if reach and unreachable(k, rel, sid):
+        if pruning and unreachable(k, rel, sid):
             return [], False
         # rank k itself: linearizing it moves k past every linearized rank just above it
-        if ns < 0 and dead_ends and c_need[k] is not NO_VALUE:
-            v = c_need[k]
+        if ns < 0 and dead_ends:
+            t = c_tid[k]
+            v = t_need[t]
+            if v is _UNSET:
+                v = t_need[t] = needs(*table_op[t])
+        else:
+            v = NO_VALUE
+        if v is not NO_VALUE:
             for j, d in window[k]:
-                if c_write[j] == v and not (rel >> d) & 1:
+                if (rel >> d) & 1:
+                    continue
+                t = c_tid[j]
+                w = t_write[t]
+                if w is _UNSET:
+                    w = t_write[t] = writes(*table_op[t])
+                if w == v:
                     break
             else:
                 rk = ret[k]
                 na = n_avail[k] if n_cls else 0
-                for c in writers_of.get(v, ()):
+                for c in (writers_of if writers_of is not None else crashed_writers()).get(v, ()):
                     if c >= na:
                         break
                     cnt = ((cb >> c_base[c]) & c_mask[c]).bit_length()
@@ -491,59 +531,52 @@ def search_steps(
             n_configs += len(out)
             return out, False
         for ch in raw:
-            ck = ch[0]
-            key = (ch[3] << w_bits) | ch[1]
-            ncb = ch[2]
-            full = (key << x_bits) | ncb
-            ex = exact_at[ck]
-            if ex is None:
-                ex = exact_at[ck] = set()
-                cache_at[ck] = {}
-            elif full in ex:
-                continue
-            cache = cache_at[ck]
-            assert cache is not None
-            seen = cache.get(key)
-            if seen is None:
-                cache[key] = [ncb]
-            elif dominance:
-                if any(old & ~ncb == 0 for old in seen):
-                    continue
-                if len(seen) < DOMINANCE_LIST:
-                    # keep an antichain: sets that ncb dominates are redundant from now on
-                    seen[:] = [old for old in seen if ncb & ~old != 0]
-                    seen.append(ncb)
-            ex.add(full)
-            n_configs += 1
-            out.append(ch)
+            if admit(ch[0], (ch[3] << w_bits) | ch[1], ch[2]):
+                out.append(ch)
         if lazy:
             out.append((k, rel, cb, sid, LAZY))
         return out, False
 
     def admit(ck: int, key: int, ncb: int) -> bool:
-        """The cache test of a configuration with crashed ops (as in ``children``): False when it
-        repeats or is dominated, else it is recorded (and counted) and True."""
+        """The cache test of a configuration with crashed ops: False when it repeats or is dominated,
+        else it is recorded (and counted) and True.
+
+        With dominance, the crashed sets kept per (completed set, state) form an antichain: a set
+        that one of them is a subset of is dominated, a repeat included (a kept set is only ever
+        replaced by a subset of it). Once the list is full, the sets admitted past it go to the
+        rank's exact set, which catches their repeats. Without dominance, the exact set alone.
+        """
         nonlocal n_configs
-        full = (key << x_bits) | ncb
+        if dominance:
+            cache = cache_at[ck]
+            if cache is None:
+                cache_at[ck] = {key: [ncb]}
+            else:
+                seen = cache.get(key)
+                if seen is None:
+                    cache[key] = [ncb]
+                elif any(old & ~ncb == 0 for old in seen):
+                    return False
+                elif len(seen) < DOMINANCE_LIST:
+                    # keep an antichain: sets that ncb dominates are redundant from now on
+                    seen[:] = [old for old in seen if ncb & ~old != 0]
+                    seen.append(ncb)
+                elif not exact_new(ck, (key << x_bits) | ncb):
+                    return False
+        elif not exact_new(ck, (key << x_bits) | ncb):
+            return False
+        n_configs += 1
+        return True
+
+    def exact_new(ck: int, full: int) -> bool:
+        """False if this exact configuration was recorded at rank ``ck`` before, else records it."""
         ex = exact_at[ck]
         if ex is None:
-            ex = exact_at[ck] = set()
-            cache_at[ck] = {}
+            exact_at[ck] = {full}
         elif full in ex:
             return False
-        cache = cache_at[ck]
-        assert cache is not None
-        seen = cache.get(key)
-        if seen is None:
-            cache[key] = [ncb]
-        elif dominance:
-            if any(old & ~ncb == 0 for old in seen):
-                return False
-            if len(seen) < DOMINANCE_LIST:
-                seen[:] = [old for old in seen if ncb & ~old != 0]
-                seen.append(ncb)
-        ex.add(full)
-        n_configs += 1
+        else:
+            ex.add(full)
         return True
 
     # The deepest configuration: depth (completed ops linearized) never decreases along a path, so the
@@ -656,7 +689,7 @@ def search_steps(
         # comes back (``children`` would give the same two, the second as a sentinel): the sentinel
         # goes into a frame of its own and rank k is taken right here as well
         forced_k = read_only[k] and ns == sid
-        if ns >= 0 and (forced_k or (rel.bit_count() == w_len[k] and not (use_lists and reach))):
+        if ns >= 0 and (forced_k or (rel.bit_count() == w_len[k] and not (use_lists and pruning))):
             tz = (~rel & (rel + 1)).bit_length() - 1
             nk = k + 1 + tz
             if nk == m:
@@ -665,7 +698,12 @@ def search_steps(
                 return SearchOutcome(True, n_configs, steps or 1, witness=witness)
             nrel = rel >> (tz + 1)
             seen_key = (ns << w_bits) | nrel
-            if use_lists:
+            if forced_k:
+                # a forced read is the only child of a configuration the cache has admitted: the
+                # configuration after it is not recorded (met again by another way, it is expanded
+                # again, and its own children are looked up then), which saves a cache entry a step
+                fresh = True
+            elif use_lists:
                 fresh = admit(nk, seen_key, cb)
             else:
                 bucket = seen_at[nk]
@@ -709,6 +747,7 @@ def search_steps(
         while True:
             if nxt is None:
                 path_ends()
+                pruning = reach  # the search backtracks: from now on, look ahead (see ``unreachable``)
                 while stack:  # back to the last frame with a child left
                     frame = stack[-1]
                     kids = frame[0]

@@ -53,7 +53,13 @@ _SCALARS = frozenset({int, str, float, bool, type(None)})
 def freeze(v: Any) -> Hashable:
     """A hashable, value-equal version of a JSON-ish value (lists -> tuples, dicts -> item tuples)."""
     t = type(v)
+    if t in _SCALARS:
+        return v  # type: ignore[no-any-return]
     if t in _FLAT:  # the common case first: a flat list of scalars ([old, new], [key, value])
+        if len(v) == 2:
+            a, b = v
+            if type(a) in _SCALARS and type(b) in _SCALARS:
+                return (a, b)
         return tuple([x if type(x) in _SCALARS else freeze(x) for x in v])
     if isinstance(v, list | tuple):
         return tuple([freeze(x) for x in v])
@@ -68,6 +74,8 @@ def show(v: Any) -> str:
     """A short human rendering of a value (None as nil, tuples as lists)."""
     if v is None:
         return "nil"
+    if type(v) is int:  # the common case first
+        return str(v)
     if isinstance(v, tuple):
         return "[" + " ".join(show(x) for x in v) + "]"
     if isinstance(v, frozenset):

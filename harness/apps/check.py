@@ -23,7 +23,14 @@ from typing import Any
 
 from checkers.history import HistoryError, read_jsonl, torn_tail
 from checkers.result import Result
-from harness.run.session import judge, qualify, read_phase_file, replay_command_for, write_results
+from harness.run.session import (
+    judge,
+    qualify,
+    read_phase_file,
+    replay_command_for,
+    still_running,
+    write_results,
+)
 from harness.run.spec import read_spec
 from harness.run.verdict import cut_short_reason, downgrade
 
@@ -59,6 +66,11 @@ def _warn(text: str) -> None:
 def check_run_dir(run_dir: Path) -> CheckOutcome:
     """Re-check a stored run with its spec's workload checker and rewrite its results and report."""
     spec, _doc = read_spec(run_dir / "spec.json")
+    status = read_phase_file(run_dir) or {}
+    running = still_running(status)
+    if running is not None:
+        raise HistoryError(f"{run_dir}: the run is still going (harness pid {running}, phase "
+                           f"{status.get('phase')}); check it once it has ended")
     history_path = run_dir / "history.jsonl"
     if not history_path.is_file():
         raise HistoryError(f"{run_dir}: no history.jsonl (the run never started its history?)")
@@ -76,7 +88,6 @@ def check_run_dir(run_dir: Path) -> CheckOutcome:
             previous = {}
     keep = ("phase", "interrupted", "error", "duration", "faults_applied", "faults")
     extra: dict[str, Any] = {k: previous[k] for k in keep if k in previous}
-    status = read_phase_file(run_dir) or {}
     if "phase" not in extra:
         # no results: the harness never finished (SIGKILL, power loss); the phase file says how far it got
         extra["phase"] = status.get("phase") if isinstance(status.get("phase"), str) else "unknown"

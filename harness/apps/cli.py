@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -126,7 +127,8 @@ def _writable_store(store: Path) -> None:
               default=DEFAULTS.check_time_limit,
               show_default=True, help="checker budget in seconds (past it: unknown)")
 @click.option("--workload-options", default=None, help='workload options as JSON, e.g. \'{"keys": 5}\'')
-@click.option("--config", "config_json", default=None, help="system config overrides as JSON")
+@click.option("--config", "config_json", default=None,
+              help="system config overrides as JSON (keys the system does not read are refused)")
 @click.option("--schedule", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="explicit nemesis schedule: JSON list of {at, f, value}")
 @click.option("--bin", "bin_path", default=None, help="--system maelstrom: your program (Maelstrom protocol)")
@@ -406,8 +408,18 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run_cli())
+    """Console-script entry point.
+
+    Once the command is done, stop signals are ignored: a late Ctrl-C (a second one landing while the first
+    is reported, or one after the last line) must not turn the exit status into a death by SIGINT.
+    """
+    try:
+        code = run_cli()
+    except KeyboardInterrupt:  # raised while run_cli was already handling one
+        code = 2
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

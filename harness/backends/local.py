@@ -28,6 +28,7 @@ import secrets
 import signal
 import socket
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,12 +57,13 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports that were free on 127.0.0.1 a moment ago.
+def free_ports(count: int, exclude: Collection[int] = ()) -> list[int]:
+    """``count`` distinct TCP ports that were free on 127.0.0.1 a moment ago, none of ``exclude``.
 
     They are taken from below the kernel's ephemeral range when possible: a killed node restarts on
     the same port, and a port inside the ephemeral range may meanwhile have become the source port of
-    some outgoing connection, which would make the restart fail.
+    some outgoing connection, which would make the restart fail. Ports handed out earlier and not bound
+    yet are free again here: a second call for the same cluster passes them as ``exclude``.
     """
     lo, _hi = _ephemeral_range()
     rng = random.SystemRandom()
@@ -75,6 +77,9 @@ def free_ports(count: int) -> list[int]:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
+                s.close()
+                continue
+            if s.getsockname()[1] in exclude:
                 s.close()
                 continue
             socks.append(s)

@@ -24,6 +24,7 @@ from typing import Any, Self
 
 from checkers.history import Op
 from checkers.result import EXIT_CRASHED, EXIT_UNKNOWN, UNKNOWN, Result
+from harness.backends.procguard import same_process, start_time
 from harness.run.history_log import HistoryLog
 from harness.run.plan import RunPlan, build_plan, plan_of
 from harness.run.runner import Progress, RunOutcome, execute
@@ -295,12 +296,15 @@ class _PhaseFile:
         self.path = run_dir / "status.json"
         self.started = started
         self.phase: str | None = None
+        self.pid_start = start_time(os.getpid())  # with the pid, tells this harness from a reused pid
         self._write("starting", finished=False)
 
     def _write(self, phase: str, *, finished: bool) -> None:
         with contextlib.suppress(OSError):
             write_json(
-                self.path, {"phase": phase, "finished": finished, "pid": os.getpid(), "started": self.started}
+                self.path,
+                {"phase": phase, "finished": finished, "pid": os.getpid(), "pid_start": self.pid_start,
+                 "started": self.started},
             )
 
     def wrap(self, progress: Progress | None) -> Progress:
@@ -327,3 +331,14 @@ def read_phase_file(run_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def still_running(status: dict[str, Any] | None) -> int | None:
+    """The pid of the harness still writing the run that ``status`` (its ``status.json``) describes, or
+    None when that run finished or its harness is gone (a pid reused by another process does not count)."""
+    if not status or status.get("finished") is not False:
+        return None
+    pid, start = status.get("pid"), status.get("pid_start")
+    if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(start, str) or pid == os.getpid():
+        return None
+    return pid if same_process(pid, start) else None

@@ -261,14 +261,28 @@ def validate_config(spec: RunSpec) -> None:
         return
     import random
 
+    from harness.backends.sim.backend import SIM_CONFIG_KEY
+    from systems_under_test.core import ConfigReads
     from systems_under_test.registry import resolve
 
     desc, variant = resolve(spec.system)
     if desc.is_third_party:
         return
     nodes = spec.node_ids
+    own = {k: v for k, v in spec.config.items() if k != SIM_CONFIG_KEY}  # the simulator's, not the cores'
+    read: set[str] = set()
+    factory = variant.factory
+    assert factory is not None  # only third-party systems have none
     try:
-        variant.make_core(nodes[0], list(nodes[1:]), random.Random(0), spec.config)
+        for node in nodes:  # every node: roles (a coordinator, a manager) read keys the others do not
+            # the variant's settings under the run's, as ``make_core`` lays them, seen through one view
+            view = ConfigReads({**variant.config, **own}, read)
+            factory(node, [n for n in nodes if n != node], random.Random(0), view)
     except Exception as e:  # noqa: BLE001 - whatever the core rejects, the config is the user's to fix
         raise SpecError(f"config {json.dumps(dict(spec.config), default=str)[:120]} is not usable by "
                         f"{spec.system} ({type(e).__name__}: {e})") from None
+    unread = sorted(set(own) - read)
+    if unread:
+        known = ", ".join(sorted(read)) or "none"
+        raise SpecError(f"config key(s) {', '.join(unread)} are not read by {spec.system}; "
+                        f"it reads: {known}")

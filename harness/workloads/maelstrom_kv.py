@@ -189,7 +189,16 @@ class MaelstromTxnRWRegister(MaelstromTxnListAppend):
 
         if not any(op.type == OK and op.f == "txn" for op in history):
             return Result("elle-rw-register", UNKNOWN, {}, "no successful transaction: nothing to check")
-        return elle.check_rw_register(history, consistency_models=(self.consistency,))
+        # Version orders are inferred from every source the checked model makes sound: a transaction's
+        # write follows its read of the key (atomic transactions), and writes in real-time order
+        # installed versions in that order (each key linearizable, as strict serializability implies).
+        models = (self.consistency,)
+        return elle.check_rw_register(
+            history,
+            consistency_models=models,
+            wfr_keys=elle.models.implies(models, "read-atomic"),
+            linearizable_keys=elle.models.implies(models, "linearizable"),
+        )
 
 
 class TxnGenerator(ListAppendGenerator):

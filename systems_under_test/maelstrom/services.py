@@ -3,7 +3,12 @@
 A node reaches a service by sending it a message (``dest`` = the service's name) and gets a reply
 with ``in_reply_to``, exactly as Maelstrom's docs describe (read / write / cas with
 ``create_if_not_exists`` on the key-value services; ``ts`` on ``lin-tso``). One host process serves
-all four names; the harness routes to it like to any node, so partitions can cut it off too.
+all four names; the harness routes to it like to any node, and partitions reach it (unlike Maelstrom,
+where services are always reachable): a node that a partition leaves hearing fewer than a majority of the
+cluster is cut off from the services both ways, the majority keeps them (the backends extend each grudge
+with ``harness.backends.maelstrom.grudge_with_services``). A real deployment's coordination service
+sits with the majority; a minority node that still reaches the store hides exactly the bugs partitions
+should expose.
 
 Consistency: ``lin-kv`` serves every request from one current state in arrival order (linearizable).
 ``seq-kv`` keeps every version of each key and answers a read with a version drawn from those not older
@@ -20,6 +25,10 @@ import random
 from typing import Any
 
 SERVICE_NAMES = ("lin-kv", "seq-kv", "lww-kv", "lin-tso")
+# The node that hosts them all: its peer links say hello with this name, so a node's shim sees every
+# service reply arrive from ``services`` (the message's own ``src`` is the service's name) and a
+# partition that cuts a node off from the services names ``services`` in the grudge.
+SERVICES_HOST = "services"
 LWW_WINDOW = 3
 
 

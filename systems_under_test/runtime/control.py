@@ -22,15 +22,17 @@ from systems_under_test.runtime.faults import BadControlRequest, apply_control
 from systems_under_test.runtime.host import MALFORMED_REQUEST, UNAUTHORIZED, NodeHost, _peername
 
 
-def handle_control(host: NodeHost, req: Any) -> dict[str, Any]:
-    """Apply one control request to ``host`` and return its reply."""
+def handle_control(host: NodeHost, req: Any, known: frozenset[str] | None = None) -> dict[str, Any]:
+    """Apply one control request to ``host`` and return its reply.
+
+    ``known``: the names a partition may drop (default: the host's peers)."""
     if not isinstance(req, dict) or not isinstance(req.get("type"), str):
         return error_body(MALFORMED_REQUEST, "expected a JSON object with a type", definite=True)
     kind = req["type"]
     if kind == "status":
         return host.status()
     try:
-        faults = apply_control(host.faults, req, frozenset(host.opts.peers))
+        faults = apply_control(host.faults, req, frozenset(host.opts.peers) if known is None else known)
     except BadControlRequest as e:
         return error_body(MALFORMED_REQUEST, str(e), definite=True)
     host.set_faults(faults)

@@ -246,6 +246,22 @@ def test_rw_register_cyclic_versions() -> None:
     assert "cyclic-versions" in types(h, "rw-register", wfr_keys=True)
 
 
+def test_rw_register_linearizable_keys_orders_writes_by_real_time() -> None:
+    # T3 began after T2's write of x = 2 completed, yet read T1's older 1: only real-time order on the key
+    # says 1 came before 2 (no transaction read one and wrote the other).
+    h = serial([["w", "x", 1]], [["w", "x", 2]], [["r", "x", 1]])
+    assert check_rw_register(h, wfr_keys=True).valid is True
+    r = check_rw_register(h, linearizable_keys=True)
+    assert r.details["anomaly-types"] == ["G-single-item-realtime"]
+    assert "read 1 for key 'x', which" in r.details["anomalies"]["G-single-item-realtime"][0]["explanation"]
+    # Concurrent writes are not ordered: the same reads with T1 and T2 overlapping are fine.
+    w1, w2, r = [["w", "x", 1]], [["w", "x", 2]], [["r", "x", 1]]
+    overlapping = [Op(0, 0, "invoke", 0, "txn", w1), Op(1, 1, "invoke", 1, "txn", w2),
+                   Op(2, 2, "ok", 1, "txn", w2), Op(3, 3, "ok", 0, "txn", w1),
+                   Op(4, 4, "invoke", 2, "txn", [["r", "x", None]]), Op(5, 5, "ok", 2, "txn", r)]
+    assert check_rw_register(overlapping, linearizable_keys=True).valid is True
+
+
 def test_rw_register_valid_serial() -> None:
     h = serial([["w", "x", 1]], [["r", "x", 1], ["w", "y", 1]], [["r", "y", 1], ["r", "x", 1]])
     r = check_rw_register(h, wfr_keys=True, sequential_keys=True)

@@ -29,12 +29,13 @@ def test_serial_executions_are_strict_serializable(seed: int, n: int, concurrenc
 
 @SETTINGS
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 120), concurrency=st.integers(1, 6),
-       keys=st.integers(1, 5), wfr=st.booleans(), sequential=st.booleans())
-def test_serial_rw_register_executions_are_strict_serializable(seed: int, n: int, concurrency: int, keys: int,
-                                                               wfr: bool, sequential: bool) -> None:
+       keys=st.integers(1, 5), wfr=st.booleans(), sequential=st.booleans(), linear=st.booleans())
+def test_serial_rw_register_executions_are_strict_serializable(
+    seed: int, n: int, concurrency: int, keys: int, wfr: bool, sequential: bool, linear: bool
+) -> None:
     h = rw_register_history(n, seed=seed, concurrency=concurrency, active_keys=keys, fail_p=0.2, info_p=0.2,
                             max_writes_per_key=4)
-    r = check(h, "rw-register", wfr_keys=wfr, sequential_keys=sequential)
+    r = check(h, "rw-register", wfr_keys=wfr, sequential_keys=sequential, linearizable_keys=linear)
     assert r.details["anomaly-types"] in ([], ["empty-transaction-graph"]), r.explanation
 
 

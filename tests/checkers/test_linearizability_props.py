@@ -6,13 +6,21 @@ from __future__ import annotations
 import itertools
 from dataclasses import fields
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkers.history import Op
 from checkers.linearizability import Reductions, check, check_entries
+from checkers.linearizability import search as search_module
 from checkers.linearizability.entries import split_entries
+from checkers.linearizability.reduce import (
+    drop_unknown_nil_reads,
+    impossible_read,
+    reduce_entries,
+    reduce_register,
+)
 from checkers.models import FAILED, INVALID, UNKNOWN, get_model
 
 VALUES = (0, 1, 2)
@@ -72,8 +80,11 @@ def brute_force(ops: list[dict[str, Any]], initial: Any) -> bool:
 
 
 @st.composite
-def histories(draw: st.DrawFn, max_ops: int = 8) -> tuple[list[Op], list[dict[str, Any]]]:
-    """A random cas-register history: (Jepsen-shaped ops, reference op records that count)."""
+def histories(
+    draw: st.DrawFn, max_ops: int = 8, crashy: bool = False
+) -> tuple[list[Op], list[dict[str, Any]]]:
+    """A random cas-register history: (Jepsen-shaped ops, reference op records that count); ``crashy``:
+    most ops crash (many crashed sets to tell apart)."""
     n_ops = draw(st.integers(1, max_ops))
     n_procs = draw(st.integers(1, 4))
     written: list[Any] = [None, 0]
@@ -109,7 +120,9 @@ def histories(draw: st.DrawFn, max_ops: int = 8) -> tuple[list[Op], list[dict[st
                 started += 1
                 continue
         op = running.pop(proc)
-        kind = draw(st.sampled_from(["ok", "ok", "ok", "info", "info", "fail", "fail22"]))
+        kinds = (["ok", "ok", "info", "info", "info"] if crashy
+                 else ["ok", "ok", "ok", "info", "info", "fail", "fail22"])
+        kind = draw(st.sampled_from(kinds))
         if op["f"] != "cas" and kind == "fail22":
             kind = "ok"
         pos = len(events)
@@ -146,6 +159,7 @@ def _configs() -> list[Reductions]:
 
 
 CONFIGS = _configs()
+ONLY_DOMINANCE = Reductions(**{f.name: f.name == "dominance" for f in fields(Reductions)})
 
 
 def replay_witness(model_name: str, initial: Any, witness: list[Any], entries: list[Any]) -> None:
@@ -182,6 +196,63 @@ def test_agrees_with_brute_force_under_every_reduction_switch(case: Any, initial
             assert outcome.stuck is not None and not outcome.stuck.crashed
     verdict = check(events, "cas-register", initial=initial).valid
     assert verdict is expected
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(max_ops=9, crashy=True), st.sampled_from([None, 0]), st.sampled_from([1, 2]))
+def test_full_dominance_lists_fall_back_to_exact_repeats(case: Any, initial: Any, cap: int) -> None:
+    """With room for only one or two crashed sets per (completed set, state), the sets past the cap are
+    told apart by the exact set: the verdict stays the brute force's."""
+    events, ref = case
+    expected = brute_force(ref, initial)
+    model = get_model("cas-register", initial)
+    entries = split_entries(events, model, keyed=False).get(None, [])
+    with mock.patch.object(search_module, "DOMINANCE_LIST", cap):
+        outcome, _, _ = check_entries(model, entries, reductions=ONLY_DOMINANCE)
+    assert outcome.valid is expected
+
+
+def test_sets_past_a_full_dominance_list_are_still_told_apart() -> None:
+    """Three crashed writes of one value, then reads: placing any one of them leaves the same state,
+    so with room for one set per (completed set, state) the other two go past the list (to the exact
+    set). The verdicts stay right."""
+    ops = [Op(0, 0, "invoke", 0, "write", 1), Op(1, 1, "invoke", 1, "write", 1),
+           Op(2, 2, "invoke", 2, "write", 1), Op(3, 3, "invoke", 3, "write", 2),
+           Op(4, 4, "ok", 3, "write", 2),
+           Op(5, 5, "invoke", 4, "read", None), Op(6, 6, "ok", 4, "read", 1),
+           Op(7, 7, "invoke", 4, "read", None), Op(8, 8, "ok", 4, "read", 2)]
+    model = get_model("cas-register")
+    entries = split_entries(ops, model, keyed=False)[None]
+    full, _, _ = check_entries(model, entries, reductions=ONLY_DOMINANCE)
+    with mock.patch.object(search_module, "DOMINANCE_LIST", 1):
+        capped, _, _ = check_entries(model, entries, reductions=ONLY_DOMINANCE)
+    assert full.valid is capped.valid is False  # read 2 after read 1: no crashed write can come between
+    valid = [*ops[:7], Op(7, 7, "invoke", 4, "read", None), Op(8, 8, "ok", 4, "read", 1)]
+    with mock.patch.object(search_module, "DOMINANCE_LIST", 1):
+        outcome, _, _ = check_entries(model, split_entries(valid, model, keyed=False)[None],
+                                      reductions=ONLY_DOMINANCE)
+    assert outcome.valid is True
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(max_ops=12), st.sampled_from([None, 0]), st.sampled_from(["auto", "observe", "drop"]),
+       st.sampled_from(["register", "cas-register"]))
+def test_register_reductions_in_two_walks_are_the_reductions_one_by_one(
+    case: Any, initial: Any, failed_cas: str, model_name: str
+) -> None:
+    """``reduce_register`` gives what ``impossible_read`` and ``reduce_entries`` give (same refutation,
+    model, entries and counts), and leaves entries out of invocation order to them."""
+    events, _ = case
+    model = get_model(model_name, initial)
+    if model_name == "register":
+        events = [op for op in events if op.f != "cas"]
+    entries = split_entries(events, model, keyed=False, failed_cas=failed_cas).get(None, [])
+    entries, _ = drop_unknown_nil_reads(model, entries)
+    fused = reduce_register(model, entries)
+    assert fused is not None
+    assert fused == (impossible_read(model, entries), *reduce_entries(model, entries, Reductions()))
+    if len(entries) > 1 and entries[0].inv_pos != entries[-1].inv_pos:
+        assert reduce_register(model, entries[::-1]) is None
 
 
 @settings(max_examples=60, deadline=None)

@@ -117,3 +117,27 @@ def test_free_ports_are_distinct_bindable_and_outside_the_ephemeral_range() -> N
     for p in ports:
         with socket.socket() as s:
             s.bind(("127.0.0.1", p))
+
+
+class _Draws:
+    """A stand-in for ``random.SystemRandom`` that draws ports from a fixed list, round and round."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.i = 0
+
+    def randrange(self, _lo: int, _hi: int) -> int:
+        port = self.ports[self.i % len(self.ports)]
+        self.i += 1
+        return port
+
+
+def test_free_ports_never_hands_out_an_excluded_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second call for one cluster must not return a port of the first (closed again, so bindable)."""
+    from harness.backends import local
+
+    first, others = local.free_ports(2), local.free_ports(2, exclude=local.free_ports(2))
+    draws = [*first, *(p for p in others if p not in first)]
+    monkeypatch.setattr(local.random, "SystemRandom", lambda: _Draws(draws))
+    again = local.free_ports(2, exclude=first)
+    assert len(set(again)) == 2 and not set(again) & set(first)

@@ -69,6 +69,12 @@ def test_sigkill_of_the_harness_while_nodes_are_paused_leaves_no_node(
     assert len(pid_files) == 1, "the run keeps a pid file while it runs"
     recorded = {p for p, _ in procguard.RunPids.from_json(json.loads(pid_files[0].read_text())).nodes}
     assert recorded == set(_node_pids(run_dir))
+    # a run still going is not re-checked (nor called cut short): its harness is named instead
+    early = subprocess.run([sys.executable, "-m", "harness.apps.cli", "check", str(run_dir)], cwd=REPO,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert early.returncode == 254, early.stdout + early.stderr
+    assert f"still going (harness pid {proc.pid}, phase main)" in early.stderr
+    assert not (run_dir / "results.json").exists()
     proc.kill()
     proc.wait()
     assert _wait_no_nodes(run_dir, 5.0) == [], "paused nodes die with a SIGKILLed harness"

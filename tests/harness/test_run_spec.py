@@ -93,3 +93,16 @@ def test_non_finite_and_wrongly_typed_fields_are_refused() -> None:
     with pytest.raises(SpecError, match="at most"):
         validate_config(RunSpec(workload_options={"keys": 1e300}))
     validate_config(RunSpec(config={"heartbeat": 0.1}))
+
+
+def test_config_keys_no_core_reads_are_refused_with_the_keys_it_reads() -> None:
+    from harness.run.spec import validate_config
+
+    with pytest.raises(SpecError, match=r"heartbat are not read by replication; it reads: batch, heartbeat"):
+        validate_config(RunSpec(config={"heartbat": 0.1}))
+    with pytest.raises(SpecError, match="request_timeout"):  # a paxos knob, not a replication one
+        validate_config(RunSpec(system="replication", config={"request_timeout": 2.0}))
+    validate_config(RunSpec(system="paxos", config={"request_timeout": 2.0}))
+    # read by one role only (the coordinator, on one node), and the simulator's own key
+    validate_config(RunSpec(system="twopc", config={"vote_timeout": 1.0}))
+    validate_config(RunSpec(system="replication", config={"sim": {"peer_link": {"base": 0.001}}}))

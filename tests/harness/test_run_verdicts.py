@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from test_local_runs import _cmd, _node_pids, _wait_for_ops
 from checkers.history import Op
 from checkers.result import Result
 from harness.apps.cli import run_cli
-from harness.run.session import qualify
+from harness.backends import procguard
+from harness.run.session import qualify, still_running
 from harness.run.verdict import fault_summary, indeterminate_reason, requested_kinds
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,3 +144,19 @@ def test_paxos_runs_with_its_default_node_count(tmp_path: Path, capsys: pytest.C
              "3",
              "--nemesis", "none", "--time-limit", "0.5"])
     assert "paxos on sim, 3 nodes" in capsys.readouterr().err
+
+
+def test_still_running_names_a_live_harness_and_ignores_finished_or_reused_pids() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        start = procguard.start_time(child.pid)
+        live = {"phase": "main", "finished": False, "pid": child.pid, "pid_start": start}
+        assert still_running(live) == child.pid
+        assert still_running({**live, "finished": True}) is None
+        assert still_running({**live, "pid_start": "1"}) is None, "another process under a reused pid"
+        assert still_running({k: v for k, v in live.items() if k != "pid_start"}) is None
+    finally:
+        child.kill()
+        child.wait()
+    assert still_running(live) is None, "its harness is gone"
+    assert still_running(None) is None

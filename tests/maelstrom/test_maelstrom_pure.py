@@ -6,13 +6,14 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from checkers.history import Op
 from checkers.maelstrom import absence_observations, check_convergence, check_echo, check_eventual_counter
 from harness.apps.cli import run_cli
-from harness.backends.maelstrom import SIM_REASON, program
+from harness.backends.maelstrom import SERVICES, SIM_REASON, grudge_with_services, program
 from harness.run.plan import build_plan
 from harness.run.spec import RunSpec, SpecError
 from harness.workloads import make_workload, workload_spec
@@ -20,6 +21,7 @@ from harness.workloads.base import Invocation
 from harness.workloads.maelstrom_misc import topology
 from nemesis.executor import CapabilityError
 from systems_under_test.maelstrom.errors import annotate, classify
+from systems_under_test.maelstrom.runtime.shim import ShimOptions
 from systems_under_test.maelstrom.services import Services
 
 NODES = Path(__file__).parent / "nodes"
@@ -127,8 +129,9 @@ def test_echo_checker_flags_a_changed_echo() -> None:
     assert check_echo(h).valid is False
 
 
-def test_convergence_needs_every_acknowledged_element_on_every_node() -> None:
-    h = [
+def _unconverged() -> list[Op]:
+    """Two acknowledged broadcasts; n1's final read has both, n2's misses 2."""
+    return [
         _op(0, 0, "invoke", 0, "broadcast", 1),
         _op(1, 1, "ok", 0, "broadcast", 1),
         _op(2, 2, "invoke", 1, "broadcast", 2),
@@ -138,6 +141,10 @@ def test_convergence_needs_every_acknowledged_element_on_every_node() -> None:
         _op(6, 6, "invoke", 1, "final-read", None, "n2"),
         _op(7, 7, "ok", 1, "final-read", [1], "n2"),
     ]
+
+
+def test_convergence_needs_every_acknowledged_element_on_every_node() -> None:
+    h = _unconverged()
     res = check_convergence(h, add_f="broadcast")
     assert res.valid is False
     assert res.details["convergence"]["details"]["unconverged"] == {"n2": {"count": 1, "elements": [2]}}
@@ -441,16 +448,7 @@ def test_maelstrom_checkers_are_registered_for_the_check_command(
 ) -> None:
     from checkers.history import write_jsonl
 
-    h = [
-        _op(0, 0, "invoke", 0, "broadcast", 1),
-        _op(1, 1, "ok", 0, "broadcast", 1),
-        _op(2, 2, "invoke", 1, "broadcast", 2),
-        _op(3, 3, "ok", 1, "broadcast", 2),
-        _op(4, 4, "invoke", 0, "final-read", None, "n1"),
-        _op(5, 5, "ok", 0, "final-read", [1, 2], "n1"),
-        _op(6, 6, "invoke", 1, "final-read", None, "n2"),
-        _op(7, 7, "ok", 1, "final-read", [1], "n2"),
-    ]
+    h = _unconverged()
     lagging = tmp_path / "lagging.jsonl"
     write_jsonl(lagging, h)
     converged = tmp_path / "converged.jsonl"
@@ -465,11 +463,18 @@ def test_maelstrom_checkers_are_registered_for_the_check_command(
     capsys.readouterr()
 
 
+def _shim_options(tmp_path: Path, **overrides: Any) -> ShimOptions:
+    """Options of a one-node shim on ephemeral loopback ports running ``/bin/true`` (``overrides`` win)."""
+    base: dict[str, Any] = {"node": "n1", "nodes": ("n1",), "listen": ("127.0.0.1", 0), "peers": {},
+                            "control": ("127.0.0.1", 0), "data_dir": tmp_path, "command": ("/bin/true",)}
+    return ShimOptions(**{**base, **overrides})
+
+
 def test_shim_refuses_client_requests_before_the_program_answered_init(tmp_path: Path) -> None:
     """Otherwise a request dialled early (docker clients do) reaches the program before ``init``."""
     import json
 
-    from systems_under_test.maelstrom.runtime.shim import Shim, ShimOptions, _Client
+    from systems_under_test.maelstrom.runtime.shim import Shim, _Client
 
     class Writer:
         def __init__(self) -> None:
@@ -478,19 +483,125 @@ def test_shim_refuses_client_requests_before_the_program_answered_init(tmp_path:
         def write(self, data: bytes) -> None:
             self.lines.append(data)
 
-    shim = Shim(
-        ShimOptions(
-            node="n1",
-            nodes=("n1",),
-            listen=("127.0.0.1", 0),
-            peers={},
-            control=("127.0.0.1", 0),
-            data_dir=tmp_path,
-            command=("/bin/true",),
-        )
-    )
+    shim = Shim(_shim_options(tmp_path))
     writer = Writer()
     shim._client_line(_Client("c1", writer), b'{"type": "add", "element": 1, "req_id": 5}\n')  # type: ignore[arg-type]
     (reply,) = [json.loads(line) for line in writer.lines]
     assert reply["req_id"] == 5 and reply["code"] == 11 and reply["definite"] is True
     assert shim.pending == {} and shim.counters.client_requests == 0
+
+
+def test_shim_keeps_the_drop_to_list_of_a_partition_that_drops_nothing_itself(tmp_path: Path) -> None:
+    """A one-way grudge on docker: n1 drops nothing but must not send to n2 and the services."""
+    from systems_under_test.maelstrom.runtime.shim import Shim
+    from systems_under_test.maelstrom.services import SERVICE_NAMES
+
+    peers = {"n2": ("127.0.0.1", 1), "n3": ("127.0.0.1", 2)}
+    shim = Shim(_shim_options(tmp_path, nodes=("n1", "n2", "n3"), peers=peers))
+    one_way = {"type": "partition", "drop_from": [], "drop_to": ["n2", "services"]}
+    assert shim.control_request(one_way)["type"] == "partition_ok"
+    assert shim.drop_to == {"n2", "services", *SERVICE_NAMES} and not shim.faults.drop_from
+    bad = {"type": "partition", "drop_from": ["n9"], "drop_to": []}
+    assert shim.control_request(bad)["type"] == "error"
+    assert shim.drop_to == {"n2", "services", *SERVICE_NAMES}, "a refused request changes nothing"
+    assert shim.control_request({"type": "partition", "drop_from": ["n3"]})["type"] == "partition_ok"
+    assert shim.drop_to == frozenset() and shim.faults.drop_from == {"n3"}
+    shim.control_request(one_way)
+    assert shim.control_request({"type": "heal"})["type"] == "heal_ok"
+    assert shim.drop_to == frozenset() and not shim.faults.drop_from
+
+
+FIVE = ["n1", "n2", "n3", "n4", "n5"]
+
+
+def test_partition_cuts_the_minority_half_off_from_the_services_both_ways() -> None:
+    minority, majority = ["n1", "n2"], ["n3", "n4", "n5"]
+    grudge = {**{n: majority for n in minority}, **{n: minority for n in majority}}
+    out = grudge_with_services(grudge, FIVE)
+    for n in minority:
+        assert out[n] == sorted([*majority, SERVICES])
+    for n in majority:
+        assert out[n] == minority  # the majority keeps the services
+    assert out[SERVICES] == minority
+    assert grudge["n1"] == majority  # the input is not changed
+
+
+def test_isolated_node_loses_the_services_the_rest_keep_them() -> None:
+    others = ["n2", "n3"]
+    out = grudge_with_services({"n1": others, "n2": ["n1"], "n3": ["n1"]}, ["n1", "n2", "n3"])
+    assert out == {"n1": ["n2", "n3", SERVICES], "n2": ["n1"], "n3": ["n1"], SERVICES: ["n1"]}
+
+
+def test_even_cluster_split_in_halves_leaves_nobody_the_services() -> None:
+    four = ["n1", "n2", "n3", "n4"]
+    a, b = ["n1", "n2"], ["n3", "n4"]
+    out = grudge_with_services({**{n: b for n in a}, **{n: a for n in b}}, four)
+    assert out[SERVICES] == four  # two of four is not a majority on either side
+    assert all(SERVICES in out[n] for n in four)
+
+
+def test_bridge_and_ring_follow_the_per_node_rule() -> None:
+    # bridge: n3 hears everyone; n1, n2 hear each other and n3 (3 of 5: a majority); same for n4, n5
+    bridge = {"n1": ["n4", "n5"], "n2": ["n4", "n5"], "n4": ["n1", "n2"], "n5": ["n1", "n2"]}
+    assert grudge_with_services(bridge, FIVE) == {k: sorted(v) for k, v in bridge.items()}
+    # ring of five: each node hears itself and its two neighbours, a majority, so nobody is cut off
+    ring = {n: [FIVE[(i + 2) % 5], FIVE[(i + 3) % 5]] for i, n in enumerate(FIVE)}
+    assert SERVICES not in grudge_with_services(ring, FIVE)
+    # a one-way grudge: only the node that hears too few is cut off
+    one_way = {"n1": ["n2", "n3", "n4"]}
+    assert grudge_with_services(one_way, FIVE) == {"n1": ["n2", "n3", "n4", SERVICES], SERVICES: ["n1"]}
+
+
+def test_empty_grudge_touches_no_service() -> None:
+    assert grudge_with_services({}, FIVE) == {}
+    assert grudge_with_services({"n1": []}, FIVE) == {"n1": []}
+
+
+def test_local_backend_gives_the_services_host_ports_no_node_has(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The services host's ports are drawn after the nodes' (whose sockets are closed again by then): a
+    draw that repeats a node's port is skipped, else the services host could not listen."""
+    from harness.backends import local
+    from harness.backends.base import ClusterSpec
+    from harness.backends.maelstrom.local import MaelstromLocalBackend
+
+    base = local.free_ports(8)
+    draws = [*base[:6], *base[:6], *base[6:]]  # the services draw repeats the nodes' ports first
+    it = iter(draws)
+
+    class Draws:
+        def randrange(self, _lo: int, _hi: int) -> int:
+            return next(it)
+
+    monkeypatch.setattr(local.random, "SystemRandom", Draws)
+    backend = MaelstromLocalBackend(ClusterSpec("maelstrom", ("n1", "n2", "n3"), tmp_path, 1,
+                                                {"bin": str(NODES / "pynode.py"), "bin_args": ["echo"]}))
+    ports = [p for n in backend.nodes.values() for p in (n.port, n.control_port)]
+    assert len(ports) == 8 and len(set(ports)) == 8
+    svc = backend.nodes[SERVICES]
+    assert {svc.port, svc.control_port} == set(base[6:])
+
+
+def test_a_life_has_its_own_stats_file_from_the_start(tmp_path: Path) -> None:
+    """The file a previous life left (docker keeps it in the node's volume) is replaced before ``init``, so
+    a life killed before its first refresh is never counted with the previous life's counters."""
+    import asyncio
+    import json
+
+    from systems_under_test.maelstrom.runtime.__main__ import run
+    from systems_under_test.maelstrom.runtime.shim import EXIT_NO_INIT
+
+    stats_file = tmp_path / "stats.json"
+    stats_file.write_text(json.dumps({"node": "n1", "client_requests": 99}))
+    # the program never answers init
+    opts = _shim_options(tmp_path, command=("sleep", "30"), stats=stats_file, init_timeout=1.0)
+
+    async def scenario() -> tuple[dict[str, int], int]:
+        shim = asyncio.create_task(run(opts))
+        await asyncio.sleep(0.3)  # still waiting for init
+        during = json.loads(stats_file.read_text())
+        return during, await shim
+
+    during, code = asyncio.run(scenario())
+    assert during["node"] == "n1" and during["client_requests"] == 0
+    assert code == EXIT_NO_INIT

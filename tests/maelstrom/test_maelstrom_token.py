@@ -6,14 +6,11 @@ import asyncio
 import json
 from pathlib import Path
 
+from maelstrom_helpers import PYNODE
+
 from harness.run.plan import build_plan
 from harness.run.spec import RunSpec
 from systems_under_test.runtime.peers import HELLO_KEY
-
-try:
-    from .maelstrom_helpers import PYNODE
-except ImportError:  # pragma: no cover - rootdir-less import mode
-    from maelstrom_helpers import PYNODE
 
 
 async def _exchange(port: int, line: dict) -> bytes:

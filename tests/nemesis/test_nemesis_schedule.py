@@ -8,7 +8,7 @@ import pytest
 
 from nemesis.faults import FaultKind, ScheduleError, TimedFault
 from nemesis.packages import CLASSIC, MODES, PACKAGES, help_text, resolve_mode, resolve_packages
-from nemesis.schedule import active_at, build, combined, from_json, phased, plan, to_json
+from nemesis.schedule import AIMED_CRASH, active_at, build, combined, from_json, phased, plan, to_json
 from nemesis.table import CAPABILITY_OF, UNDO_OF
 from systems_under_test.registry import UnknownName
 
@@ -79,6 +79,71 @@ def test_swarm_gives_every_requested_kind_its_turn_and_varies_the_mix() -> None:
                                                       time_limit=30.0) if tf.on is not None]
     assert aimed and all(tf.window > 0 and tf.op.kind in UNDO_OF for tf in aimed)
     assert from_json(to_json(aimed)) == sorted(aimed, key=lambda tf: tf.at)
+
+
+def test_swarm_aims_at_the_kinds_a_run_announces() -> None:
+    aimed = [tf for seed in range(20) for tf in build(["all"], NODES, random.Random(seed), interval=5.0,
+                                                      time_limit=30.0) if tf.on is not None]
+    assert aimed and {tf.on for tf in aimed} == {"announced"}
+
+
+def test_clock_draws_jepsens_targets_the_leaders_and_strobes() -> None:
+    ops = [PACKAGES["clock"].draw(NODES, random.Random(seed)) for seed in range(60)]
+    assert {op.kind for op in ops} == {FaultKind.BUMP_CLOCK, FaultKind.STROBE_CLOCK}
+    symbolic = [op.value for op in ops if op.kind is FaultKind.BUMP_CLOCK and "targets" in op.value]
+    assert symbolic and all(v["targets"] == "primaries" and 0.01 <= abs(v["offset"]) <= 10 for v in symbolic)
+    sizes = {len(op.value) for op in ops if op.kind is FaultKind.BUMP_CLOCK and "targets" not in op.value}
+    assert sizes == {1, 2, 3, 5}
+    aimed = [tf.op.value for seed in range(40) for tf in build(["clock"], NODES, random.Random(seed),
+                                                               interval=5.0, time_limit=30.0)
+             if tf.on is not None and tf.op.kind is FaultKind.BUMP_CLOCK]
+    assert any(v.get("targets") == "event" for v in aimed)
+
+
+def test_restart_crashes_a_quorum_or_everyone_and_brings_them_back_soon() -> None:
+    """``restart`` (part of ``all``): a majority or the whole cluster at once, down for 2-20 % of the
+    interval (aimed ones for ``AIMED_CRASH`` of that); aimed ones keep their targets rather than hitting
+    only the announcing node."""
+    sizes: set[int] = set()
+    downs: dict[bool, list[float]] = {True: [], False: []}
+    for seed in range(30):
+        s = build(["restart"], NODES, random.Random(seed), interval=5.0, time_limit=30.0)
+        assert s and {tf.op.kind for tf in s} == {FaultKind.KILL, FaultKind.START}
+        for start, stop in zip(s[::2], s[1::2], strict=False):
+            assert start.op.kind is FaultKind.KILL and stop.op == PACKAGES["restart"].undo(start.op)
+            sizes.add(len(start.op.value))
+            share = AIMED_CRASH if start.on is not None else 1.0
+            assert 0.1 * share - 1e-6 <= stop.at - start.at <= 1.0 * share + 1e-6
+            downs[start.on is not None].append(stop.at - start.at)
+    assert sizes == {3, 5}
+    assert downs[True] and downs[False]
+
+
+def test_an_aimed_crash_is_short() -> None:
+    """An aimed crash lasts ``AIMED_CRASH`` of what the phase drew (and so does the gap after it); with
+    the share at 1 the same seed gives the same first aimed crash at full length."""
+    import nemesis.schedule as sched
+
+    def first_aimed_kill(share: float, seed: int) -> tuple[float, float] | None:
+        old = sched.AIMED_CRASH
+        sched.AIMED_CRASH = share
+        try:
+            s = build(["kill", "pause"], NODES, random.Random(seed), interval=5.0, time_limit=30.0)
+        finally:
+            sched.AIMED_CRASH = old
+        kills = [i for i, tf in enumerate(s) if tf.on is not None and tf.op.kind is FaultKind.KILL]
+        stops = [tf for tf in s[kills[0] + 1:] if tf.op.kind is FaultKind.START] if kills else []
+        return (s[kills[0]].at, stops[0].at - s[kills[0]].at) if stops else None
+
+    seen = 0
+    for seed in range(20):
+        full, short = first_aimed_kill(1.0, seed), first_aimed_kill(AIMED_CRASH, seed)
+        if full is not None and short is not None:
+            assert short[0] == full[0]  # everything before the first aimed crash is the same
+            assert short[1] == pytest.approx(full[1] * AIMED_CRASH, abs=2e-6)
+            seen += 1
+    assert seen >= 10
+    assert "restart" in CLASSIC
 
 
 def test_json_round_trip_and_errors() -> None:
@@ -166,3 +231,27 @@ def test_modes_and_help_text() -> None:
     text = help_text()
     for word in [*CLASSIC, "member", *MODES, "all", "none", ":majority", ":ring", ":bridge", ":strobe"]:
         assert word in text, word
+
+
+def test_a_phase_gives_its_kinds_even_shares_of_time_so_short_faults_strike_more_often() -> None:
+    """Each package once, then the one with the least fault time so far: a kill a quarter as long as a
+    partition is fired until it has had as much time."""
+    from nemesis.schedule import next_turn
+
+    kill, partition = resolve_packages(["kill", "partition"])
+    subset = [kill, partition]
+    used = {kill.name: 0.0, partition.name: 0.0}
+    turns = []
+    for fired in range(12):
+        chosen = next_turn(subset, fired, used)
+        turns.append(chosen.name)
+        used[chosen.name] += 1.0 if chosen is kill else 4.0
+    k, p = kill.name, partition.name
+    assert turns == [k, p, k, k, k, k, p, k, k, k, k, p]  # 9 s of kills, 12 s of partitions, by turns
+    assert next_turn(subset, 5, {kill.name: 2.0, partition.name: 2.0}) is kill  # a tie: the first
+
+
+def test_phases_are_short_shares_of_the_run() -> None:
+    from nemesis.schedule import PHASE
+
+    assert 0 < PHASE[0] < PHASE[1] <= 0.25  # several phases, so one run tries several mixes

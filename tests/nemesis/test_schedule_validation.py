@@ -68,8 +68,12 @@ def test_good_entries_pass_and_every_kind_has_a_shape() -> None:
     items = [{"at": 1, "f": "kill", "value": {"targets": "majority"}, "on": "decided", "window": 0.5},
              {"at": 0.5, "f": "bump-clock", "value": {"n1": -0.25}}, {"at": 2, "f": "start", "value": None},
              {"at": 3, "f": "start-partition", "value": {"n1": ["n2", "n3"]}}]
+    items += [{"at": 4, "f": "pause", "value": {"targets": "event"}, "on": "announced", "window": 1,
+               "after": 3},
+              {"at": 5, "f": "bump-clock", "value": {"targets": "primaries", "offset": 2.5}}]
     out = validate_schedule(items, NODES)
-    assert [tf.at for tf in out] == [0.5, 1.0, 2.0, 3.0] and out[1].on == "decided"
+    assert [tf.at for tf in out] == [0.5, 1.0, 2.0, 3.0, 4.0, 5.0] and out[1].on == "decided"
+    assert (out[4].on, out[4].after) == ("announced", 3) and out[4].to_dict()["after"] == 3
     assert set(TABLE) >= {k.value for k in FaultKind} and all(s.shape for s in TABLE.values())
 
 
@@ -78,6 +82,10 @@ def test_good_entries_pass_and_every_kind_has_a_shape() -> None:
     {"at": -1, "f": "kill", "value": ["n1"]},
     {"at": 1, "f": "start-partition", "value": "halves"},
     {"at": 1, "f": "bump-clock", "value": {"n1": 1e12}},
+    {"at": 1, "f": "bump-clock", "value": {"targets": "everyone", "offset": 1}},
+    {"at": 1, "f": "kill", "value": ["n1"], "after": 2},
+    {"at": 1, "f": "kill", "value": ["n1"], "on": "decided", "window": 1, "after": -1},
+    {"at": 1, "f": "kill", "value": ["n1"], "on": "soon"},
     7,
 ])
 def test_the_cli_refuses_a_bad_schedule_before_the_run_with_254(entry: Any, tmp_path: Path,

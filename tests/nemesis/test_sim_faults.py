@@ -149,6 +149,26 @@ def test_clock_bump_and_strobe_show_in_the_reported_time() -> None:
     _cluster(body)
 
 
+def test_a_symbolic_clock_bump_moves_the_leaders_clock_when_it_strikes() -> None:
+    async def body(b: SimBackend, ex: NemesisExecutor) -> None:
+        loop = asyncio.get_running_loop()
+        assert await _eventually(lambda: _has_leader(b))
+        leaders = await find_primaries(b, ex.nodes)
+        done = await ex.apply(FaultOp(FaultKind.BUMP_CLOCK, {"targets": "primaries", "offset": 3.0}))
+        assert done == {n: 3.0 for n in leaders} and leaders
+        for n in ex.nodes:
+            skew = float((await b.node_status(n))["time"]) - loop.time()
+            assert skew == pytest.approx(3.0 if n in leaders else 0.0), n
+        await ex.heal()
+        assert ex.active() == []
+
+    _cluster(body)
+
+
+async def _has_leader(b: SimBackend) -> bool:
+    return bool(await find_primaries(b, list(b.nodes)))
+
+
 def test_packet_delay_and_loss_slow_and_stop_the_leader_then_heal() -> None:
     async def body(b: SimBackend, ex: NemesisExecutor) -> None:
         loop = asyncio.get_running_loop()

@@ -34,7 +34,8 @@ def _never_bad(spec: RunSpec, ops: Sequence[Op]) -> Result:
 
 
 def test_finding_is_shrunk_to_one_fault_and_replays(tmp_path: Path) -> None:
-    opts = ExploreOptions("replication", budget=40, seed=3, time_limit=4.0, quiesce=1.0)
+    # Hypothesis' own scenarios and shrinking (the generic runs are tested below)
+    opts = ExploreOptions("replication", budget=40, seed=3, time_limit=4.0, quiesce=1.0, generic_runs=0)
     report = explore(opts, check=_paused_is_bad)
     f = report.finding
     assert f is not None and f.reason == "invalid" and f.result.valid is False
@@ -136,3 +137,32 @@ def test_layout_overlaps_only_when_asked_and_never_within_a_group() -> None:
 def test_scenarios_respect_the_allowed_fault_kinds(data: st.DataObject) -> None:
     spec = data.draw(scenario_strategy(ExploreOptions("replication", kinds=("kill",)), 3, "register"))
     assert {tf.op.kind.value for tf in schedules.from_json(spec.schedule or ())} <= {"kill", "start"}
+
+
+def test_the_search_begins_with_the_generic_schedule_and_shrinks_what_it_finds() -> None:
+    """Generic runs come first (explicit, replayable schedules of (start, undo) pairs); a failure among
+    them is shrunk by deleting whole faults."""
+    from harness.apps.explore import generic_spec
+    from nemesis.table import UNDO_OF
+
+    opts = ExploreOptions("replication", budget=10, seed=2, time_limit=6.0, quiesce=0.5, shrink_time=60.0)
+    spec = generic_spec(opts, 3, "register", 0)
+    assert spec == generic_spec(opts, 3, "register", 0) != generic_spec(opts, 3, "register", 1)
+    sched = [tf for tf in (schedules.from_json([e]) for e in spec.schedule or ())]
+    kinds = [s[0].op.kind for s in sched]
+    assert kinds and all((k in UNDO_OF) == (i % 2 == 0) for i, k in enumerate(kinds))
+    assert all(UNDO_OF[a] is b for a, b in zip(kinds[::2], kinds[1::2], strict=True))
+    lines: list[str] = []
+    report = explore(opts, progress=lines.append, check=_paused_is_bad)
+    f = report.finding
+    assert f is not None and f.runs_to_first <= opts.generic_runs and f.replayed
+    assert [tf.op.kind.value for tf in schedules.from_json(f.spec.schedule or ())] == ["pause", "resume"]
+    assert f.faults_before_shrinking > 2
+    assert lines[0].startswith(f"run 1: seed {spec.seed}, {len(spec.schedule or ())} fault ops"), lines[0]
+
+
+def test_no_generic_runs_when_switched_off() -> None:
+    opts = ExploreOptions("replication", budget=3, seed=1, time_limit=2.0, quiesce=0.5, generic_runs=0)
+    lines: list[str] = []
+    report = explore(opts, progress=lines.append, check=_never_bad)
+    assert report.runs == 3 and report.finding is None

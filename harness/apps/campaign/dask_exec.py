@@ -35,8 +35,10 @@ import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import CancelledError
@@ -243,6 +245,32 @@ def task_key(directory: Path, cell: Cell) -> str:
     return f"splitbrain-cell-{where}-{cell.id}"
 
 
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Note SIGINT instead of raising KeyboardInterrupt for the duration, then raise it (main thread only);
+    a second one raises at once (a result that never arrives must not make Ctrl-C useless).
+
+    Blocking the signal would not do: the Dask client's threads would take it, and Python raises it in the
+    main thread whichever thread the kernel picked."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def note(signum: int, _frame: Any) -> None:
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(signum)
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def store_cell(directory: Path, payload: Mapping[str, Any]) -> CellRecord:
     """Write a cell that ran on a worker into ``directory`` as a local cell would be; returns its record."""
     rec = CellRecord.from_dict(payload["record"])
@@ -439,31 +467,34 @@ def run_campaign_on_cluster(
                     shown = tally.line()
                     detail(shown, None)
                 for fut in ac.next_batch(block=False) if ac.has_ready() else []:
-                    cell = by_key[fut.key]
-                    remaining.discard(fut.key)
-                    if cell.id in finished:
-                        continue
-                    try:
-                        got = None if fut.status == "cancelled" else _collect(fut, cell, directory, began)
-                    except CancelledError:  # distributed's FutureCancelledError derives from it
-                        got = None
-                    if got is None:
-                        if fut.key not in given_up:
-                            lost.append(cell.id)
-                        continue
-                    rec, worker = got
-                    finished.add(cell.id)
-                    if cell.id not in started:
-                        started.add(cell.id)
-                        notify("start", cell, None)
-                    tally.finish(cell.id, worker, rec.status is Status.CRASHED)
-                    out.records[cell.id] = rec
-                    out.ran.append(cell.id)
-                    if detail is not None:
-                        shown = tally.line()
-                        detail(shown, worker)
-                    notify("done", cell, rec)
-                    fut.release()
+                    # A Ctrl-C takes effect once the cell is stored and counted: cut between its run
+                    # directory and its record, it would run again on resume and be stored twice.
+                    with _sigint_deferred():
+                        cell = by_key[fut.key]
+                        remaining.discard(fut.key)
+                        if cell.id in finished:
+                            continue
+                        try:
+                            got = None if fut.status == "cancelled" else _collect(fut, cell, directory, began)
+                        except CancelledError:  # distributed's FutureCancelledError derives from it
+                            got = None
+                        if got is None:
+                            if fut.key not in given_up:
+                                lost.append(cell.id)
+                            continue
+                        rec, worker = got
+                        finished.add(cell.id)
+                        if cell.id not in started:
+                            started.add(cell.id)
+                            notify("start", cell, None)
+                        tally.finish(cell.id, worker, rec.status is Status.CRASHED)
+                        out.records[cell.id] = rec
+                        out.ran.append(cell.id)
+                        if detail is not None:
+                            shown = tally.line()
+                            detail(shown, worker)
+                        notify("done", cell, rec)
+                        fut.release()
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + STRAND_CHECK
                     waiting = [c for c in todo if keys[c.id] in remaining and c.id not in started]

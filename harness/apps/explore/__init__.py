@@ -7,6 +7,10 @@ together: drop faults, shorten them, move them earlier, simplify the network, un
 still fails. Because the simulator is deterministic, every candidate run is a pure function of its
 choices, which is exactly what shrinking needs.
 
+Before drawing anything, the search tries a few runs of the *generic* schedule, the swarm phases that
+``splitbrain run --nemesis`` lays out for the same fault kinds (with a seed derived from the search seed):
+it finds many bugs within a run or two, and a failure it finds is shrunk by deleting whole faults.
+
 Swarm testing (Groce et al.): each run first draws *which* fault kinds it may use, then draws its
 faults only from those. Across runs the fault mix varies — some runs only partition, some only pause
 and bump clocks — which finds bugs that a fixed uniform mix drowns out (e.g. a bug that needs a long
@@ -42,6 +46,7 @@ from harness.apps.explore.search import (
 )
 from harness.apps.explore.strategy import (
     DEFAULT_BUDGET,
+    DEFAULT_GENERIC_RUNS,
     DEFAULT_SHRINK_TIME,
     DEFAULT_TIME_LIMIT,
     FAULT_KINDS,
@@ -49,14 +54,17 @@ from harness.apps.explore.strategy import (
     ExploreOptions,
     _fault,
     _layout,
+    generic_spec,
     scenario_strategy,
 )
 
 __all__ = [
-    "DEFAULT_BUDGET", "DEFAULT_SHRINK_TIME", "DEFAULT_TIME_LIMIT", "FAULT_KINDS", "MAX_FAULTS", "Checker",
+    "DEFAULT_BUDGET", "DEFAULT_GENERIC_RUNS", "DEFAULT_SHRINK_TIME", "DEFAULT_TIME_LIMIT", "FAULT_KINDS",
+    "MAX_FAULTS", "Checker",
     "ExploreOptions", "ExploreReport", "Finding", "Verdict", "_fault", "_fault_kinds", "_layout",
     "_variant_name",
-    "coverage_of", "describe_schedule", "explore", "explore_command", "load_scenario", "reason_of",
+    "coverage_of", "describe_schedule", "explore", "explore_command", "generic_spec", "load_scenario",
+    "reason_of",
     "save_scenario", "scenario_strategy", "simulate_and_check", "spec_key", "sweep", "sweep_spec",
     "workload_check",
 ]

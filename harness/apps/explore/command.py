@@ -10,6 +10,7 @@ import click
 from harness.apps.explore.search import Verdict, describe_schedule, explore, reason_of
 from harness.apps.explore.strategy import (
     DEFAULT_BUDGET,
+    DEFAULT_GENERIC_RUNS,
     DEFAULT_SHRINK_TIME,
     DEFAULT_TIME_LIMIT,
     FAULT_KINDS,
@@ -62,11 +63,13 @@ def _fault_kinds(text: str) -> tuple[str, ...]:
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), default=Path("store"),
               show_default=True)
 @click.option("--quiet", is_flag=True, help="no line per run")
+@click.option("--generic-runs", type=click.IntRange(min=0), default=DEFAULT_GENERIC_RUNS, show_default=True,
+              help="runs of the generic schedule (what run --nemesis gives these kinds) before the search")
 @click.option("--coverage", is_flag=True,
               help="coverage guidance: keep and mutate runs that reached new sequences of protocol events")
 def explore_command(system: str, variant: str | None, budget: int, time_budget: float | None, seed: int,
                     nodes: int | None, time_limit: float, faults: str, shrink_time: float, store: Path,
-                    quiet: bool, coverage: bool) -> int:
+                    quiet: bool, coverage: bool, generic_runs: int) -> int:
     """Search fault schedules in the simulator; shrink a violation and store a replayable run of it."""
     from harness.run.session import run_test
     from systems_under_test.registry import resolve
@@ -77,7 +80,8 @@ def explore_command(system: str, variant: str | None, budget: int, time_budget: 
 
     kinds = tuple(k for k in _fault_kinds(faults) if k != "member" or refusal(name) is None)
     opts = ExploreOptions(name, budget=budget, time_budget=time_budget, shrink_time=shrink_time, seed=seed,
-                          nodes=nodes, time_limit=time_limit, kinds=kinds, coverage=coverage)
+                          nodes=nodes, time_limit=time_limit, kinds=kinds, coverage=coverage,
+                          generic_runs=generic_runs)
     click.echo(f"splitbrain explore: {name}, budget {budget} runs"
                f"{f' or {time_budget:g}s' if time_budget is not None else ''}, "
                f"faults {','.join(opts.kinds)}, "

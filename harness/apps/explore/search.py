@@ -19,13 +19,20 @@ from typing import Any
 
 from checkers.history import Op, dumps
 from checkers.result import UNKNOWN, Result, verdict_word
-from harness.apps.explore.strategy import FAULT_KINDS, ExploreOptions, _kind_of, scenario_strategy
+from harness.apps.explore.strategy import (
+    FAULT_KINDS,
+    ExploreOptions,
+    _kind_of,
+    generic_spec,
+    scenario_strategy,
+)
 from harness.backends.sim.backend import SIM_CONFIG_KEY
 from harness.backends.sim.network import LinkParams
 from harness.run.plan import RunPlan, build_plan
 from harness.run.simrun import run_spec
 from harness.run.spec import RunSpec
 from nemesis import schedule as schedules
+from nemesis.faults import TimedFault
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +173,7 @@ def explore(
     shrink_started: list[float] = []
     seen: set[str] = set()  # coverage reached so far
     first: list[tuple[float, int]] = []
+    generic_runs = max(0, min(opts.generic_runs, opts.budget))
 
     def say(text: str) -> None:
         if progress is not None:
@@ -193,7 +201,7 @@ def explore(
 
     @hyp_seed(opts.seed)
     @settings(
-        max_examples=max(1, opts.budget),
+        max_examples=max(1, opts.budget - generic_runs),
         deadline=None,
         database=None,
         derandomize=False,
@@ -228,13 +236,30 @@ def explore(
             failures.append(spec)
             raise _Failure(verdict.result.explanation or "invalid")
 
-    try:
-        probe()
-    except _Failure:
-        pass
-    except Exception:  # e.g. Hypothesis' Flaky: keep what was found, if anything
-        if not failures:
-            raise
+    # The generic schedule first: the swarm mix ``run`` uses finds many bugs within a few runs, and costs
+    # nothing to try; a failure it finds is shrunk by the deletion pass alone (its faults come from a
+    # seed, which Hypothesis cannot shrink).
+    for i in range(generic_runs):
+        if opts.time_budget is not None and time.perf_counter() - t0 >= opts.time_budget:
+            break
+        spec = generic_spec(opts, nodes, workload, i)
+        verdict = judge(spec)
+        new = verdict.coverage - seen
+        seen.update(new)
+        report.coverage = len(seen)
+        if verdict.failed:
+            failures.append(spec)
+            shrink_started.append(time.perf_counter())
+            say(f"violation found after {report.runs} runs; shrinking")
+            break
+    if not failures and opts.budget > generic_runs:
+        try:
+            probe()
+        except _Failure:
+            pass
+        except Exception:  # e.g. Hypothesis' Flaky: keep what was found, if anything
+            if not failures:
+                raise
     report.wall_seconds = time.perf_counter() - t0
     if not failures:
         return report
@@ -330,7 +355,12 @@ def load_scenario(path: Path) -> RunSpec:
 
 def describe_schedule(spec: RunSpec) -> list[str]:
     """The schedule as short human lines: ``t=1.200s start-partition {...}``."""
-    return [f"t={tf.at:.3f}s {tf.op.kind.value} {json.dumps(tf.op.value)}"
+    def aimed(tf: TimedFault) -> str:
+        if tf.on is None:
+            return ""
+        return f" at the next {tf.on} event" + (f" + {tf.after} messages" if tf.after else "")
+
+    return [f"t={tf.at:.3f}s {tf.op.kind.value} {json.dumps(tf.op.value)}{aimed(tf)}"
             for tf in schedules.from_json(spec.schedule or ())]
 
 

@@ -15,7 +15,7 @@ from harness.backends.sim.backend import SIM_CONFIG_KEY
 from harness.backends.sim.network import LinkParams
 from harness.run.spec import RunSpec
 from nemesis import schedule as schedules
-from nemesis.faults import FaultKind, FaultOp, TimedFault
+from nemesis.faults import ANNOUNCED, ANY_EVENT, FaultKind, FaultOp, TimedFault
 from nemesis.schedule import AIMABLE
 from nemesis.table import family_of, group_of
 from systems_under_test.core import EVENTS
@@ -25,6 +25,7 @@ MAX_FAULTS = 8
 DEFAULT_BUDGET = 200
 DEFAULT_TIME_LIMIT = 10.0
 DEFAULT_SHRINK_TIME = 120.0
+DEFAULT_GENERIC_RUNS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class ExploreOptions:
     # the bug zoo it slowed two searches as much as it sped one up (README, Detection).
     coverage: bool = False
     aim: bool = True  # let drawn faults wait for protocol events
+    generic_runs: int = DEFAULT_GENERIC_RUNS  # runs of the generic schedule before the search
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -123,7 +125,7 @@ def _fault(draw: Any, st: Any, kind: str, nodes: Sequence[str],
     raise ValueError(f"unknown fault kind {kind!r}; valid: {', '.join(FAULT_KINDS)}")
 
 
-Drawn = tuple[Any, ...]  # overlap?, gap, length, the op, its undo[, the event it is aimed at or None]
+Drawn = tuple[Any, ...]  # overlap?, gap, length, the op, its undo[, aimed at event or None[, after]]
 
 
 def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
@@ -146,6 +148,7 @@ def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
     placed: list[tuple[str, float, float]] = []  # group, start, end of each fault so far
     for overlap, gap, length, start, undo, *aimed in faults:
         on = aimed[0] if aimed else None
+        after = int(aimed[1]) if on is not None and len(aimed) > 1 else 0
         group = group_of(start.kind)
         healed = max((end for _, _, end in placed), default=0.0)
         at = _r(healed + gap)
@@ -157,8 +160,66 @@ def _layout(faults: Sequence[Drawn], gap_range: float) -> list[TimedFault]:
                 at = min(at, early)
         end = _r(at + length)
         placed.append((group, at, end))
-        out.extend((TimedFault(at, start, on, _r(length / 2) if on else 0.0), TimedFault(end, undo)))
+        out.extend((TimedFault(at, start, on, _r(length / 2) if on else 0.0, after), TimedFault(end, undo)))
     return out
+
+
+def _paired(schedule: Sequence[TimedFault], time_limit: float) -> list[TimedFault]:
+    """A time-sorted schedule as (start, undo) pairs of adjacent entries, like :func:`_layout`'s, so that
+    the deletion pass can drop whole faults; a fault still open at the end is undone at ``time_limit``."""
+    from nemesis.packages import undo as undo_of
+    from nemesis.table import CAPABILITY_OF, UNDO_OF
+
+    pairs: list[list[TimedFault]] = []
+    open_: dict[str, list[TimedFault]] = {}
+    for tf in schedule:
+        cap = CAPABILITY_OF[tf.op.kind]
+        if tf.op.kind in UNDO_OF:
+            open_[cap] = [tf]
+            pairs.append(open_[cap])
+        elif cap in open_:
+            open_.pop(cap).append(tf)
+    for pair in pairs:
+        if len(pair) == 1:
+            pair.append(TimedFault(max(time_limit, pair[0].at), undo_of(pair[0].op)))
+    return [tf for pair in pairs for tf in pair]
+
+
+def generic_schedule(kinds: Sequence[str], nodes: Sequence[str], seed: int, interval: float,
+                     time_limit: float) -> list[TimedFault]:
+    """The schedule ``splitbrain run --nemesis`` gives ``kinds`` (swarm phases; ``restart`` with ``kill``)
+    for a nemesis seed, as (start, undo) pairs."""
+    import random
+
+    from nemesis.packages import resolve_packages
+
+    names = [*kinds, *(["restart"] if "kill" in kinds else [])]
+    packages = resolve_packages(names)
+    return _paired(schedules.swarm(packages, nodes, random.Random(seed), interval=interval,
+                                   time_limit=time_limit), time_limit)
+
+
+def generic_spec(opts: ExploreOptions, nodes: int, workload: str, i: int) -> RunSpec:
+    """The ``i``-th run of the generic schedule: what ``splitbrain run --backend sim --nemesis <kinds>`` does
+    (swarm phases, every other setting at its default) with a seed drawn from the search seed, its
+    schedule written out as (start, undo) pairs so that it replays and shrinks like a drawn one."""
+    import random
+
+    from nemesis.membership import refusal
+
+    rng = random.Random(f"generic:{opts.seed}:{i}")
+    kinds = [k for k in FAULT_KINDS if k in opts.kinds and (k != "member" or refusal(opts.system) is None)]
+    node_ids = tuple(f"n{j}" for j in range(1, nodes + 1))
+    # The interval in proportion to the run (``run``'s default of 5 s suits its 30 s runs): a short run
+    # still gets several turns of every package.
+    seed = rng.randrange(2**31)
+    interval = round(opts.time_limit * rng.uniform(0.1, 0.25), 3)
+    base = RunSpec(system=opts.system, workload=workload, backend="sim", nodes=nodes,
+                   time_limit=opts.time_limit, quiesce=opts.quiesce, check_time_limit=opts.check_time_limit,
+                   seed=seed, nemesis_interval=interval)
+    faults = generic_schedule(kinds, node_ids, rng.randrange(2**31), base.nemesis_interval, opts.time_limit)
+    used = tuple(k for k in kinds if any(_kind_of(tf) == k for tf in faults)) or ("none",)
+    return base.with_(nemesis=used, schedule=tuple(schedules.to_json(faults)))
 
 
 def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
@@ -179,10 +240,13 @@ def scenario_strategy(opts: ExploreOptions, nodes: int, workload: str) -> Any:
         overlap = draw(st.booleans())
         # Aimed at a protocol moment (strikes at the next such event, or when half its length passed);
         # shrinks towards not aimed.
-        on = None
+        on, after = None, 0
         if opts.aim and drawn[2].kind in AIMABLE and draw(st.booleans()):
-            on = draw(st.sampled_from([*EVENTS, "*"]))
-        return (overlap, *drawn, on)
+            # first (where shrinking leads): a kind the run announced; then any event, or a named one
+            on = draw(st.sampled_from([ANNOUNCED, ANY_EVENT, *EVENTS]))
+            # at the event, or after that many of the node's next messages (part-way through a broadcast)
+            after = draw(st.integers(0, len(node_ids)))
+        return (overlap, *drawn, on, after)
 
     @st.composite
     def scenario(draw: Any) -> RunSpec:

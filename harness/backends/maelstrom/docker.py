@@ -4,16 +4,24 @@ The docker backend unchanged — internal bridge network, iptables partitions an
 ``docker kill``/``start``, ``docker pause`` — with the shim (``systems_under_test.maelstrom.runtime``)
 as each container's command instead of our node runtime. The user's program is bind-mounted read-only
 at ``/opt/splitbrain-program/``; its working directory is in the node's volume, so whatever it writes
-there survives a kill. One more container, ``services``, hosts Maelstrom's services; the nemesis never
-names it, so, as on the local backend, the services stay reachable while nodes are cut off from each
-other.
+there survives a kill. One more container, ``services``, hosts Maelstrom's services. As on the local
+backend (and unlike Maelstrom, whose services are always reachable), ``partition`` extends the nemesis's
+grudge with the services host (``grudge_with_services``): a node left hearing fewer than a majority of
+the cluster is cut off from the services both ways — iptables rules on both containers, and the shims'
+grudge (the node's shim drops what arrives from ``services`` and what its program sends to a service,
+the services host's shim drops what arrives from the node and the replies it would send it). A real
+deployment's coordination service sits with the majority; a minority node that still reaches the store
+hides exactly the bugs partitions should expose. A restarted or resumed node or services container gets
+its share of the current grudge again; heal clears it.
 
 The node image is Debian bookworm with python3; a program that needs more (a JVM, Ruby, a newer
 libc's friends) names Debian packages in the system config:
 ``--config '{"packages": ["default-jre-headless"]}'``
 — they are added to the image recipe, whose hash is the image tag, so each package set is built once.
-A compiled program must run on bookworm's libc. The shim's counters come from the last life of each
-node (the stats file lives in the node's volume and each life rewrites it).
+A compiled program must run on bookworm's libc (a static build needs nothing from the image). The
+shim's counters are kept per life: the stats file lives in the node's volume and each life rewrites it,
+so a kill reads it from the stopped container before the next life starts (a killed life's counters are
+as of its last refresh, at most a second before the kill).
 """
 
 from __future__ import annotations
@@ -31,10 +39,16 @@ from harness.backends.base import ClusterSpec
 from harness.backends.docker import cluster
 from harness.backends.docker.backend import DockerBackend
 from harness.backends.docker.image import ImageRecipe
-from harness.backends.maelstrom import CLOCK_REASON, after_init, packages, program
+from harness.backends.maelstrom import (
+    CLOCK_REASON,
+    SERVICES,
+    after_init,
+    grudge_with_services,
+    packages,
+    program,
+)
 from systems_under_test.maelstrom.services import SERVICE_NAMES
 
-SERVICES = "services"
 PROGRAM_DIR = "/opt/splitbrain-program"
 STATS = f"{cluster.STATE_DIR}/stats.json"
 
@@ -69,7 +83,8 @@ class MaelstromDockerBackend(DockerBackend):
             with_services, recipe=ImageRecipe().with_packages(packages(config)), client=client, **kw
         )
         self.init_timeout = float(config.get("init_timeout", 10.0))
-        self._stats: dict[str, Any] = {}
+        self._stats: dict[str, Any] = {}  # the counters of each node's current (or last) life
+        self._past_lives: dict[str, list[Any]] = {}  # the counters of the lives a kill ended
         self._grudge: dict[str, list[str]] = {}
 
     def _extra_binds(self) -> dict[str, dict[str, str]]:
@@ -116,11 +131,14 @@ class MaelstromDockerBackend(DockerBackend):
         iptables DROP alone turns a partition into a delay for a program's messages: TCP retransmits
         them once the partition heals. Maelstrom's network loses them, and a program that never
         retransmits must be caught here too, so the receiving shim also drops what arrives from a node
-        in its grudge while the partition lasts (exactly what it does on the local backend).
+        in its grudge while the partition lasts (exactly what it does on the local backend). The grudge
+        is extended with the services host first (``grudge_with_services``).
         """
-        self._grudge = {str(k): sorted(str(x) for x in v) for k, v in dict(grudge).items()}
-        await super().partition(grudge)
-        await asyncio.gather(*(self._push_grudge(n) for n in self.cluster_nodes), return_exceptions=True)
+        self._grudge = grudge_with_services(dict(grudge), self.cluster_nodes)
+        await super().partition(self._grudge)
+        await asyncio.gather(
+            *(self._push_grudge(n) for n in (*self.cluster_nodes, SERVICES)), return_exceptions=True
+        )
 
     async def heal(self) -> None:
         """Flush the rules and clear every shim's grudge."""
@@ -142,29 +160,40 @@ class MaelstromDockerBackend(DockerBackend):
         await self._control(node, {"type": "packet", "delay": delay, "loss": 0.0, "dup": dup})
         await self._push_grudge(node)
 
+    async def kill(self, node: str) -> None:
+        """SIGKILL the container, then keep the counters of the life that ended."""
+        was_down = node in self._down
+        await super().kill(node)
+        if not was_down:  # a life whose file cannot be read still counts, with no counters (as on local)
+            doc = await asyncio.to_thread(self._read_stats, node)
+            self._past_lives.setdefault(node, []).append(doc if doc is not None else {})
+
+    def _read_stats(self, node: str) -> Any:
+        container = self._containers.get(node)
+        if container is None:
+            return None
+        with contextlib.suppress(Exception):
+            raw = cluster.read_file(container, STATS)
+            if raw:
+                return json.loads(raw)
+        return None
+
     def _fetch_logs(self) -> None:
         super()._fetch_logs()
-        for node, container in self._containers.items():
-            with contextlib.suppress(Exception):
-                raw = cluster.read_file(container, STATS)
-                if raw:
-                    self._stats[node] = json.loads(raw)
+        for node in self._containers:
+            if node in self._down:  # its last life ended in a kill and was read then
+                continue
+            doc = self._read_stats(node)
+            if doc is not None:
+                self._stats[node] = doc
 
     def collect_logs(self, dest: Path) -> None:
-        """Node logs and ``maelstrom.json`` (the last life of each node)."""
+        """Node logs and ``maelstrom.json`` (each node's lives: those kills ended, then the last one)."""
         super().collect_logs(dest)
-        totals: dict[str, int] = {}
-        nodes: dict[str, Any] = {}
-        for node, doc in sorted(self._stats.items()):
-            nodes[node] = {"incarnations": [doc], "exited_on_its_own": int(doc.get("exit_code") == 3)}
-            for key, value in doc.items():
-                if (
-                    isinstance(value, int)
-                    and not isinstance(value, bool)
-                    and key not in ("exit_code", "max_rss_kb")
-                ):
-                    totals[key] = totals.get(key, 0) + value
-        totals["exited_on_its_own"] = sum(v["exited_on_its_own"] for v in nodes.values())
-        doc = {"program": [self.program, *self.program_args], "nodes": nodes, "totals": totals}
+        lives = {
+            node: [*self._past_lives.get(node, []), *([self._stats[node]] if node in self._stats else [])]
+            for node in sorted(set(self._stats) | set(self._past_lives))
+        }
+        doc = maelstrom.stats_doc([self.program, *self.program_args], lives)
         with contextlib.suppress(OSError):
             (dest.parent / "maelstrom.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")

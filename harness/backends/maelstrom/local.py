@@ -5,9 +5,14 @@ This is the local backend with a different node command: instead of our node run
 client, peer and control protocols for it. Everything else — ports, READY handshake, SIGKILL/SIGSTOP
 of the process group, re-sending the fault state after a restart or resume, logs per incarnation,
 ``--parent-pid`` — is the local backend's, unchanged. One more process, ``services``, hosts Maelstrom's
-services (``lin-kv``, ``seq-kv``, ``lww-kv``, ``lin-tso``); the nemesis only targets cluster nodes, so
-its grudges never name the services: they stay reachable from every node, as in Maelstrom, while the
-nodes themselves are cut off from each other.
+services (``lin-kv``, ``seq-kv``, ``lww-kv``, ``lin-tso``). The nemesis draws its grudges over the
+cluster nodes; ``partition`` extends each one with the services host (``grudge_with_services``): a node
+left hearing fewer than a majority of the cluster is cut off from the services both ways (its shim drops
+what arrives from ``services``, the services host drops what arrives from it), the majority keeps them.
+This differs from Maelstrom, whose services are always reachable: a real deployment's coordination
+service sits with the majority, and a minority node that still reaches the store would hide exactly the
+bugs partitions should expose. The extended grudge is what the backend keeps, so a restarted or resumed
+node (or services host) gets its share of it again; heal clears it.
 
 After the run, ``collect_logs`` also writes ``maelstrom.json`` next to the node logs: per node and
 incarnation the shim's counters (messages sent and received, malformed output, replies to unknown
@@ -26,11 +31,9 @@ from typing import Any
 from harness.backends import maelstrom
 from harness.backends.base import ClusterSpec
 from harness.backends.local import LocalBackend, _Node, free_ports
-from harness.backends.maelstrom import CLOCK_REASON, after_init, program
+from harness.backends.maelstrom import CLOCK_REASON, SERVICES, after_init, grudge_with_services, program
 from harness.backends.seeds import derive_seed
 from systems_under_test.maelstrom.services import SERVICE_NAMES
-
-SERVICES = "services"
 
 
 class MaelstromLocalBackend(LocalBackend):
@@ -53,9 +56,13 @@ class MaelstromLocalBackend(LocalBackend):
         self.program, self.program_args = program(config)
         self.setup_messages = after_init(config)
         super().__init__(spec)
-        ports = free_ports(2)
+        ports = free_ports(2, exclude={p for m in self.nodes.values() for p in (m.port, m.control_port)})
         self.nodes[SERVICES] = _Node(SERVICES, ports[0], ports[1], self.spec.run_dir / "data" / SERVICES)
         self.init_timeout = float(config.get("init_timeout", 10.0))
+
+    async def partition(self, grudge: Any) -> None:
+        """The cluster's grudge, extended with the services host (``grudge_with_services``)."""
+        await super().partition(grudge_with_services(dict(grudge), self.spec.nodes))
 
     def _address_map(self) -> str:
         parts = [f"{m.id}=127.0.0.1:{m.port}" for m in self.nodes.values() if m.id != SERVICES]
@@ -105,25 +112,17 @@ class MaelstromLocalBackend(LocalBackend):
 
     def stats(self) -> dict[str, Any]:
         """Per node: each incarnation's counters and how it ended; totals over the cluster."""
-        nodes: dict[str, Any] = {}
-        totals: dict[str, int] = {}
+        lives: dict[str, list[dict[str, Any]]] = {}
         for n in self.nodes.values():
-            lives = []
-            for k in range(1, n.incarnation + 1):
-                p = n.data_dir.parent / f"{n.id}.{k}.stats.json"
-                try:
-                    doc = json.loads(p.read_text())
-                except (OSError, ValueError):
-                    doc = {}
-                lives.append(doc)
-                for key, value in doc.items():
-                    if (
-                        isinstance(value, int)
-                        and not isinstance(value, bool)
-                        and key not in ("exit_code", "max_rss_kb")
-                    ):
-                        totals[key] = totals.get(key, 0) + value
-            crashes = sum(1 for d in lives if d.get("exit_code") == 3)
-            nodes[n.id] = {"incarnations": lives, "exited_on_its_own": crashes}
-        totals["exited_on_its_own"] = sum(v["exited_on_its_own"] for v in nodes.values())
-        return {"program": [self.program, *self.program_args], "nodes": nodes, "totals": totals}
+            lives[n.id] = [_read_stats(n.data_dir.parent / f"{n.id}.{k}.stats.json")
+                           for k in range(1, n.incarnation + 1)]
+        return maelstrom.stats_doc([self.program, *self.program_args], lives)
+
+
+def _read_stats(path: Path) -> dict[str, Any]:
+    """One incarnation's shim counters (empty when the file is missing or torn)."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}

@@ -168,6 +168,11 @@ class SimBackend:
         """Call ``callback(node, name, data)`` synchronously whenever a core announces an event."""
         self._event_listeners.append(callback)
 
+    def after_messages(self, node: str, count: int, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once ``node`` sent ``count`` more messages in its current step, or when that step
+        ends (nemesis.capabilities.Steps): a fault part-way through a broadcast."""
+        self.nodes[node].after_messages(count, fn)
+
     def _announced(self, node: str, name: str, data: Mapping[str, Any]) -> None:
         self.event_trace.append((node, name))
         for callback in list(self._event_listeners):

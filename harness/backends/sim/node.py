@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import functools
 import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -78,6 +79,7 @@ class SimNode:
         self._next_req = 0
         self.handled = 0  # events handed to the core (a cheap activity measure)
         self.on_event: EventHook | None = None  # the backend's listener for announced protocol events
+        self._defer: list[Any] | None = None  # [effects still to carry out, callback]: a deferred strike
 
     # -- clock and log -------------------------------------------------------------------------------
     def now(self) -> float:
@@ -112,6 +114,7 @@ class SimNode:
         self._paused_queue.clear()
         self._due.clear()
         self._requests.clear()
+        self._defer = None
         self.core = None
         self.state = NodeState.CRASHED
         self.log("crash")
@@ -198,6 +201,36 @@ class SimNode:
     def _arm(self, name: str, at: float) -> None:
         self._timers[name] = (at, self.net.events.call_at(at - self.offset, self._timer_fired, name))
 
+    def after_messages(self, count: int, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once ``count`` more messages of the step being carried out have left the node
+        (sends to other nodes and replies to clients: a send to itself tells nobody), or when the step
+        ends."""
+        self._defer = [count, fn]
+
+    def _deferred(self, effects: Sequence[Any], i: int) -> bool:
+        """Count effect ``i`` against a deferred strike if it is a message; run the strike once due (before
+        effect ``i``). True if the node stopped (the rest of ``effects`` from ``i`` on then never happens,
+        or waits for the thaw)."""
+        defer = self._defer
+        assert defer is not None
+        if defer[0] > 0 and i < len(effects):
+            effect = effects[i]
+            if isinstance(effect, Reply) or (isinstance(effect, Send) and effect.dst != self.node_id):
+                defer[0] -= 1
+            return False
+        self._defer = None
+        return self._struck(defer[1], effects, i)
+
+    def _struck(self, fn: Callable[[], None], effects: Sequence[Any], i: int) -> bool:
+        """Call a fault callback; if it stopped this node, drop (crash) or queue (pause) effects ``i:``."""
+        incarnation = self.incarnation
+        fn()
+        if self.state is not NodeState.RUNNING or self.incarnation != incarnation:
+            if self.state is NodeState.PAUSED and i < len(effects):
+                self._paused_queue.append(("effects", (list(effects)[i:],)))
+            return True
+        return False
+
     # -- effects -------------------------------------------------------------------------------------
     def _run(self, effects: Sequence[Any]) -> None:
         """Carry out ``effects`` in order (Persist is synchronous, so it precedes any later send)."""
@@ -208,6 +241,8 @@ class SimNode:
         last_msg: Any = None
         last_text = ""
         for i, e in enumerate(effects):
+            if self._defer is not None and self._deferred(effects, i):
+                return
             if isinstance(e, Send):  # by far the most common effect, so tested first
                 msg = e.msg
                 if msg is not last_msg:
@@ -239,17 +274,15 @@ class SimNode:
             elif isinstance(e, Announce):
                 self.log(event_line(e))
                 if self.on_event is not None:
-                    incarnation = self.incarnation
-                    self.on_event(me, e.name, e.data or {})
-                    if self.state is not NodeState.RUNNING or self.incarnation != incarnation:
-                        # a fault aimed at this very moment stopped the node: the rest of the list never
-                        # happens (a crash), or happens only when it is thawed (a pause)
-                        if self.state is NodeState.PAUSED:
-                            rest = list(effects)[i + 1:]
-                            self._paused_queue.append(("effects", (rest,)))
+                    # a fault aimed at this very moment may stop the node: the rest of the list never
+                    # happens (a crash), or happens only when it is thawed (a pause)
+                    announce = functools.partial(self.on_event, me, e.name, e.data or {})
+                    if self._struck(announce, effects, i + 1):
                         return
             else:
                 raise TypeError(f"{self.node_id}: core returned an unknown effect {e!r}")
+        if self._defer is not None:  # the step ended before the deferred strike was due: strike now
+            self._deferred(effects, len(effects))
 
     # -- introspection -------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

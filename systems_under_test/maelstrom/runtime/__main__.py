@@ -93,13 +93,14 @@ async def _watch_parent(pid: int, shim: Shim) -> None:
 
 async def _stats_loop(shim: Shim) -> None:
     while True:
-        await asyncio.sleep(STATS_EVERY)
         shim.write_stats()
+        await asyncio.sleep(STATS_EVERY)
 
 
 async def run(opts: ShimOptions) -> int:
     """Serve one node until asked to stop; returns the exit status."""
     shim = Shim(opts)
+    shim.write_stats()  # from the start, so a previous life's file (same volume) is never read as this one's
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, shim.stop.set)

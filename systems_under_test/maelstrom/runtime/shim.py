@@ -6,7 +6,8 @@ node network exactly where one of our own nodes would be:
 
 * messages the program addresses to another node (or to a service) leave through our peer links, so
   the cooperative faults of :mod:`systems_under_test.runtime.faults` apply to them unchanged:
-  partitions drop what arrives from a node in this node's grudge, packet faults delay/drop/duplicate
+  partitions drop what arrives from a node in this node's grudge (the services host included: every
+  service reply arrives from ``services``, whatever service sent it), packet faults delay/drop/duplicate
   what it sends. The control channel is the runtime's own (``status``/``partition``/``packet``/``heal``).
 * client requests arrive on the listen port as our client protocol (``type`` + ``req_id``); the shim
   turns each into a Maelstrom message from a client id (``c1``, ``c2``, ...) with a fresh ``msg_id``
@@ -49,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from systems_under_test.maelstrom.errors import annotate
-from systems_under_test.maelstrom.services import Services
+from systems_under_test.maelstrom.services import SERVICE_NAMES, SERVICES_HOST, Services
 from systems_under_test.runtime.faults import Faults
 from systems_under_test.runtime.nodelog import NodeLog
 from systems_under_test.runtime.peers import HELLO_KEY, TOKEN_KEY, PeerLink, hello_line
@@ -243,8 +244,6 @@ class Shim:
     def set_faults(self, faults: Faults) -> None:
         """Install a new fault state (partition drops, packet faults; the clock offset is ignored)."""
         self.faults = faults
-        if not faults.drop_from:
-            self.drop_to = frozenset()
 
     def status(self) -> dict[str, Any]:
         """The control channel's status reply."""
@@ -600,10 +599,25 @@ class Shim:
 
     # ------------------------------------------------------------------ shutdown
 
-    async def serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """The runtime's control channel, plus ``drop_to`` on ``partition`` requests."""
+    def control_request(self, req: Any) -> dict[str, Any]:
+        """One authorized control request: the runtime's handling, plus ``drop_to``, which a ``partition``
+        sets (to its ``drop_to`` list, none if it has none) and a ``heal`` clears; a refused request
+        changes nothing."""
         from systems_under_test.runtime.control import handle_control
 
+        if isinstance(req, dict):
+            req.pop("token", None)
+        reply = handle_control(self, req, frozenset(self.opts.peers) | {SERVICES_HOST})  # type: ignore[arg-type]
+        if isinstance(req, dict) and reply.get("type") in ("partition_ok", "heal_ok"):
+            given = req.get("drop_to") if reply["type"] == "partition_ok" else None
+            names = {str(n) for n in given} if isinstance(given, list) else set()
+            if SERVICES_HOST in names:  # a program addresses the services by their own names
+                names.update(SERVICE_NAMES)
+            self.drop_to = frozenset(names)
+        return reply
+
+    async def serve_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """The runtime's control channel (see :meth:`control_request`)."""
         self.conns.add(writer)
         try:
             while line := await reader.readline():
@@ -627,16 +641,7 @@ class Shim:
                     )
                     await writer.drain()
                     return
-                if isinstance(req, dict):
-                    req.pop("token", None)
-                if (
-                    isinstance(req, dict)
-                    and req.get("type") == "partition"
-                    and isinstance(req.get("drop_to"), list)
-                ):
-                    self.drop_to = frozenset(str(n) for n in req["drop_to"])
-                reply = handle_control(self, req)  # type: ignore[arg-type]
-                writer.write(_line(reply))
+                writer.write(_line(self.control_request(req)))
                 await writer.drain()
         except (OSError, ValueError) as e:
             self.note(f"control connection error: {e!r}")

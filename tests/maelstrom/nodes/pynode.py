@@ -4,18 +4,34 @@
 Usage: ``pynode.py WORKLOAD [BUG]``. It speaks JSON lines on stdin/stdout, logs on stderr, and keeps
 durable state in files in its working directory. Correct behaviour unless BUG names a planted one:
 
-* ``echo``
+* ``echo``; bug ``replay-cache``: keeps every reply, keyed by the request's ``msg_id``, in a file, and
+  answers a request whose msg_id it has seen before with the stored reply (meant to make retries
+  idempotent); but a msg_id is only unique per sender (and here per life of the node), so after a
+  restart new requests get the echoes of old ones
 * ``unique-ids``: ``<node>-<boot id>-<counter>``; bug ``collide``: ``<node>-<counter>`` (repeats after
   a restart)
 * ``lin-kv``: every op is proxied to the ``lin-kv`` service; bug ``local-reads``: reads are answered from
   what this node itself wrote; bug ``forgetful``: ``n1`` holds the data in memory only (the others
   forward to it) and forgets it on a restart; ``durable``: the same design with the data on disk
 * ``g-set`` / ``broadcast``: store durably, gossip the whole set to every peer every 100 ms; bug
-  ``no-retry`` (broadcast): forward each new message once to the topology neighbours and never again
-* ``g-counter`` / ``pn-counter``: per-node totals (durable) merged by max, gossiped every 100 ms
+  ``no-retry`` (broadcast): forward each new message once to the topology neighbours and never again;
+  bug ``memory`` (g-set): delta gossip — every 100 ms each peer is sent the elements it has not
+  acknowledged yet (so partitions are survived) — with the set and the delta bookkeeping in memory
+  only: a restarted node starts empty, and its peers, which saw all their deltas acknowledged, never
+  send it the old elements again
+* ``g-counter`` / ``pn-counter``: per-node totals (durable) merged by max, gossiped every 100 ms; bug
+  ``kv-rmw`` (g-counter): the counter is one value in the ``seq-kv`` service, and an add reads it and
+  writes back the sum with a plain write (no cas), so concurrent adds overwrite each other (and as
+  ``seq-kv`` may answer a read with an older value, so do adds far apart); bug
+  ``net-max`` (pn-counter): each node keeps one net total (increments minus decrements) and peers merge
+  totals by max, so a total that went down is replaced by its older, larger value
 * ``kafka``: every log on ``n1`` (on disk; the others forward to it); bug ``forgetful``: in memory only
 * ``txn-list-append`` / ``txn-rw-register``: the whole database is one value in ``lin-kv``, updated
-  with cas and retried
+  with cas and retried; bug ``blind-write``: the new database is written back with a plain write
+  instead of a cas, 20 ms after the read (the node's own work), so of two concurrent transactions the
+  later write erases the earlier one's effects;
+  bug ``cached-reads``: a read-only transaction is answered from this node's copy of the database as of
+  its own last transaction through ``lin-kv`` (which may be far behind the other nodes' commits)
 """
 
 from __future__ import annotations
@@ -29,7 +45,12 @@ import time
 WORKLOAD = sys.argv[1] if len(sys.argv) > 1 else "echo"
 BUG = sys.argv[2] if len(sys.argv) > 2 else ""
 LOCK = threading.RLock()
-STATE: dict = {"node": None, "nodes": [], "next": 0, "pending": {}, "neighbours": []}
+BLIND_WRITE_WORK = 0.02  # seconds between a blind-write transaction's read and its write
+# This run's first msg_id: random, so no restart reuses an earlier run's ids. Messages sent to a node
+# while it is down reach it when it is back, so a reply to the previous run's request 7 must not be taken
+# for the reply to this run's request 7 (a lin-kv read would return another key's value).
+FIRST_MSG_ID = int.from_bytes(os.urandom(4), "big") << 20
+STATE: dict = {"node": None, "nodes": [], "next": FIRST_MSG_ID, "pending": {}, "neighbours": []}
 
 
 def log(text: str) -> None:
@@ -63,6 +84,14 @@ def load(name: str, default):
         return default
 
 
+def load_lines(name: str) -> list:
+    try:
+        with open(name) as f:
+            return [json.loads(line) for line in f if line.endswith("\n")]
+    except OSError:
+        return []
+
+
 def save(name: str, value) -> None:
     with open(name + ".tmp", "w") as f:
         json.dump(value, f)
@@ -74,7 +103,20 @@ def save(name: str, value) -> None:
 # ------------------------------------------------------------------------------------------ workloads
 
 BOOT = f"{os.getpid()}{int(time.time() * 1000) % 100000}"
-DATA: dict = {"counter": 0, "kv": {}, "set": set(), "totals": {}}
+DATA: dict = {"counter": 0, "kv": {}, "set": set(), "totals": {}, "unacked": {}, "replies": {}, "cache": {}}
+
+
+def handle_echo(msg: dict) -> None:
+    body = msg["body"]
+    if BUG == "replay-cache":
+        key = str(body["msg_id"])
+        if key not in DATA["replies"]:
+            DATA["replies"][key] = {"type": "echo_ok", "echo": body["echo"]}
+            with open("replies.jsonl", "a") as f:
+                f.write(json.dumps([key, DATA["replies"][key]]) + "\n")
+        reply(msg, DATA["replies"][key])
+        return
+    reply(msg, {"type": "echo_ok", "echo": body["echo"]})
 
 
 def handle_unique(msg: dict) -> None:
@@ -152,7 +194,12 @@ def handle_set(msg: dict) -> None:
         element = body["element" if kind == "add" else "message"]
         new = element not in DATA["set"]
         DATA["set"].add(element)
-        save("set.json", sorted(DATA["set"]))
+        if BUG == "memory":  # no file; queue the element for every peer until it acknowledges it
+            for peer in STATE["nodes"]:
+                if peer != STATE["node"]:
+                    DATA["unacked"].setdefault(peer, set()).add(element)
+        else:
+            save("set.json", sorted(DATA["set"]))
         if BUG == "no-retry" and new:
             for peer in STATE["neighbours"]:
                 send(peer, {"type": "pass-on", "elements": [element]})
@@ -163,6 +210,11 @@ def handle_set(msg: dict) -> None:
     elif kind == "topology":
         STATE["neighbours"] = body["topology"].get(STATE["node"], [])
         reply(msg, {"type": "topology_ok"})
+    elif kind == "delta":
+        DATA["set"].update(body["elements"])
+        send(msg["src"], {"type": "delta-ack", "elements": body["elements"]})
+    elif kind == "delta-ack":
+        DATA["unacked"].get(msg["src"], set()).difference_update(body["elements"])
     elif kind in ("gossip", "pass-on"):
         fresh = [e for e in body["elements"] if e not in DATA["set"]]
         if fresh:
@@ -179,6 +231,21 @@ def handle_counter(msg: dict) -> None:
     kind = body["type"]
     totals = DATA["totals"]
     me = STATE["node"]
+    if BUG == "kv-rmw":  # no gossip in this design: every node reads and writes the one counter
+        if kind in ("add", "read"):
+            counter_in_kv(msg)
+        return
+    if BUG == "net-max":
+        if kind == "add":
+            totals[me] = totals.get(me, 0) + body["delta"]
+            save("totals.json", totals)
+            reply(msg, {"type": "add_ok"})
+        elif kind == "read":
+            reply(msg, {"type": "read_ok", "value": sum(totals.values())})
+        elif kind == "gossip":
+            for node, total in body["totals"].items():
+                totals[node] = max(totals.get(node, total), total)
+        return
     if kind == "add":
         inc, dec = totals.get(me, [0, 0])
         delta = body["delta"]
@@ -193,8 +260,47 @@ def handle_counter(msg: dict) -> None:
             totals[node] = [max(old[0], inc), max(old[1], dec)]
 
 
+def counter_in_kv(msg: dict) -> None:
+    """Bug ``kv-rmw``: the counter is the ``seq-kv`` key ``counter``; an add reads it, then writes."""
+    body = msg["body"]
+
+    def current(r: dict) -> int | None:
+        if r.get("type") == "read_ok":
+            return int(r["value"])
+        return 0 if r.get("code") == 20 else None
+
+    def then_write(r: dict) -> None:
+        value = current(r)
+        if value is None:
+            reply(msg, {"type": "error", "code": 11, "text": "seq-kv unavailable"})
+            return
+        write = {"type": "write", "key": "counter", "value": value + body["delta"]}
+        rpc(
+            "seq-kv",
+            write,
+            lambda w: reply(
+                msg,
+                {"type": "add_ok"}
+                if w.get("type") == "write_ok"
+                else {"type": "error", "code": 11, "text": "seq-kv unavailable"},
+            ),
+        )
+
+    def answer(r: dict) -> None:
+        value = current(r)
+        if value is None:
+            reply(msg, {"type": "error", "code": 11, "text": "seq-kv unavailable"})
+        else:
+            reply(msg, {"type": "read_ok", "value": value})
+
+    rpc("seq-kv", {"type": "read", "key": "counter"}, then_write if body["type"] == "add" else answer)
+
+
 def handle_txn(msg: dict) -> None:
     txn = msg["body"]["txn"]
+    if BUG == "cached-reads" and all(f == "r" for f, _, _ in txn):
+        reply(msg, {"type": "txn_ok", "txn": run_txn(txn, dict(DATA["cache"]))})
+        return
 
     def attempt() -> None:
         rpc("lin-kv", {"type": "read", "key": "root"}, lambda r: apply(r))
@@ -205,24 +311,19 @@ def handle_txn(msg: dict) -> None:
             return
         old = r.get("value") if r.get("type") == "read_ok" else None
         db = dict(old or {})
-        result = []
-        for f, k, v in txn:
-            key = str(k)
-            if f == "r" and WORKLOAD == "txn-rw-register":
-                result.append([f, k, db.get(key)])
-            elif f == "r":
-                result.append([f, k, list(db.get(key, []))])
-            elif f == "w":
-                db[key] = v
-                result.append([f, k, v])
-            else:
-                db[key] = [*db.get(key, []), v]
-                result.append([f, k, v])
+        result = run_txn(txn, db)
+        if BUG == "blind-write":
+            # the write goes out after the node's own work on the transaction (20 ms here): a read-modify-
+            # write without cas loses whatever another node committed in between
+            threading.Timer(BLIND_WRITE_WORK, rpc, ("lin-kv", {"type": "write", "key": "root", "value": db},
+                                                    lambda c: finish(c, result, db))).start()
+            return
         cas = {"type": "cas", "key": "root", "from": old, "to": db, "create_if_not_exists": old is None}
-        rpc("lin-kv", cas, lambda c: finish(c, result))
+        rpc("lin-kv", cas, lambda c: finish(c, result, db))
 
-    def finish(c: dict, result: list) -> None:
-        if c.get("type") == "cas_ok":
+    def finish(c: dict, result: list, db: dict) -> None:
+        if c.get("type") in ("cas_ok", "write_ok"):
+            DATA["cache"] = db
             reply(msg, {"type": "txn_ok", "txn": result})
         elif c.get("code") in (20, 22):
             attempt()
@@ -230,6 +331,24 @@ def handle_txn(msg: dict) -> None:
             reply(msg, {"type": "error", "code": 11, "text": "lin-kv unavailable"})
 
     attempt()
+
+
+def run_txn(txn: list, db: dict) -> list:
+    """Apply ``txn`` to ``db`` (in place); the micro-ops with their reads filled in."""
+    result = []
+    for f, k, v in txn:
+        key = str(k)
+        if f == "r" and WORKLOAD == "txn-rw-register":
+            result.append([f, k, db.get(key)])
+        elif f == "r":
+            result.append([f, k, list(db.get(key, []))])
+        elif f == "w":
+            db[key] = v
+            result.append([f, k, v])
+        else:
+            db[key] = [*db.get(key, []), v]
+            result.append([f, k, v])
+    return result
 
 
 def handle_kafka(msg: dict) -> None:
@@ -279,7 +398,7 @@ def kafka_apply(msg: dict, kind: str) -> None:
 
 
 HANDLERS = {
-    "echo": lambda m: reply(m, {"type": "echo_ok", "echo": m["body"]["echo"]}),
+    "echo": handle_echo,
     "unique-ids": handle_unique,
     "lin-kv": handle_kv,
     "g-set": handle_set,
@@ -297,10 +416,14 @@ def gossip_forever() -> None:
         time.sleep(0.1)
         with LOCK:
             peers = [n for n in STATE["nodes"] if n != STATE["node"]]
-            if WORKLOAD in ("g-set", "broadcast") and BUG != "no-retry":
+            if BUG == "memory":
+                for p, elements in DATA["unacked"].items():
+                    if elements:
+                        send(p, {"type": "delta", "elements": sorted(elements)})
+            elif WORKLOAD in ("g-set", "broadcast") and BUG != "no-retry":
                 for p in peers:
                     send(p, {"type": "gossip", "elements": sorted(DATA["set"])})
-            elif WORKLOAD in ("g-counter", "pn-counter"):
+            elif WORKLOAD in ("g-counter", "pn-counter") and BUG != "kv-rmw":
                 for p in peers:
                     send(p, {"type": "gossip", "totals": DATA["totals"]})
 
@@ -312,7 +435,9 @@ def main() -> None:
         with LOCK:
             if body.get("type") == "init":
                 STATE["node"], STATE["nodes"] = body["node_id"], body["node_ids"]
-                DATA["set"] = set(load("set.json", []))
+                DATA["set"] = set(load("set.json", [])) if BUG != "memory" else set()
+                if BUG == "replay-cache":
+                    DATA["replies"] = dict(load_lines("replies.jsonl"))
                 DATA["totals"] = load("totals.json", {})
                 DATA["kv"] = load("kv.json", {}) if BUG == "durable" else {}
                 kafka = load("kafka.json", {}) if BUG != "forgetful" else {}
