@@ -28,6 +28,7 @@ from nemesis.faults import ANNOUNCED, ANY_EVENT, FaultKind, FaultOp, TimedFault
 from nemesis.membership import refusal
 from nemesis.packages import Package
 from nemesis.table import BUILTIN, CAPABILITY_OF, kind_named, spec_of
+from nemesis.verify import residual_faults
 
 HEAL_ATTEMPTS = 3
 HEAL_RETRY_DELAY = 0.5
@@ -298,6 +299,45 @@ class NemesisExecutor:
                 await asyncio.sleep(HEAL_RETRY_DELAY)
             for op in pending:
                 await self.apply(op)
+
+    async def confirm_healed(self) -> list[str]:
+        """Ask the nodes whether the heal took (``nemesis.verify``); repair what they still report.
+
+        The heal undoes what the executor's own record says is broken; the nodes are the authority. What
+        they still report is asked again after a moment (a restarted node may still be coming up), then
+        repaired up to ``HEAL_ATTEMPTS`` times: silent or frozen nodes are resumed (a no-op where nothing
+        is paused), partitions, packet faults and clocks cleared wholesale (``sweep``). A node that is
+        down is not restarted: it may have crashed on its own, which the run must show, not hide. When
+        the nodes reported anything, a ``heal-check`` op journals it, with what is left as its error.
+        Returns what is left (empty: healed).
+        """
+        found = await residual_faults(self.backend, self.nodes)
+        if found:
+            await asyncio.sleep(HEAL_RETRY_DELAY)
+            found = await residual_faults(self.backend, self.nodes)
+        if not found:
+            return []
+        left = found
+        for attempt in range(HEAL_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(HEAL_RETRY_DELAY)
+            await self._repair(left)
+            left = await residual_faults(self.backend, self.nodes)
+            if not left:
+                break
+        error = ("still in effect: " + "; ".join(left)) if left else None
+        self.journal.append("info", "nemesis", "heal-check", found, error=error)
+        return left
+
+    async def _repair(self, faults: Sequence[str]) -> None:
+        """Resume the nodes ``faults`` name as silent or frozen, then ``sweep``."""
+        b = self.backend
+        if isinstance(b, capabilities.Pause):
+            for n in self.nodes:
+                if any(f.startswith((f"{n} does not answer", f"{n} is ")) for f in faults):
+                    with contextlib.suppress(Exception):  # what is still broken is checked again after
+                        await b.resume(n)
+        await self.sweep()
 
     async def sweep(self) -> list[str]:
         """Remove faults left over from an earlier run (not journaled: this run injected none yet).

@@ -163,11 +163,12 @@ class _Node:
     paused: bool = False
     pids: list[int] = field(default_factory=list)
     drain: asyncio.Task[None] | None = None
+    killed: bool = False  # SIGKILL sent: down, even before the process is reaped
 
     @property
     def alive(self) -> bool:
-        """The process exists and has not exited (it may be paused)."""
-        return self.proc is not None and self.proc.returncode is None
+        """The process exists, was not killed and has not exited (it may be paused)."""
+        return self.proc is not None and self.proc.returncode is None and not self.killed
 
     @property
     def reachable(self) -> bool:
@@ -225,6 +226,10 @@ class LocalBackend:
         if not self._pidfile_open:
             self._pidfile.open()
             self._pidfile_open = True
+        if n.proc is not None and n.proc.returncode is None:
+            await n.proc.wait()  # a killed incarnation still holding its ports until it is reaped
+        if n.drain is not None:
+            n.drain.cancel()
         n.incarnation += 1
         n.data_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = n.data_dir.parent / f"{n.id}.{n.incarnation}.stderr"
@@ -239,7 +244,7 @@ class LocalBackend:
             )
         n.pids.append(n.proc.pid)
         self._pidfile.add_node(n.proc.pid)
-        n.paused = False
+        n.paused = n.killed = False
         assert n.proc.stdout is not None
         try:
             line = await asyncio.wait_for(n.proc.stdout.readline(), READY_TIMEOUT)
@@ -388,15 +393,19 @@ class LocalBackend:
                                if n.reachable))
 
     async def kill(self, node: str) -> None:
-        """SIGKILL the node's process group and reap it; its data dir is kept."""
+        """SIGKILL the node's process group and reap it; its data dir is kept.
+
+        The node is down from the signal on: a kill cut short while the process is being reaped (the
+        nemesis is cancelled at the end of the main phase) is still a kill, which ``start`` undoes.
+        """
         n = self.nodes[node]
         if not n.alive or n.proc is None:
             return
+        n.killed, n.paused = True, False
         self._kill_now(n)
         await n.proc.wait()
         if n.drain is not None:
             n.drain.cancel()
-        n.paused = False
 
     async def start(self, node: str) -> None:
         """Restart a killed node on the same ports and data dir; no-op if it runs."""

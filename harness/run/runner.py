@@ -242,6 +242,7 @@ async def execute(
             await _cancel([*client_tasks, nemesis_task])
         report("heal")
         await nemesis.heal()
+        await nemesis.confirm_healed()
         report("quiesce")
         await asyncio.sleep(spec.quiesce)
         report("final")

@@ -183,6 +183,39 @@ def test_pause_freezes_and_resume_thaws(b: DockerBackend, docker_client: Any) ->
     asyncio.run(body())
 
 
+async def _cut_short(op: Any) -> None:
+    """Start a backend op and cancel it once its engine call is under way (as the end of the main phase
+    cancels the nemesis)."""
+    task = asyncio.ensure_future(op)
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def test_a_kill_or_pause_cut_short_is_still_undone(b: DockerBackend, docker_client: Any) -> None:
+    """A kill or pause cancelled while the engine carries it out still happens, and start / resume (the
+    heal) wait for it and undo it: the node is running and answering afterwards, not left down or
+    frozen through the final reads."""
+
+    def status(node: str) -> str:
+        return str(docker_client.containers.get(b._plans[node].container).status)
+
+    async def body() -> None:
+        c = Client(b)
+        await eventually_ok(c, "n1", {"type": "write", "key": "cs", "value": 5})
+        await _cut_short(b.kill("n1"))
+        await b.start("n1")
+        assert status("n1") == "running"
+        assert (await eventually_ok(c, "n1", {"type": "read", "key": "cs"}))["value"] == 5
+        await _cut_short(b.pause("n3"))
+        await b.resume("n3")
+        assert status("n3") == "running"
+        await eventually_ok(c, "n3", {"type": "read", "key": "cs"})
+
+    asyncio.run(body())
+
+
 def test_clock_and_packet_faults(b: DockerBackend) -> None:
     async def body() -> None:
         before = (await b.node_status("n1"))["time"]

@@ -314,3 +314,30 @@ def test_a_missing_binary_is_refused_when_the_plan_is_built(
         run_test(RunSpec(system="redis:wait", nemesis=("kill",)), store=tmp_path / "store")
     assert not (tmp_path / "store").exists(), "refused before a run directory was made"
 
+
+
+def test_a_third_party_kill_cut_short_after_its_signal_is_undone_by_start(tmp_path: Path) -> None:
+    """As on our own local backend: a kill cancelled between the SIGKILL and the reaping leaves the
+    process down (``alive`` false), and ``start`` waits for the old process and spawns a new one."""
+    import sys
+
+    from harness.backends.external.procs import ManagedProcess
+
+    proc = ManagedProcess("n1", tmp_path, lambda: [sys.executable, "-c", "import time; time.sleep(60)"])
+
+    async def go() -> None:
+        await proc.spawn()
+        old = proc.proc
+        assert old is not None
+        kill = asyncio.ensure_future(proc.kill())
+        await asyncio.sleep(0)  # the signal is sent; the kill now awaits the process
+        kill.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await kill
+        assert not proc.alive
+        await proc.spawn()
+        assert old.returncode is not None and proc.alive and proc.proc is not old
+        await proc.stop()
+
+    asyncio.run(go())
+    assert proc.incarnation == 2 and not proc.alive

@@ -141,3 +141,33 @@ def test_free_ports_never_hands_out_an_excluded_port(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(local.random, "SystemRandom", lambda: _Draws(draws))
     again = local.free_ports(2, exclude=first)
     assert len(set(again)) == 2 and not set(again) & set(first)
+
+
+def test_a_kill_cut_short_after_its_signal_is_still_undone_by_start(tmp_path: Path) -> None:
+    """The nemesis is cancelled at the end of the main phase, possibly inside a kill between the SIGKILL
+    and the reaping of the process; the heal's start must then restart the node, not take the dying
+    process for a running one (the node would stay down through the final reads)."""
+    backend = LocalBackend(ClusterSpec("replication", ("n1", "n2", "n3"), tmp_path, 5))
+
+    async def go() -> None:
+        await backend.setup()
+        try:
+            old_pid = backend.nodes["n2"].proc.pid  # type: ignore[union-attr]
+            kill = asyncio.ensure_future(backend.kill("n2"))
+            await asyncio.sleep(0)  # the kill sends its signal, then awaits the process
+            kill.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await kill
+            await backend.start("n2")
+            status = await backend.node_status("n2")
+            assert status["pid"] != old_pid
+            c2 = await backend.connect("n2")
+            assert (await c2.call({"type": "write", "key": "a", "value": 3, "req_id": 1}, 3.0))[
+                "type"] == "write_ok"
+            assert (await c2.call({"type": "read", "key": "a", "req_id": 2}, 3.0))["value"] == 3
+            await c2.close()
+        finally:
+            await backend.teardown()
+
+    asyncio.run(go())
+    assert len(backend.pids()) == 4

@@ -287,3 +287,51 @@ def test_a_fault_cut_short_is_still_healed() -> None:
 
     asyncio.run(go())
     assert ("start", "n3") in b.calls, "the kill may have landed, so the heal restarts the node"
+
+
+class Drifted(Recorder):
+    """A backend whose nodes disagree with the executor's record (which says nothing is broken): n2 is
+    frozen, n3 still drops n1's traffic, and the ``down`` nodes are not running."""
+
+    def __init__(self, down: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.frozen, self.down = {"n2"}, set(down)
+        self.drop = {"n3": ["n1"]}
+
+    async def node_status(self, node: str) -> dict[str, Any]:
+        if node in self.down or node in self.frozen:
+            raise ConnectionRefusedError(f"{node} refuses" if node in self.down else f"{node} is silent")
+        return {"faults": {"drop_from": self.drop.get(node, []), "clock_offset": 0.0}}
+
+    async def resume(self, node: str) -> None:
+        await super().resume(node)
+        self.frozen.discard(node)
+
+    async def heal(self) -> None:
+        await super().heal()
+        self.drop = {}
+
+
+def test_the_heal_is_confirmed_by_the_nodes_and_repaired_where_they_disagree() -> None:
+    b, j = Drifted(), Journal()
+    ex = NemesisExecutor(b, j, NODES)
+    assert asyncio.run(ex.confirm_healed()) == []
+    assert ("resume", "n2") in b.calls and ("heal",) in b.calls and ("resume", "n1") not in b.calls
+    [check] = j.ops
+    assert check["f"] == "heal-check" and check["error"] is None
+    assert check["value"] == ["n2 does not answer: n2 is silent", "n3 drops traffic from n1"]
+
+
+def test_a_node_down_after_the_heal_is_journaled_not_restarted() -> None:
+    """It may have crashed on its own: the run must show that, not restart it for the final reads."""
+    b, j = Drifted(down=frozenset({"n1"})), Journal()
+    ex = NemesisExecutor(b, j, NODES)
+    assert asyncio.run(ex.confirm_healed()) == ["n1 does not answer: n1 refuses"]
+    assert not any(c[0] == "start" for c in b.calls) and b.calls.count(("resume", "n1")) == 3
+    assert j.ops[-1]["error"] == "still in effect: n1 does not answer: n1 refuses"
+
+
+def test_a_healed_cluster_is_confirmed_without_a_journal_entry() -> None:
+    b, j = Leaders(), Journal()
+    assert asyncio.run(NemesisExecutor(b, j, NODES).confirm_healed()) == []
+    assert j.ops == [] and b.calls == []

@@ -24,7 +24,7 @@ import atexit
 import contextlib
 import secrets
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ class DockerBackend:
         self._clock: dict[str, float] = {}
         self._down: set[str] = set()
         self._paused: set[str] = set()
+        self._engine_ops: dict[str, asyncio.Future[None]] = {}  # each node's last kill/start/pause/unpause
         self._logs: dict[str, bytes] = {}
         self._torn_down = False
         self._atexit_registered = False
@@ -286,22 +287,41 @@ class DockerBackend:
             return_exceptions=True,
         )
 
+    async def _engine(self, node: str, op: Callable[[], Awaitable[None]]) -> None:
+        """Run one engine operation on ``node``'s container once the previous one has finished.
+
+        The operation runs to its end even when the caller is cut short (the nemesis is cancelled at the
+        end of the main phase), and the next one waits for it: a heal's start or unpause must not overtake
+        a kill or a pause still under way in the engine. The callers mark the node down or paused before
+        the operation, so the heal knows what to undo.
+        """
+        previous = self._engine_ops.get(node)
+        if previous is not None and not previous.done():
+            await asyncio.wait({previous})  # its caller reports its failure; waiting must not cancel it
+        fut = self._engine_ops[node] = asyncio.ensure_future(op())
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved even if cut short
+        await asyncio.shield(fut)
+
     async def kill(self, node: str) -> None:
         """``docker kill`` the node's container (SIGKILL); its volume and desired faults are kept."""
         container = self._containers[self._plan(node).node]
         if node in self._down:
             return
         self._down.add(node)
-        await asyncio.to_thread(container.kill)  # the engine kills a frozen container too, without thawing it
-        await asyncio.to_thread(container.wait)
         self._paused.discard(node)
+        await self._engine(node, lambda: self._kill_container(node, container))
+
+    async def _kill_container(self, node: str, container: Any) -> None:
+        """SIGKILL a container (a frozen one too, without thawing it) and wait until it has stopped."""
+        await asyncio.to_thread(container.kill)
+        await asyncio.to_thread(container.wait)
 
     async def start(self, node: str) -> None:
         """Start a killed node's container again (same volume), wait until it answers, re-apply its faults."""
         container = self._containers[self._plan(node).node]
         if node not in self._down:
             return
-        await asyncio.to_thread(container.start)
+        await self._engine(node, lambda: asyncio.to_thread(container.start))
         self._down.discard(node)
         await self._wait_ready(node)
         await self._push_firewall(node)
@@ -311,15 +331,25 @@ class DockerBackend:
         """Freeze the node's container (cgroup freezer): it processes nothing, sockets stay open."""
         if node in self._paused or node in self._down:
             return
-        await asyncio.to_thread(self._containers[self._plan(node).node].pause)
         self._paused.add(node)
+        try:
+            await self._engine(node, lambda: asyncio.to_thread(self._containers[self._plan(node).node].pause))
+        except Exception:
+            self._paused.discard(node)
+            raise
 
     async def resume(self, node: str) -> None:
         """Thaw a paused node and bring its faults up to date; no-op if it is not paused."""
         if node not in self._paused:
             return
-        await asyncio.to_thread(self._containers[self._plan(node).node].unpause)
         self._paused.discard(node)
+        try:
+            await self._engine(
+                node, lambda: asyncio.to_thread(self._containers[self._plan(node).node].unpause)
+            )
+        except Exception:
+            self._paused.add(node)
+            raise
         await self._push_firewall(node)
         await self._push_runtime(node)
 

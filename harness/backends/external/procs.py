@@ -59,11 +59,12 @@ class ManagedProcess:
     paused: bool = False
     pids: list[int] = field(default_factory=list)
     on_spawn: Callable[[int], None] | None = None  # told every new pid (the run's pid file records it)
+    killed: bool = False  # SIGKILL sent: down, even before the process is reaped
 
     @property
     def alive(self) -> bool:
-        """The process exists and has not exited (it may be paused)."""
-        return self.proc is not None and self.proc.returncode is None
+        """The process exists, was not killed and has not exited (it may be paused)."""
+        return self.proc is not None and self.proc.returncode is None and not self.killed
 
     def log_path(self, incarnation: int | None = None) -> Path:
         """The log file of one incarnation (default: the current one)."""
@@ -71,6 +72,8 @@ class ManagedProcess:
 
     async def spawn(self) -> None:
         """Start a new incarnation (stdout and stderr to its log file)."""
+        if self.proc is not None and self.proc.returncode is None:
+            await self.proc.wait()  # a killed incarnation still holding its ports until it is reaped
         self.incarnation += 1
         self.log_dir.mkdir(parents=True, exist_ok=True)
         argv = list(self.command())
@@ -84,7 +87,7 @@ class ManagedProcess:
         self.pids.append(self.proc.pid)
         if self.on_spawn is not None:
             self.on_spawn(self.proc.pid)
-        self.paused = False
+        self.paused = self.killed = False
 
     def signal(self, sig: int) -> None:
         """Send ``sig`` to the process group of the current incarnation, if it runs."""
@@ -95,12 +98,12 @@ class ManagedProcess:
                 pass
 
     async def kill(self) -> None:
-        """SIGKILL and reap; no-op when not running."""
+        """SIGKILL and reap; no-op when not running. Down from the signal on, also if cut short."""
         if not self.alive or self.proc is None:
             return
+        self.killed, self.paused = True, False
         self.signal(signal.SIGKILL)
         await self.proc.wait()
-        self.paused = False
 
     async def stop(self) -> None:
         """SIGTERM (thawing a paused process first), SIGKILL after a grace period; idempotent."""

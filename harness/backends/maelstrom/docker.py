@@ -160,13 +160,12 @@ class MaelstromDockerBackend(DockerBackend):
         await self._control(node, {"type": "packet", "delay": delay, "loss": 0.0, "dup": dup})
         await self._push_grudge(node)
 
-    async def kill(self, node: str) -> None:
-        """SIGKILL the container, then keep the counters of the life that ended."""
-        was_down = node in self._down
-        await super().kill(node)
-        if not was_down:  # a life whose file cannot be read still counts, with no counters (as on local)
-            doc = await asyncio.to_thread(self._read_stats, node)
-            self._past_lives.setdefault(node, []).append(doc if doc is not None else {})
+    async def _kill_container(self, node: str, container: Any) -> None:
+        """SIGKILL the container, then keep the counters of the life that ended (a life whose file cannot
+        be read still counts, with no counters, as on local)."""
+        await super()._kill_container(node, container)
+        doc = await asyncio.to_thread(self._read_stats, node)
+        self._past_lives.setdefault(node, []).append(doc if doc is not None else {})
 
     def _read_stats(self, node: str) -> Any:
         container = self._containers.get(node)
