@@ -9,8 +9,9 @@ killed). A fault that fails to apply is journaled with an ``error`` instead of c
 Targets that depend on the running system (``{"targets": "primaries"}``, ``{"grudge": "primaries"}``)
 are resolved when the op strikes, by asking the nodes who leads, and the journal shows the nodes
 actually hit. Heal is a guarantee, not a courtesy: every step is retried a few times, and a step that
-still fails is journaled and does not stop the others. ``sweep`` removes faults a crashed earlier run
-may have left on a reused cluster before the first op (Jepsen's partitioner heals on setup).
+still fails is journaled and does not stop the others; then ``confirm_healed`` asks the nodes what is
+still in effect and repairs it. ``sweep`` removes faults a crashed earlier run may have left on a reused
+cluster before the first op (Jepsen's partitioner heals on setup).
 
 Time comes only from the running loop (virtual in the simulator).
 """
@@ -311,6 +312,8 @@ class NemesisExecutor:
         the nodes reported anything, a ``heal-check`` op journals it, with what is left as its error.
         Returns what is left (empty: healed).
         """
+        if not callable(getattr(self.backend, "node_status", None)):
+            return []  # nothing to ask
         found = await residual_faults(self.backend, self.nodes)
         if found:
             await asyncio.sleep(HEAL_RETRY_DELAY)
@@ -340,7 +343,8 @@ class NemesisExecutor:
         await self.sweep()
 
     async def sweep(self) -> list[str]:
-        """Remove faults left over from an earlier run (not journaled: this run injected none yet).
+        """Remove faults left over from an earlier run, or that the nodes still report after the heal
+        (not journaled itself).
 
         Partitions and packet faults are cleared wholesale where the backend can (``heal``); clock
         offsets and packet faults that nodes still report are reset one by one. Returns what was done.
