@@ -228,8 +228,6 @@ class LocalBackend:
             self._pidfile_open = True
         if n.proc is not None and n.proc.returncode is None:
             await n.proc.wait()  # a killed incarnation still holding its ports until it is reaped
-        if n.drain is not None:
-            n.drain.cancel()
         n.incarnation += 1
         n.data_dir.mkdir(parents=True, exist_ok=True)
         stderr_path = n.data_dir.parent / f"{n.id}.{n.incarnation}.stderr"
