@@ -46,9 +46,13 @@ def test_etcd_cluster_serves_the_register_workload_through_a_kill_and_is_valid(t
     assert res.outcome.error is None, res.outcome.error
     assert res.result.valid is True and res.exit_code == 0, res.result.explanation
     ops = read_jsonl(res.run_dir / "history.jsonl")
-    client_ok = [o for o in ops if o.is_client and o.type == "ok"]
-    assert len(client_ok) > 40
     assert [o.f for o in ops if not o.is_client] == ["kill", "start"]
+    # Served on both sides of the kill: counted by window, not in total, since etcd's fsyncs make the
+    # total swing with the machine's load (about 95 here; 39 was seen on a busy CI machine).
+    killed_at = next(o.time for o in ops if o.f == "kill")
+    client_ok = [o for o in ops if o.is_client and o.type == "ok"]
+    assert any(o.time < killed_at for o in client_ok)
+    assert sum(o.time > killed_at for o in client_ok) >= 10
     log = (res.run_dir / "nodes" / "n1.log").read_text()
     assert "incarnation 2" in log and "--initial-cluster" in log  # restarted, both lives collected
     assert not (res.run_dir / "data" / "n1").exists()  # ~80 MB of etcd WAL per member is not kept
