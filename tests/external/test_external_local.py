@@ -48,7 +48,7 @@ def test_etcd_cluster_serves_the_register_workload_through_a_kill_and_is_valid(t
     ops = read_jsonl(res.run_dir / "history.jsonl")
     assert [o.f for o in ops if not o.is_client] == ["kill", "start"]
     # Served on both sides of the kill: counted by window, not in total, since etcd's fsyncs make the
-    # total swing with the machine's load (about 95 here; 39 was seen on a busy CI machine).
+    # total swing with the machine's load (64-97 ok ops on an idle 2-core machine, 39 on a busy one).
     killed_at = next(o.time for o in ops if o.f == "kill")
     client_ok = [o for o in ops if o.is_client and o.type == "ok"]
     assert any(o.time < killed_at for o in client_ok)
